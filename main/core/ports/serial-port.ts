@@ -1,0 +1,234 @@
+import { stat } from 'node:fs/promises';
+import { platform } from 'node:os';
+import type { BindingInterface, BindingPortInterface, OpenOptions } from '@serialport/bindings-interface';
+import { SerialPortStream } from '@serialport/stream';
+import { SerialPort } from 'serialport';
+import { PortOpenError, TimeoutError } from '../errors.ts';
+import type { BytePort, SerialSettings } from './byte-port.ts';
+import { writeTimeoutFor } from './byte-port.ts';
+import { PortLifecycle } from './port-lifecycle.ts';
+
+export type SerialBinding = BindingInterface;
+
+export interface OpenSerialOptions {
+  settings: SerialSettings;
+  /** The serialport binding; the OS one by default, injectable for tests. */
+  binding?: SerialBinding;
+  openTimeoutMs?: number;
+  /** How often the device node is checked for removal (unplug detection). */
+  watchIntervalMs?: number;
+}
+
+/** The operating system's serialport binding (bindings-cpp). */
+export function systemBinding(): SerialBinding {
+  return SerialPort.binding as unknown as SerialBinding;
+}
+
+/**
+ * Works around serialport/bindings-cpp#162: after a hang-up some drivers make
+ * read() return 0 bytes forever; @serialport/stream then ends the readable side
+ * but never closes the port, so nobody learns the device is gone. A zero-byte
+ * read is end-of-file on a tty, so it is reported as a disconnect instead.
+ */
+export function withHangupDetection(binding: SerialBinding): SerialBinding {
+  return {
+    list: () => binding.list(),
+    async open(options: OpenOptions): Promise<BindingPortInterface> {
+      const port = await binding.open(options);
+      return new Proxy(port, {
+        get(target, property) {
+          if (property === 'read') {
+            return async (buffer: Buffer, offset: number, length: number) => {
+              const result = await target.read(buffer, offset, length);
+              if (result.bytesRead === 0) {
+                throw Object.assign(new Error('the device hung up (end of file on read)'), { disconnect: true });
+              }
+              return result;
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+/** Turns an OS error on open into something a technician can act on. */
+export function describeOpenError(path: string, error: unknown): PortOpenError {
+  const message = error instanceof Error ? error.message : String(error);
+  const where = { port: path };
+  if (/EACCES|permission denied/i.test(message)) {
+    const hint =
+      platform() === 'linux'
+        ? 'Your user may not open serial ports: run "sudo usermod -aG dialout $USER", then log out and back in.'
+        : 'Your user may not open this port; check its permissions.';
+    return new PortOpenError('permission denied opening the port', { where, hint, retryable: false, cause: error });
+  }
+  if (/ENOENT|no such file|not found|cannot find/i.test(message)) {
+    return new PortOpenError('the port does not exist', {
+      where,
+      hint: 'Check that the unit is plugged in and the port name is right.',
+      cause: error,
+    });
+  }
+  if (/EBUSY|lock|resource temporarily unavailable|access denied/i.test(message)) {
+    return new PortOpenError('the port is in use by another program', {
+      where,
+      hint: 'Close other serial tools (vendor flashers, screen, minicom) that hold it.',
+      cause: error,
+    });
+  }
+  return new PortOpenError(`the port could not be opened (${message})`, { where, cause: error });
+}
+
+class SerialBytePort implements BytePort {
+  readonly path: string;
+  private readonly stream: SerialPortStream;
+  private readonly lifecycle: PortLifecycle;
+  private readonly baudRate: number;
+  private watchTimer: NodeJS.Timeout | undefined;
+
+  constructor(path: string, stream: SerialPortStream, baudRate: number) {
+    this.path = path;
+    this.stream = stream;
+    this.baudRate = baudRate;
+    this.lifecycle = new PortLifecycle(path);
+    stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
+    stream.on('close', (error?: Error & { disconnected?: boolean }) => {
+      this.hangUp(error?.message ? `the port closed: ${error.message}` : 'the port closed unexpectedly');
+    });
+    stream.on('end', () => this.hangUp('the device hung up'));
+    stream.on('error', (error: Error) => {
+      if (!stream.isOpen) this.hangUp(`the port failed: ${error.message}`);
+    });
+  }
+
+  get closed() {
+    return this.lifecycle.closed;
+  }
+
+  get isOpen(): boolean {
+    return !this.lifecycle.isEnded;
+  }
+
+  onData(listener: (chunk: Buffer) => void): () => void {
+    return this.lifecycle.onData(listener);
+  }
+
+  /** Polls the device node: a USB unplug removes it, a replug gives it a new device number. */
+  watchDeviceNode(intervalMs: number, deviceId: number | undefined): void {
+    if (deviceId === undefined) return;
+    let checking = false;
+    this.watchTimer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      stat(this.path).then(
+        (info) => {
+          checking = false;
+          if (info.rdev !== deviceId) this.hangUp('the device was unplugged and another one took its place');
+        },
+        () => {
+          checking = false;
+          this.hangUp('the device was unplugged');
+        },
+      );
+    }, intervalMs);
+    this.watchTimer.unref();
+  }
+
+  write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.lifecycle.isEnded) return Promise.reject(this.lifecycle.endedError());
+    const timeoutMs = options.timeoutMs ?? writeTimeoutFor(data.byteLength, this.baudRate);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (error?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        untrack();
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        finish(
+          new TimeoutError(`a write of ${data.byteLength} bytes did not finish within ${timeoutMs} ms`, {
+            where: { port: this.path },
+            hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
+          }),
+        );
+        this.hangUp('the device stopped taking data');
+      }, timeoutMs);
+      const untrack = this.lifecycle.trackWrite(finish);
+      this.stream.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (error) => {
+        finish(error ? this.lifecycle.endedError() : undefined);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.lifecycle.endClosed()) return;
+    await this.release();
+  }
+
+  private hangUp(what: string): void {
+    if (!this.lifecycle.endDisconnected(what)) return;
+    void this.release();
+  }
+
+  /** Stops the watchdog and frees the file descriptor, without waiting on a dead device for long. */
+  private async release(): Promise<void> {
+    clearInterval(this.watchTimer);
+    if (!this.stream.isOpen) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      timer.unref();
+      this.stream.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** Opens a local serial port (/dev/tty*, COMn) and watches it for unplug. */
+export async function openSerialPort(path: string, options: OpenSerialOptions): Promise<BytePort> {
+  const { settings } = options;
+  const binding = withHangupDetection(options.binding ?? systemBinding());
+  const stream = new SerialPortStream({
+    binding,
+    path,
+    baudRate: settings.baudRate,
+    dataBits: settings.dataBits,
+    parity: settings.parity,
+    stopBits: settings.stopBits,
+    autoOpen: false,
+  });
+  const openTimeoutMs = options.openTimeoutMs ?? 5000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`open did not finish within ${openTimeoutMs} ms`)), openTimeoutMs);
+      stream.open((error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+  } catch (error) {
+    if (stream.isOpen) stream.close();
+    throw describeOpenError(path, error);
+  }
+  const port = new SerialBytePort(path, stream, settings.baudRate);
+  // Only real device nodes can be watched; an injected binding's path may be a name.
+  const deviceId = options.binding === undefined && path.startsWith('/') ? await deviceNumber(path) : undefined;
+  port.watchDeviceNode(options.watchIntervalMs ?? 250, deviceId);
+  return port;
+}
+
+async function deviceNumber(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).rdev;
+  } catch {
+    return undefined;
+  }
+}

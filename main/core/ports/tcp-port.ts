@@ -1,0 +1,111 @@
+import net from 'node:net';
+import { PortOpenError, TimeoutError } from '../errors.ts';
+import type { BytePort } from './byte-port.ts';
+import { PortLifecycle } from './port-lifecycle.ts';
+
+/** Parses tcp://host:port (raw-TCP serial device servers, e.g. RFC 2217-less "raw" mode). */
+export function parseTcpAddress(path: string): { host: string; port: number } | undefined {
+  const match = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(path);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+class TcpBytePort implements BytePort {
+  readonly path: string;
+  private readonly socket: net.Socket;
+  private readonly lifecycle: PortLifecycle;
+
+  constructor(path: string, socket: net.Socket) {
+    this.path = path;
+    this.socket = socket;
+    this.lifecycle = new PortLifecycle(path);
+    socket.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
+    socket.on('end', () => this.hangUp('the serial device server closed the connection'));
+    socket.on('close', () => this.hangUp('the connection to the serial device server was lost'));
+    socket.on('error', (error) => this.hangUp(`the connection to the serial device server failed: ${error.message}`));
+  }
+
+  get closed() {
+    return this.lifecycle.closed;
+  }
+
+  get isOpen(): boolean {
+    return !this.lifecycle.isEnded;
+  }
+
+  onData(listener: (chunk: Buffer) => void): () => void {
+    return this.lifecycle.onData(listener);
+  }
+
+  write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.lifecycle.isEnded) return Promise.reject(this.lifecycle.endedError());
+    const timeoutMs = options.timeoutMs ?? 2000 + data.byteLength / 10;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (error?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        untrack();
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        finish(
+          new TimeoutError(`a write of ${data.byteLength} bytes did not finish within ${timeoutMs} ms`, {
+            where: { port: this.path },
+            hint: 'The serial device server stopped taking data; check the network and the server.',
+          }),
+        );
+        this.hangUp('the serial device server stopped taking data');
+      }, timeoutMs);
+      const untrack = this.lifecycle.trackWrite(finish);
+      this.socket.write(data, (error) => finish(error ? this.lifecycle.endedError() : undefined));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.lifecycle.endClosed()) return;
+    this.socket.destroy();
+  }
+
+  private hangUp(what: string): void {
+    if (this.lifecycle.endDisconnected(what)) this.socket.destroy();
+  }
+}
+
+/** Connects to a raw-TCP serial device server. */
+export async function openTcpPort(path: string, options: { connectTimeoutMs?: number } = {}): Promise<BytePort> {
+  const address = parseTcpAddress(path);
+  if (!address) {
+    throw new PortOpenError('not a valid tcp://host:port address', {
+      where: { port: path },
+      hint: 'Write it as tcp://192.168.1.20:4001.',
+      retryable: false,
+    });
+  }
+  const timeoutMs = options.connectTimeoutMs ?? 5000;
+  const socket = net.connect({ host: address.host, port: address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } catch (error) {
+    socket.destroy();
+    throw new PortOpenError(
+      `could not connect to the serial device server (${error instanceof Error ? error.message : String(error)})`,
+      { where: { port: path }, hint: 'Check the server\'s address, port and power.', cause: error },
+    );
+  }
+  return new TcpBytePort(path, socket);
+}

@@ -1,0 +1,219 @@
+import { CancelledError, StationError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
+import type { BytePort } from '../ports/byte-port.ts';
+import type { PortReader } from '../ports/port-reader.ts';
+import { ProgressMeter, type TransferProgress } from './progress.ts';
+import {
+  ABORT_SEQUENCE,
+  ACK,
+  CAN,
+  CRC_REQUEST,
+  EOT,
+  LARGE_BLOCK,
+  NAK,
+  SMALL_BLOCK,
+  frameBlock,
+  headerPayload,
+} from './xmodem-framing.ts';
+
+/** How long the end-of-batch block waits for an ACK that may never come. */
+const BATCH_END_GRACE_MS = 1000;
+
+export type BlockProtocol = 'ymodem' | 'xmodem1k';
+
+export interface SendOptions {
+  protocol: BlockProtocol;
+  /** Sent in YMODEM's block 0; ignored by XMODEM. */
+  fileName: string;
+  data: Uint8Array;
+  onProgress?: (progress: TransferProgress) => void;
+  signal?: AbortSignal;
+  /** How long to wait for the receiver's first 'C'. */
+  startTimeoutMs?: number;
+  /** How long to wait for each ACK before sending the block again. */
+  blockTimeoutMs?: number;
+  /** Attempts per block before giving up. */
+  maxAttempts?: number;
+}
+
+export interface SendResult {
+  bytes: number;
+  blocks: number;
+  /** Blocks sent again after a NAK or a timeout. */
+  resends: number;
+  durationMs: number;
+}
+
+/** The two ends a sender needs: bytes out, and a reader for the receiver's answers. */
+export interface TransferLink {
+  port: BytePort;
+  reader: PortReader;
+}
+
+/**
+ * Sends one file with YMODEM (block 0 with name and size, 1024-byte CRC-16
+ * blocks, batch end) or XMODEM-1K (the same blocks, no header, no batch).
+ * Stop-and-wait: each block is resent on NAK or timeout; two CANs from the
+ * receiver abort. A failure sends CAN so the receiver stops too.
+ */
+export async function sendFile(link: TransferLink, options: SendOptions): Promise<SendResult> {
+  const sender = new BlockSender(link, options);
+  try {
+    return await sender.run();
+  } catch (error) {
+    if (link.port.isOpen && !(error instanceof TransferAbortedError)) {
+      await link.port.write(ABORT_SEQUENCE).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+class BlockSender {
+  private readonly link: TransferLink;
+  private readonly options: SendOptions;
+  private readonly blockTimeoutMs: number;
+  private readonly maxAttempts: number;
+  private resends = 0;
+  private blocks = 0;
+
+  constructor(link: TransferLink, options: SendOptions) {
+    this.link = link;
+    this.options = options;
+    this.blockTimeoutMs = options.blockTimeoutMs ?? 10_000;
+    this.maxAttempts = options.maxAttempts ?? 10;
+  }
+
+  async run(): Promise<SendResult> {
+    const { data, protocol } = this.options;
+    const started = performance.now();
+    const meter = new ProgressMeter(data.length, this.options.onProgress);
+    await this.awaitCrcRequest(this.options.startTimeoutMs ?? 30_000, 'the receiver to start (C)');
+
+    if (protocol === 'ymodem') {
+      const header = headerPayload(this.options.fileName, data.length);
+      await this.sendBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00);
+      // After block 0 the receiver asks again with 'C' before the first data block.
+      await this.awaitCrcRequest(this.blockTimeoutMs, 'the receiver to ask for data (C)');
+    }
+
+    let sequence = 1;
+    for (let offset = 0; offset < data.length; sequence++) {
+      const remaining = data.length - offset;
+      // A short tail goes in a 128-byte block: less padding on the wire.
+      const size = remaining <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
+      const length = Math.min(size, remaining);
+      await this.sendBlock(sequence, data.subarray(offset, offset + length), size);
+      offset += length;
+      meter.update(offset);
+    }
+
+    await this.sendEndOfTransmission();
+    if (protocol === 'ymodem') {
+      await this.awaitCrcRequest(this.blockTimeoutMs, 'the receiver to ask for the next file (C)');
+      await this.sendBatchEnd();
+    }
+    meter.finish();
+    return { bytes: data.length, blocks: this.blocks, resends: this.resends, durationMs: performance.now() - started };
+  }
+
+  /** Waits for 'C'; other bytes (boot text, stray ACKs) are ignored, two CANs abort. */
+  private async awaitCrcRequest(timeoutMs: number, what: string): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let lastWasCan = false;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw this.timeout(`no answer from ${what} within ${timeoutMs} ms`);
+      const byte = await this.readByte(left, what);
+      if (byte === CRC_REQUEST) return;
+      if (byte === CAN && lastWasCan) throw this.abortedByReceiver();
+      lastWasCan = byte === CAN;
+    }
+  }
+
+  private async sendBlock(sequence: number, payload: Uint8Array, size: 128 | 1024, padByte?: number): Promise<void> {
+    const frame = frameBlock(sequence, payload, size, padByte);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      this.throwIfCancelled();
+      if (attempt > 1) this.resends++;
+      await this.link.port.write(frame);
+      const answer = await this.awaitAnswer(sequence);
+      if (answer === 'ack') {
+        this.blocks++;
+        return;
+      }
+    }
+    throw new TransferError(`block ${sequence} was refused ${this.maxAttempts} times`, {
+      where: { port: this.link.port.path },
+      hint: 'The line is too noisy or the receiver rejects the data; check the cable and the baud rate.',
+    });
+  }
+
+  private async sendEndOfTransmission(): Promise<void> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      this.throwIfCancelled();
+      await this.link.port.write(Uint8Array.of(EOT));
+      // Receivers may NAK the first EOT to make sure it was not noise; send it again.
+      if ((await this.awaitAnswer(-1)) === 'ack') return;
+    }
+    throw new TransferError(`the end of the transfer was not acknowledged after ${this.maxAttempts} tries`, {
+      where: { port: this.link.port.path },
+    });
+  }
+
+  /**
+   * The all-NUL block 0 that ends a YMODEM batch. By now the file is complete
+   * and its EOT acknowledged; receivers commonly exit right after this block
+   * and some never ACK it, so silence here is success. A NAK still gets the
+   * block again.
+   */
+  private async sendBatchEnd(): Promise<void> {
+    const frame = frameBlock(0, new Uint8Array(0), SMALL_BLOCK, 0x00);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      await this.link.port.write(frame);
+      if ((await this.awaitAnswer(0, BATCH_END_GRACE_MS)) !== 'nak') break;
+      this.resends++;
+    }
+    this.blocks++;
+  }
+
+  /** ACK, NAK, or a timeout. Stray bytes are skipped; two CANs abort. */
+  private async awaitAnswer(sequence: number, timeoutMs = this.blockTimeoutMs): Promise<'ack' | 'nak' | 'timeout'> {
+    const deadline = performance.now() + timeoutMs;
+    let lastWasCan = false;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timeout';
+      let byte: number;
+      try {
+        byte = await this.readByte(left, `an answer to block ${sequence}`);
+      } catch (error) {
+        if (error instanceof TimeoutError) return 'timeout';
+        throw error;
+      }
+      if (byte === ACK) return 'ack';
+      if (byte === NAK) return 'nak';
+      // A receiver that missed block 1 keeps asking with 'C'.
+      if (byte === CRC_REQUEST && sequence === 1) return 'nak';
+      if (byte === CAN && lastWasCan) throw this.abortedByReceiver();
+      lastWasCan = byte === CAN;
+    }
+  }
+
+  private readByte(timeoutMs: number, awaiting: string): Promise<number> {
+    return this.link.reader.readByte({ timeoutMs, signal: this.options.signal, awaiting });
+  }
+
+  private throwIfCancelled(): void {
+    if (this.options.signal?.aborted) throw new CancelledError('the transfer was cancelled', { where: { port: this.link.port.path } });
+  }
+
+  private timeout(message: string): StationError {
+    return new TimeoutError(message, {
+      where: { port: this.link.port.path },
+      hint: 'The unit did not enter firmware receive mode; reboot it and retry.',
+    });
+  }
+
+  private abortedByReceiver(): TransferAbortedError {
+    return new TransferAbortedError('the receiver cancelled the transfer', { where: { port: this.link.port.path } });
+  }
+}
