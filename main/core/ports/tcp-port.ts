@@ -109,3 +109,9 @@ export async function openTcpPort(path: string, options: { connectTimeoutMs?: nu
   }
   return new TcpBytePort(path, socket);
 }
+
+/** Wraps an already-connected socket (the device side of a TCP simulator). */
+export function socketBytePort(path: string, socket: net.Socket): BytePort {
+  socket.setNoDelay(true);
+  return new TcpBytePort(path, socket);
+}

@@ -1,0 +1,55 @@
+import type { TransferProgress } from '../transfer/progress.ts';
+
+export interface Credentials {
+  thingId: string;
+  apiKey: string;
+}
+
+export interface FirmwareImage {
+  data: Uint8Array;
+  /** Lowercase hex SHA-256 of data. */
+  sha256: string;
+  versionId: string;
+}
+
+export interface BootReport {
+  serial: string;
+  /** undefined when the unit reports no firmware version. */
+  version: string | undefined;
+}
+
+export interface StepOptions {
+  signal?: AbortSignal;
+}
+
+export interface FlashOptions extends StepOptions {
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** What a driver can do: the engine skips or refuses steps a unit cannot take. */
+export interface DriverCapabilities {
+  readVersion: boolean;
+  credentials: boolean;
+  flash: boolean;
+  reboot: boolean;
+}
+
+/**
+ * The station's view of one unit on one port. The profile driver implements it
+ * for text-command devices; native drivers (ESP32 ROM bootloader, STM32 system
+ * bootloader) can implement the same interface later.
+ */
+export interface DeviceDriver {
+  readonly port: string;
+  readonly capabilities: DriverCapabilities;
+  identify(options?: StepOptions): Promise<{ serial: string }>;
+  readVersion(options?: StepOptions): Promise<string | undefined>;
+  writeCredentials(credentials: Credentials, options?: StepOptions): Promise<void>;
+  /** Resolves when the unit holds exactly these credentials; throws otherwise. */
+  verifyCredentials(credentials: Credentials, options?: StepOptions): Promise<void>;
+  /** Transfers the image and resolves once the unit confirms the hash it received. */
+  flash(image: FirmwareImage, options?: FlashOptions): Promise<void>;
+  /** Restarts the unit and resolves with what its boot banner reports. */
+  reboot(options?: StepOptions): Promise<BootReport>;
+  close(): Promise<void>;
+}

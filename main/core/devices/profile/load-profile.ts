@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../../errors.ts';
+import { parseJson, parseOrThrow } from '../../validation.ts';
+import { REFERENCE_PROFILE } from './reference-profile.ts';
+import { deviceProfileSchema, type DeviceProfile } from './schema.ts';
+
+/** Validates a profile from any source; errors name the source and each bad field. */
+export function parseProfile(data: unknown, source = 'device profile'): DeviceProfile {
+  return parseOrThrow(deviceProfileSchema, data, source, 'Fix the fields named above; see profiles/examples/ for a working profile.');
+}
+
+export const referenceProfile: DeviceProfile = parseProfile(REFERENCE_PROFILE, 'the built-in reference profile');
+
+/** "reference" is built in; anything else is a path to a JSON profile. */
+export async function loadProfile(nameOrPath: string): Promise<DeviceProfile> {
+  if (nameOrPath === 'reference') return referenceProfile;
+  let text: string;
+  try {
+    text = await readFile(nameOrPath, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`device profile ${nameOrPath} could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      hint: 'Use "reference" for the built-in profile, or the path to a profile JSON file.',
+    });
+  }
+  return parseProfile(parseJson(text, `device profile ${nameOrPath}`), `device profile ${nameOrPath}`);
+}

@@ -1,0 +1,47 @@
+import type { BytePort } from './byte-port.ts';
+import { PortLifecycle } from './port-lifecycle.ts';
+
+class MemoryBytePort implements BytePort {
+  readonly path: string;
+  readonly lifecycle: PortLifecycle;
+  peer: MemoryBytePort | undefined;
+
+  constructor(path: string) {
+    this.path = path;
+    this.lifecycle = new PortLifecycle(path);
+  }
+
+  get closed() {
+    return this.lifecycle.closed;
+  }
+
+  get isOpen(): boolean {
+    return !this.lifecycle.isEnded;
+  }
+
+  onData(listener: (chunk: Buffer) => void): () => void {
+    return this.lifecycle.onData(listener);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.lifecycle.isEnded) throw this.lifecycle.endedError();
+    const chunk = Buffer.from(data);
+    const peer = this.peer;
+    // Delivered on a later turn, like bytes from a real wire.
+    setImmediate(() => peer?.lifecycle.emitData(chunk));
+  }
+
+  async close(): Promise<void> {
+    if (!this.lifecycle.endClosed()) return;
+    this.peer?.lifecycle.endDisconnected('the other end hung up');
+  }
+}
+
+/** Two BytePorts wired to each other in memory: an in-process simulator's line. */
+export function createMemoryPortPair(stationPath: string, devicePath = `${stationPath}#device`): [BytePort, BytePort] {
+  const station = new MemoryBytePort(stationPath);
+  const device = new MemoryBytePort(devicePath);
+  station.peer = device;
+  device.peer = station;
+  return [station, device];
+}

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPort } from '../ports/open-port.ts';
+import { socketBytePort } from '../ports/tcp-port.ts';
+import { DeviceSimulator, type SimulatorOptions } from './device-simulator.ts';
+
+export interface PtySimulator {
+  /** The pty the station opens. */
+  path: string;
+  simulator: DeviceSimulator;
+  /** Yanks the cable: kills the pty pair, so both ends hang up at once. */
+  unplug(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a simulated unit behind a real pseudo-terminal (socat makes the pair),
+ * so the station talks to it through the same serialport code as to hardware.
+ */
+export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string): Promise<PtySimulator> {
+  const dir = directory ?? mkdtempSync(join(tmpdir(), 'station-sim-'));
+  const stationEnd = join(dir, `${options.serial}.tty`);
+  const deviceEnd = join(dir, `${options.serial}.device`);
+  const socat = spawn('socat', [`pty,raw,echo=0,link=${stationEnd}`, `pty,raw,echo=0,link=${deviceEnd}`], { stdio: 'ignore' });
+  const spawnFailed = new Promise<Error>((resolve) => socat.once('error', resolve));
+  const deadline = Date.now() + 5000;
+  while (!(existsSync(stationEnd) && existsSync(deviceEnd))) {
+    const failed = await Promise.race([spawnFailed, new Promise<undefined>((resolve) => setTimeout(resolve, 10))]);
+    if (failed) throw new Error(`the pty simulator needs socat (${failed.message}); install it (apt-get install socat)`);
+    if (Date.now() > deadline || socat.exitCode !== null) throw new Error('socat did not create the pty pair');
+  }
+  const exited = new Promise<void>((resolve) => {
+    if (socat.exitCode !== null) resolve();
+    else socat.once('exit', () => resolve());
+  });
+  const unplug = () => socat.kill('SIGKILL');
+  const port = await openPort(deviceEnd);
+  const simulator = new DeviceSimulator(port, { ...options, hangUp: options.hangUp ?? unplug });
+  return {
+    path: stationEnd,
+    simulator,
+    unplug,
+    async stop() {
+      await simulator.stop();
+      await port.close();
+      unplug();
+      await exited;
+      if (!directory) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TcpSimulatorServer {
+  /** tcp://127.0.0.1:<port>, for the station's port list. */
+  url: string;
+  /** The unit behind the most recent connection. */
+  current(): DeviceSimulator | undefined;
+  stop(): Promise<void>;
+}
+
+/** A simulated unit behind a raw-TCP "serial device server"; one connection at a time, state kept across connections. */
+export async function startSimulatorOnTcp(options: SimulatorOptions, port = 0, host = '127.0.0.1'): Promise<TcpSimulatorServer> {
+  let current: DeviceSimulator | undefined;
+  let version = options.version;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    const previous = current;
+    const bytePort = socketBytePort(`${host}:${port}#device`, socket);
+    version = previous?.version ?? version;
+    current = new DeviceSimulator(bytePort, { ...options, version, hangUp: options.hangUp ?? (() => socket.destroy()) });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as net.AddressInfo;
+  return {
+    url: `tcp://${host}:${address.port}`,
+    current: () => current,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await current?.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
