@@ -1,0 +1,35 @@
+import { isStationError } from '../core/errors.ts';
+import { simDeviceCommand } from './sim-device.ts';
+
+const USAGE = `Usage: station <command> [options]
+
+Commands:
+  sim device    run a simulated reference device on a pty or TCP port
+
+Run "station <command> --help" for a command's options.`;
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
+  if (command === undefined || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  console.error(`station: unknown command "${[command, sub].filter(Boolean).join(' ')}"\n\n${USAGE}`);
+  return EXIT_USAGE;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== EXIT_OK || process.exitCode === undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`station: ${isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = EXIT_FAILED;
+  },
+);
+

@@ -1,0 +1,44 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
+import { openPort } from '../../main/core/ports/open-port.ts';
+
+describe('station sim device', () => {
+  for (const mode of [['--tcp', '0'], []]) {
+    it(`serves a simulated unit ${mode.length ? 'on TCP' : 'on a pty'} that the reference driver can identify`, async () => {
+      const child = spawn(process.execPath, ['bin/station.js', 'sim', 'device', '--serial', 'CLI0001', '--version', 'v7', ...mode], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        const where = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            const match = /listening on (\S+)/.exec(out);
+            if (match) resolve(match[1]!);
+          });
+          child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+        });
+        const driver = new ProfileDriver(await openPort(where), referenceProfile);
+        expect(await driver.identify()).toEqual({ serial: 'CLI0001' });
+        expect(await driver.readVersion()).toBe('v7');
+        await driver.close();
+      } finally {
+        child.kill('SIGINT');
+      }
+    });
+  }
+
+  it('exits 2 with a message naming the bad option', () => {
+    const result = spawnSync(process.execPath, ['bin/station.js', 'sim', 'device', '--serial', 'bad serial!'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--serial: must be 1 to 64 of');
+  });
+
+  it('exits 2 for an unknown command', () => {
+    const result = spawnSync(process.execPath, ['bin/station.js', 'fly'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown command "fly"');
+  });
+});
