@@ -1,0 +1,108 @@
+/**
+ * The station's YMODEM sender against lrzsz's own sb, both into lrzsz rb over
+ * the same kind of pty pair with the same 1 MiB file, measured in one run.
+ *
+ *   node bench/transfer-vs-lrzsz.ts [--trials N] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openPort } from '../main/core/ports/open-port.ts';
+import { PortReader } from '../main/core/ports/port-reader.ts';
+import { sendFile } from '../main/core/transfer/ymodem-sender.ts';
+import { makePtyPair } from '../test/helpers/pty-pair.ts';
+
+const { values } = parseArgs({ options: { trials: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
+const trials = Number(values.trials);
+const SIZE = 1 << 20;
+
+interface Relay {
+  go(): void;
+  result: Promise<{ ms: number; code: number }>;
+}
+
+async function startRelay(devicePty: string, dir: string): Promise<Relay> {
+  const relay = spawn(process.execPath, [join(import.meta.dirname, 'receiver-relay.ts'), devicePty, dir, 'rb', '--ymodem', '-q'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  relay.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    let newline: number;
+    while ((newline = out.indexOf('\n')) >= 0) {
+      lines.push(out.slice(0, newline));
+      out = out.slice(newline + 1);
+      waiters.splice(0).forEach((wake) => wake());
+    }
+  });
+  const nextLine = async () => {
+    while (lines.length === 0) await new Promise<void>((resolve) => waiters.push(resolve));
+    return lines.shift()!;
+  };
+  if ((await nextLine()) !== 'ready') throw new Error('relay did not start');
+  return { go: () => relay.stdin.write('go\n'), result: nextLine().then((line) => JSON.parse(line) as { ms: number; code: number }) };
+}
+
+async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
+  const pair = await makePtyPair();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const sendDir = join(dir, 'send');
+  const receiveDir = join(dir, 'receive');
+  mkdirSync(sendDir);
+  mkdirSync(receiveDir);
+  writeFileSync(join(sendDir, 'image.bin'), data);
+  const relay = await startRelay(pair.b, receiveDir);
+  try {
+    if (sender === 'station') {
+      const port = await openPort(pair.a);
+      const sending = sendFile({ port, reader: new PortReader(port) }, { protocol: 'ymodem', fileName: 'image.bin', data });
+      relay.go();
+      await sending;
+      await port.close();
+    } else {
+      const fd = openSync(pair.a, 'r+');
+      const sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: sendDir, stdio: [fd, fd, 'inherit'] });
+      closeSync(fd);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // let sb set up its tty and wait for 'C'
+      relay.go();
+      await new Promise((resolve) => sb.once('exit', resolve));
+    }
+    const { ms, code } = await relay.result;
+    if (code !== 0 || !readFileSync(join(receiveDir, 'image.bin')).equals(data)) throw new Error(`${sender}: rb did not receive the file intact`);
+    return ms;
+  } finally {
+    await pair.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const data = randomBytes(SIZE);
+const station: number[] = [];
+const sb: number[] = [];
+for (let i = 0; i < trials; i++) {
+  // Alternate so that drift on the machine hits both alike.
+  station.push(await trial('station', data));
+  sb.push(await trial('sb', data));
+}
+const result = {
+  file: SIZE,
+  trials,
+  stationMs: median(station),
+  sbMs: median(sb),
+  ratio: median(station) / median(sb),
+  stationAll: station.map(Math.round),
+  sbAll: sb.map(Math.round),
+};
+if (values.json) console.log(JSON.stringify(result));
+else {
+  console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${trials} trials each (median):`);
+  console.log(`  station sender: ${result.stationMs.toFixed(0)} ms  (${result.stationAll.join(', ')})`);
+  console.log(`  lrzsz sb -k:    ${result.sbMs.toFixed(0)} ms  (${result.sbAll.join(', ')})`);
+  console.log(`  ratio station / sb: ${result.ratio.toFixed(3)}`);
+}
