@@ -1,34 +1,19 @@
 import type { BytePort } from './byte-port.ts';
-import { PortLifecycle } from './port-lifecycle.ts';
+import { BaseBytePort } from './base-port.ts';
 
-class MemoryBytePort implements BytePort {
-  readonly path: string;
-  readonly lifecycle: PortLifecycle;
+class MemoryBytePort extends BaseBytePort {
   peer: MemoryBytePort | undefined;
-
-  constructor(path: string) {
-    this.path = path;
-    this.lifecycle = new PortLifecycle(path);
-  }
-
-  get closed() {
-    return this.lifecycle.closed;
-  }
-
-  get isOpen(): boolean {
-    return !this.lifecycle.isEnded;
-  }
-
-  onData(listener: (chunk: Buffer) => void): () => void {
-    return this.lifecycle.onData(listener);
-  }
 
   async write(data: Uint8Array): Promise<void> {
     if (this.lifecycle.isEnded) throw this.lifecycle.endedError();
     const chunk = Buffer.from(data);
     const peer = this.peer;
     // Delivered on a later turn, like bytes from a real wire.
-    setImmediate(() => peer?.lifecycle.emitData(chunk));
+    setImmediate(() => peer?.receive(chunk));
+  }
+
+  private receive(chunk: Buffer): void {
+    this.lifecycle.emitData(chunk);
   }
 
   async close(): Promise<void> {

@@ -3,10 +3,10 @@ import { platform } from 'node:os';
 import type { BindingInterface, BindingPortInterface, OpenOptions } from '@serialport/bindings-interface';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
-import { PortOpenError, TimeoutError } from '../errors.ts';
+import { PortOpenError } from '../errors.ts';
+import { BaseBytePort } from './base-port.ts';
 import type { BytePort, SerialSettings } from './byte-port.ts';
 import { writeTimeoutFor } from './byte-port.ts';
-import { PortLifecycle } from './port-lifecycle.ts';
 
 export type SerialBinding = BindingInterface;
 
@@ -82,18 +82,15 @@ export function describeOpenError(path: string, error: unknown): PortOpenError {
   return new PortOpenError(`the port could not be opened (${message})`, { where, cause: error });
 }
 
-class SerialBytePort implements BytePort {
-  readonly path: string;
+class SerialBytePort extends BaseBytePort {
   private readonly stream: SerialPortStream;
-  private readonly lifecycle: PortLifecycle;
   private readonly baudRate: number;
   private watchTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string, stream: SerialPortStream, baudRate: number) {
-    this.path = path;
+    super(path);
     this.stream = stream;
     this.baudRate = baudRate;
-    this.lifecycle = new PortLifecycle(path);
     stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
     stream.on('close', (error?: Error & { disconnected?: boolean }) => {
       this.hangUp(error?.message ? `the port closed: ${error.message}` : 'the port closed unexpectedly');
@@ -102,18 +99,6 @@ class SerialBytePort implements BytePort {
     stream.on('error', (error: Error) => {
       if (!stream.isOpen) this.hangUp(`the port failed: ${error.message}`);
     });
-  }
-
-  get closed() {
-    return this.lifecycle.closed;
-  }
-
-  get isOpen(): boolean {
-    return !this.lifecycle.isEnded;
-  }
-
-  onData(listener: (chunk: Buffer) => void): () => void {
-    return this.lifecycle.onData(listener);
   }
 
   /** Polls the device node: a USB unplug removes it, a replug gives it a new device number. */
@@ -138,31 +123,13 @@ class SerialBytePort implements BytePort {
   }
 
   write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.lifecycle.isEnded) return Promise.reject(this.lifecycle.endedError());
     const timeoutMs = options.timeoutMs ?? writeTimeoutFor(data.byteLength, this.baudRate);
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (error?: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        untrack();
-        if (error) reject(error);
-        else resolve();
-      };
-      const timer = setTimeout(() => {
-        finish(
-          new TimeoutError(`a write of ${data.byteLength} bytes did not finish within ${timeoutMs} ms`, {
-            where: { port: this.path },
-            hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
-          }),
-        );
-        this.hangUp('the device stopped taking data');
-      }, timeoutMs);
-      const untrack = this.lifecycle.trackWrite(finish);
-      this.stream.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (error) => {
-        finish(error ? this.lifecycle.endedError() : undefined);
-      });
+    const stall = {
+      hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
+      hangUp: () => this.hangUp('the device stopped taking data'),
+    };
+    return this.timedWrite(data.byteLength, timeoutMs, stall, (done) => {
+      this.stream.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), done);
     });
   }
 

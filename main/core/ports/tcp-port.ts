@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { PortOpenError, TimeoutError } from '../errors.ts';
+import { PortOpenError } from '../errors.ts';
+import { BaseBytePort } from './base-port.ts';
 import type { BytePort } from './byte-port.ts';
-import { PortLifecycle } from './port-lifecycle.ts';
 
 /** Parses tcp://host:port (raw-TCP serial device servers, e.g. RFC 2217-less "raw" mode). */
 export function parseTcpAddress(path: string): { host: string; port: number } | undefined {
@@ -12,57 +12,26 @@ export function parseTcpAddress(path: string): { host: string; port: number } | 
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-class TcpBytePort implements BytePort {
-  readonly path: string;
+class TcpBytePort extends BaseBytePort {
   private readonly socket: net.Socket;
-  private readonly lifecycle: PortLifecycle;
 
   constructor(path: string, socket: net.Socket) {
-    this.path = path;
+    super(path);
     this.socket = socket;
-    this.lifecycle = new PortLifecycle(path);
     socket.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
     socket.on('end', () => this.hangUp('the serial device server closed the connection'));
     socket.on('close', () => this.hangUp('the connection to the serial device server was lost'));
     socket.on('error', (error) => this.hangUp(`the connection to the serial device server failed: ${error.message}`));
   }
 
-  get closed() {
-    return this.lifecycle.closed;
-  }
-
-  get isOpen(): boolean {
-    return !this.lifecycle.isEnded;
-  }
-
-  onData(listener: (chunk: Buffer) => void): () => void {
-    return this.lifecycle.onData(listener);
-  }
-
   write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.lifecycle.isEnded) return Promise.reject(this.lifecycle.endedError());
     const timeoutMs = options.timeoutMs ?? 2000 + data.byteLength / 10;
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (error?: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        untrack();
-        if (error) reject(error);
-        else resolve();
-      };
-      const timer = setTimeout(() => {
-        finish(
-          new TimeoutError(`a write of ${data.byteLength} bytes did not finish within ${timeoutMs} ms`, {
-            where: { port: this.path },
-            hint: 'The serial device server stopped taking data; check the network and the server.',
-          }),
-        );
-        this.hangUp('the serial device server stopped taking data');
-      }, timeoutMs);
-      const untrack = this.lifecycle.trackWrite(finish);
-      this.socket.write(data, (error) => finish(error ? this.lifecycle.endedError() : undefined));
+    const stall = {
+      hint: 'The serial device server stopped taking data; check the network and the server.',
+      hangUp: () => this.hangUp('the serial device server stopped taking data'),
+    };
+    return this.timedWrite(data.byteLength, timeoutMs, stall, (done) => {
+      this.socket.write(data, done);
     });
   }
 
