@@ -15,7 +15,7 @@ import type {
 } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FirmwareFileWriter } from './firmware-file.ts';
-import { createHttpClient, invalidResponse, statusError, transportError, withRetry, type HttpSettings } from './http.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type HttpSettings } from './http.ts';
 
 export interface GadgetKeeperPaths {
   activate: string;
@@ -201,25 +201,17 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     alsoAccepted: number[] = [],
   ): Promise<AxiosResponse<string>> {
     const context = { backend: this.backend, step };
-    return withRetry(
-      async () => {
-        let response: AxiosResponse<string>;
-        try {
-          response = await send({ 'X-ApiKey': credentials.apiKey });
-        } catch (error) {
-          throw transportError(error, context, true);
-        }
-        if (response.status === 401) {
-          throw new CloudError(`GadgetKeeper refused the api key of thing ${credentials.thingId} (answered 401)`, {
-            ...failure(context, 'unauthorized', 401),
-            hint: 'The key was revoked by a newer activation or is wrong; the unit must get the newest key.',
-          });
-        }
-        if ((response.status >= 200 && response.status < 300) || alsoAccepted.includes(response.status)) return response;
-        throw statusError(response, context, `${describeStep(step)} for thing ${credentials.thingId} failed`);
-      },
-      { retrySafe: this.steps[step]?.retrySafe ?? false, policy: this.settings.retry, signal: options.signal },
-    );
+    const policy = { retrySafe: this.steps[step]?.retrySafe ?? false, policy: this.settings.retry, signal: options.signal };
+    return requestWithRetry(context, policy, () => send({ 'X-ApiKey': credentials.apiKey }), (response) => {
+      if (response.status === 401) {
+        throw new CloudError(`GadgetKeeper refused the api key of thing ${credentials.thingId} (answered 401)`, {
+          ...failure(context, 'unauthorized', 401),
+          hint: 'The key was revoked by a newer activation or is wrong; the unit must get the newest key.',
+        });
+      }
+      if ((response.status >= 200 && response.status < 300) || alsoAccepted.includes(response.status)) return response;
+      throw statusError(response, context, `${describeStep(step)} for thing ${credentials.thingId} failed`);
+    });
   }
 
   private parse<S extends z.ZodType>(schema: S, response: AxiosResponse<string>, context: { backend: 'gadgetkeeper'; step: CloudStep }, what: string): z.output<S> {

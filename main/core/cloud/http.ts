@@ -66,7 +66,7 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-interface ErrorContext {
+export interface ErrorContext {
   backend: CloudBackend;
   step: CloudStep;
   serial?: string;
@@ -138,6 +138,31 @@ export async function withRetry<T>(call: () => Promise<T>, options: { retrySafe:
       await sleep(error.retryAfterMs ?? backoff, options.signal);
     }
   }
+}
+
+/**
+ * One HTTP call with the station's policy: transport failures become typed
+ * errors, `check` turns the response into a result or a typed error, and the
+ * whole is repeated only where `retrySafe` allows.
+ */
+export function requestWithRetry<R, T>(
+  context: ErrorContext,
+  options: { retrySafe: boolean; policy?: RetryPolicy; signal?: AbortSignal },
+  send: () => Promise<AxiosResponse<R>>,
+  check: (response: AxiosResponse<R>) => T,
+): Promise<T> {
+  return withRetry(
+    async () => {
+      let response: AxiosResponse<R>;
+      try {
+        response = await send();
+      } catch (error) {
+        throw transportError(error, context, true);
+      }
+      return check(response);
+    },
+    options,
+  );
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,266 @@
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import type { Readable } from 'node:stream';
+import { ProgressMeter } from '../transfer/progress.ts';
+import type {
+  ActivateOptions,
+  CallOptions,
+  CallSafety,
+  CloudAdapter,
+  CloudStep,
+  DownloadOptions,
+  DownloadedFirmware,
+  ThingCredentials,
+  VersionInfo,
+} from './cloud-adapter.ts';
+import { CloudError } from './cloud-error.ts';
+import { FirmwareFileWriter } from './firmware-file.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type ErrorContext, type HttpSettings } from './http.ts';
+
+export interface ExositeSettings extends HttpSettings {
+  vendor: string;
+  model: string;
+  /** The alias written with the unit's CIK to confirm its installed version. */
+  versionAlias?: string;
+  /** Which content is the firmware; by default the most recently updated one. */
+  firmwareContentId?: string;
+}
+
+const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
+const CIK = /^[0-9a-f]{40}$/;
+
+/**
+ * Exosite provisioning (m2.exosite.com, API v1.1). Activation works exactly
+ * once per serial number: it is only made when the caller confirms the unit
+ * can receive the CIK right now, never retried, and never replayed offline.
+ * thingId is the serial number and apiKey the CIK.
+ */
+export class ExositeAdapter implements CloudAdapter {
+  readonly backend = 'exosite' as const;
+  readonly steps: Partial<Record<CloudStep, CallSafety>> = {
+    activate: { retrySafe: false, replaySafe: false },
+    targetVersion: { retrySafe: true, replaySafe: true },
+    currentVersion: { retrySafe: true, replaySafe: true },
+    downloadFirmware: { retrySafe: true, replaySafe: true },
+    confirmVersion: { retrySafe: true, replaySafe: true },
+  };
+  private readonly http: AxiosInstance;
+  private readonly settings: ExositeSettings;
+  private readonly alias: string;
+
+  constructor(settings: ExositeSettings) {
+    this.settings = settings;
+    this.http = createHttpClient(settings, 'exosite');
+    this.alias = settings.versionAlias ?? 'fw_version';
+  }
+
+  async activate(serial: string, options: ActivateOptions = {}): Promise<ThingCredentials> {
+    const context: ErrorContext = { backend: this.backend, step: 'activate', serial };
+    // A CIK the unit never receives locks it out of the cloud: no delivery, no activation.
+    if (!options.canDeliverCredentials || !(await options.canDeliverCredentials())) {
+      throw new CloudError(`not activating ${serial} with Exosite: the unit cannot receive its CIK now`, {
+        backend: this.backend,
+        cloudStep: 'activate',
+        failure: 'refused',
+        retryable: true,
+        where: { serial, step: 'activate' },
+        hint: 'Exosite activates a serial number only once; plug the unit in and run it again.',
+      });
+    }
+    const body = new URLSearchParams({ vendor: this.settings.vendor, model: this.settings.model, sn: serial }).toString();
+    const cik = await requestWithRetry(
+      context,
+      { retrySafe: false, signal: options.signal },
+      () => this.http.post<string>('/provision/activate', body, { headers: { 'Content-Type': FORM }, signal: options.signal }),
+      (response) => {
+        if (response.status === 200) return response.data.trim();
+        const messages: Record<number, [string, string]> = {
+          404: [`serial number ${serial} is not known to Exosite for ${this.settings.vendor}/${this.settings.model}`, 'Check the serial number, or add it in the vendor portal.'],
+          403: [`the vendor/model pair ${this.settings.vendor}/${this.settings.model} is not valid`, 'Fix vendor and model in the cloud settings.'],
+          409: [
+            `serial number ${serial} is not enabled for activation, its window expired, or it is already activated`,
+            'If the unit holds its CIK it needs no activation; otherwise ask the vendor to re-enable it.',
+          ],
+        };
+        const known = messages[response.status];
+        if (!known) throw statusError(response, context, `activation of ${serial} failed`);
+        const error = statusError(response, context, known[0]);
+        throw new CloudError(error.message, { backend: this.backend, cloudStep: 'activate', failure: error.failure, status: error.status, retryable: false, where: { serial, step: 'activate' }, hint: known[1] });
+      },
+    ).catch((error: unknown) => {
+      if (error instanceof CloudError && error.outcomeUnknown) {
+        throw new CloudError(`the activation of ${serial} got no answer: Exosite may have issued a CIK the station never saw`, {
+          backend: this.backend,
+          cloudStep: 'activate',
+          failure: error.failure,
+          retryable: false,
+          outcomeUnknown: true,
+          where: { serial, step: 'activate' },
+          hint: 'Do not activate again blindly: ask the vendor to re-enable the serial number, then retry.',
+        });
+      }
+      throw error;
+    });
+    if (!CIK.test(cik)) throw invalidResponse(context, 'the CIK is not 40 hex characters');
+    return { thingId: serial, apiKey: cik };
+  }
+
+  async rename(): Promise<void> {
+    throw this.unsupported('rename');
+  }
+
+  async register(): Promise<{ alreadyRegistered: boolean }> {
+    throw this.unsupported('register');
+  }
+
+  /** The firmware content: the configured id, or the most recently updated item. */
+  async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
+    const ids = (await this.get(credentials, 'targetVersion', {}, options)).split('\n').map((id) => id.trim()).filter(Boolean);
+    const wanted = this.settings.firmwareContentId;
+    const candidates = wanted ? ids.filter((id) => id === wanted) : ids;
+    if (candidates.length === 0) {
+      throw new CloudError(wanted ? `Exosite has no content "${wanted}" for this model` : 'Exosite lists no content for this model', {
+        backend: this.backend,
+        cloudStep: 'targetVersion',
+        failure: 'not-found',
+        retryable: false,
+        hint: 'Upload the firmware as content for this vendor/model, or fix firmwareContentId.',
+      });
+    }
+    const infos = await Promise.all(candidates.map((id) => this.contentInfo(credentials, id, options)));
+    return infos.reduce((newest, info) => (info.updated > newest.updated ? info : newest)).version;
+  }
+
+  async currentVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo | undefined> {
+    const context: ErrorContext = { backend: this.backend, step: 'currentVersion', serial: credentials.thingId };
+    const body = await requestWithRetry(
+      context,
+      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+      () => this.http.get<string>(`/onep:v1/stack/alias?${encodeURIComponent(this.alias)}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal: options.signal }),
+      (response) => this.expectOk(response, context, 'reading the installed version'),
+    );
+    const value = new URLSearchParams(body).get(this.alias);
+    return value ? { id: value } : undefined;
+  }
+
+  async confirmVersion(credentials: ThingCredentials, versionId: string, options: CallOptions = {}): Promise<void> {
+    const context: ErrorContext = { backend: this.backend, step: 'confirmVersion', serial: credentials.thingId };
+    await requestWithRetry(
+      context,
+      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+      () =>
+        this.http.post<string>('/onep:v1/stack/alias', new URLSearchParams({ [this.alias]: versionId }).toString(), {
+          headers: { 'X-Exosite-CIK': credentials.apiKey, 'Content-Type': FORM },
+          signal: options.signal,
+        }),
+      (response) => this.expectOk(response, context, 'confirming the installed version'),
+    );
+  }
+
+  /** Downloads with Range: a connection lost midway resumes where it stopped instead of starting over. */
+  async downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware> {
+    const context: ErrorContext = { backend: this.backend, step: 'downloadFirmware', serial: credentials.thingId };
+    const size = version.size ?? (await this.contentInfo(credentials, version.id, options)).version.size!;
+    const meter = new ProgressMeter(size, options.onProgress);
+    await FirmwareFileWriter.discard(options.destination);
+    return withRetry(
+      async () => {
+        const writer = await FirmwareFileWriter.open(options.destination, { resume: true });
+        const from = writer.bytesWritten;
+        let response: AxiosResponse<Readable>;
+        try {
+          response = await this.http.get(this.downloadPath(version.id), {
+            headers: { 'X-Exosite-CIK': credentials.apiKey, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) },
+            responseType: 'stream',
+            signal: options.signal,
+          });
+        } catch (error) {
+          await writer.pause();
+          throw transportError(error, context, false);
+        }
+        const resumed = response.status === 206 && new RegExp(`^bytes ${from}-\\d+/${size}$`).test(String(response.headers['content-range']));
+        if (response.status !== 200 && !resumed) {
+          response.data.resume();
+          await writer.pause();
+          await FirmwareFileWriter.discard(options.destination);
+          if (response.status === 206 || response.status === 416) throw invalidResponse(context, `a partial answer that does not continue at byte ${from}`);
+          throw this.statusFailure(response, context, `the firmware ${version.id} could not be downloaded`);
+        }
+        // A server that ignores Range sends everything again: start the file over.
+        const target = response.status === 200 && from > 0 ? await restart(writer, options.destination) : writer;
+        try {
+          for await (const chunk of response.data as AsyncIterable<Buffer>) {
+            if (target.bytesWritten + chunk.length > size) throw invalidResponse(context, `more than the announced ${size} bytes`);
+            await target.write(chunk);
+            meter.update(target.bytesWritten);
+          }
+        } catch (error) {
+          await target.pause();
+          if (error instanceof CloudError) {
+            await FirmwareFileWriter.discard(options.destination);
+            throw error;
+          }
+          // Keep the .part: the next attempt asks only for the rest.
+          throw transportError(error, context, false);
+        }
+        if (target.bytesWritten !== size) {
+          await target.pause();
+          throw invalidResponse(context, `the firmware arrived truncated (${target.bytesWritten} of ${size} bytes)`);
+        }
+        return target.finish();
+      },
+      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+    );
+  }
+
+  async close(): Promise<void> {}
+
+  private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<{ version: VersionInfo; updated: number }> {
+    const line = (await this.get(credentials, 'targetVersion', { id, info: 'true' }, options)).trim();
+    const [contentType, size, updated, ...description] = line.split(',');
+    if (!contentType || !/^\d+$/.test(size ?? '') || !/^\d+$/.test(updated ?? '')) {
+      throw invalidResponse({ backend: this.backend, step: 'targetVersion' }, `content info "${line.slice(0, 80)}"`);
+    }
+    return { version: { id, size: Number(size), name: description.join(','), description: description.join(',') }, updated: Number(updated) };
+  }
+
+  private get(credentials: ThingCredentials, step: CloudStep, params: Record<string, string>, options: CallOptions): Promise<string> {
+    const context: ErrorContext = { backend: this.backend, step, serial: credentials.thingId };
+    const query = new URLSearchParams({ vendor: this.settings.vendor, model: this.settings.model, ...params });
+    return requestWithRetry(
+      context,
+      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+      () => this.http.get<string>(`/provision/download?${query}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal: options.signal }),
+      (response) => this.expectOk(response, context, params.id ? `reading content ${params.id}` : 'listing the content'),
+    );
+  }
+
+  private downloadPath(id: string): string {
+    return `/provision/download?${new URLSearchParams({ vendor: this.settings.vendor, model: this.settings.model, id })}`;
+  }
+
+  private expectOk(response: AxiosResponse<string>, context: ErrorContext, what: string): string {
+    if (response.status >= 200 && response.status < 300) return response.data ?? '';
+    throw this.statusFailure(response, context, `${what} failed`);
+  }
+
+  private statusFailure(response: AxiosResponse, context: ErrorContext, what: string): CloudError {
+    const error = statusError(response, context, what);
+    const hints: Record<number, string> = {
+      400: `Fix vendor and model (${this.settings.vendor}/${this.settings.model}) in the cloud settings.`,
+      403: `Fix vendor and model (${this.settings.vendor}/${this.settings.model}) in the cloud settings.`,
+      401: 'Exosite refused the unit\'s CIK; it may have been re-enabled and must activate again.',
+    };
+    const hint = hints[response.status];
+    return hint ? new CloudError(error.message, { backend: this.backend, cloudStep: context.step, failure: error.failure, status: error.status, retryable: false, hint, where: error.where }) : error;
+  }
+
+  private unsupported(step: CloudStep): CloudError {
+    return new CloudError(`Exosite has no ${step} step`, { backend: this.backend, cloudStep: step, failure: 'unsupported', retryable: false });
+  }
+}
+
+async function restart(writer: FirmwareFileWriter, destination: string): Promise<FirmwareFileWriter> {
+  await writer.pause();
+  await FirmwareFileWriter.discard(destination);
+  return FirmwareFileWriter.open(destination);
+}

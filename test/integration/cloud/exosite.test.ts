@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
+import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/emulators/exosite-emulator.ts';
+import { ExositeAdapter } from '../../../main/core/cloud/exosite-adapter.ts';
+
+const SN = 'THERM00000000000042';
+const attached = { canDeliverCredentials: async () => true };
+const fastRetry = { attempts: 3, baseDelayMs: 10, maxDelayMs: 2000 };
+
+describe('Exosite adapter against its emulator', () => {
+  let emulator: ExositeEmulator;
+  let adapter: ExositeAdapter;
+  beforeEach(async () => {
+    emulator = await startExositeEmulator({
+      models: [
+        {
+          vendor: 'acme',
+          model: 'therm',
+          serialNumbers: [SN, 'THERM00000000000043'],
+          content: [
+            { id: 'fw-1.0.0.bin', description: 'release 1.0.0', firmware: { size: 1000 } },
+            { id: 'fw-1.1.0.bin', description: 'release 1.1.0, with commas', firmware: { size: 8 * 1024 * 1024 } },
+          ],
+        },
+      ],
+    });
+    adapter = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry });
+  });
+  afterEach(() => emulator.stop());
+
+  const image = (id: string) => [...emulator.state.models.values()][0]!.content.get(id)!.data;
+
+  it('activates exactly once: a CIK, then 409 until the vendor re-enables the serial number', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    expect(credentials).toEqual({ thingId: SN, apiKey: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const again = (await adapter.activate(SN, attached).catch((e: unknown) => e)) as CloudError;
+    expect(again).toMatchObject({ status: 409, failure: 'conflict', retryable: false });
+    expect(again.describe()).toContain('already activated');
+    emulator.state.reenable('acme', 'therm', SN);
+    expect((await adapter.activate(SN, attached)).apiKey).not.toBe(credentials.apiKey);
+  });
+
+  it('names unknown serial numbers (404) and a bad vendor/model pair (403)', async () => {
+    await expect(adapter.activate('NOPE', attached)).rejects.toMatchObject({ status: 404, retryable: false, message: expect.stringContaining('serial number NOPE is not known to Exosite for acme/therm') });
+    const wrong = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'toaster' });
+    await expect(wrong.activate(SN, attached)).rejects.toMatchObject({ status: 403, message: expect.stringContaining('vendor/model pair acme/toaster is not valid') });
+  });
+
+  it('never activates when the station cannot deliver the CIK to the unit', async () => {
+    const error = (await adapter.activate(SN, { canDeliverCredentials: async () => false }).catch((e: unknown) => e)) as CloudError;
+    expect(error.message).toContain('the unit cannot receive its CIK now');
+    await expect(adapter.activate(SN)).rejects.toThrow(/cannot receive its CIK/);
+    expect(emulator.calls.get('activate')).toBeUndefined();
+    expect(emulator.state.activations.get(SN)).toBeUndefined();
+    expect(adapter.steps.activate).toEqual({ retrySafe: false, replaySafe: false });
+  });
+
+  it('does not repeat an activation whose answer was lost, and says what to do', async () => {
+    emulator.addFault({ step: 'activate', kind: 'drop-after-effect' });
+    const error = (await adapter.activate(SN, attached).catch((e: unknown) => e)) as CloudError;
+    expect(error).toMatchObject({ outcomeUnknown: true, retryable: false });
+    expect(error.describe()).toContain('re-enable');
+    expect(emulator.calls.get('activate')).toBe(1);
+  });
+
+  it('lists content, reads its info, and picks the newest as the target', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    const target = await adapter.targetVersion(credentials);
+    expect(target).toEqual({ id: 'fw-1.1.0.bin', size: 8 * 1024 * 1024, name: 'release 1.1.0, with commas', description: 'release 1.1.0, with commas' });
+    const pinned = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', firmwareContentId: 'fw-1.0.0.bin' });
+    expect((await pinned.targetVersion(credentials)).id).toBe('fw-1.0.0.bin');
+  });
+
+  it('answers 400 for info but 403 for list and download with a bad vendor/model, 401 for a bad CIK', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    const wrong = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'toaster', retry: fastRetry });
+    await expect(wrong.targetVersion(credentials)).rejects.toMatchObject({ status: 403 });
+    await expect(wrong.downloadFirmware(credentials, { id: 'fw-1.0.0.bin', size: 1000 }, { destination: join(mkdtempSync(join(tmpdir(), 'exo-')), 'x') })).rejects.toMatchObject({ status: 403 });
+    await expect(wrong.downloadFirmware(credentials, { id: 'fw-1.0.0.bin' }, { destination: join(mkdtempSync(join(tmpdir(), 'exo-')), 'x') })).rejects.toMatchObject({ status: 400 });
+    await expect(adapter.targetVersion({ thingId: SN, apiKey: '0'.repeat(40) })).rejects.toMatchObject({ status: 401, failure: 'unauthorized' });
+  });
+
+  it('downloads 8 MiB with its SHA-256, and resumes with Range after a reset halfway', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    const target = await adapter.targetVersion(credentials);
+    emulator.addFault({ step: 'download', kind: 'reset-mid-body' });
+    const destination = join(mkdtempSync(join(tmpdir(), 'exo-')), 'fw.bin');
+    const progress: number[] = [];
+    const result = await adapter.downloadFirmware(credentials, target, { destination, onProgress: (p) => progress.push(p.bytesDone) });
+    expect(result.sha256).toBe(createHash('sha256').update(image('fw-1.1.0.bin')).digest('hex'));
+    expect(readFileSync(destination).equals(image('fw-1.1.0.bin'))).toBe(true);
+    expect(emulator.calls.get('download')).toBe(2);
+    // The second request asked only for the rest: progress never went backwards.
+    expect(progress.every((value, i) => i === 0 || value >= progress[i - 1]!)).toBe(true);
+    expect(existsSync(`${destination}.part`)).toBe(false);
+  });
+
+  it('rejects a body longer than the announced size, leaving no file', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    const destination = join(mkdtempSync(join(tmpdir(), 'exo-')), 'fw.bin');
+    const error = (await adapter.downloadFirmware(credentials, { id: 'fw-1.1.0.bin', size: 1000 }, { destination }).catch((e: unknown) => e)) as CloudError;
+    expect(error.failure).toBe('invalid-response');
+    expect(existsSync(destination) || existsSync(`${destination}.part`)).toBe(false);
+  });
+
+  it('confirms the installed version by writing the alias with the CIK, and reads it back', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    expect(await adapter.currentVersion(credentials)).toBeUndefined();
+    await adapter.confirmVersion(credentials, 'fw-1.1.0.bin');
+    expect(emulator.state.aliasOf('acme', 'therm', SN, 'fw_version')).toBe('fw-1.1.0.bin');
+    expect(await adapter.currentVersion(credentials)).toEqual({ id: 'fw-1.1.0.bin' });
+  });
+
+  it('retries content calls through 5xx and 429 with Retry-After', async () => {
+    const credentials = await adapter.activate(SN, attached);
+    emulator.addFault({ step: 'list', kind: 'status', status: 502 });
+    emulator.addFault({ step: 'info', kind: 'status', status: 429, retryAfterSeconds: 1, times: 1 });
+    const started = performance.now();
+    await adapter.targetVersion(credentials);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(emulator.calls.get('list')).toBe(2);
+  });
+
+  it('has no rename or register step', async () => {
+    await expect(adapter.rename()).rejects.toMatchObject({ failure: 'unsupported' });
+    expect(adapter.steps.rename).toBeUndefined();
+  });
+});
