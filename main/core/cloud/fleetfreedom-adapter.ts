@@ -1,0 +1,81 @@
+import type { CallOptions, CallSafety, CloudAdapter, CloudStep, DownloadedFirmware, ThingCredentials, VersionInfo } from './cloud-adapter.ts';
+import { CloudError } from './cloud-error.ts';
+import { FleetFreedomSession, type FleetFreedomSessionSettings } from './fleetfreedom-session.ts';
+import { withRetry, type RetryPolicy } from './http.ts';
+
+export interface FleetFreedomSettings extends FleetFreedomSessionSettings {
+  /** The company the units are added to. */
+  company: number;
+  /** The provider kind of these units (e.g. "json", "lmu"). */
+  providerKind: string;
+  retry?: RetryPolicy;
+}
+
+/**
+ * Fleet Freedom registers a unit as a provider with mergeProvider. A new
+ * provider is billed, so the call never carries `v` (which would make it an
+ * update) and an "already exists" answer counts as registered; that makes a
+ * repeat after a lost answer safe.
+ */
+export class FleetFreedomAdapter implements CloudAdapter {
+  readonly backend = 'fleetfreedom' as const;
+  readonly steps: Partial<Record<CloudStep, CallSafety>> = { register: { retrySafe: true, replaySafe: true } };
+  private readonly session: FleetFreedomSession;
+  private readonly settings: FleetFreedomSettings;
+
+  constructor(settings: FleetFreedomSettings) {
+    this.settings = settings;
+    this.session = new FleetFreedomSession(settings);
+  }
+
+  async register(serial: string, options: CallOptions = {}): Promise<{ alreadyRegistered: boolean }> {
+    const where = { serial, step: 'register' };
+    return withRetry(
+      async () => {
+        const answer = await this.session.request('mergeProvider', { provider: { kind: this.settings.providerKind, company: this.settings.company, id: serial } }, 'register');
+        if (answer.errorCode === 0) return { alreadyRegistered: false };
+        if (answer.errorCode === 3 && /exist/i.test(answer.message ?? '')) return { alreadyRegistered: true };
+        const known: Record<number, [string, string]> = {
+          28: [`company ${this.settings.company} does not exist in Fleet Freedom`, 'Fix the company id in the cloud settings.'],
+          5: [`user ${this.settings.username} may not add providers to company ${this.settings.company}`, 'Ask the Fleet Freedom administrator for permission.'],
+          3: [`Fleet Freedom refused provider ${serial} as invalid (${answer.message ?? 'invalidData'})`, 'Check the provider kind and the serial number format.'],
+        };
+        const [message, hint] = known[answer.errorCode] ?? [`Fleet Freedom refused provider ${serial} (error ${answer.errorCode}${answer.message ? `: ${answer.message}` : ''})`, undefined];
+        throw new CloudError(message, { backend: this.backend, cloudStep: 'register', failure: answer.errorCode === 28 ? 'not-found' : 'refused', retryable: false, where, hint });
+      },
+      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+    );
+  }
+
+  async activate(): Promise<ThingCredentials> {
+    throw this.unsupported('activate');
+  }
+  async rename(): Promise<void> {
+    throw this.unsupported('rename');
+  }
+  async targetVersion(): Promise<VersionInfo> {
+    throw this.unsupported('targetVersion');
+  }
+  async currentVersion(): Promise<VersionInfo | undefined> {
+    throw this.unsupported('currentVersion');
+  }
+  async downloadFirmware(): Promise<DownloadedFirmware> {
+    throw this.unsupported('downloadFirmware');
+  }
+  async confirmVersion(): Promise<void> {
+    throw this.unsupported('confirmVersion');
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+
+  private unsupported(step: CloudStep): CloudError {
+    return new CloudError(`Fleet Freedom has no ${step} step (it registers units only; firmware comes from a pinned file)`, {
+      backend: this.backend,
+      cloudStep: step,
+      failure: 'unsupported',
+      retryable: false,
+    });
+  }
+}

@@ -1,0 +1,235 @@
+import WebSocket from 'ws';
+import { z } from 'zod';
+import type { CloudStep } from './cloud-adapter.ts';
+import { CloudError } from './cloud-error.ts';
+import { checkBaseUrl } from './http.ts';
+
+export interface FleetFreedomSessionSettings {
+  /** wss://socket.fleetfreedom.com; ws:// only to loopback or with allowInsecure. */
+  url: string;
+  username: string;
+  password: string;
+  userAgent?: string;
+  /** A saved session id to resume instead of logging in again. */
+  ghostId?: string;
+  /** Called with each new session id, so the station can save it. */
+  onGhostId?: (ghostId: string) => void;
+  allowInsecure?: boolean;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveMs?: number;
+  reconnectBaseDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+}
+
+const frameSchema = z.object({ errorCode: z.number().int(), message: z.string().optional(), reqId: z.number().int().optional() }).passthrough();
+export type Frame = z.infer<typeof frameSchema>;
+
+const SESSION_LOST = new Set([7, 8]);
+
+interface Pending {
+  name: string;
+  resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One Fleet Freedom WebSocket session: waits for connectionResponse before
+ * sending, logs in or resumes a saved ghostId, correlates replies by reqId
+ * with a timeout, keeps the session alive with noop, and reconnects (with
+ * growing delays after failures) when a request needs it.
+ */
+export class FleetFreedomSession {
+  private readonly settings: FleetFreedomSessionSettings;
+  private socket: WebSocket | undefined;
+  private connecting: Promise<WebSocket> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextReqId = 1;
+  private ghostId: string | undefined;
+  private failures = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(settings: FleetFreedomSessionSettings) {
+    checkBaseUrl(settings.url, 'fleetfreedom', settings.allowInsecure, ['wss:', 'ws:']);
+    this.settings = settings;
+    this.ghostId = settings.ghostId;
+  }
+
+  get sessionId(): string | undefined {
+    return this.ghostId;
+  }
+
+  /** Sends `name` and resolves with its `nameResponse` (whatever its errorCode). A lost session is renewed once. */
+  async request(name: string, body: Record<string, unknown>, step: CloudStep): Promise<Frame> {
+    const frame = await this.send(name, body, step);
+    if (!SESSION_LOST.has(frame.errorCode) || name === 'login') return frame;
+    this.ghostId = undefined;
+    this.drop();
+    return this.send(name, body, step);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.drop();
+  }
+
+  private async send(name: string, body: Record<string, unknown>, step: CloudStep): Promise<Frame> {
+    const socket = await this.connect(step);
+    return this.exchange(socket, name, body, step);
+  }
+
+  private exchange(socket: WebSocket, name: string, body: Record<string, unknown>, step: CloudStep): Promise<Frame> {
+    const reqId = this.nextReqId++;
+    const timeoutMs = this.settings.requestTimeoutMs ?? 10_000;
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(reqId);
+        reject(this.failure(step, 'timeout', `Fleet Freedom did not answer ${name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(reqId, { name, resolve, reject, timer });
+      socket.send(`${name} ${JSON.stringify({ ...body, reqId })}`);
+    });
+  }
+
+  private connect(step: CloudStep): Promise<WebSocket> {
+    if (this.closed) return Promise.reject(this.failure(step, 'network', 'the Fleet Freedom session is closed'));
+    if (this.socket?.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
+    this.connecting ??= this.open(step).finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(step: CloudStep): Promise<WebSocket> {
+    if (this.failures > 0) {
+      const base = this.settings.reconnectBaseDelayMs ?? 500;
+      const delay = Math.min(this.settings.reconnectMaxDelayMs ?? 30_000, base * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    const url = `${this.settings.url.replace(/\/$/, '')}/${encodeURIComponent(this.ghostId ?? '')}`;
+    const socket = new WebSocket(url, { handshakeTimeout: this.settings.connectTimeoutMs ?? 10_000 });
+    try {
+      const greeting = await this.greeting(socket, step);
+      this.socket = socket;
+      socket.on('message', (raw) => this.receive(raw.toString()));
+      socket.on('close', () => this.lost(socket));
+      if (greeting.errorCode !== 0) {
+        if (!SESSION_LOST.has(greeting.errorCode)) throw this.failure(step, 'refused', `Fleet Freedom refused the connection (${describeCode(greeting)})`);
+        await this.login(socket, step);
+      }
+      this.failures = 0;
+      this.startKeepAlive(socket);
+      return socket;
+    } catch (error) {
+      this.failures++;
+      socket.terminate();
+      if (error instanceof CloudError) throw error;
+      throw this.failure(step, 'network', `could not reach Fleet Freedom (${(error as Error).message})`);
+    }
+  }
+
+  /** Nothing may be sent before the server's connectionResponse. */
+  private greeting(socket: WebSocket, step: CloudStep): Promise<Frame> {
+    const timeoutMs = this.settings.connectTimeoutMs ?? 10_000;
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.failure(step, 'timeout', `Fleet Freedom sent no connectionResponse within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('message', (raw) => {
+        clearTimeout(timer);
+        const parsed = parseFrame(raw.toString());
+        if (!parsed || parsed.name !== 'connectionResponse') reject(this.failure(step, 'invalid-response', 'the first message was not connectionResponse'));
+        else resolve(parsed.frame);
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        reject(this.failure(step, 'network', 'Fleet Freedom closed the connection'));
+      });
+    });
+  }
+
+  private async login(socket: WebSocket, step: CloudStep): Promise<void> {
+    const { username, password, userAgent = 'ProvisioningStation' } = this.settings;
+    const answer = await this.exchange(socket, 'login', { username, password, userAgent }, step);
+    if (answer.errorCode === 11) {
+      throw new CloudError(`Fleet Freedom refused the login of user ${username} (invalid credentials)`, {
+        backend: 'fleetfreedom',
+        cloudStep: step,
+        failure: 'unauthorized',
+        retryable: false,
+        hint: 'Fix the Fleet Freedom username and password in the cloud settings.',
+      });
+    }
+    const ghostId = typeof answer.ghostId === 'string' ? answer.ghostId : undefined;
+    if (answer.errorCode !== 0 || !ghostId) throw this.failure(step, 'refused', `Fleet Freedom login failed (${describeCode(answer)})`);
+    this.ghostId = ghostId;
+    this.settings.onGhostId?.(ghostId);
+  }
+
+  private receive(text: string): void {
+    const parsed = parseFrame(text);
+    if (!parsed || parsed.frame.reqId === undefined) return; // unsolicited or malformed: nothing waits for it
+    const waiter = this.pending.get(parsed.frame.reqId);
+    if (!waiter || parsed.name !== `${waiter.name}Response`) return;
+    this.pending.delete(parsed.frame.reqId);
+    clearTimeout(waiter.timer);
+    waiter.resolve(parsed.frame);
+  }
+
+  private startKeepAlive(socket: WebSocket): void {
+    clearInterval(this.keepAlive);
+    this.keepAlive = setInterval(() => {
+      this.exchange(socket, 'noop', {}, 'register').catch(() => socket.terminate());
+    }, this.settings.keepAliveMs ?? 30_000);
+    this.keepAlive.unref();
+  }
+
+  /** The connection went away: whatever was waiting may or may not have happened. */
+  private lost(socket: WebSocket): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    clearInterval(this.keepAlive);
+    for (const [reqId, waiter] of this.pending) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.failure('register', 'network', `the connection to Fleet Freedom was lost during ${waiter.name}`));
+      this.pending.delete(reqId);
+    }
+  }
+
+  private drop(): void {
+    const socket = this.socket;
+    if (socket) {
+      this.lost(socket);
+      socket.terminate();
+    }
+  }
+
+  private failure(step: CloudStep, failure: 'network' | 'timeout' | 'refused' | 'invalid-response', message: string): CloudError {
+    return new CloudError(message, {
+      backend: 'fleetfreedom',
+      cloudStep: step,
+      failure,
+      outcomeUnknown: failure === 'network' || failure === 'timeout',
+      retryable: failure !== 'refused',
+    });
+  }
+}
+
+export function parseFrame(text: string): { name: string; frame: Frame } | undefined {
+  const space = text.indexOf(' ');
+  if (space <= 0) return undefined;
+  try {
+    const frame = frameSchema.safeParse(JSON.parse(text.slice(space + 1)));
+    return frame.success ? { name: text.slice(0, space), frame: frame.data } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeCode(frame: Frame): string {
+  return `error ${frame.errorCode}${frame.message ? `: ${frame.message}` : ''}`;
+}
