@@ -1,10 +1,12 @@
-import { isStationError } from '../core/errors.ts';
+import { ConfigError, isStationError } from '../core/errors.ts';
+import { simCloudCommand } from './sim-cloud.ts';
 import { simDeviceCommand } from './sim-device.ts';
 
 const USAGE = `Usage: station <command> [options]
 
 Commands:
   sim device    run a simulated reference device on a pty or TCP port
+  sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
 
 Run "station <command> --help" for a command's options.`;
 
@@ -15,6 +17,7 @@ export const EXIT_USAGE = 2;
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
+  if (command === 'sim' && sub === 'cloud') return simCloudCommand(rest);
   if (command === undefined || command === '--help' || command === '-h') {
     console.log(USAGE);
     return command === undefined ? EXIT_USAGE : EXIT_OK;
@@ -29,7 +32,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`station: ${isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = EXIT_FAILED;
+    // Bad configuration is bad usage: exit 2, as for a wrong option.
+    process.exitCode = error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
   },
 );
 

@@ -42,3 +42,49 @@ describe('station sim device', () => {
     expect(result.stderr).toContain('unknown command "fly"');
   });
 });
+
+describe('station sim cloud', () => {
+  async function started(args: string[]) {
+    const child = spawn(process.execPath, ['bin/station.js', 'sim', 'cloud', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /listening on (\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    return { child, url };
+  }
+
+  it('serves the demo GadgetKeeper product and applies --fault', async () => {
+    const { child, url } = await started(['gadgetkeeper', '--port', '0', '--fault', 'target-version:status:503']);
+    try {
+      const activation = await fetch(`${url}/v1/things/activate/THERM00000000000001.json`, { method: 'PUT' });
+      expect(activation.status).toBe(200);
+      const { thingId, apiKey } = (await activation.json()) as { thingId: string; apiKey: string };
+      const target = await fetch(`${url}/v1/things/${thingId}/versions/target.json`, { headers: { 'X-ApiKey': apiKey } });
+      expect(target.status).toBe(503);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+
+  it('serves Exosite and Fleet Freedom too', async () => {
+    for (const backend of ['exosite', 'fleetfreedom']) {
+      const { child, url } = await started([backend]);
+      child.kill('SIGINT');
+      expect(url).toMatch(backend === 'exosite' ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^ws:\/\/127\.0\.0\.1:\d+$/);
+    }
+  });
+
+  it('exits 2 for a bad fault or a bad seed, naming the problem', () => {
+    const fault = spawnSync(process.execPath, ['bin/station.js', 'sim', 'cloud', 'exosite', '--fault', 'list:explode'], { encoding: 'utf8' });
+    expect(fault.status).toBe(2);
+    expect(fault.stderr).toContain('unknown kind "explode"');
+    const seed = spawnSync(process.execPath, ['bin/station.js', 'sim', 'cloud', 'gadgetkeeper', '--seed', 'package.json'], { encoding: 'utf8' });
+    expect(seed.status).toBe(2);
+    expect(seed.stderr).toMatch(/GadgetKeeper emulator seed is invalid: .*products/);
+  });
+});
