@@ -4,22 +4,26 @@ import { referenceProfile } from '../../main/core/devices/profile/load-profile.t
 import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
 
+/** Starts `station <args>` and resolves with what it prints after "listening on". */
+async function startListening(args: string[]) {
+  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  return { child, url };
+}
+
 describe('station sim device', () => {
   for (const mode of [['--tcp', '0'], []]) {
     it(`serves a simulated unit ${mode.length ? 'on TCP' : 'on a pty'} that the reference driver can identify`, async () => {
-      const child = spawn(process.execPath, ['bin/station.js', 'sim', 'device', '--serial', 'CLI0001', '--version', 'v7', ...mode], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const { child, url: where } = await startListening(['sim', 'device', '--serial', 'CLI0001', '--version', 'v7', ...mode]);
       try {
-        const where = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (chunk: Buffer) => {
-            out += chunk.toString();
-            const match = /listening on (\S+)/.exec(out);
-            if (match) resolve(match[1]!);
-          });
-          child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-        });
         const driver = new ProfileDriver(await openPort(where), referenceProfile);
         expect(await driver.identify()).toEqual({ serial: 'CLI0001' });
         expect(await driver.readVersion()).toBe('v7');
@@ -44,19 +48,7 @@ describe('station sim device', () => {
 });
 
 describe('station sim cloud', () => {
-  async function started(args: string[]) {
-    const child = spawn(process.execPath, ['bin/station.js', 'sim', 'cloud', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /listening on (\S+)/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-    });
-    return { child, url };
-  }
+  const started = (args: string[]) => startListening(['sim', 'cloud', ...args]);
 
   it('serves the demo GadgetKeeper product and applies --fault', async () => {
     const { child, url } = await started(['gadgetkeeper', '--port', '0', '--fault', 'target-version:status:503']);

@@ -15,6 +15,9 @@ export interface CallSafety {
   replaySafe: boolean;
 }
 
+/** Idempotent reads and writes: safe to send again and to run later from the outbox. */
+export const REPEATABLE: CallSafety = Object.freeze({ retrySafe: true, replaySafe: true });
+
 /** What a unit needs to talk to the cloud. For Exosite, thingId is the serial number and apiKey the CIK. */
 export interface ThingCredentials {
   thingId: string;

@@ -12,6 +12,7 @@ import type {
   ThingCredentials,
   VersionInfo,
 } from './cloud-adapter.ts';
+import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FirmwareFileWriter } from './firmware-file.ts';
 import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type ErrorContext, type HttpSettings } from './http.ts';
@@ -38,10 +39,10 @@ export class ExositeAdapter implements CloudAdapter {
   readonly backend = 'exosite' as const;
   readonly steps: Partial<Record<CloudStep, CallSafety>> = {
     activate: { retrySafe: false, replaySafe: false },
-    targetVersion: { retrySafe: true, replaySafe: true },
-    currentVersion: { retrySafe: true, replaySafe: true },
-    downloadFirmware: { retrySafe: true, replaySafe: true },
-    confirmVersion: { retrySafe: true, replaySafe: true },
+    targetVersion: REPEATABLE,
+    currentVersion: REPEATABLE,
+    downloadFirmware: REPEATABLE,
+    confirmVersion: REPEATABLE,
   };
   private readonly http: AxiosInstance;
   private readonly settings: ExositeSettings;

@@ -1,4 +1,5 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep, DownloadedFirmware, ThingCredentials, VersionInfo } from './cloud-adapter.ts';
+import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './fleetfreedom-session.ts';
 import { withRetry, type RetryPolicy } from './http.ts';
@@ -19,7 +20,7 @@ export interface FleetFreedomSettings extends FleetFreedomSessionSettings {
  */
 export class FleetFreedomAdapter implements CloudAdapter {
   readonly backend = 'fleetfreedom' as const;
-  readonly steps: Partial<Record<CloudStep, CallSafety>> = { register: { retrySafe: true, replaySafe: true } };
+  readonly steps: Partial<Record<CloudStep, CallSafety>> = { register: REPEATABLE };
   private readonly session: FleetFreedomSession;
   private readonly settings: FleetFreedomSettings;
 

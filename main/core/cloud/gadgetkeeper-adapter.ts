@@ -13,6 +13,7 @@ import type {
   ThingCredentials,
   VersionInfo,
 } from './cloud-adapter.ts';
+import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FirmwareFileWriter } from './firmware-file.ts';
 import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type HttpSettings } from './http.ts';
@@ -57,11 +58,11 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   readonly backend = 'gadgetkeeper' as const;
   readonly steps: Partial<Record<CloudStep, CallSafety>> = {
     activate: { retrySafe: false, replaySafe: true },
-    rename: { retrySafe: true, replaySafe: true },
-    targetVersion: { retrySafe: true, replaySafe: true },
-    currentVersion: { retrySafe: true, replaySafe: true },
-    downloadFirmware: { retrySafe: true, replaySafe: true },
-    confirmVersion: { retrySafe: true, replaySafe: true },
+    rename: REPEATABLE,
+    targetVersion: REPEATABLE,
+    currentVersion: REPEATABLE,
+    downloadFirmware: REPEATABLE,
+    confirmVersion: REPEATABLE,
   };
   private readonly http: AxiosInstance;
   private readonly settings: GadgetKeeperSettings;
