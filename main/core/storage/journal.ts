@@ -1,0 +1,340 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { SecretBox } from './secret-box.ts';
+
+export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
+/** Where the unit's cloud credentials are: none yet, held by the station, written to the unit, or owed to it (write when replugged). */
+export type CredentialsState = 'none' | 'held' | 'written' | 'pending';
+export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
+export type OutboxState = 'pending' | 'in-flight' | 'done' | 'failed';
+
+export interface UnitRecord {
+  id: number;
+  serial: string;
+  port: string;
+  result: UnitResult;
+  currentStep: string | undefined;
+  failedStep: string | undefined;
+  error: string | undefined;
+  thingId: string | undefined;
+  versionId: string | undefined;
+  credentialsState: CredentialsState;
+  startedAt: number;
+  finishedAt: number | undefined;
+}
+
+export interface OutboxEntry {
+  id: number;
+  unitId: number;
+  serial: string;
+  seq: number;
+  backend: string;
+  call: string;
+  payload: Record<string, unknown>;
+  state: OutboxState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | undefined;
+}
+
+export interface StepEvent {
+  unitId: number;
+  step: string;
+  status: StepStatus;
+  at: number;
+  durationMs: number | undefined;
+  detail: string | undefined;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE units (
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL,
+  port TEXT NOT NULL,
+  result TEXT NOT NULL CHECK (result IN ('in-progress','passed','failed','pending')),
+  current_step TEXT,
+  failed_step TEXT,
+  error TEXT,
+  thing_id TEXT,
+  version_id TEXT,
+  credentials BLOB,
+  credentials_state TEXT NOT NULL DEFAULT 'none' CHECK (credentials_state IN ('none','held','written','pending')),
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX units_serial ON units(serial);
+CREATE INDEX units_result ON units(result);
+CREATE TABLE step_events (
+  id INTEGER PRIMARY KEY,
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  step TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('started','done','failed','skipped')),
+  at INTEGER NOT NULL,
+  duration_ms INTEGER,
+  detail TEXT
+);
+CREATE INDEX step_events_unit ON step_events(unit_id);
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  seq INTEGER NOT NULL,
+  backend TEXT NOT NULL,
+  call TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','in-flight','done','failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  done_at INTEGER,
+  UNIQUE (unit_id, seq)
+);
+CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+CREATE TABLE firmware_cache (
+  version_key TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  fetched_at INTEGER NOT NULL
+);
+`;
+
+type Row = Record<string, unknown>;
+/** Outbox rows with their unit's serial number, in one query. */
+const OUTBOX_SELECT = 'SELECT o.*, u.serial AS serial FROM outbox o JOIN units u ON u.id = o.unit_id';
+const text = (value: unknown) => (value === null || value === undefined ? undefined : String(value));
+
+/**
+ * The station's durable record. Every method is one committed transaction
+ * (WAL, synchronous=FULL), so a state change is on disk before the caller
+ * takes the next side effect, and a restart after kill -9 sees exactly what
+ * was done. Secrets (credentials, outbox payloads) are sealed with the
+ * SecretBox, bound to their row.
+ */
+export class Journal {
+  private readonly db: DatabaseSync;
+  private readonly box: SecretBox;
+  private readonly now: () => number;
+
+  private constructor(db: DatabaseSync, box: SecretBox, now: () => number) {
+    this.db = db;
+    this.box = box;
+    this.now = now;
+  }
+
+  static open(path: string, box: SecretBox, options: { now?: () => number } = {}): Journal {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+    if (version === 0) {
+      db.exec(`BEGIN; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+    } else if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw new Error(`the journal ${path} has schema version ${version}; this station understands ${SCHEMA_VERSION}`);
+    }
+    return new Journal(db, box, options.now ?? Date.now);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  startUnit(serial: string, port: string): UnitRecord {
+    const result = this.db.prepare("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, this.now());
+    return this.unit(Number(result.lastInsertRowid))!;
+  }
+
+  unit(id: number): UnitRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM units WHERE id = ?').get(id) as Row | undefined;
+    return row ? toUnit(row) : undefined;
+  }
+
+  /** Units a crash left half-done: the restart decides what to redo. */
+  unitsInProgress(): UnitRecord[] {
+    return (this.db.prepare("SELECT * FROM units WHERE result = 'in-progress' ORDER BY id").all() as Row[]).map(toUnit);
+  }
+
+  /** The newest record of a serial number, if any. */
+  latestUnit(serial: string): UnitRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT 1').get(serial) as Row | undefined;
+    return row ? toUnit(row) : undefined;
+  }
+
+  /** History, newest first. */
+  units(filter: { serial?: string; limit?: number } = {}): UnitRecord[] {
+    const limit = filter.limit ?? 1000;
+    const rows = filter.serial
+      ? this.db.prepare('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT ?').all(filter.serial, limit)
+      : this.db.prepare('SELECT * FROM units ORDER BY id DESC LIMIT ?').all(limit);
+    return (rows as Row[]).map(toUnit);
+  }
+
+  recordStep(unitId: number, step: string, status: StepStatus, extra: { durationMs?: number; detail?: string } = {}): void {
+    this.transaction(() => {
+      this.db.prepare('INSERT INTO step_events (unit_id, step, status, at, duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?)').run(unitId, step, status, this.now(), extra.durationMs ?? null, extra.detail ?? null);
+      this.db.prepare('UPDATE units SET current_step = ? WHERE id = ?').run(step, unitId);
+    });
+  }
+
+  stepEvents(unitId: number): StepEvent[] {
+    return (this.db.prepare('SELECT * FROM step_events WHERE unit_id = ? ORDER BY id').all(unitId) as Row[]).map((row) => ({
+      unitId: Number(row.unit_id),
+      step: String(row.step),
+      status: row.status as StepStatus,
+      at: Number(row.at),
+      durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
+      detail: text(row.detail),
+    }));
+  }
+
+  setCloudIds(unitId: number, ids: { thingId?: string; versionId?: string }): void {
+    this.db.prepare('UPDATE units SET thing_id = COALESCE(?, thing_id), version_id = COALESCE(?, version_id) WHERE id = ?').run(ids.thingId ?? null, ids.versionId ?? null, unitId);
+  }
+
+  storeCredentials(unitId: number, credentials: { thingId: string; apiKey: string }, state: CredentialsState): void {
+    const sealed = this.box.seal(JSON.stringify(credentials), `unit:${unitId}:credentials`);
+    this.db.prepare('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, credentials.thingId, unitId);
+  }
+
+  credentials(unitId: number): { thingId: string; apiKey: string } | undefined {
+    const row = this.db.prepare('SELECT credentials FROM units WHERE id = ?').get(unitId) as Row | undefined;
+    if (!row?.credentials) return undefined;
+    return JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)) as { thingId: string; apiKey: string };
+  }
+
+  setCredentialsState(unitId: number, state: CredentialsState): void {
+    this.db.prepare('UPDATE units SET credentials_state = ? WHERE id = ?').run(state, unitId);
+  }
+
+  finishUnit(unitId: number, result: Exclude<UnitResult, 'in-progress'>, failure: { step?: string; error?: string } = {}): void {
+    this.db.prepare('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, this.now(), unitId);
+  }
+
+  /** Queues a cloud call for later, after the unit's earlier calls (order per unit is kept). */
+  enqueue(unitId: number, backend: string, call: string, payload: Record<string, unknown>): OutboxEntry {
+    return this.transaction(() => {
+      const seq = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM outbox WHERE unit_id = ?').get(unitId) as Row).next);
+      const sealed = this.box.seal(JSON.stringify(payload), `outbox:${unitId}:${seq}`);
+      const now = this.now();
+      const result = this.db
+        .prepare("INSERT INTO outbox (unit_id, seq, backend, call, payload, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)")
+        .run(unitId, seq, backend, call, sealed, now, now);
+      return this.outboxEntry(Number(result.lastInsertRowid))!;
+    });
+  }
+
+  /**
+   * The calls due now: for each unit only its first unfinished call, so a
+   * unit's calls replay in order; a unit whose head call is in flight waits.
+   */
+  dueOutbox(limit = 100): OutboxEntry[] {
+    const rows = this.db
+      .prepare(
+        `${OUTBOX_SELECT}
+         WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+           AND o.seq = (SELECT MIN(seq) FROM outbox WHERE unit_id = o.unit_id AND state IN ('pending','in-flight'))
+         ORDER BY o.next_attempt_at, o.id LIMIT ?`,
+      )
+      .all(this.now(), limit) as Row[];
+    return rows.map((row) => this.toOutbox(row));
+  }
+
+  outboxEntry(id: number): OutboxEntry | undefined {
+    const row = this.db.prepare(`${OUTBOX_SELECT} WHERE o.id = ?`).get(id) as Row | undefined;
+    return row ? this.toOutbox(row) : undefined;
+  }
+
+  /** Calls a crash interrupted: sent or not, nobody knows; the replayer decides per call whether repeating is safe. */
+  inFlightOutbox(): OutboxEntry[] {
+    return (this.db.prepare(`${OUTBOX_SELECT} WHERE o.state = 'in-flight' ORDER BY o.id`).all() as Row[]).map((row) => this.toOutbox(row));
+  }
+
+  outboxCounts(): Record<OutboxState, number> {
+    const counts: Record<OutboxState, number> = { pending: 0, 'in-flight': 0, done: 0, failed: 0 };
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as Row[]) counts[row.state as OutboxState] = Number(row.n);
+    return counts;
+  }
+
+  /** Committed before the call is sent. */
+  markInFlight(id: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'in-flight', attempts = attempts + 1 WHERE id = ?").run(id);
+  }
+
+  markDone(id: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'done', done_at = ?, last_error = NULL WHERE id = ?").run(this.now(), id);
+  }
+
+  markRetry(id: number, error: string, nextAttemptAt: number): void {
+    this.db.prepare("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAttemptAt, id);
+  }
+
+  markFailed(id: number, error: string): void {
+    this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?").run(error, this.now(), id);
+  }
+
+  cacheFirmware(entry: { versionKey: string; sha256: string; size: number; path: string }): void {
+    this.db
+      .prepare('INSERT INTO firmware_cache (version_key, sha256, size, path, fetched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(version_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, path = excluded.path, fetched_at = excluded.fetched_at')
+      .run(entry.versionKey, entry.sha256, entry.size, entry.path, this.now());
+  }
+
+  cachedFirmware(versionKey: string): { sha256: string; size: number; path: string } | undefined {
+    const row = this.db.prepare('SELECT sha256, size, path FROM firmware_cache WHERE version_key = ?').get(versionKey) as Row | undefined;
+    return row ? { sha256: String(row.sha256), size: Number(row.size), path: String(row.path) } : undefined;
+  }
+
+  forgetFirmware(versionKey: string): void {
+    this.db.prepare('DELETE FROM firmware_cache WHERE version_key = ?').run(versionKey);
+  }
+
+  private transaction<T>(work: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private toOutbox(row: Row): OutboxEntry {
+    const unitId = Number(row.unit_id);
+    const seq = Number(row.seq);
+    return {
+      id: Number(row.id),
+      unitId,
+      serial: String(row.serial),
+      seq,
+      backend: String(row.backend),
+      call: String(row.call),
+      payload: JSON.parse(this.box.open(row.payload as Uint8Array, `outbox:${unitId}:${seq}`)) as Record<string, unknown>,
+      state: row.state as OutboxState,
+      attempts: Number(row.attempts),
+      nextAttemptAt: Number(row.next_attempt_at),
+      lastError: text(row.last_error),
+    };
+  }
+}
+
+function toUnit(row: Row): UnitRecord {
+  return {
+    id: Number(row.id),
+    serial: String(row.serial),
+    port: String(row.port),
+    result: row.result as UnitResult,
+    currentStep: text(row.current_step),
+    failedStep: text(row.failed_step),
+    error: text(row.error),
+    thingId: text(row.thing_id),
+    versionId: text(row.version_id),
+    credentialsState: row.credentials_state as CredentialsState,
+    startedAt: Number(row.started_at),
+    finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
+  };
+}

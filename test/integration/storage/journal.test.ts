@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../main/core/errors.ts';
+import { Journal } from '../../../main/core/storage/journal.ts';
+import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';
+
+const dataDir = () => mkdtempSync(join(tmpdir(), 'journal-'));
+const API_KEY = '0123456789abcdef0123456789abcdef';
+
+describe('SecretBox and the key file', () => {
+  it('seals with AES-256-GCM bound to where the value belongs', () => {
+    const box = new SecretBox(randomBytes(32));
+    const sealed = box.seal(API_KEY, 'unit:1:credentials');
+    expect(sealed.includes(Buffer.from(API_KEY))).toBe(false);
+    expect(box.open(sealed, 'unit:1:credentials')).toBe(API_KEY);
+    expect(() => box.open(sealed, 'unit:2:credentials')).toThrow(/could not be decrypted/);
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.length - 1]! ^= 1;
+    expect(() => box.open(tampered, 'unit:1:credentials')).toThrow(/could not be decrypted/);
+    let wrongKey: unknown;
+    try {
+      new SecretBox(randomBytes(32)).open(sealed, 'unit:1:credentials');
+    } catch (error) {
+      wrongKey = error;
+    }
+    expect(wrongKey).toMatchObject({ code: 'SECRET_UNREADABLE', hint: expect.stringContaining('different key') });
+  });
+
+  it('creates a 0600 key file once and reuses it; refuses one others can read', async () => {
+    const dir = dataDir();
+    const key = await loadOrCreateKeyFile(dir);
+    expect(statSync(join(dir, 'station.key')).mode & 0o777).toBe(0o600);
+    expect((await loadOrCreateKeyFile(dir)).equals(key)).toBe(true);
+    chmodSync(join(dir, 'station.key'), 0o644);
+    await expect(loadOrCreateKeyFile(dir)).rejects.toBeInstanceOf(ConfigError);
+    await expect(loadOrCreateKeyFile(dir)).rejects.toMatchObject({ message: expect.stringContaining('can be read by other users'), hint: expect.stringContaining('chmod 600') });
+  });
+});
+
+describe('Journal on SQLite', () => {
+  async function open(dir = dataDir()) {
+    const box = new SecretBox(await loadOrCreateKeyFile(dir));
+    return { dir, journal: Journal.open(join(dir, 'journal.sqlite'), box) };
+  }
+
+  it('records a unit, its steps and its result, and reads them back after reopening', async () => {
+    const { dir, journal } = await open();
+    const unit = journal.startUnit('THERM00000000000042', '/dev/ttyACM0');
+    journal.recordStep(unit.id, 'identify', 'started');
+    journal.recordStep(unit.id, 'identify', 'done', { durationMs: 12 });
+    journal.setCloudIds(unit.id, { thingId: 'a'.repeat(32), versionId: 'b'.repeat(32) });
+    journal.finishUnit(unit.id, 'failed', { step: 'flash', error: 'unplugged' });
+    journal.close();
+
+    const reopened = (await open(dir)).journal;
+    expect(reopened.unit(unit.id)).toMatchObject({ serial: 'THERM00000000000042', result: 'failed', failedStep: 'flash', currentStep: 'identify', thingId: 'a'.repeat(32) });
+    expect(reopened.stepEvents(unit.id).map((e) => [e.step, e.status, e.durationMs])).toEqual([
+      ['identify', 'started', undefined],
+      ['identify', 'done', 12],
+    ]);
+    expect(reopened.units({ serial: 'THERM00000000000042' })).toHaveLength(1);
+    reopened.close();
+  });
+
+  it('keeps credentials and outbox payloads encrypted on disk', async () => {
+    const { dir, journal } = await open();
+    const unit = journal.startUnit('SN1', 'p');
+    journal.storeCredentials(unit.id, { thingId: 't'.repeat(32), apiKey: API_KEY }, 'held');
+    journal.enqueue(unit.id, 'gadgetkeeper', 'confirmVersion', { apiKey: API_KEY, versionId: 'v' });
+    expect(journal.credentials(unit.id)).toEqual({ thingId: 't'.repeat(32), apiKey: API_KEY });
+    expect(journal.unit(unit.id)?.credentialsState).toBe('held');
+    journal.close();
+    for (const file of ['journal.sqlite', 'journal.sqlite-wal']) {
+      const bytes = (() => {
+        try {
+          return readFileSync(join(dir, file));
+        } catch {
+          return Buffer.alloc(0);
+        }
+      })();
+      expect(bytes.includes(Buffer.from(API_KEY))).toBe(false);
+    }
+  });
+
+  it('replays a unit\'s outbox calls in order, one at a time, with retries scheduled', async () => {
+    let now = 1000;
+    const dir = dataDir();
+    const journal = Journal.open(join(dir, 'j.sqlite'), new SecretBox(randomBytes(32)), { now: () => now });
+    const a = journal.startUnit('A', 'p1');
+    const b = journal.startUnit('B', 'p2');
+    const a1 = journal.enqueue(a.id, 'gk', 'activate', {});
+    const a2 = journal.enqueue(a.id, 'gk', 'rename', { name: 'x' });
+    const b1 = journal.enqueue(b.id, 'gk', 'activate', {});
+    expect(journal.dueOutbox().map((e) => e.id)).toEqual([a1.id, b1.id]);
+    journal.markInFlight(a1.id);
+    expect(journal.dueOutbox().map((e) => e.id)).toEqual([b1.id]);
+    expect(journal.inFlightOutbox().map((e) => [e.id, e.serial, e.attempts])).toEqual([[a1.id, 'A', 1]]);
+    journal.markDone(a1.id);
+    journal.markRetry(b1.id, 'GadgetKeeper answered 503', 5000);
+    expect(journal.dueOutbox().map((e) => e.id)).toEqual([a2.id]);
+    now = 6000;
+    // Due order: a2 has waited since t=1000, b1's retry only since t=5000.
+    expect(journal.dueOutbox().map((e) => e.id)).toEqual([a2.id, b1.id]);
+    expect(journal.outboxCounts()).toEqual({ pending: 2, 'in-flight': 0, done: 1, failed: 0 });
+    expect(journal.outboxEntry(a2.id)?.payload).toEqual({ name: 'x' });
+  });
+
+  it('indexes cached firmware by version', async () => {
+    const { journal } = await open();
+    journal.cacheFirmware({ versionKey: 'gadgetkeeper:v1', sha256: 'f'.repeat(64), size: 10, path: '/cache/ff' });
+    expect(journal.cachedFirmware('gadgetkeeper:v1')).toEqual({ sha256: 'f'.repeat(64), size: 10, path: '/cache/ff' });
+    journal.forgetFirmware('gadgetkeeper:v1');
+    expect(journal.cachedFirmware('gadgetkeeper:v1')).toBeUndefined();
+  });
+
+  it('keeps every committed record through kill -9', async () => {
+    const dir = dataDir();
+    await loadOrCreateKeyFile(dir);
+    const script = `
+      import { join } from 'node:path';
+      import { Journal } from '${join(process.cwd(), 'main/core/storage/journal.ts')}';
+      import { SecretBox, loadOrCreateKeyFile } from '${join(process.cwd(), 'main/core/storage/secret-box.ts')}';
+      const dir = ${JSON.stringify(dir)};
+      const journal = Journal.open(join(dir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dir)));
+      for (let i = 0; ; i++) {
+        const unit = journal.startUnit('SN' + i, 'p');
+        journal.finishUnit(unit.id, 'passed');
+        process.stdout.write('committed ' + i + '\\n');
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let acknowledged = -1;
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        const matches = [...chunk.toString().matchAll(/committed (\d+)/g)];
+        if (matches.length) acknowledged = Number(matches.at(-1)![1]);
+        if (acknowledged >= 50) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const { journal } = await open(dir);
+    const passed = journal.units({ limit: 100_000 }).filter((u) => u.result === 'passed');
+    // Everything the process said was committed is there, whole.
+    expect(passed.length).toBeGreaterThanOrEqual(acknowledged + 1);
+    expect(journal.unitsInProgress().length).toBeLessThanOrEqual(1);
+    journal.close();
+  });
+});
