@@ -1,6 +1,7 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep, DownloadedFirmware, ThingCredentials, VersionInfo } from './cloud-adapter.ts';
 import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
+import { FF } from './fleetfreedom-protocol.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './fleetfreedom-session.ts';
 import { withRetry, type RetryPolicy } from './http.ts';
 
@@ -34,15 +35,15 @@ export class FleetFreedomAdapter implements CloudAdapter {
     return withRetry(
       async () => {
         const answer = await this.session.request('mergeProvider', { provider: { kind: this.settings.providerKind, company: this.settings.company, id: serial } }, 'register');
-        if (answer.errorCode === 0) return { alreadyRegistered: false };
-        if (answer.errorCode === 3 && /exist/i.test(answer.message ?? '')) return { alreadyRegistered: true };
+        if (answer.errorCode === FF.ok) return { alreadyRegistered: false };
+        if (answer.errorCode === FF.invalidData && /exist/i.test(answer.message ?? '')) return { alreadyRegistered: true };
         const known: Record<number, [string, string]> = {
-          28: [`company ${this.settings.company} does not exist in Fleet Freedom`, 'Fix the company id in the cloud settings.'],
-          5: [`user ${this.settings.username} may not add providers to company ${this.settings.company}`, 'Ask the Fleet Freedom administrator for permission.'],
-          3: [`Fleet Freedom refused provider ${serial} as invalid (${answer.message ?? 'invalidData'})`, 'Check the provider kind and the serial number format.'],
+          [FF.companyNotFound]: [`company ${this.settings.company} does not exist in Fleet Freedom`, 'Fix the company id in the cloud settings.'],
+          [FF.permissionDenied]: [`user ${this.settings.username} may not add providers to company ${this.settings.company}`, 'Ask the Fleet Freedom administrator for permission.'],
+          [FF.invalidData]: [`Fleet Freedom refused provider ${serial} as invalid (${answer.message ?? 'invalidData'})`, 'Check the provider kind and the serial number format.'],
         };
         const [message, hint] = known[answer.errorCode] ?? [`Fleet Freedom refused provider ${serial} (error ${answer.errorCode}${answer.message ? `: ${answer.message}` : ''})`, undefined];
-        throw new CloudError(message, { backend: this.backend, cloudStep: 'register', failure: answer.errorCode === 28 ? 'not-found' : 'refused', retryable: false, where, hint });
+        throw new CloudError(message, { backend: this.backend, cloudStep: 'register', failure: answer.errorCode === FF.companyNotFound ? 'not-found' : 'refused', retryable: false, where, hint });
       },
       { retrySafe: true, policy: this.settings.retry, signal: options.signal },
     );

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { CloudStep } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
+import { FF } from './fleetfreedom-protocol.ts';
 import { checkBaseUrl } from './http.ts';
 
 export interface FleetFreedomSessionSettings {
@@ -25,7 +26,7 @@ export interface FleetFreedomSessionSettings {
 const frameSchema = z.object({ errorCode: z.number().int(), message: z.string().optional(), reqId: z.number().int().optional() }).passthrough();
 export type Frame = z.infer<typeof frameSchema>;
 
-const SESSION_LOST = new Set([7, 8]);
+const SESSION_LOST = new Set<number>([FF.sessionExpired, FF.userNotLoggedIn]);
 
 interface Pending {
   name: string;
@@ -155,7 +156,7 @@ export class FleetFreedomSession {
   private async login(socket: WebSocket, step: CloudStep): Promise<void> {
     const { username, password, userAgent = 'ProvisioningStation' } = this.settings;
     const answer = await this.exchange(socket, 'login', { username, password, userAgent }, step);
-    if (answer.errorCode === 11) {
+    if (answer.errorCode === FF.invalidCredentials) {
       throw new CloudError(`Fleet Freedom refused the login of user ${username} (invalid credentials)`, {
         backend: 'fleetfreedom',
         cloudStep: step,

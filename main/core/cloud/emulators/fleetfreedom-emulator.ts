@@ -3,22 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
+import { FF, PROVIDER_KINDS } from '../fleetfreedom-protocol.ts';
 
-export const PROVIDER_KINDS = ['airlink', 'bluetree', 'datatrans', 'genx', 'json', 'lbs', 'lmu', 'mobile', 'smartwitness', 'spiderAT', 'spiderMT', 'titan', 'ttu', 'xirgo'] as const;
-
-/** Error codes from shared/specs/cloud-backends.md. */
-export const FF = {
-  ok: 0,
-  invalidData: 3,
-  permissionDenied: 5,
-  wrongVersionKey: 6,
-  sessionExpired: 7,
-  userNotLoggedIn: 8,
-  invalidCredentials: 11,
-  companyNotFound: 28,
-  providerNotFound: 43,
-  unknownCommand: 61,
-} as const;
+export { FF };
 
 export const fleetFreedomSeedSchema = z
   .object({
