@@ -52,13 +52,7 @@ export class ProfileDriver implements DeviceDriver {
     this.reader = new PortReader(port);
     this.errorPattern = new RegExp(profile.errorPattern);
     this.serialPattern = new RegExp(profile.serialNumberPattern);
-    const { commands } = profile;
-    this.capabilities = {
-      readVersion: commands.readVersion !== undefined,
-      credentials: commands.writeCredentials !== undefined && commands.verifyCredentials !== undefined,
-      flash: commands.flash !== undefined,
-      reboot: commands.reboot !== undefined,
-    };
+    this.capabilities = profileCapabilities(profile);
   }
 
   async identify(options: StepOptions = {}): Promise<{ serial: string }> {
@@ -237,6 +231,17 @@ export class ProfileDriver implements DeviceDriver {
       throw error instanceof StationError ? error.at(where) : error;
     }
   }
+}
+
+/** What a unit described by this profile can do: a step without its command cannot run. */
+export function profileCapabilities(profile: DeviceProfile): DriverCapabilities {
+  const { commands } = profile;
+  return {
+    readVersion: commands.readVersion !== undefined,
+    credentials: commands.writeCredentials !== undefined && commands.verifyCredentials !== undefined,
+    flash: commands.flash !== undefined,
+    reboot: commands.reboot !== undefined,
+  };
 }
 
 /** Fills {placeholders}; a value with spaces or control characters would split the command, so it is refused. */

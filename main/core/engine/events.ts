@@ -1,0 +1,48 @@
+/** The pipeline's steps, in the order a unit goes through them. */
+export const PIPELINE_STEPS = [
+  'identify',
+  'activate',
+  'register',
+  'rename',
+  'target-version',
+  'current-version',
+  'download',
+  'flash',
+  'write-credentials',
+  'verify-credentials',
+  'reboot',
+  'confirm',
+] as const;
+
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+
+export type UnitResultKind = 'passed' | 'failed' | 'pending';
+
+/** The final record of one unit, as the CLI prints it (--json) and the UI shows it. */
+export interface UnitOutcome {
+  type: 'unit';
+  port: string;
+  serial: string | undefined;
+  result: UnitResultKind;
+  failedStep: PipelineStep | undefined;
+  error: string | undefined;
+  thingId: string | undefined;
+  versionId: string | undefined;
+  /** Milliseconds per step that ran. */
+  steps: Partial<Record<PipelineStep, number>>;
+  unitId: number | undefined;
+}
+
+export type StationEvent =
+  | { type: 'step'; port: string; serial: string | undefined; step: PipelineStep; status: 'started' | 'done' | 'skipped' | 'failed'; durationMs?: number; error?: string }
+  | {
+      type: 'progress';
+      port: string;
+      serial: string | undefined;
+      step: 'download' | 'flash';
+      bytesDone: number;
+      total: number;
+      bytesPerSecond: number;
+      secondsLeft: number | undefined;
+    }
+  | UnitOutcome;

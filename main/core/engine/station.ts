@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
+import { createCloudAdapter } from '../cloud/create-adapter.ts';
+import type { LineConfig } from '../config/line-config.ts';
+import { loadProfile } from '../devices/profile/load-profile.ts';
+import type { DeviceProfile } from '../devices/profile/schema.ts';
+import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
+import { openPort } from '../ports/open-port.ts';
+import { Journal } from '../storage/journal.ts';
+import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
+import { ActiveSerials } from './active-serials.ts';
+import type { StationEvent, UnitOutcome } from './events.ts';
+import { FirmwareCache } from './firmware-cache.ts';
+import { runUnit } from './unit-pipeline.ts';
+
+export interface StationSetup {
+  config: LineConfig;
+  /** Journal, firmware cache and key file live here. */
+  dataDir: string;
+  /** Injected in tests; otherwise made from the configuration. */
+  adapter?: CloudAdapter;
+  profile?: DeviceProfile;
+  /** How ports are opened (injectable for tests). */
+  open?: typeof openPort;
+}
+
+/**
+ * The station engine: a line configuration, a cloud, a journal and a firmware
+ * cache, running units on many ports at once. It runs under plain Node (CLI,
+ * tests, web dashboard) as well as in Electron's main process.
+ */
+export class Station {
+  readonly config: LineConfig;
+  readonly journal: Journal;
+  readonly cache: FirmwareCache;
+  readonly adapter: CloudAdapter;
+  readonly profile: DeviceProfile;
+  private readonly activeSerials = new ActiveSerials();
+  private readonly open: typeof openPort;
+
+  private constructor(setup: Required<Omit<StationSetup, 'dataDir'>> & { journal: Journal; cache: FirmwareCache }) {
+    this.config = setup.config;
+    this.journal = setup.journal;
+    this.cache = setup.cache;
+    this.adapter = setup.adapter;
+    this.profile = setup.profile;
+    this.open = setup.open;
+  }
+
+  static async open(setup: StationSetup): Promise<Station> {
+    const profile = setup.profile ?? (await loadProfile(setup.config.device.profile));
+    const adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
+    const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
+    const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
+    const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter });
+    return new Station({ config: setup.config, adapter, profile, open: setup.open ?? openPort, journal, cache });
+  }
+
+  /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
+  async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
+    const capabilities = profileCapabilities(this.profile);
+    return runLimited(ports, this.config.concurrency.ports, (port) =>
+      runUnit({
+        port,
+        connect: async () => new ProfileDriver(await this.open(port, { settings: this.profile.serial }), this.profile),
+        capabilities,
+        adapter: this.adapter,
+        cache: this.cache,
+        journal: this.journal,
+        config: this.config,
+        activeSerials: this.activeSerials,
+        emit: onEvent,
+        signal,
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.adapter.close();
+    this.journal.close();
+  }
+}
+
+/** Runs fn over items with at most `limit` at once, keeping the results in item order. */
+async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
