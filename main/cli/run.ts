@@ -1,0 +1,97 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadLineConfig } from '../core/config/line-config.ts';
+import { throttleProgress } from '../core/engine/event-throttle.ts';
+import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
+import { Station } from '../core/engine/station.ts';
+import { ConfigError } from '../core/errors.ts';
+
+const HELP = `Usage: station run --config FILE [--port PATH]... [--once] [--json] [--data-dir DIR]
+
+Provisions units on the line's ports.
+
+  --config FILE     the line configuration (JSON)
+  --port PATH       a port to use (repeatable); replaces the configuration's list
+  --once            one unit per port, then exit
+  --json            one JSON object per line: progress events, and a "unit" object per unit
+  --data-dir DIR    journal, firmware cache and key (default ~/.local/share/provisioning-station)
+
+Exit status: 0 when every unit passed, 1 when any failed, 2 for bad usage or configuration.`;
+
+export function defaultDataDir(): string {
+  return process.env.STATION_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'provisioning-station');
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let values: { config?: string; port?: string[]; once?: boolean; json?: boolean; 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string', multiple: true },
+        once: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`station run: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.config) {
+    console.error(`station run: --config is required\n\n${HELP}`);
+    return 2;
+  }
+  const config = await loadLineConfig(values.config);
+  const ports = values.port ?? config.ports.filter((port): port is string => typeof port === 'string');
+  if (ports.length === 0) throw new ConfigError('no ports to use: list them in "ports" or pass --port PATH');
+  if (!values.once) {
+    throw new ConfigError('continuous mode (without --once) needs unit-swap detection, which is not built yet; use --once', {
+      hint: 'Run with --once, once per batch of units.',
+    });
+  }
+
+  const print = values.json ? printJson : printHuman;
+  const station = await Station.open({ config, dataDir: values['data-dir'] ?? defaultDataDir() });
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const outcomes = await station.provisionOnce(ports, throttleProgress(print), controller.signal);
+    if (!values.json) printSummary(outcomes);
+    return outcomes.every((outcome) => outcome.result === 'passed') ? 0 : 1;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await station.close();
+  }
+}
+
+/** Absent values print as null, so every unit object carries every field (failedStep, error…). */
+function printJson(event: StationEvent): void {
+  process.stdout.write(`${JSON.stringify(event, (_key, value: unknown) => (value === undefined ? null : value))}\n`);
+}
+
+function printHuman(event: StationEvent): void {
+  const who = `[${event.port}${event.serial ? ` ${event.serial}` : ''}]`;
+  if (event.type === 'step' && event.status !== 'started') {
+    const timing = event.durationMs === undefined ? '' : ` (${event.durationMs} ms)`;
+    console.log(`${who} ${event.step} ${event.status}${timing}${event.error ? `: ${event.error}` : ''}`);
+  } else if (event.type === 'unit') {
+    console.log(`${who} ${event.result.toUpperCase()}${event.failedStep ? ` at ${event.failedStep}` : ''}`);
+  }
+}
+
+function printSummary(outcomes: UnitOutcome[]): void {
+  const passed = outcomes.filter((o) => o.result === 'passed').length;
+  console.log(`${passed} passed, ${outcomes.length - passed} failed`);
+}

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startSimulatorOnPty, type PtySimulator } from '../../main/core/simulator/simulator-hosts.ts';
+
+function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function writeConfig(config: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'run-')), 'line.json');
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+describe('station run', () => {
+  let emulator: GadgetKeeperEmulator | undefined;
+  const sims: PtySimulator[] = [];
+  afterEach(async () => {
+    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
+    await emulator?.stop();
+  });
+
+  it('--once --json prints progress and one unit object per port, and exits 1 when a unit failed', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['THERM00000000000001'], versions: [{ name: '1', firmware: { size: 50_000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: 'THERM00000000000001', bootDelayMs: 20 }), await startSimulatorOnPty({ serial: 'THERM00000000000404', bootDelayMs: 20 }));
+    const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: emulator.url }, device: { profile: 'reference' }, ports: ['/dev/unused'] });
+    const dataDir = mkdtempSync(join(tmpdir(), 'data-'));
+    const result = await station(['run', '--config', config, '--port', sims[0]!.path, '--port', sims[1]!.path, '--once', '--json', '--data-dir', dataDir]);
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.some((line) => line.type === 'progress')).toBe(true);
+    const units = lines.filter((line) => line.type === 'unit');
+    expect(units).toHaveLength(2);
+    expect(units.find((u) => u.serial === 'THERM00000000000001')).toMatchObject({ result: 'passed', port: sims[0]!.path, thingId: expect.any(String), versionId: expect.any(String), failedStep: null, error: null });
+    expect(units.find((u) => u.serial === 'THERM00000000000404')).toMatchObject({ result: 'failed', failedStep: 'activate', error: expect.stringContaining('is not registered with this product (GadgetKeeper answered 404)') });
+    expect((units[0]!.steps as Record<string, number>).identify).toEqual(expect.any(Number));
+    // Nothing secret on stdout.
+    expect(result.stdout).not.toContain(emulator.state.thingsBySerial.get('THERM00000000000001')!.apiKey);
+  });
+
+  it('exits 0 when every unit passed, with a human summary', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['THERM00000000000001'], versions: [{ name: '1', firmware: { size: 10_000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: 'THERM00000000000001', bootDelayMs: 20 }));
+    const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: emulator.url }, ports: [sims[0]!.path] });
+    const result = await station(['run', '--config', config, '--once', '--data-dir', mkdtempSync(join(tmpdir(), 'data-'))]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PASSED');
+    expect(result.stdout).toContain('1 passed, 0 failed');
+  });
+
+  it('exits 2 and names the field for a bad configuration', async () => {
+    const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: 'nope' }, ports: [] });
+    const result = await station(['run', '--config', config, '--once']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('cloud.url');
+  });
+
+  it('exits 2 without --config', async () => {
+    expect((await station(['run', '--once'])).code).toBe(2);
+  });
+});
