@@ -1,4 +1,5 @@
 import { ConfigError, isStationError } from '../core/errors.ts';
+import { historyCommand } from './history.ts';
 import { runCommand } from './run.ts';
 import { simCloudCommand } from './sim-cloud.ts';
 import { simDeviceCommand } from './sim-device.ts';
@@ -7,6 +8,7 @@ const USAGE = `Usage: station <command> [options]
 
 Commands:
   run           provision units on the line's ports (--once: one unit per port)
+  history       print or export the recorded units (CSV or JSON)
   sim device    run a simulated reference device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
 
@@ -19,6 +21,7 @@ export const EXIT_USAGE = 2;
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === 'run') return runCommand(argv.slice(1));
+  if (command === 'history') return historyCommand(argv.slice(1));
   if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
   if (command === 'sim' && sub === 'cloud') return simCloudCommand(rest);
   if (command === undefined || command === '--help' || command === '-h') {

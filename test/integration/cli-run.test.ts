@@ -70,3 +70,31 @@ describe('station run', () => {
     expect((await station(['run', '--once'])).code).toBe(2);
   });
 });
+
+describe('station history', () => {
+  it('exports units as CSV and JSON, filters by serial, and never exports credentials', async () => {
+    const { Journal } = await import('../../main/core/storage/journal.ts');
+    const { SecretBox, loadOrCreateKeyFile } = await import('../../main/core/storage/secret-box.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'hist-'));
+    const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+    const a = journal.startUnit('SN-A', '/dev/ttyACM0');
+    journal.storeCredentials(a.id, { thingId: 't'.repeat(32), apiKey: 'k'.repeat(32) }, 'written');
+    journal.finishUnit(a.id, 'passed');
+    const b = journal.startUnit('SN-B', '/dev/ttyACM1');
+    journal.finishUnit(b.id, 'failed', { step: 'flash', error: 'port /dev/ttyACM1, step flash: the device was unplugged, "really"' });
+    journal.close();
+
+    const csv = await station(['history', '--data-dir', dataDir]);
+    expect(csv.code).toBe(0);
+    const lines = csv.stdout.trim().split('\r\n');
+    expect(lines[0]).toBe('id,serial,port,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt');
+    expect(lines[1]).toContain('SN-B,/dev/ttyACM1,failed,flash,"port /dev/ttyACM1, step flash: the device was unplugged, ""really"""');
+    expect(csv.stdout).not.toContain('k'.repeat(32));
+
+    const json = await station(['history', '--format', 'json', '--serial', 'SN-A', '--data-dir', dataDir]);
+    const units = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    expect(units).toHaveLength(1);
+    expect(units[0]).toMatchObject({ serial: 'SN-A', result: 'passed', credentialsState: 'written', failedStep: null });
+    expect(json.stdout).not.toContain('k'.repeat(32));
+  });
+});
