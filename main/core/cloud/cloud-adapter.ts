@@ -72,6 +72,8 @@ export interface CloudAdapter {
   currentVersion(credentials: ThingCredentials, options?: CallOptions): Promise<VersionInfo | undefined>;
   downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware>;
   confirmVersion(credentials: ThingCredentials, versionId: string, options?: CallOptions): Promise<void>;
+  /** Resolves when the cloud answers at all (any status); throws a network or timeout CloudError when it cannot be reached. */
+  probe(options?: CallOptions): Promise<void>;
   /** Fleet Freedom: adds the unit as a provider; an existing one counts as registered. */
   register(serial: string, options?: CallOptions): Promise<{ alreadyRegistered: boolean }>;
   close(): Promise<void>;

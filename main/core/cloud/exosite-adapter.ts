@@ -213,6 +213,15 @@ export class ExositeAdapter implements CloudAdapter {
     );
   }
 
+  async probe(options: CallOptions = {}): Promise<void> {
+    await requestWithRetry(
+      { backend: this.backend, step: 'targetVersion' },
+      { retrySafe: false, signal: options.signal },
+      () => this.http.get<string>('/timestamp', { signal: options.signal }),
+      () => undefined,
+    );
+  }
+
   async close(): Promise<void> {}
 
   private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<{ version: VersionInfo; updated: number }> {

@@ -49,6 +49,10 @@ export class FleetFreedomAdapter implements CloudAdapter {
     );
   }
 
+  async probe(): Promise<void> {
+    await this.session.request('noop', {}, 'register');
+  }
+
   async activate(): Promise<ThingCredentials> {
     throw this.unsupported('activate');
   }

@@ -191,6 +191,15 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     });
   }
 
+  async probe(options: CallOptions = {}): Promise<void> {
+    await requestWithRetry(
+      { backend: this.backend, step: 'targetVersion' },
+      { retrySafe: false, signal: options.signal },
+      () => this.http.get<string>('/', { signal: options.signal }),
+      () => undefined,
+    );
+  }
+
   async close(): Promise<void> {}
 
   /** A thing-scoped call: X-ApiKey, retries where the step is safe, and the statuses every such call shares. */

@@ -9,8 +9,10 @@ import { openPort } from '../ports/open-port.ts';
 import { Journal } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
+import { Connectivity } from './connectivity.ts';
 import type { StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
+import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './unit-pipeline.ts';
 
 export interface StationSetup {
@@ -22,6 +24,8 @@ export interface StationSetup {
   profile?: DeviceProfile;
   /** How ports are opened (injectable for tests). */
   open?: typeof openPort;
+  /** How often an offline station probes the cloud and retries the outbox (ms). */
+  probeIntervalMs?: number;
 }
 
 /**
@@ -35,16 +39,30 @@ export class Station {
   readonly cache: FirmwareCache;
   readonly adapter: CloudAdapter;
   readonly profile: DeviceProfile;
+  readonly connectivity = new Connectivity();
+  readonly replayer: OutboxReplayer;
   private readonly activeSerials = new ActiveSerials();
   private readonly open: typeof openPort;
 
-  private constructor(setup: Required<Omit<StationSetup, 'dataDir'>> & { journal: Journal; cache: FirmwareCache }) {
+  private constructor(setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number }) {
     this.config = setup.config;
     this.journal = setup.journal;
     this.cache = setup.cache;
     this.adapter = setup.adapter;
     this.profile = setup.profile;
     this.open = setup.open;
+    this.replayer = new OutboxReplayer({
+      journal: this.journal,
+      adapter: this.adapter,
+      connectivity: this.connectivity,
+      concurrency: this.config.concurrency.cloudCalls,
+      probeIntervalMs: setup.probeIntervalMs,
+    });
+    // The outbox replays by itself: whenever the cloud is back, and on a steady tick.
+    this.connectivity.onChange((online) => {
+      if (online) void this.replayer.drain();
+    });
+    this.replayer.start();
   }
 
   static async open(setup: StationSetup): Promise<Station> {
@@ -53,7 +71,7 @@ export class Station {
     const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
     const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
     const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter });
-    return new Station({ config: setup.config, adapter, profile, open: setup.open ?? openPort, journal, cache });
+    return new Station({ config: setup.config, adapter, profile, open: setup.open ?? openPort, journal, cache, probeIntervalMs: setup.probeIntervalMs });
   }
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
@@ -69,6 +87,7 @@ export class Station {
         journal: this.journal,
         config: this.config,
         activeSerials: this.activeSerials,
+        connectivity: this.connectivity,
         emit: onEvent,
         signal,
       }),
@@ -76,6 +95,7 @@ export class Station {
   }
 
   async close(): Promise<void> {
+    await this.replayer.stop();
     await this.adapter.close();
     this.journal.close();
   }

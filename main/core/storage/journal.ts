@@ -93,6 +93,10 @@ CREATE TABLE outbox (
   UNIQUE (unit_id, seq)
 );
 CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE firmware_cache (
   version_key TEXT PRIMARY KEY,
   sha256 TEXT NOT NULL,
@@ -235,7 +239,7 @@ export class Journal {
     const rows = this.db
       .prepare(
         `${OUTBOX_SELECT}
-         WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+         WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND u.result != 'in-progress'
            AND o.seq = (SELECT MIN(seq) FROM outbox WHERE unit_id = o.unit_id AND state IN ('pending','in-flight'))
          ORDER BY o.next_attempt_at, o.id LIMIT ?`,
       )
@@ -268,6 +272,33 @@ export class Journal {
     this.db.prepare("UPDATE outbox SET state = 'done', done_at = ?, last_error = NULL WHERE id = ?").run(this.now(), id);
   }
 
+  /**
+   * Records a replayed call's result and marks it done in one transaction: a
+   * crash can never leave a result recorded but the call still due (and so
+   * repeated), nor the call done but its result (an activation's key) lost.
+   */
+  completeOutbox(entry: OutboxEntry, activated?: { thingId: string; apiKey: string }): void {
+    this.transaction(() => {
+      if (activated) this.storeCredentials(entry.unitId, activated, 'pending');
+      this.markDone(entry.id);
+    });
+  }
+
+  /** A unit that failed takes its queued calls back: it will start over, and nobody would receive what they produce. */
+  cancelOutbox(unitId: number, reason: string): void {
+    this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(reason, this.now(), unitId);
+  }
+
+  /** Calls of this unit still waiting or in flight. */
+  unfinishedOutbox(unitId: number): number {
+    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE unit_id = ? AND state IN ('pending','in-flight')").get(unitId) as Row).n);
+  }
+
+  /** After a crash: calls that were in flight go back to the queue (every queued call is safe to send again). */
+  requeueInFlight(): number {
+    return Number(this.db.prepare("UPDATE outbox SET state = 'pending' WHERE state = 'in-flight'").run().changes);
+  }
+
   markRetry(id: number, error: string, nextAttemptAt: number): void {
     this.db.prepare("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAttemptAt, id);
   }
@@ -289,6 +320,16 @@ export class Journal {
 
   forgetFirmware(versionKey: string): void {
     this.db.prepare('DELETE FROM firmware_cache WHERE version_key = ?').run(versionKey);
+  }
+
+  /** Small durable facts (the last known target version, a Fleet Freedom ghostId…). */
+  setting(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    return text(row?.value);
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   private transaction<T>(work: () => T): T {

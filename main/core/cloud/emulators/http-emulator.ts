@@ -46,6 +46,8 @@ export interface RunningEmulator {
   /** Calls answered per step, for tests and the cloud-economy benchmark. */
   calls: Map<string, number>;
   addFault(rule: FaultRule): void;
+  /** Network down: every connection is reset at once until set back. */
+  setOffline(offline: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -63,7 +65,12 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
     return hits;
   };
 
+  let offline = false;
   const server = http.createServer(async (req, res) => {
+    if (offline) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -118,6 +125,9 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
     url: `http://${host}:${address.port}`,
     calls,
     addFault: (rule) => faults.push({ ...rule, left: rule.times ?? 1 }),
+    setOffline: (value) => {
+      offline = value;
+    },
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,152 @@
+import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
+import { CloudError } from '../cloud/cloud-error.ts';
+import { isStationError } from '../errors.ts';
+import type { Journal, OutboxEntry } from '../storage/journal.ts';
+import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
+
+export interface ReplayerOptions {
+  journal: Journal;
+  adapter: CloudAdapter;
+  connectivity: Connectivity;
+  /** Calls in flight at once. */
+  concurrency?: number;
+  /** How often an offline station probes the cloud. */
+  probeIntervalMs?: number;
+  /** Backoff for a failed call: base × 2^(attempts-1), capped, with jitter. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  onReplayed?: (entry: OutboxEntry, outcome: 'done' | 'retry' | 'failed') => void;
+}
+
+/**
+ * Drains the outbox by itself: probes while offline, replays due calls when
+ * online (each unit's calls in order, a bounded number at once), backs off on
+ * failures and honours Retry-After. Each call is marked in flight (committed)
+ * before it is sent, and its result is recorded together with "done".
+ */
+export class OutboxReplayer {
+  private readonly options: ReplayerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private draining: Promise<number> | undefined;
+
+  constructor(options: ReplayerOptions) {
+    this.options = options;
+  }
+
+  /** Starts the background loop; calls interrupted by a crash are queued again first. */
+  start(): void {
+    if (this.running) return;
+    this.options.journal.requeueInFlight();
+    this.running = true;
+    const tick = async () => {
+      if (!this.running) return;
+      try {
+        if (!this.options.connectivity.online) await this.probe();
+        if (this.options.connectivity.online) await this.drain();
+      } finally {
+        if (this.running) {
+          this.timer = setTimeout(tick, this.options.probeIntervalMs ?? 2000);
+          this.timer.unref();
+        }
+      }
+    };
+    void tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.draining;
+  }
+
+  /** "Replay now": replays everything due; resolves with how many calls completed. */
+  drain(): Promise<number> {
+    this.draining ??= this.drainAll().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      await this.options.adapter.probe();
+      this.options.connectivity.markOnline();
+    } catch {
+      // still offline
+    }
+  }
+
+  private async drainAll(): Promise<number> {
+    let completed = 0;
+    for (;;) {
+      if (!this.options.connectivity.online) return completed;
+      const due = this.options.journal.dueOutbox(this.options.concurrency ?? 8);
+      if (due.length === 0) return completed;
+      const outcomes = await Promise.all(due.map((entry) => this.replay(entry)));
+      completed += outcomes.filter((outcome) => outcome === 'done').length;
+      if (!outcomes.includes('done')) return completed;
+    }
+  }
+
+  private async replay(entry: OutboxEntry): Promise<'done' | 'retry' | 'failed'> {
+    const { journal } = this.options;
+    journal.markInFlight(entry.id);
+    let outcome: 'done' | 'retry' | 'failed';
+    try {
+      await this.send(entry);
+      outcome = 'done';
+      if (journal.unfinishedOutbox(entry.unitId) === 0) {
+        const unit = journal.unit(entry.unitId);
+        // The unit's cloud side is complete; it stays pending only while it is still owed its credentials.
+        if (unit && unit.result !== 'failed') journal.finishUnit(entry.unitId, unit.credentialsState === 'pending' ? 'pending' : 'passed');
+      }
+    } catch (error) {
+      const message = isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+      if (isConnectivityFailure(error)) this.options.connectivity.markOffline();
+      const retryable = isConnectivityFailure(error) || (error instanceof CloudError && error.retryable);
+      if (retryable) {
+        const delay = error instanceof CloudError && error.retryAfterMs !== undefined ? error.retryAfterMs : this.backoff(entry.attempts + 1);
+        journal.markRetry(entry.id, message, Date.now() + delay);
+        outcome = 'retry';
+      } else {
+        journal.markFailed(entry.id, message);
+        journal.finishUnit(entry.unitId, 'failed', { step: entry.call, error: `replay of ${entry.call} failed: ${message}` });
+        outcome = 'failed';
+      }
+    }
+    this.options.onReplayed?.(entry, outcome);
+    return outcome;
+  }
+
+  /** Makes the queued call; an activation's credentials are recorded with its completion. */
+  private async send(entry: OutboxEntry): Promise<void> {
+    const { journal, adapter } = this.options;
+    const credentials = () => {
+      const held = journal.credentials(entry.unitId);
+      if (!held) throw new CloudError(`no credentials are held for unit ${entry.serial}`, { backend: adapter.backend, cloudStep: 'confirmVersion', failure: 'refused', retryable: false });
+      return held;
+    };
+    switch (entry.call) {
+      case 'activate':
+        return journal.completeOutbox(entry, await adapter.activate(entry.serial));
+      case 'rename':
+        await adapter.rename(credentials(), String(entry.payload.name));
+        return journal.completeOutbox(entry);
+      case 'confirmVersion':
+        await adapter.confirmVersion(credentials(), String(entry.payload.versionId));
+        return journal.completeOutbox(entry);
+      case 'register':
+        await adapter.register(entry.serial);
+        return journal.completeOutbox(entry);
+      default:
+        throw new CloudError(`the outbox holds an unknown call "${entry.call}"`, { backend: adapter.backend, cloudStep: 'register', failure: 'refused', retryable: false });
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.options.retryBaseMs ?? 1000;
+    const max = this.options.retryMaxMs ?? 60_000;
+    return Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
+import { Station } from '../../../main/core/engine/station.ts';
+import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
+
+const serial = (n: number) => `THERM${String(n).padStart(14, '0')}`;
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('offline operation and the outbox (GadgetKeeper)', () => {
+  let emulator: GadgetKeeperEmulator | undefined;
+  let station: Station | undefined;
+  const sims: PtySimulator[] = [];
+  afterEach(async () => {
+    await station?.close();
+    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
+    await emulator?.stop();
+  });
+
+  it('keeps passing units offline from the cache, drains the outbox by itself, and owes replugged units their keys', async () => {
+    emulator = await startGadgetKeeperEmulator({
+      products: [{ name: 'Thermometer', serialNumbers: Array.from({ length: 10 }, (_, i) => serial(i + 1)), versions: [{ name: '2.0.0', firmware: { size: 64 * 1024 } }] }],
+    });
+    for (let i = 1; i <= 5; i++) sims.push(await startSimulatorOnPty({ serial: serial(i), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url, timeoutMs: 2000 }, thingNameTemplate: 'ThermometerDevice-{serial}' });
+    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'offline-')), probeIntervalMs: 100 });
+    const ports = sims.map((sim) => sim.path);
+
+    // Online: the first units pass and the firmware lands in the cache.
+    const first = await station.provisionOnce(ports.slice(0, 2));
+    expect(first.map((o) => o.result)).toEqual(['passed', 'passed']);
+    const target = first[0]!.versionId!;
+
+    // The factory's internet drops mid-batch.
+    emulator.setOffline(true);
+    const offline = await station.provisionOnce(ports.slice(2));
+    expect(offline.map((o) => o.result)).toEqual(['pending', 'pending', 'pending']);
+    for (const sim of sims.slice(2)) {
+      expect(sim.simulator.version).toBe(target); // flashed from the cache
+      expect(sim.simulator.storedCredentials).toBeUndefined(); // no key to give yet
+    }
+    expect(station.connectivity.online).toBe(false);
+    expect(station.journal.outboxCounts().pending).toBe(9); // activate, rename, confirm for each
+    expect(emulator.calls.get('download')).toBe(1);
+
+    // Back online: the outbox drains by itself.
+    emulator.setOffline(false);
+    await until(() => {
+      const counts = station!.journal.outboxCounts();
+      return counts.pending + counts['in-flight'] === 0;
+    });
+    expect(station.connectivity.online).toBe(true);
+    for (let i = 1; i <= 5; i++) {
+      const thing = emulator.state.thingsBySerial.get(serial(i))!;
+      expect(thing.currentVersionId).toBe(target);
+      expect(thing.name).toBe(`ThermometerDevice-${serial(i)}`);
+      expect(thing.issuedKeys).toHaveLength(1);
+    }
+    for (let i = 3; i <= 5; i++) expect(station.journal.latestUnit(serial(i))).toMatchObject({ result: 'pending', credentialsState: 'pending', versionId: target });
+
+    // Plugged in again: the station writes the key it holds, without a new activation or a new record.
+    const replugged = await station.provisionOnce(ports.slice(2));
+    expect(replugged.map((o) => o.result)).toEqual(['passed', 'passed', 'passed']);
+    for (let i = 3; i <= 5; i++) {
+      const thing = emulator.state.thingsBySerial.get(serial(i))!;
+      expect(sims[i - 1]!.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
+      expect(thing.issuedKeys).toHaveLength(1);
+      expect(station.journal.latestUnit(serial(i))).toMatchObject({ result: 'passed', credentialsState: 'written' });
+    }
+    expect(station.journal.units()).toHaveLength(5);
+    expect(sims[2]!.simulator.flashCount).toBe(1);
+  });
+
+  it('says plainly when it is offline and the firmware is not cached', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 1000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: serial(1) }));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } });
+    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'offline-')), probeIntervalMs: 100 });
+    emulator.setOffline(true);
+    const [outcome] = await station.provisionOnce([sims[0]!.path]);
+    expect(outcome).toMatchObject({ result: 'failed', failedStep: 'target-version' });
+    expect(outcome!.error).toContain('the cloud cannot be reached and the station has never learned the target version');
+    // Its queued activation is withdrawn: the unit starts over, and nobody would receive that key.
+    expect(station.journal.outboxCounts()).toMatchObject({ pending: 0, failed: 1 });
+  });
+});
