@@ -94,3 +94,65 @@ describe('offline operation and the outbox (GadgetKeeper)', () => {
     expect(station.journal.outboxCounts()).toMatchObject({ pending: 0, failed: 1 });
   });
 });
+
+describe('offline operation with Fleet Freedom and Exosite', () => {
+  const sims: PtySimulator[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
+  });
+
+  it('Fleet Freedom: mergeProvider waits in the outbox and replays; a duplicate from a lost answer counts as done', async () => {
+    const { startFleetFreedomEmulator } = await import('../../../main/core/cloud/emulators/fleetfreedom-emulator.ts');
+    const { writeFileSync } = await import('node:fs');
+    const ff = await startFleetFreedomEmulator({ companies: [{ id: 7, name: 'Fleet' }], users: [{ username: 'line', password: 'pw', companies: [7] }] }, { connectionDelayMs: 5 });
+    closers.push(() => ff.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'ff-'));
+    writeFileSync(join(dir, 'fw.bin'), Buffer.alloc(20_000, 7));
+    for (let i = 1; i <= 3; i++) sims.push(await startSimulatorOnPty({ serial: serial(i), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({
+      cloud: { backend: 'fleetfreedom', url: ff.url, username: 'line', password: 'pw', company: 7, providerKind: 'json' },
+      firmware: { source: 'file', path: join(dir, 'fw.bin'), versionId: 'fw-3.0' },
+    });
+    const station = await Station.open({ config, dataDir: join(dir, 'data'), probeIntervalMs: 100 });
+    closers.push(() => station.close());
+
+    expect((await station.provisionOnce([sims[0]!.path]))[0]!.result).toBe('passed');
+    ff.setOffline(true);
+    const offline = await station.provisionOnce(sims.slice(1).map((sim) => sim.path));
+    expect(offline.map((o) => o.result)).toEqual(['pending', 'pending']);
+    expect(sims[1]!.simulator.version).toBe('fw-3.0');
+    // The first replayed answer is lost after the provider was created: the repeat finds it existing.
+    ff.addFault({ command: 'mergeProvider', kind: 'drop-after-effect' });
+    ff.setOffline(false);
+    await until(() => station.journal.outboxCounts().done === 2);
+    expect(ff.created).toBe(3);
+    expect([...ff.providers.keys()].sort()).toEqual([serial(1), serial(2), serial(3)]);
+    for (let i = 2; i <= 3; i++) expect(station.journal.latestUnit(serial(i))?.result).toBe('passed');
+  });
+
+  it('Exosite: offline, the unit is flashed but never activated later without it, and the record says so', async () => {
+    const { startExositeEmulator } = await import('../../../main/core/cloud/emulators/exosite-emulator.ts');
+    const exo = await startExositeEmulator({ models: [{ vendor: 'acme', model: 'therm', serialNumbers: [serial(1), serial(2)], content: [{ id: 'fw.bin', firmware: { size: 30_000 } }] }] });
+    closers.push(() => exo.stop());
+    for (let i = 1; i <= 2; i++) sims.push(await startSimulatorOnPty({ serial: serial(i), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'exosite', url: exo.url, vendor: 'acme', model: 'therm', timeoutMs: 2000 } });
+    const station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'exo-')), probeIntervalMs: 100 });
+    closers.push(() => station.close());
+
+    expect((await station.provisionOnce([sims[0]!.path]))[0]!.result).toBe('passed');
+    expect(exo.state.aliasOf('acme', 'therm', serial(1), 'fw_version')).toBe('fw.bin');
+    exo.setOffline(true);
+    const [outcome] = await station.provisionOnce([sims[1]!.path]);
+    expect(outcome!.result).toBe('passed');
+    expect(sims[1]!.simulator.version).toBe('fw.bin');
+    expect(sims[1]!.simulator.storedCredentials).toBeUndefined();
+    const activate = station.journal.stepEvents(outcome!.unitId!).find((e) => e.step === 'activate' && e.status === 'skipped');
+    expect(activate?.detail).toContain('Exosite activation is one-shot and never replayed without the unit; the unit activates itself in the field');
+    exo.setOffline(false);
+    await station.replayer.drain();
+    expect(station.journal.outboxCounts()).toMatchObject({ pending: 0, done: 0 });
+    expect(exo.state.activations.get(serial(2))).toBeUndefined();
+  });
+});

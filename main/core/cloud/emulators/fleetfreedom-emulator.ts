@@ -49,6 +49,8 @@ export interface FleetFreedomEmulator {
   /** Every request received, in order, for tests that check what the station sent. */
   received: Array<{ name: string; body: Record<string, unknown> }>;
   addFault(fault: SocketFault): void;
+  /** Network down: drops every connection and refuses new ones until set back. */
+  setOffline(offline: boolean): void;
   /** Ends every session (as the real service does on expiry) and drops the connections. */
   expireSessions(): void;
   stop(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startFleetFreedomEmulator(seed: FleetFreedomSeed, options:
   const server = new WebSocketServer({ port: options.port ?? 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
 
+  let offline = false;
   const emulator: FleetFreedomEmulator = {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
     providers: new Map(),
@@ -70,6 +73,10 @@ export async function startFleetFreedomEmulator(seed: FleetFreedomSeed, options:
     calls: new Map(),
     received: [],
     addFault: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    setOffline(value) {
+      offline = value;
+      if (offline) for (const client of server.clients) client.terminate();
+    },
     expireSessions() {
       sessions.clear();
       for (const client of server.clients) client.terminate();
@@ -84,6 +91,7 @@ export async function startFleetFreedomEmulator(seed: FleetFreedomSeed, options:
   const send = (socket: WebSocket, name: string, body: object) => socket.send(`${name} ${JSON.stringify(body)}`);
 
   server.on('connection', (socket, request) => {
+    if (offline) return socket.terminate();
     const ghostId = decodeURIComponent((request.url ?? '/').slice(1));
     let session: Session | undefined;
     let greeted = false;
