@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   serial: string;
   /** Installed firmware version id; undefined for none. */
   version?: string;
+  /** Credentials already in non-volatile memory (a unit plugged in again keeps them). */
+  credentials?: StoredCredentials;
   /** Largest image the unit accepts (the reference simulator's default: 8 MiB). */
   flashSize?: number;
   /** The command set it speaks. */
@@ -72,6 +74,7 @@ export class DeviceSimulator {
     this.options = options;
     this.serial = options.serial;
     this.installedVersion = options.version;
+    this.credentials = options.credentials;
     this.newline = options.dialect === 'at' ? '\r\n' : '\n';
     if (options.noiseIntervalMs) {
       this.noiseTimer = setInterval(() => this.noise(), options.noiseIntervalMs);
