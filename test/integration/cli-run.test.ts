@@ -98,3 +98,41 @@ describe('station history', () => {
     expect(json.stdout).not.toContain('k'.repeat(32));
   });
 });
+
+describe('station outbox', () => {
+  it('lists the calls an offline batch left, and replays them against the cloud the station last used', async () => {
+    const { Station } = await import('../../main/core/engine/station.ts');
+    const { lineConfigSchema } = await import('../../main/core/config/line-config.ts');
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['THERM00000000000001', 'THERM00000000000002'], versions: [{ name: '1', firmware: { size: 5000 } }] }] });
+    const sims = [await startSimulatorOnPty({ serial: 'THERM00000000000001', bootDelayMs: 20 }), await startSimulatorOnPty({ serial: 'THERM00000000000002', bootDelayMs: 20 })];
+    const dataDir = mkdtempSync(join(tmpdir(), 'outbox-'));
+    try {
+      const engine = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } }), dataDir, autoReplay: false });
+      await engine.provisionOnce([sims[0]!.path]);
+      emulator.setOffline(true);
+      expect((await engine.provisionOnce([sims[1]!.path]))[0]!.result).toBe('pending');
+      await engine.close();
+
+      const list = await station(['outbox', 'list', '--json', '--data-dir', dataDir]);
+      expect(list.code).toBe(0);
+      const entries = list.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(entries.map((e) => [e.serial, e.call, e.state])).toEqual([
+        ['THERM00000000000002', 'activate', 'pending'],
+        ['THERM00000000000002', 'confirmVersion', 'pending'],
+      ]);
+
+      // Still offline: replay leaves them pending and says so with its exit status.
+      expect((await station(['outbox', 'replay', '--data-dir', dataDir])).code).toBe(1);
+      emulator.setOffline(false);
+      const replay = await station(['outbox', 'replay', '--data-dir', dataDir]);
+      expect(replay.code).toBe(0);
+      expect(replay.stdout).toContain('replayed 2 call(s)');
+      expect(replay.stdout).toContain('the outbox is empty');
+      expect(emulator.state.thingsBySerial.get('THERM00000000000002')?.currentVersionId).toBeDefined();
+    } finally {
+      await Promise.all(sims.map((sim) => sim.stop()));
+      await emulator.stop();
+    }
+  });
+});
+

@@ -68,6 +68,13 @@ export class OutboxReplayer {
     return this.draining;
   }
 
+  /** The operator's "replay now": waiting calls are due at once and the cloud is tried even if it seemed offline. */
+  async replayNow(): Promise<number> {
+    this.options.journal.makeAllDue();
+    this.options.connectivity.markOnline();
+    return this.drain();
+  }
+
   private async probe(): Promise<void> {
     try {
       await this.options.adapter.probe();

@@ -26,7 +26,12 @@ export interface StationSetup {
   open?: typeof openPort;
   /** How often an offline station probes the cloud and retries the outbox (ms). */
   probeIntervalMs?: number;
+  /** Replay the outbox in the background (default true); off for read-only tools. */
+  autoReplay?: boolean;
 }
+
+/** Where the line configuration a station last ran with is kept, for tools that run without --config. */
+export const LINE_CONFIG_SETTING = 'line-config';
 
 /**
  * The station engine: a line configuration, a cloud, a journal and a firmware
@@ -44,7 +49,9 @@ export class Station {
   private readonly activeSerials = new ActiveSerials();
   private readonly open: typeof openPort;
 
-  private constructor(setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number }) {
+  private constructor(
+    setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number; autoReplay: boolean },
+  ) {
     this.config = setup.config;
     this.journal = setup.journal;
     this.cache = setup.cache;
@@ -62,7 +69,7 @@ export class Station {
     this.connectivity.onChange((online) => {
       if (online) void this.replayer.drain();
     });
-    this.replayer.start();
+    if (setup.autoReplay) this.replayer.start();
   }
 
   static async open(setup: StationSetup): Promise<Station> {
@@ -71,7 +78,17 @@ export class Station {
     const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
     const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
     const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter });
-    return new Station({ config: setup.config, adapter, profile, open: setup.open ?? openPort, journal, cache, probeIntervalMs: setup.probeIntervalMs });
+    journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
+    return new Station({
+      config: setup.config,
+      adapter,
+      profile,
+      open: setup.open ?? openPort,
+      journal,
+      cache,
+      probeIntervalMs: setup.probeIntervalMs,
+      autoReplay: setup.autoReplay ?? true,
+    });
   }
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */

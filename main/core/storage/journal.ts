@@ -252,6 +252,11 @@ export class Journal {
     return row ? this.toOutbox(row) : undefined;
   }
 
+  /** Every call not yet done (waiting, in flight or failed), oldest first, for "station outbox list". */
+  outboxEntries(limit = 10_000): OutboxEntry[] {
+    return (this.db.prepare(`${OUTBOX_SELECT} WHERE o.state != 'done' ORDER BY o.id LIMIT ?`).all(limit) as Row[]).map((row) => this.toOutbox(row));
+  }
+
   /** Calls a crash interrupted: sent or not, nobody knows; the replayer decides per call whether repeating is safe. */
   inFlightOutbox(): OutboxEntry[] {
     return (this.db.prepare(`${OUTBOX_SELECT} WHERE o.state = 'in-flight' ORDER BY o.id`).all() as Row[]).map((row) => this.toOutbox(row));
@@ -287,6 +292,11 @@ export class Journal {
   /** A unit that failed takes its queued calls back: it will start over, and nobody would receive what they produce. */
   cancelOutbox(unitId: number, reason: string): void {
     this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(reason, this.now(), unitId);
+  }
+
+  /** "Replay now": every waiting call becomes due at once, whatever its back-off said. */
+  makeAllDue(): void {
+    this.db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE state = 'pending'").run(this.now());
   }
 
   /** Calls of this unit still waiting or in flight. */
@@ -330,6 +340,16 @@ export class Journal {
 
   setSetting(key: string, value: string): void {
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** A setting that may hold secrets (the line configuration), sealed like credentials. */
+  secretSetting(key: string): string | undefined {
+    const sealed = this.setting(`sealed:${key}`);
+    return sealed === undefined ? undefined : this.box.open(Buffer.from(sealed, 'base64'), `setting:${key}`);
+  }
+
+  setSecretSetting(key: string, value: string): void {
+    this.setSetting(`sealed:${key}`, this.box.seal(value, `setting:${key}`).toString('base64'));
   }
 
   private transaction<T>(work: () => T): T {

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { lineConfigSchema, loadLineConfig, type LineConfig } from '../core/config/line-config.ts';
+import { LINE_CONFIG_SETTING, Station } from '../core/engine/station.ts';
+import { ConfigError } from '../core/errors.ts';
+import { Journal, type OutboxEntry } from '../core/storage/journal.ts';
+import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
+import { parseOrThrow } from '../core/validation.ts';
+import { defaultDataDir } from './run.ts';
+
+const HELP = `Usage: station outbox list [--json] [--data-dir DIR]
+       station outbox replay [--json] [--data-dir DIR] [--config FILE]
+
+list     the cloud calls waiting (or failed) in the outbox
+replay   replay every due call now, then list what is left; the cloud is the
+         one the station last ran with, unless --config names another
+
+Exit status of replay: 0 when nothing is left pending, 1 otherwise.`;
+
+export async function outboxCommand(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  let values: { json?: boolean; 'data-dir'?: string; config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    console.error(`station outbox: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help || action === '--help') {
+    console.log(HELP);
+    return 0;
+  }
+  if (action !== 'list' && action !== 'replay') {
+    console.error(`station outbox: say list or replay\n\n${HELP}`);
+    return 2;
+  }
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const print = (entries: OutboxEntry[]) => {
+    if (values.json) for (const entry of entries) console.log(JSON.stringify(publicView(entry)));
+    else if (entries.length === 0) console.log('the outbox is empty');
+    else for (const entry of entries) console.log(describe(entry));
+  };
+  if (action === 'list') {
+    const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+    try {
+      print(journal.outboxEntries());
+      return 0;
+    } finally {
+      journal.close();
+    }
+  }
+  const config = values.config ? await loadLineConfig(values.config) : await lastConfig(dataDir);
+  const station = await Station.open({ config, dataDir, autoReplay: false });
+  try {
+    station.journal.requeueInFlight();
+    const done = await station.replayer.replayNow();
+    if (!values.json) console.log(`replayed ${done} call(s)`);
+    const left = station.journal.outboxEntries();
+    print(left);
+    return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? 1 : 0;
+  } finally {
+    await station.close();
+  }
+}
+
+async function lastConfig(dataDir: string): Promise<LineConfig> {
+  const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+  try {
+    const stored = journal.secretSetting(LINE_CONFIG_SETTING);
+    if (!stored) throw new ConfigError(`the station in ${dataDir} has never run, so it knows no cloud to replay against`, { hint: 'Pass --config FILE.' });
+    return parseOrThrow(lineConfigSchema, JSON.parse(stored), 'the stored line configuration');
+  } finally {
+    journal.close();
+  }
+}
+
+/** What may be shown of a queued call: where it stands, never its payload. */
+function publicView(entry: OutboxEntry): Record<string, unknown> {
+  return { id: entry.id, serial: entry.serial, call: entry.call, state: entry.state, attempts: entry.attempts, nextAttemptAt: new Date(entry.nextAttemptAt).toISOString(), lastError: entry.lastError ?? null };
+}
+
+function describe(entry: OutboxEntry): string {
+  const when = entry.state === 'pending' ? ` next try ${new Date(entry.nextAttemptAt).toISOString()}` : '';
+  return `#${entry.id} ${entry.serial} ${entry.call} ${entry.state} (attempts ${entry.attempts})${when}${entry.lastError ? ` — ${entry.lastError}` : ''}`;
+}
