@@ -1,4 +1,5 @@
 import { ConfigError, isStationError } from '../core/errors.ts';
+import { demoCommand } from './demo.ts';
 import { historyCommand } from './history.ts';
 import { outboxCommand } from './outbox.ts';
 import { runCommand } from './run.ts';
@@ -9,6 +10,7 @@ const USAGE = `Usage: station <command> [options]
 
 Commands:
   run           provision units on the line's ports (--once: one unit per port)
+  demo          a whole simulated line: cloud emulator, N units, live progress
   history       print or export the recorded units (CSV or JSON)
   outbox        list the cloud calls waiting in the outbox, or replay them now
   sim device    run a simulated reference device on a pty or TCP port
@@ -24,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === 'run') return runCommand(argv.slice(1));
   if (command === 'history') return historyCommand(argv.slice(1));
+  if (command === 'demo') return demoCommand(argv.slice(1));
   if (command === 'outbox') return outboxCommand(argv.slice(1));
   if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
   if (command === 'sim' && sub === 'cloud') return simCloudCommand(rest);

@@ -80,3 +80,12 @@ describe('station sim cloud', () => {
     expect(seed.stderr).toMatch(/GadgetKeeper emulator seed is invalid: .*products/);
   });
 });
+
+describe('station demo', () => {
+  it('provisions a simulated line end to end and exits 0', async () => {
+    const result = spawnSync(process.execPath, ['bin/station.js', 'demo', '--ports', '3'], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('3 simulated unit(s)');
+    expect(result.stdout).toMatch(/3 passed, 0 failed in [\d.]+ s \(\d+ units per hour\)/);
+  });
+});
