@@ -13,7 +13,8 @@ Provisions units on the line's ports.
 
   --config FILE     the line configuration (JSON)
   --port PATH       a port to use (repeatable); replaces the configuration's list
-  --once            one unit per port, then exit
+  --once            one unit per port, then exit (otherwise: the next unit when one
+                    is plugged in, until Ctrl-C; USB ids in "ports" are detected)
   --json            one JSON object per line: progress events, and a "unit" object per unit
   --data-dir DIR    journal, firmware cache and key (default ~/.local/share/provisioning-station)
 
@@ -52,12 +53,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const config = await loadLineConfig(values.config);
   const ports = values.port ?? config.ports.filter((port): port is string => typeof port === 'string');
-  if (ports.length === 0) throw new ConfigError('no ports to use: list them in "ports" or pass --port PATH');
-  if (!values.once) {
-    throw new ConfigError('continuous mode (without --once) needs unit-swap detection, which is not built yet; use --once', {
-      hint: 'Run with --once, once per batch of units.',
-    });
-  }
+  const detects = !values.port && config.ports.some((port) => typeof port !== 'string');
+  if (ports.length === 0 && !(detects && !values.once)) throw new ConfigError('no ports to use: list them in "ports" or pass --port PATH');
 
   const print = values.json ? printJson : printHuman;
   const station = await Station.open({ config, dataDir: values['data-dir'] ?? defaultDataDir() });
@@ -66,7 +63,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const outcomes = await station.provisionOnce(ports, throttleProgress(print), controller.signal);
+    const onEvent = throttleProgress(print);
+    // Continuous: each port takes the next unit when one is plugged in, until Ctrl-C.
+    const outcomes = values.once ? await station.provisionOnce(ports, onEvent, controller.signal) : await station.runLine(ports, { onEvent, signal: controller.signal });
     if (!values.json) printSummary(outcomes);
     return outcomes.every((outcome) => outcome.result === 'passed') ? 0 : 1;
   } finally {

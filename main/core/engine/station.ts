@@ -14,6 +14,8 @@ import type { StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './unit-pipeline.ts';
+import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
+import { PortDiscovery } from '../ports/discovery.ts';
 
 export interface StationSetup {
   config: LineConfig;
@@ -93,22 +95,63 @@ export class Station {
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
-    const capabilities = profileCapabilities(this.profile);
-    return runLimited(ports, this.config.concurrency.ports, (port) =>
-      runUnit({
-        port,
-        connect: async () => new ProfileDriver(await this.open(port, { settings: this.profile.serial }), this.profile),
-        capabilities,
-        adapter: this.adapter,
-        cache: this.cache,
-        journal: this.journal,
-        config: this.config,
-        activeSerials: this.activeSerials,
-        connectivity: this.connectivity,
-        emit: onEvent,
-        signal,
-      }),
-    );
+    return runLimited(ports, this.config.concurrency.ports, (port) => this.runOne(port, onEvent, signal));
+  }
+
+  /**
+   * The line at work until `signal` aborts: every port provisions a unit,
+   * waits for the next one to be plugged in, and goes again. Ports given as
+   * USB ids join when a matching device appears. Resolves with every outcome.
+   */
+  async runLine(ports: string[], options: { onEvent?: (event: StationEvent) => void; signal: AbortSignal; swapPollMs?: number }): Promise<UnitOutcome[]> {
+    const outcomes: UnitOutcome[] = [];
+    const onEvent = options.onEvent ?? (() => undefined);
+    const workers = new Map<string, Promise<void>>();
+    const work = (port: string) => {
+      if (workers.has(port)) return;
+      const loop = async () => {
+        let last: string | undefined;
+        while (!options.signal.aborted) {
+          const outcome = await this.runOne(port, onEvent, options.signal);
+          outcomes.push(outcome);
+          if (options.signal.aborted) break;
+          last = outcome.serial;
+          const identify = () => identifyOnce(() => this.connect(port));
+          await waitForNextUnit(port, last, { identify, signal: options.signal, pollMs: options.swapPollMs }).catch(() => undefined);
+        }
+      };
+      workers.set(port, loop().finally(() => workers.delete(port)));
+    };
+    for (const port of ports) work(port);
+    const usb = this.config.ports.filter((port) => typeof port !== 'string');
+    const discovery = usb.length
+      ? new PortDiscovery({ filters: usb, onEvent: (event) => (event.type === 'arrived' ? work(event.port.path) : undefined) })
+      : undefined;
+    discovery?.start();
+    await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+    discovery?.stop();
+    while (workers.size > 0) await Promise.all([...workers.values()]);
+    return outcomes;
+  }
+
+  private connect(port: string) {
+    return this.open(port, { settings: this.profile.serial }).then((bytePort) => new ProfileDriver(bytePort, this.profile));
+  }
+
+  private runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal): Promise<UnitOutcome> {
+    return runUnit({
+      port,
+      connect: () => this.connect(port),
+      capabilities: profileCapabilities(this.profile),
+      adapter: this.adapter,
+      cache: this.cache,
+      journal: this.journal,
+      config: this.config,
+      activeSerials: this.activeSerials,
+      connectivity: this.connectivity,
+      emit: onEvent,
+      signal,
+    });
   }
 
   async close(): Promise<void> {

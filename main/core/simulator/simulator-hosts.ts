@@ -20,10 +20,12 @@ export interface PtySimulator {
  * Runs a simulated unit behind a real pseudo-terminal (socat makes the pair),
  * so the station talks to it through the same serialport code as to hardware.
  */
-export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string): Promise<PtySimulator> {
+export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string, linkName = options.serial): Promise<PtySimulator> {
   const dir = directory ?? mkdtempSync(join(tmpdir(), 'station-sim-'));
-  const stationEnd = join(dir, `${options.serial}.tty`);
-  const deviceEnd = join(dir, `${options.serial}.device`);
+  const stationEnd = join(dir, `${linkName}.tty`);
+  const deviceEnd = join(dir, `${linkName}.device`);
+  // A unit plugged into the same "socket" again: a link left by a killed socat is replaced.
+  for (const link of [stationEnd, deviceEnd]) rmSync(link, { force: true });
   const socat = spawn('socat', [`pty,raw,echo=0,link=${stationEnd}`, `pty,raw,echo=0,link=${deviceEnd}`], { stdio: 'ignore' });
   const spawnFailed = new Promise<Error>((resolve) => socat.once('error', resolve));
   const deadline = Date.now() + 5000;
@@ -48,7 +50,8 @@ export async function startSimulatorOnPty(options: SimulatorOptions, directory?:
       await port.close();
       unplug();
       await exited;
-      if (!directory) rmSync(dir, { recursive: true, force: true });
+      if (directory) for (const link of [stationEnd, deviceEnd]) rmSync(link, { force: true });
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
