@@ -6,6 +6,8 @@ export interface SwapWatchOptions {
   /** How to ask the port which unit is on it (opens, identifies, closes); used where the device node cannot be watched. */
   identify: () => Promise<string>;
   pollMs?: number;
+  /** After a plug-in, how long the unit gets to enumerate and boot before it is spoken to. */
+  settleMs?: number;
   signal: AbortSignal;
 }
 
@@ -21,6 +23,7 @@ export async function waitForNextUnit(path: string, lastSerial: string | undefin
   if (path.startsWith('/')) {
     while (await exists(path)) await sleep(pollMs, options.signal);
     while (!(await exists(path))) await sleep(pollMs, options.signal);
+    await sleep(options.settleMs ?? 500, options.signal);
     return;
   }
   let wasGone = false;
