@@ -6,6 +6,7 @@ import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
 import { openPort } from '../ports/open-port.ts';
+import { StationError } from '../errors.ts';
 import { Journal } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
@@ -134,11 +135,24 @@ export class Station {
     return outcomes;
   }
 
+  /**
+   * Retries a failed unit from where it failed: on its own record, with the
+   * credentials the cloud already issued (no new activation); device steps and
+   * reads run again, as they are safe to repeat.
+   */
+  async retry(unitId: number, onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome> {
+    const failed = this.journal.unit(unitId);
+    if (!failed || failed.result !== 'failed') {
+      throw new StationError('RETRY_NOT_FAILED', `unit record ${unitId} is not a failed unit`, { hint: 'Only failed units can be retried.' });
+    }
+    return this.runOne(failed.port, onEvent, signal, unitId);
+  }
+
   private connect(port: string) {
     return this.open(port, { settings: this.profile.serial }).then((bytePort) => new ProfileDriver(bytePort, this.profile));
   }
 
-  private runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal): Promise<UnitOutcome> {
+  private runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
     return runUnit({
       port,
       connect: () => this.connect(port),
@@ -151,6 +165,7 @@ export class Station {
       connectivity: this.connectivity,
       emit: onEvent,
       signal,
+      retryOf,
     });
   }
 

@@ -23,6 +23,8 @@ export interface PipelineDeps {
   connectivity: Connectivity;
   emit: (event: StationEvent) => void;
   signal?: AbortSignal;
+  /** Retry of a failed unit: continue its record and reuse what the cloud already gave it. */
+  retryOf?: number;
 }
 
 /** The outbox calls the replayer knows how to make. */
@@ -148,6 +150,19 @@ function planSteps(deps: PipelineDeps): Step[] {
         const { serial } = await unit.driver.identify({ signal });
         unit.serial = serial;
         deps.activeSerials.claim(serial, port);
+        if (deps.retryOf !== undefined) {
+          const failed = journal.unit(deps.retryOf);
+          if (failed?.serial !== serial) {
+            throw new StationError('RETRY_WRONG_UNIT', `the port now holds unit ${serial}, not ${failed?.serial ?? 'the unit to retry'}`, {
+              hint: 'Plug the failed unit back in to retry it, or start this one as a new unit.',
+            });
+          }
+          journal.reopenUnit(failed.id);
+          unit.unitId = failed.id;
+          // No second activation: it would revoke the key this unit may already hold.
+          unit.credentials = journal.credentials(failed.id);
+          return;
+        }
         // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
         const previous = journal.latestUnit(serial);
         const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));

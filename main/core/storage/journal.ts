@@ -210,6 +210,11 @@ export class Journal {
     return JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)) as { thingId: string; apiKey: string };
   }
 
+  /** A failed unit being retried is in progress again, on its own record. */
+  reopenUnit(unitId: number): void {
+    this.db.prepare("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
+  }
+
   setCredentialsState(unitId: number, state: CredentialsState): void {
     this.db.prepare('UPDATE units SET credentials_state = ? WHERE id = ?').run(state, unitId);
   }

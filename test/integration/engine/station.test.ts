@@ -117,3 +117,38 @@ describe('station engine: many ports at once against the GadgetKeeper emulator',
     expect(station!.journal.units({ limit: 10 })[0]).toMatchObject({ port: '/dev/nonexistent-port', result: 'failed' });
   });
 });
+
+describe('retry from the failed step', () => {
+  it('retries a unit that failed at write-credentials on its own record, without a second activation', async () => {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1), serial(2)], versions: [{ name: '1', firmware: { size: 8000 } }] }] });
+    const sim = await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20, faults: { refuseCredentials: true } });
+    const other = await startSimulatorOnPty({ serial: serial(2), bootDelayMs: 20 });
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } });
+    const station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'retry-')) });
+    try {
+      const [failed] = await station.provisionOnce([sim.path]);
+      expect(failed).toMatchObject({ result: 'failed', failedStep: 'write-credentials' });
+      expect(failed!.error).toContain('the device answered error STORAGE');
+
+      // The unit's memory recovers (say, after reseating it); the technician presses retry.
+      (sim.simulator as unknown as { options: SimulatorOptions }).options.faults = {};
+      const retried = await station.retry(failed!.unitId!);
+      expect(retried).toMatchObject({ result: 'passed', unitId: failed!.unitId });
+      const thing = emulator.state.thingsBySerial.get(serial(1))!;
+      expect(thing.issuedKeys).toHaveLength(1);
+      expect(sim.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
+      expect(sim.simulator.flashCount).toBe(1);
+      expect(station.journal.units({ serial: serial(1) })).toHaveLength(1);
+
+      // Retrying a record with a different unit on its port is refused plainly.
+      const [second] = await station.provisionOnce([other.path]);
+      expect(second!.result).toBe('passed');
+      await expect(station.retry(second!.unitId!)).rejects.toThrow(/is not a failed unit/);
+    } finally {
+      await station.close();
+      await sim.stop();
+      await other.stop();
+      await emulator.stop();
+    }
+  });
+});
