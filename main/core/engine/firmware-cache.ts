@@ -6,6 +6,7 @@ import type { FirmwareImage } from '../devices/driver.ts';
 import { StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
+import { Limiter } from './limiter.ts';
 
 export interface FirmwareRequest {
   credentials: ThingCredentials;
@@ -25,10 +26,13 @@ export class FirmwareCache {
   private readonly journal: Journal;
   private readonly adapter: CloudAdapter;
   private readonly downloads = new Map<string, Promise<FirmwareImage>>();
+  /** Different versions download side by side only up to concurrency.downloads. */
+  private readonly limiter: Limiter;
   /** Cloud downloads made, for tests and the cloud-economy benchmark. */
   downloadCount = 0;
 
-  constructor(options: { dir: string; journal: Journal; adapter: CloudAdapter }) {
+  constructor(options: { dir: string; journal: Journal; adapter: CloudAdapter; maxConcurrentDownloads?: number }) {
+    this.limiter = new Limiter(options.maxConcurrentDownloads ?? 2);
     this.dir = options.dir;
     this.journal = options.journal;
     this.adapter = options.adapter;
@@ -61,7 +65,7 @@ export class FirmwareCache {
     const key = this.keyOf(request.version.id);
     let download = this.downloads.get(key);
     if (!download) {
-      download = this.download(request).finally(() => this.downloads.delete(key));
+      download = this.limiter.run(() => this.download(request)).finally(() => this.downloads.delete(key));
       this.downloads.set(key, download);
     }
     return download;

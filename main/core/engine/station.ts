@@ -13,6 +13,7 @@ import { ActiveSerials } from './active-serials.ts';
 import { Connectivity } from './connectivity.ts';
 import type { StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
+import { Limiter } from './limiter.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './unit-pipeline.ts';
 import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
@@ -50,6 +51,8 @@ export class Station {
   readonly connectivity = new Connectivity();
   readonly replayer: OutboxReplayer;
   private readonly activeSerials = new ActiveSerials();
+  /** The unit running on each port, so the operator can cancel one port without touching the others. */
+  private readonly running = new Map<string, AbortController>();
   private readonly open: typeof openPort;
 
   private constructor(
@@ -80,7 +83,7 @@ export class Station {
     const adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
     const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
     const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
-    const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter });
+    const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
     journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
     return new Station({
       config: setup.config,
@@ -96,7 +99,8 @@ export class Station {
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
-    return runLimited(ports, this.config.concurrency.ports, (port) => this.runOne(port, onEvent, signal));
+    const limiter = new Limiter(this.config.concurrency.ports);
+    return Promise.all(ports.map((port) => limiter.run(() => this.runOne(port, onEvent, signal))));
   }
 
   /**
@@ -148,11 +152,32 @@ export class Station {
     return this.runOne(failed.port, onEvent, signal, unitId);
   }
 
+  /** Cancels the unit on one port (its record says cancelled, at the step it was in). Returns false if the port was idle. */
+  cancel(port: string): boolean {
+    const controller = this.running.get(port);
+    controller?.abort();
+    return controller !== undefined;
+  }
+
   private connect(port: string) {
     return this.open(port, { settings: this.profile.serial }).then((bytePort) => new ProfileDriver(bytePort, this.profile));
   }
 
-  private runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
+  private async runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) controller.abort();
+    this.running.set(port, controller);
+    try {
+      return await this.pipeline(port, onEvent, controller.signal, retryOf);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      if (this.running.get(port) === controller) this.running.delete(port);
+    }
+  }
+
+  private pipeline(port: string, onEvent: (event: StationEvent) => void, signal: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
     return runUnit({
       port,
       connect: () => this.connect(port),
@@ -174,18 +199,4 @@ export class Station {
     await this.adapter.close();
     this.journal.close();
   }
-}
-
-/** Runs fn over items with at most `limit` at once, keeping the results in item order. */
-async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -152,3 +152,31 @@ describe('retry from the failed step', () => {
     }
   });
 });
+
+describe('operator controls', () => {
+  it('cancels the unit on one port mid-flash while the other port carries on', async () => {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1), serial(2)], versions: [{ name: '1', firmware: { size: 2 * 1024 * 1024 } }] }] });
+    const slow = await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20 });
+    const fine = await startSimulatorOnPty({ serial: serial(2), bootDelayMs: 20 });
+    const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } }), dataDir: mkdtempSync(join(tmpdir(), 'cancel-')) });
+    try {
+      let cancelled = false;
+      const outcomes = await station.provisionOnce([slow.path, fine.path], (event) => {
+        if (!cancelled && event.type === 'progress' && event.step === 'flash' && event.port === slow.path && event.bytesDone > 256 * 1024) {
+          cancelled = station.cancel(slow.path);
+        }
+      });
+      expect(cancelled).toBe(true);
+      expect(outcomes[0]).toMatchObject({ result: 'failed', failedStep: 'flash' });
+      expect(outcomes[0]!.error).toContain('cancelled');
+      expect(outcomes[1]!.result).toBe('passed');
+      expect(slow.simulator.version).toBeUndefined(); // the old image stays
+      expect(station.cancel(slow.path)).toBe(false);
+    } finally {
+      await station.close();
+      await slow.stop();
+      await fine.stop();
+      await emulator.stop();
+    }
+  });
+});
