@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEMO_GADGETKEEPER_SEED, demoSerials } from '../core/cloud/emulators/demo-seeds.ts';
 import { startGadgetKeeperEmulator } from '../core/cloud/emulators/gadgetkeeper-emulator.ts';
 import { lineConfigSchema } from '../core/config/line-config.ts';
@@ -13,6 +12,7 @@ import { createMemoryPortPair } from '../core/ports/memory-port.ts';
 import { openPort } from '../core/ports/open-port.ts';
 import { DeviceSimulator } from '../core/simulator/device-simulator.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../core/simulator/simulator-hosts.ts';
+import { parseCommand } from './args.ts';
 import { ProgressBoard } from './progress-board.ts';
 
 const HELP = `Usage: station demo [--ports N] [--json]
@@ -26,17 +26,9 @@ once with a live progress board. Exit status 0 when every unit passed.
   --json       print station events as JSON lines instead of the board`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  let values: { ports?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { ports: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    console.error(`station demo: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand('demo', argv, { ports: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { ports?: string; json?: boolean };
   const count = Number(values.ports ?? 4);
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     console.error('station demo: --ports must be a whole number from 1 to 64');

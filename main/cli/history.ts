@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Journal, type UnitRecord } from '../core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
+import { parseCommand } from './args.ts';
 import { defaultDataDir } from './run.ts';
 
 const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--data-dir DIR]
@@ -11,21 +11,9 @@ Prints the recorded units, newest first. Credentials are never exported.`;
 const COLUMNS = ['id', 'serial', 'port', 'result', 'failedStep', 'error', 'thingId', 'versionId', 'credentialsState', 'startedAt', 'finishedAt'] as const;
 
 export async function historyCommand(argv: string[]): Promise<number> {
-  let values: { format?: string; serial?: string; limit?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { format: { type: 'string' }, serial: { type: 'string' }, limit: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`station history: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand('history', argv, { format: { type: 'string' }, serial: { type: 'string' }, limit: { type: 'string' }, 'data-dir': { type: 'string' } }, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { format?: string; serial?: string; limit?: string; 'data-dir'?: string };
   const format = values.format ?? 'csv';
   const limit = Number(values.limit ?? 10_000);
   if ((format !== 'csv' && format !== 'json') || !Number.isInteger(limit) || limit < 1) {

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { lineConfigSchema, loadLineConfig, type LineConfig } from '../core/config/line-config.ts';
 import { LINE_CONFIG_SETTING, Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
 import { Journal, type OutboxEntry } from '../core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
 import { parseOrThrow } from '../core/validation.ts';
+import { parseCommand } from './args.ts';
 import { defaultDataDir } from './run.ts';
 
 const HELP = `Usage: station outbox list [--json] [--data-dir DIR]
@@ -19,17 +19,9 @@ Exit status of replay: 0 when nothing is left pending, 1 otherwise.`;
 
 export async function outboxCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
-  let values: { json?: boolean; 'data-dir'?: string; config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    console.error(`station outbox: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help || action === '--help') {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand('outbox', action === '--help' || action === '-h' ? [action] : rest, { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, config: { type: 'string' } }, HELP);
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { json?: boolean; 'data-dir'?: string; config?: string };
   if (action !== 'list' && action !== 'replay') {
     console.error(`station outbox: say list or replay\n\n${HELP}`);
     return 2;

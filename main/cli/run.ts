@@ -1,11 +1,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadLineConfig } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
+import { parseCommand } from './args.ts';
 
 const HELP = `Usage: station run --config FILE [--port PATH]... [--once] [--json] [--data-dir DIR]
 
@@ -25,28 +25,14 @@ export function defaultDataDir(): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  let values: { config?: string; port?: string[]; once?: boolean; json?: boolean; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string', multiple: true },
-        once: { type: 'boolean' },
-        json: { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`station run: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand(
+    'run',
+    argv,
+    { config: { type: 'string' }, port: { type: 'string', multiple: true }, once: { type: 'boolean' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+    HELP,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const values = parsed.values as { config?: string; port?: string[]; once?: boolean; json?: boolean; 'data-dir'?: string };
   if (!values.config) {
     console.error(`station run: --config is required\n\n${HELP}`);
     return 2;

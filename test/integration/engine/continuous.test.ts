@@ -6,15 +6,9 @@ import { startGadgetKeeperEmulator } from '../../../main/core/cloud/emulators/ga
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { UnitOutcome } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
+import { until } from '../../helpers/until.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
 
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('continuous line', () => {
   it('provisions the next unit when one is unplugged and another plugged into the same port', async () => {

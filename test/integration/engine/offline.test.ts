@@ -5,17 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
+import { until } from '../../helpers/until.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
 
 const serial = (n: number) => `THERM${String(n).padStart(14, '0')}`;
 
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('offline operation and the outbox (GadgetKeeper)', () => {
   let emulator: GadgetKeeperEmulator | undefined;
