@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudAdapter, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
@@ -36,6 +36,14 @@ export class FirmwareCache {
     this.dir = options.dir;
     this.journal = options.journal;
     this.adapter = options.adapter;
+  }
+
+  /** Removes partial downloads a killed station left behind; finished images are kept. */
+  async sweep(): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const leftovers = names.filter((name) => name.startsWith('download-'));
+    await Promise.all(leftovers.map((name) => rm(join(this.dir, name), { force: true })));
+    return leftovers.length;
   }
 
   /** The cache key of a cloud version. */

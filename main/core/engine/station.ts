@@ -84,6 +84,7 @@ export class Station {
     const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
     const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
     const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
+    await cache.sweep();
     journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
     return new Station({
       config: setup.config,
