@@ -15,8 +15,6 @@ import { PortReader } from '../main/core/ports/port-reader.ts';
 import { sendFile } from '../main/core/transfer/ymodem-sender.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
 
-const { values } = parseArgs({ options: { trials: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
-const trials = Number(values.trials);
 const SIZE = 1 << 20;
 
 interface Relay {
@@ -82,27 +80,37 @@ async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const data = randomBytes(SIZE);
-const station: number[] = [];
-const sb: number[] = [];
-for (let i = 0; i < trials; i++) {
-  // Alternate so that drift on the machine hits both alike.
-  station.push(await trial('station', data));
-  sb.push(await trial('sb', data));
+
+export interface TransferComparison {
+  file: number;
+  trials: number;
+  stationMs: number;
+  sbMs: number;
+  ratio: number;
+  stationAll: number[];
+  sbAll: number[];
 }
-const result = {
-  file: SIZE,
-  trials,
-  stationMs: median(station),
-  sbMs: median(sb),
-  ratio: median(station) / median(sb),
-  stationAll: station.map(Math.round),
-  sbAll: sb.map(Math.round),
-};
-if (values.json) console.log(JSON.stringify(result));
-else {
-  console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${trials} trials each (median):`);
-  console.log(`  station sender: ${result.stationMs.toFixed(0)} ms  (${result.stationAll.join(', ')})`);
-  console.log(`  lrzsz sb -k:    ${result.sbMs.toFixed(0)} ms  (${result.sbAll.join(', ')})`);
-  console.log(`  ratio station / sb: ${result.ratio.toFixed(3)}`);
+
+/** Alternates the two senders so that drift on the machine hits both alike; medians. */
+export async function measureTransferVsLrzsz(trials: number): Promise<TransferComparison> {
+  const data = randomBytes(SIZE);
+  const station: number[] = [];
+  const sb: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    station.push(await trial('station', data));
+    sb.push(await trial('sb', data));
+  }
+  return { file: SIZE, trials, stationMs: median(station), sbMs: median(sb), ratio: median(station) / median(sb), stationAll: station.map(Math.round), sbAll: sb.map(Math.round) };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { trials: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
+  const result = await measureTransferVsLrzsz(Number(values.trials));
+  if (values.json) console.log(JSON.stringify(result));
+  else {
+    console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${result.trials} trials each (median):`);
+    console.log(`  station sender: ${result.stationMs.toFixed(0)} ms  (${result.stationAll.join(', ')})`);
+    console.log(`  lrzsz sb -k:    ${result.sbMs.toFixed(0)} ms  (${result.sbAll.join(', ')})`);
+    console.log(`  ratio station / sb: ${result.ratio.toFixed(3)}`);
+  }
 }

@@ -82,6 +82,11 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
       chunks.push(chunk);
     }
     const url = new URL(req.url ?? '/', 'http://emulator');
+    // For benchmarks and tests in another process: how many calls each step got (not itself counted).
+    if (url.pathname === '/__emulator/calls') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.fromEntries(calls)));
+      return;
+    }
     const request: EmulatorRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) };
     const route = router(request);
     calls.set(route.step, (calls.get(route.step) ?? 0) + 1);

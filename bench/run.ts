@@ -1,0 +1,60 @@
+/**
+ * npm run bench: every figure beside its peer or its limit, measured in the
+ * same run, written to bench/results/latest.md and latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { measureOutboxReplay } from './outbox-replay.ts';
+import { measureScaling } from './parallel-scaling.ts';
+import { measureTransferVsLrzsz } from './transfer-vs-lrzsz.ts';
+
+const started = new Date();
+console.log('1/3 YMODEM sender vs lrzsz sb → rb …');
+const transfer = await measureTransferVsLrzsz(3);
+console.log('2/3 parallel scaling over ptys against the GadgetKeeper emulator …');
+const scaling = await measureScaling([1, 8, 16, 32]);
+console.log('3/3 outbox replay of 10,000 units …');
+const replay = await measureOutboxReplay(10_000);
+
+const results = { started: started.toISOString(), node: process.version, cpus: cpus().length, transfer, scaling, replay };
+const dir = join(import.meta.dirname, 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+const f = (n: number, digits = 0) => n.toFixed(digits);
+const md = `# Provisioning Station benchmarks
+
+Produced by \`npm run bench\` on ${started.toISOString()} (Node ${process.version}, ${cpus().length} cores). Every figure stands beside its peer or reference from the same run.
+
+## 1. Firmware transfer vs lrzsz
+
+1 MiB YMODEM into lrzsz \`rb\` over a pty pair, timed from rb's start to its exit, ${transfer.trials} alternating trials (median).
+
+| sender | time | ratio to lrzsz \`sb -k\` (goal ≤ 1.0) |
+| --- | --- | --- |
+| station YMODEM | ${f(transfer.stationMs)} ms | **${f(transfer.ratio, 3)}** |
+| lrzsz \`sb -k\` | ${f(transfer.sbMs)} ms | 1.000 |
+
+## 2. Transfer vs the wire
+
+Not measured yet: needs the 921600-baud pacing relay and a windowed transfer (open in issue 5).
+
+## 3. Parallel scaling
+
+Whole pipeline (identify → activate → rename → target → download → flash 256 KiB → credentials → reboot → confirm) on simulated units over ptys against the local GadgetKeeper emulator; the units and the emulator run in their own processes. Ptys carry no baud rate, so transfers are CPU-bound on this machine rather than wire-bound.
+
+| ports | passed | seconds | units/hour | efficiency vs N × 1-port | station CPU (% of a core) | event-loop p99 | RSS per port | HTTP calls per unit | firmware downloads |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${scaling.map((r) => `| ${r.ports} | ${r.passed} | ${f(r.seconds, 2)} | ${f(r.unitsPerHour)} | ${f(r.efficiency, 2)} | ${f(r.cpuPercent)} | ${f(r.eventLoopP99Ms, 1)} ms | ${f(r.rssPerPortMiB, 2)} MiB | ${f(r.httpCallsPerUnit, 2)} | ${r.firmwareDownloads} |`).join('\n')}
+
+## 4. Cloud economy
+
+HTTP calls per unit and firmware downloads per batch are in the table above (goal: exactly one download per version per batch).
+
+## 5. Outbox replay
+
+${replay.units.toLocaleString('en')} units queued offline (activate + confirm each, ${replay.calls.toLocaleString('en')} calls), replayed against the emulator with ${replay.concurrency} calls in flight: **${f(replay.unitsPerSecond)} units/s** (${f(replay.seconds, 1)} s), station peak RSS ${f(replay.peakRssMiB)} MiB.
+`;
+writeFileSync(join(dir, 'latest.md'), md);
+console.log(md);
