@@ -84,8 +84,7 @@ export class ExositeAdapter implements CloudAdapter {
         };
         const known = messages[response.status];
         if (!known) throw statusError(response, context, `activation of ${serial} failed`);
-        const error = statusError(response, context, known[0]);
-        throw new CloudError(error.message, { backend: this.backend, cloudStep: 'activate', failure: error.failure, status: error.status, retryable: false, where: { serial, step: 'activate' }, hint: known[1] });
+        throw statusError(response, context, known[0], { hint: known[1], retryable: false });
       },
     ).catch((error: unknown) => {
       if (error instanceof CloudError && error.outcomeUnknown) {
@@ -254,14 +253,13 @@ export class ExositeAdapter implements CloudAdapter {
   }
 
   private statusFailure(response: AxiosResponse, context: ErrorContext, what: string): CloudError {
-    const error = statusError(response, context, what);
     const hints: Record<number, string> = {
       400: `Fix vendor and model (${this.settings.vendor}/${this.settings.model}) in the cloud settings.`,
       403: `Fix vendor and model (${this.settings.vendor}/${this.settings.model}) in the cloud settings.`,
       401: 'Exosite refused the unit\'s CIK; it may have been re-enabled and must activate again.',
     };
     const hint = hints[response.status];
-    return hint ? new CloudError(error.message, { backend: this.backend, cloudStep: context.step, failure: error.failure, status: error.status, retryable: false, hint, where: error.where }) : error;
+    return statusError(response, context, what, hint ? { hint, retryable: false } : {});
   }
 
   private unsupported(step: CloudStep): CloudError {

@@ -87,9 +87,9 @@ export class GadgetKeeperAdapter implements CloudAdapter {
       throw transportError(error, context, true);
     }
     if (response.status === 404) {
-      throw new CloudError(`serial number ${serial} is not registered with this product (GadgetKeeper answered 404)`, {
-        ...failure(context, 'not-found', 404),
+      throw statusError(response, context, `serial number ${serial} is not registered with this product`, {
         hint: 'Check that the unit belongs to this product, or register its serial number with the vendor.',
+        retryable: false,
       });
     }
     if (response.status !== 200) throw statusError(response, context, `activation of ${serial} failed`);
@@ -215,7 +215,12 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     return requestWithRetry(context, policy, () => send({ 'X-ApiKey': credentials.apiKey }), (response) => {
       if (response.status === 401) {
         throw new CloudError(`GadgetKeeper refused the api key of thing ${credentials.thingId} (answered 401)`, {
-          ...failure(context, 'unauthorized', 401),
+          backend: this.backend,
+          cloudStep: step,
+          failure: 'unauthorized',
+          status: 401,
+          retryable: false,
+          where: { step },
           hint: 'The key was revoked by a newer activation or is wrong; the unit must get the newest key.',
         });
       }
@@ -235,17 +240,6 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     if (!parsed.success) throw invalidResponse(context, what);
     return parsed.data;
   }
-}
-
-function failure(context: { backend: 'gadgetkeeper'; step: CloudStep; serial?: string }, kind: 'not-found' | 'unauthorized', status: number) {
-  return {
-    backend: context.backend,
-    cloudStep: context.step,
-    failure: kind,
-    status,
-    retryable: false,
-    where: { serial: context.serial, step: context.step },
-  } as const;
 }
 
 function describeStep(step: CloudStep): string {

@@ -93,8 +93,12 @@ export function transportError(error: unknown, context: ErrorContext, mayHaveTak
   });
 }
 
-/** Maps an HTTP status the adapter did not expect to a typed error. */
-export function statusError(response: AxiosResponse, context: ErrorContext, what: string): CloudError {
+/**
+ * Maps an HTTP status to a typed error: "<what> (<Cloud> answered <status>)".
+ * An adapter that knows what the status means adds the hint, and says when
+ * repeating cannot help.
+ */
+export function statusError(response: AxiosResponse, context: ErrorContext, what: string, known: { hint?: string; retryable?: boolean } = {}): CloudError {
   const status = response.status;
   const failure: CloudFailure =
     status === 429 ? 'rate-limited' : status >= 500 ? 'server' : status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 409 ? 'conflict' : 'refused';
@@ -105,6 +109,7 @@ export function statusError(response: AxiosResponse, context: ErrorContext, what
     status,
     retryAfterMs: parseRetryAfter(response.headers['retry-after']),
     where: { serial: context.serial, step: context.step },
+    ...known,
   });
 }
 
