@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 export type ParsedArgs = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
@@ -20,4 +22,9 @@ export function parseCommand(command: string, argv: string[], options: ParseArgs
     return 0;
   }
   return parsed;
+}
+
+/** Journal, firmware cache and key: $STATION_DATA_DIR, else the XDG data folder. */
+export function defaultDataDir(): string {
+  return process.env.STATION_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'provisioning-station');
 }

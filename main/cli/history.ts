@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { Journal, type UnitRecord } from '../core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
-import { parseCommand } from './args.ts';
-import { defaultDataDir } from './run.ts';
+import { defaultDataDir, parseCommand } from './args.ts';
 
 const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--data-dir DIR]
 

@@ -5,8 +5,7 @@ import { ConfigError } from '../core/errors.ts';
 import { Journal, type OutboxEntry } from '../core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
 import { parseOrThrow } from '../core/validation.ts';
-import { parseCommand } from './args.ts';
-import { defaultDataDir } from './run.ts';
+import { defaultDataDir, parseCommand } from './args.ts';
 
 const HELP = `Usage: station outbox list [--json] [--data-dir DIR]
        station outbox replay [--json] [--data-dir DIR] [--config FILE]

@@ -1,11 +1,9 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { loadLineConfig } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
-import { parseCommand } from './args.ts';
+import { defaultDataDir, parseCommand } from './args.ts';
 
 const HELP = `Usage: station run --config FILE [--port PATH]... [--once] [--json] [--data-dir DIR]
 
@@ -19,10 +17,6 @@ Provisions units on the line's ports.
   --data-dir DIR    journal, firmware cache and key (default ~/.local/share/provisioning-station)
 
 Exit status: 0 when every unit passed, 1 when any failed, 2 for bad usage or configuration.`;
-
-export function defaultDataDir(): string {
-  return process.env.STATION_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'provisioning-station');
-}
 
 export async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(

@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { CancelledError, ConfigError } from '../errors.ts';
+import { sleep } from '../sleep.ts';
 import type { CloudBackend, CloudStep } from './cloud-adapter.ts';
 import { BACKEND_NAMES, CloudError, type CloudFailure } from './cloud-error.ts';
 
@@ -168,19 +169,4 @@ export function requestWithRetry<R, T>(
     },
     options,
   );
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { DeviceDriver } from '../devices/driver.ts';
-import { sleep } from '../cloud/http.ts';
+import { sleep } from '../sleep.ts';
 
 export interface SwapWatchOptions {
   /** How to ask the port which unit is on it (opens, identifies, closes); used where the device node cannot be watched. */
