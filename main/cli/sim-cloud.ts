@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DEMO_EXOSITE_SEED, DEMO_FLEETFREEDOM_SEED, DEMO_GADGETKEEPER_SEED } from '../core/cloud/emulators/demo-seeds.ts';
 import { startExositeEmulator, type ExositeSeed } from '../core/cloud/emulators/exosite-emulator.ts';
 import { startFleetFreedomEmulator, type FleetFreedomSeed, type SocketFault } from '../core/cloud/emulators/fleetfreedom-emulator.ts';
@@ -7,6 +6,7 @@ import { startGadgetKeeperEmulator, type GadgetKeeperSeed } from '../core/cloud/
 import type { FaultRule } from '../core/cloud/emulators/http-emulator.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseJson } from '../core/validation.ts';
+import { parseCommand } from './args.ts';
 
 const HELP = `Usage: station sim cloud <gadgetkeeper|exosite|fleetfreedom> [options]
 
@@ -44,18 +44,10 @@ export function parseFault(spec: string): FaultRule {
 }
 
 export async function simCloudCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    console.error(`station sim cloud: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommand('sim cloud', argv, { port: { type: 'string' }, seed: { type: 'string' }, fault: { type: 'string', multiple: true } }, HELP, true);
+  if (typeof parsed === 'number') return parsed;
+  const { positionals } = parsed;
+  const values = parsed.values as { port?: string; seed?: string; fault?: string[] };
   const backend = positionals[0];
   if (backend !== 'gadgetkeeper' && backend !== 'exosite' && backend !== 'fleetfreedom') {
     console.error(`station sim cloud: name the cloud: gadgetkeeper, exosite or fleetfreedom\n\n${HELP}`);
@@ -99,13 +91,4 @@ function toSocketFault(fault: FaultRule): SocketFault {
   if (fault.kind === 'latency') return { command, kind: 'latency', ms: fault.ms, times: fault.times };
   if (fault.kind === 'no-answer' || fault.kind === 'drop-after-effect') return { command, kind: fault.kind, times: fault.times };
   throw new ConfigError(`--fault ${fault.step}:${fault.kind}: Fleet Freedom supports latency, no-answer and drop-after-effect`);
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { port: { type: 'string' }, seed: { type: 'string' }, fault: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
-    strict: true,
-  });
 }

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SimulatorOptions } from '../core/simulator/device-simulator.ts';
 import { startSimulatorOnPty, startSimulatorOnTcp } from '../core/simulator/simulator-hosts.ts';
 import { describeIssues } from '../core/validation.ts';
+import { parseCommand } from './args.ts';
 
 const HELP = `Usage: station sim device [options]
 
@@ -33,33 +33,25 @@ const optionsSchema = z.object({
 });
 
 export async function simDeviceCommand(argv: string[]): Promise<number> {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        serial: { type: 'string' },
-        version: { type: 'string' },
-        tcp: { type: 'string' },
-        dialect: { type: 'string' },
-        transfer: { type: 'string' },
-        'flash-size': { type: 'string' },
-        noise: { type: 'string' },
-        slow: { type: 'string' },
-        fault: { type: 'string', multiple: true },
-        'hang-up-after': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    console.error(`station sim device: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommand(
+    'sim device',
+    argv,
+    {
+      serial: { type: 'string' },
+      version: { type: 'string' },
+      tcp: { type: 'string' },
+      dialect: { type: 'string' },
+      transfer: { type: 'string' },
+      'flash-size': { type: 'string' },
+      noise: { type: 'string' },
+      slow: { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      'hang-up-after': { type: 'string' },
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
+  const { help: _help, ...values } = args.values;
   const parsed = optionsSchema.safeParse(values);
   if (!parsed.success) {
     console.error(`station sim device: ${describeIssues(parsed.error).map((line) => `--${line}`).join('; ')}`);
