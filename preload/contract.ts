@@ -1,18 +1,23 @@
 import { z } from 'zod';
+import { PIPELINE_STEPS } from '../main/core/engine/events.ts';
 
 /**
  * The contract between the station core and any screen: Electron's preload
- * bridge today, a WebSocket for the browser dashboard later. Both directions
- * are validated against these schemas.
+ * bridge and the WebSocket of `station serve` carry the same calls and the
+ * same updates. Both ends validate what they receive against these schemas,
+ * and nothing here ever carries a secret.
  */
+
+const text = (max: number) => z.string().max(max);
+const count = z.number().int().min(0);
 
 export const discoveredPortSchema = z
   .object({
-    path: z.string().min(1).max(512),
-    vendorId: z.string().max(8).optional(),
-    productId: z.string().max(8).optional(),
-    serialNumber: z.string().max(128).optional(),
-    manufacturer: z.string().max(256).optional(),
+    path: text(512).min(1),
+    vendorId: text(8).optional(),
+    productId: text(8).optional(),
+    serialNumber: text(128).optional(),
+    manufacturer: text(256).optional(),
   })
   .strict();
 
@@ -20,20 +25,192 @@ export const portListSchema = z
   .object({
     ports: z.array(discoveredPortSchema).max(1024),
     /** Set when the OS could not enumerate ports; says what to do. */
-    problem: z.string().max(1000).optional(),
+    problem: text(1000).optional(),
   })
   .strict();
-
 export type PortList = z.infer<typeof portListSchema>;
 
-/** Every request the renderer may make: channel name → schema of its (argument-free) payload. */
-export const requestSchemas = {
-  'ports:list': z.tuple([]),
+export const pipelineStepSchema = z.enum(PIPELINE_STEPS);
+export const stepStateSchema = z.enum(['pending', 'started', 'done', 'skipped', 'failed']);
+
+/** What a port's tile shows: idle (no line), waiting (for a unit), working, or the last unit's result. */
+export const tileStateSchema = z.enum(['idle', 'waiting', 'working', 'passed', 'pending', 'failed', 'attention']);
+export type TileState = z.infer<typeof tileStateSchema>;
+
+export const recentUnitSchema = z
+  .object({ unitId: count.optional(), serial: text(128).optional(), result: z.enum(['passed', 'failed', 'pending']), at: z.number() })
+  .strict();
+
+export const tileSchema = z
+  .object({
+    port: text(512),
+    serial: text(128).optional(),
+    state: tileStateSchema,
+    /** Every pipeline step this station runs, in order, with where the unit is in it. */
+    steps: z.array(z.object({ step: pipelineStepSchema, state: stepStateSchema }).strict()).max(PIPELINE_STEPS.length),
+    step: pipelineStepSchema.optional(),
+    progress: z
+      .object({ step: z.enum(['download', 'flash']), bytesDone: count, total: count, bytesPerSecond: z.number().min(0), secondsLeft: z.number().min(0).optional() })
+      .strict()
+      .optional(),
+    startedAt: z.number().optional(),
+    finishedAt: z.number().optional(),
+    failure: z.object({ step: pipelineStepSchema.optional(), message: text(4000) }).strict().optional(),
+    unitId: count.optional(),
+    /** Units done on this port, newest first. */
+    recent: z.array(recentUnitSchema).max(20),
+    /** Units from this port whose cloud calls wait in the outbox. */
+    queued: count,
+  })
+  .strict();
+export type Tile = z.infer<typeof tileSchema>;
+
+export const headerSchema = z
+  .object({
+    configured: z.boolean(),
+    demo: z.boolean(),
+    lineRunning: z.boolean(),
+    online: z.boolean(),
+    outboxPending: count,
+    passed: count,
+    failed: count,
+    pending: count,
+    /** Passed ÷ finished this shift; undefined before the first unit. */
+    yield: z.number().min(0).max(1).optional(),
+    unitsPerHour: z.number().min(0),
+    shiftStartedAt: z.number(),
+    /** A problem with the whole station (configuration, cloud), in plain words. */
+    problem: text(4000).optional(),
+  })
+  .strict();
+export type Header = z.infer<typeof headerSchema>;
+
+export const snapshotSchema = z.object({ header: headerSchema, tiles: z.array(tileSchema).max(256) }).strict();
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
+export const historyRowSchema = z
+  .object({
+    id: count,
+    serial: text(128),
+    port: text(512),
+    result: z.enum(['in-progress', 'passed', 'failed', 'pending']),
+    failedStep: text(64).optional(),
+    error: text(4000).optional(),
+    thingId: text(256).optional(),
+    versionId: text(128).optional(),
+    startedAt: z.number(),
+    finishedAt: z.number().optional(),
+  })
+  .strict();
+export type HistoryRow = z.infer<typeof historyRowSchema>;
+
+const backendSchema = z.enum(['gadgetkeeper', 'exosite', 'fleetfreedom']);
+
+/** Settings as a screen sees them: secrets are never sent back, only whether one is stored. */
+export const settingsViewSchema = z
+  .object({
+    backend: backendSchema.optional(),
+    url: text(2048).optional(),
+    /** Exosite vendor/model, Fleet Freedom user/company/provider: the non-secret identity fields. */
+    fields: z.record(text(64), text(256)),
+    secretStored: z.boolean(),
+    ports: z.array(text(512)).max(256),
+    autoStart: z.boolean(),
+    thingNameTemplate: text(200).optional(),
+    profileName: text(256),
+  })
+  .strict();
+export type SettingsView = z.infer<typeof settingsViewSchema>;
+
+/** What a screen may save; an empty or absent secret keeps the stored one. */
+export const settingsInputSchema = z
+  .object({
+    backend: backendSchema,
+    url: text(2048).min(1),
+    fields: z.record(text(64), text(256)),
+    secret: text(4096).optional(),
+    ports: z.array(text(512).min(1)).max(256),
+    autoStart: z.boolean(),
+    thingNameTemplate: text(200).optional(),
+  })
+  .strict();
+export type SettingsInput = z.infer<typeof settingsInputSchema>;
+
+const portName = text(512).min(1);
+const none = z.tuple([]);
+const ok = z.object({ ok: z.literal(true) }).strict();
+
+/** Every call a screen may make: its parameters and its answer, both validated. */
+export const methods = {
+  snapshot: { params: none, result: snapshotSchema },
+  listPorts: { params: none, result: portListSchema },
+  startLine: { params: none, result: ok },
+  stopLine: { params: none, result: ok },
+  startPort: { params: z.tuple([portName]), result: ok },
+  cancelPort: { params: z.tuple([portName]), result: ok },
+  retryUnit: { params: z.tuple([count]), result: ok },
+  replayOutbox: { params: none, result: ok },
+  history: { params: z.tuple([z.object({ serial: text(128).optional(), limit: z.number().int().min(1).max(10_000).optional() }).strict()]), result: z.array(historyRowSchema) },
+  exportCsv: { params: z.tuple([z.object({ serial: text(128).optional() }).strict()]), result: z.string() },
+  getSettings: { params: none, result: settingsViewSchema },
+  saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
+  importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
+  startDemo: { params: none, result: ok },
 } as const;
 
-export type Channel = keyof typeof requestSchemas;
+export type Method = keyof typeof methods;
+export type Params<M extends Method> = z.infer<(typeof methods)[M]['params']>;
+export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
 
-/** What the renderer sees as window.station. */
-export interface StationBridge {
-  listPorts(): Promise<PortList>;
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.hasOwn(methods, name);
+}
+
+/** What the station pushes to screens: a whole snapshot, then changed tiles and header. */
+export const updateSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('snapshot'), snapshot: snapshotSchema }).strict(),
+  z.object({ type: z.literal('tile'), tile: tileSchema }).strict(),
+  z.object({ type: z.literal('header'), header: headerSchema }).strict(),
+  /** From the transport itself: the link to the station broke (the screen shows it) or came back. */
+  z.object({ type: z.literal('connection'), connected: z.boolean() }).strict(),
+]);
+export type Update = z.infer<typeof updateSchema>;
+
+/** The screen's API, whatever carries it: window.station in Electron, a WebSocket in a browser. */
+export type StationBridge = { [M in Method]: (...params: Params<M>) => Promise<Result<M>> } & {
+  /** Calls `listener` with every update; returns how to stop. */
+  onUpdate(listener: (update: Update) => void): () => void;
+};
+
+/** Thrown in a screen when the station refused a call; the message is for the technician. */
+export class StationCallError extends Error {
+  override name = 'StationCallError';
+}
+
+/** The answer of a call on the wire, as both transports carry it. */
+export const answerSchema = z.union([z.object({ ok: z.literal(true), value: z.unknown() }).strict(), z.object({ ok: z.literal(false), error: text(8000) }).strict()]);
+export type Answer = z.infer<typeof answerSchema>;
+
+/**
+ * Builds a bridge from a transport's two primitives. Answers and updates are
+ * validated here, so a screen never acts on a malformed message.
+ */
+export function createBridge(call: (method: Method, params: unknown[]) => Promise<unknown>, listen: (listener: (raw: unknown) => void) => () => void): StationBridge {
+  const bridge: Record<string, unknown> = {};
+  for (const method of Object.keys(methods) as Method[]) {
+    bridge[method] = async (...params: unknown[]) => {
+      const answer = answerSchema.safeParse(await call(method, params));
+      if (!answer.success) throw new StationCallError(`${method}: the station sent a malformed answer`);
+      if (!answer.data.ok) throw new StationCallError(answer.data.error);
+      const value = methods[method].result.safeParse(answer.data.value);
+      if (!value.success) throw new StationCallError(`${method}: the station sent a malformed answer`);
+      return value.data;
+    };
+  }
+  bridge.onUpdate = (listener: (update: Update) => void) =>
+    listen((raw) => {
+      const update = updateSchema.safeParse(raw);
+      if (update.success) listener(update.data);
+    });
+  return bridge as StationBridge;
 }

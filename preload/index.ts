@@ -1,11 +1,22 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { portListSchema, type StationBridge } from './contract.ts';
+import { createBridge, type Method } from './contract.ts';
 
-/** The one bridge: a few typed functions, answers validated before the page sees them. No ipcRenderer leaks out. */
-const bridge: StationBridge = {
-  async listPorts() {
-    return portListSchema.parse(await ipcRenderer.invoke('ports:list'));
+// Kept in step with main/electron/ipc.ts; a sandboxed preload cannot import the main process's modules.
+const CALL_CHANNEL = 'station:call';
+const UPDATE_CHANNEL = 'station:update';
+
+/**
+ * The one bridge: the contract's calls and its update stream, each answer and
+ * update validated before the page sees it. ipcRenderer itself never leaks
+ * out; the page gets plain functions.
+ */
+const bridge = createBridge(
+  (method: Method, params: unknown[]) => ipcRenderer.invoke(CALL_CHANNEL, method, params),
+  (listener) => {
+    const forward = (_event: unknown, update: unknown) => listener(update);
+    ipcRenderer.on(UPDATE_CHANNEL, forward);
+    return () => void ipcRenderer.removeListener(UPDATE_CHANNEL, forward);
   },
-};
+);
 
 contextBridge.exposeInMainWorld('station', bridge);

@@ -1,17 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_GADGETKEEPER_SEED, demoSerials } from '../core/cloud/emulators/demo-seeds.ts';
-import { startGadgetKeeperEmulator } from '../core/cloud/emulators/gadgetkeeper-emulator.ts';
-import { lineConfigSchema } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
-import type { BytePort } from '../core/ports/byte-port.ts';
-import { createMemoryPortPair } from '../core/ports/memory-port.ts';
-import { openPort } from '../core/ports/open-port.ts';
-import { DeviceSimulator } from '../core/simulator/device-simulator.ts';
-import { startSimulatorOnPty, type PtySimulator } from '../core/simulator/simulator-hosts.ts';
+import { startDemoLine } from '../core/simulator/demo-line.ts';
 import { parseCommand } from './args.ts';
 import { ProgressBoard } from './progress-board.ts';
 
@@ -36,14 +29,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
 
   const workDir = mkdtempSync(join(tmpdir(), 'station-demo-'));
-  const emulator = await startGadgetKeeperEmulator(DEMO_GADGETKEEPER_SEED);
-  const units = await simulatedUnits(demoSerials(count));
-  const config = lineConfigSchema.parse({
-    cloud: { backend: 'gadgetkeeper', url: emulator.url },
-    ports: units.paths,
-    thingNameTemplate: 'ThermometerDevice-{serial}',
-  });
-  const station = await Station.open({ config, dataDir: join(workDir, 'data'), open: units.open });
+  const units = await startDemoLine({ ports: count });
+  const station = await Station.open({ config: units.config, dataDir: join(workDir, 'data'), open: units.open });
   const board = new ProgressBoard(units.paths);
   const live = !values.json && process.stdout.isTTY === true;
   const print = (event: StationEvent) => {
@@ -51,7 +38,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(event));
     else if (!live && event.type === 'unit') console.log(board.render().split('\n')[units.paths.indexOf(event.port)]);
   };
-  if (!values.json) console.log(`GadgetKeeper emulator on ${emulator.url}; ${count} simulated unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}\n`);
+  if (!values.json) console.log(`GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}\n`);
   let drawn = 0;
   const draw = () => {
     const text = board.render(process.stdout.columns ?? 100);
@@ -74,37 +61,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     clearInterval(timer);
     await station.close();
     await units.stop();
-    await emulator.stop();
     rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-interface SimulatedUnits {
-  paths: string[];
-  onPty: boolean;
-  open: typeof openPort;
-  stop(): Promise<void>;
-}
-
-/** Simulated units on ptys through the real serial code, or in memory where socat is missing. */
-async function simulatedUnits(serials: string[]): Promise<SimulatedUnits> {
-  try {
-    const sims: PtySimulator[] = [];
-    for (const serial of serials) sims.push(await startSimulatorOnPty({ serial, version: undefined, bootDelayMs: 300, noiseIntervalMs: 1500 }));
-    return { paths: sims.map((sim) => sim.path), onPty: true, open: openPort, stop: async () => void (await Promise.all(sims.map((sim) => sim.stop()))) };
-  } catch {
-    const stationEnds = new Map<string, BytePort>();
-    const sims: DeviceSimulator[] = [];
-    for (const serial of serials) {
-      const [station, device] = createMemoryPortPair(`sim://${serial}`);
-      stationEnds.set(station.path, station);
-      sims.push(new DeviceSimulator(device, { serial, bootDelayMs: 300, noiseIntervalMs: 1500 }));
-    }
-    return {
-      paths: [...stationEnds.keys()],
-      onPty: false,
-      open: async (path) => stationEnds.get(path) ?? openPort(path),
-      stop: async () => void (await Promise.all(sims.map((sim) => sim.stop()))),
-    };
   }
 }

@@ -3,6 +3,7 @@ import { demoCommand } from './demo.ts';
 import { historyCommand } from './history.ts';
 import { outboxCommand } from './outbox.ts';
 import { runCommand } from './run.ts';
+import { serveCommand } from './serve.ts';
 import { simCloudCommand } from './sim-cloud.ts';
 import { simDeviceCommand } from './sim-device.ts';
 
@@ -11,6 +12,7 @@ const USAGE = `Usage: station <command> [options]
 Commands:
   run           provision units on the line's ports (--once: one unit per port)
   demo          a whole simulated line: cloud emulator, N units, live progress
+  serve         the station's screen in a browser (--demo: a simulated line)
   history       print or export the recorded units (CSV or JSON)
   outbox        list the cloud calls waiting in the outbox, or replay them now
   sim device    run a simulated reference device on a pty or TCP port
@@ -25,6 +27,7 @@ export const EXIT_USAGE = 2;
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === 'run') return runCommand(argv.slice(1));
+  if (command === 'serve') return serveCommand(argv.slice(1));
   if (command === 'history') return historyCommand(argv.slice(1));
   if (command === 'demo') return demoCommand(argv.slice(1));
   if (command === 'outbox') return outboxCommand(argv.slice(1));

@@ -1,35 +1,35 @@
-import type { IpcMain, IpcMainInvokeEvent } from 'electron';
-import { requestSchemas, type Channel, type PortList } from '../../preload/contract.ts';
-import { PortDiscovery, type DiscoveredPort } from '../core/ports/discovery.ts';
+import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
+import type { Update } from '../../preload/contract.ts';
+import { dispatch } from '../core/desk/dispatch.ts';
+import type { StationDesk } from '../core/desk/station-desk.ts';
+
+export const CALL_CHANNEL = 'station:call';
+export const UPDATE_CHANNEL = 'station:update';
 
 export interface IpcDeps {
+  desk: StationDesk;
   /** True when the message comes from one of our own pages, never from navigated or foreign content. */
   isTrustedSender: (event: IpcMainInvokeEvent) => boolean;
-  listPorts?: () => Promise<DiscoveredPort[]>;
 }
 
-/** Registers the main-process side of the contract: every message's sender and payload are checked first. */
+/**
+ * The main-process side of the preload bridge: one channel for calls, whose
+ * sender is checked before `dispatch` validates the payload against the
+ * contract. A refused call changes nothing and answers with an error.
+ */
 export function registerIpc(ipcMain: Pick<IpcMain, 'handle'>, deps: IpcDeps): void {
-  const handle = (channel: Channel, handler: () => Promise<unknown>) => {
-    ipcMain.handle(channel, async (event, ...args: unknown[]) => {
-      if (!deps.isTrustedSender(event)) throw new Error(`${channel}: refused, the sender is not a station page`);
-      const parsed = requestSchemas[channel].safeParse(args);
-      if (!parsed.success) throw new Error(`${channel}: refused, malformed payload`);
-      return handler();
-    });
-  };
-
-  handle('ports:list', async (): Promise<PortList> => {
-    const ports: DiscoveredPort[] = [];
-    let problem: string | undefined;
-    await new PortDiscovery({
-      list: deps.listPorts,
-      onEvent: (event) => {
-        if (event.type === 'arrived') ports.push(event.port);
-        if (event.type === 'enumeration-failed') problem = event.error.describe();
-      },
-    }).poll();
-    return problem === undefined ? { ports } : { ports, problem };
+  ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown, ...extra: unknown[]) => {
+    if (!deps.isTrustedSender(event)) return { ok: false, error: `${String(method).slice(0, 64)}: refused, the sender is not a station page` };
+    if (extra.length > 0) return { ok: false, error: `${String(method).slice(0, 64)}: refused, malformed message` };
+    return dispatch(deps.desk, method, params);
   });
 }
 
+/** Streams the desk's updates to a window's page until the window goes away. */
+export function streamUpdates(desk: StationDesk, contents: Pick<WebContents, 'send' | 'isDestroyed' | 'once'>): () => void {
+  const unsubscribe = desk.subscribe((update: Update) => {
+    if (!contents.isDestroyed()) contents.send(UPDATE_CHANNEL, update);
+  });
+  contents.once('destroyed', unsubscribe);
+  return unsubscribe;
+}

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, session } from 'electron';
-import { registerIpc } from './ipc.ts';
+import { StationDesk } from '../core/desk/station-desk.ts';
+import { registerIpc, streamUpdates } from './ipc.ts';
+import { electronSecretKey, electronSettingsStore } from './app-storage.ts';
 
 /** Content-Security-Policy for every page: our own scripts and styles only, no remote content. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
@@ -13,7 +15,7 @@ function isOwnPage(url: string): boolean {
   return url.startsWith('file://') && decodeURIComponent(new URL(url).pathname) === rendererFile.replaceAll('\\', '/');
 }
 
-function createWindow(): BrowserWindow {
+function createWindow(desk: StationDesk): BrowserWindow {
   const window = new BrowserWindow({
     width: 1280,
     height: 800,
@@ -34,31 +36,47 @@ function createWindow(): BrowserWindow {
     if (!isOwnPage(url)) event.preventDefault();
   });
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  streamUpdates(desk, window.webContents);
   if (rendererUrl) void window.loadURL(rendererUrl);
   else void window.loadFile(rendererFile);
   return window;
+}
+
+/** Quitting waits for the desk: units at work finish (or are cancelled after a grace period) and the journal closes. */
+function quitCleanly(desk: StationDesk): void {
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    void desk.close().finally(() => app.exit(0));
+  });
 }
 
 if (!app.requestSingleInstanceLock()) {
   // Two stations on the same ports would fight over them.
   app.quit();
 } else {
-  app.on('second-instance', () => {
-    const [window] = BrowserWindow.getAllWindows();
-    if (window) {
-      if (window.isMinimized()) window.restore();
-      window.focus();
-    }
-  });
-  app.whenReady().then(() => {
+  app.whenReady().then(async () => {
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
     });
-    registerIpc(ipcMain, { isTrustedSender: (event) => isOwnPage(event.senderFrame?.url ?? '') });
-    createWindow();
+    const dataDir = app.getPath('userData');
+    const desk = new StationDesk({ dataDir, settings: electronSettingsStore(), secretKey: await electronSecretKey(dataDir) });
+    registerIpc(ipcMain, { desk, isTrustedSender: (event) => isOwnPage(event.senderFrame?.url ?? '') });
+    quitCleanly(desk);
+    await desk.init();
+    createWindow(desk);
+    app.on('second-instance', () => {
+      const [window] = BrowserWindow.getAllWindows();
+      if (window) {
+        if (window.isMinimized()) window.restore();
+        window.focus();
+      }
+    });
     app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createWindow();
+      if (BrowserWindow.getAllWindows().length === 0) createWindow(desk);
     });
   });
   app.on('window-all-closed', () => {

@@ -1,73 +1,93 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { PortList } from '../../preload/contract.ts';
-import { stationBridge } from './station-bridge.ts';
+import { useCallback, useEffect, useState, type KeyboardEvent } from 'react';
+import type { StationBridge } from '../../preload/contract.ts';
+import { HeaderBar } from './components/HeaderBar.tsx';
+import { HistoryPanel } from './components/HistoryPanel.tsx';
+import { PortTile } from './components/PortTile.tsx';
+import { SettingsPanel } from './components/SettingsPanel.tsx';
+import { errorText } from './format.ts';
+import { useStation } from './use-station.ts';
 
-/** Detected serial ports, so a technician can see at once which ports the station can use. */
+const TABS = [
+  { id: 'line', label: 'Line' },
+  { id: 'history', label: 'History' },
+  { id: 'settings', label: 'Settings' },
+] as const;
+type TabId = (typeof TABS)[number]['id'];
+
+/** The station's screen: the per-port queue first, history and settings after. */
 export function App() {
-  const [list, setList] = useState<PortList | undefined>();
-  const [error, setError] = useState<string | undefined>();
-
-  const refresh = useCallback(async () => {
-    const bridge = stationBridge();
-    if (!bridge) {
-      setError('This page is not connected to a station.');
-      return;
-    }
-    try {
-      setList(await bridge.listPorts());
-      setError(undefined);
-    } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
-    }
-  }, []);
+  const { bridge, header, tiles, connectionProblem } = useStation();
+  const [tab, setTab] = useState<TabId>('line');
+  const [problem, setProblem] = useState<string | undefined>();
+  const [now, setNow] = useState(Date.now());
 
   useEffect(() => {
-    void refresh();
-  }, [refresh]);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const act = useCallback(
+    (label: string, action: (bridge: StationBridge) => Promise<unknown>) => {
+      action(bridge).then(
+        () => setProblem(undefined),
+        (error: unknown) => setProblem(`${label}: ${errorText(error)}`),
+      );
+    },
+    [bridge],
+  );
+
+  // Arrow keys move between tabs, as the ARIA tabs pattern expects.
+  const onTabKey = (event: KeyboardEvent) => {
+    const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (!step) return;
+    const next = TABS[(TABS.findIndex((t) => t.id === tab) + step + TABS.length) % TABS.length]!;
+    setTab(next.id);
+    document.getElementById(`tab-${next.id}`)?.focus();
+  };
 
   return (
-    <main>
-      <header>
+    <div className="app">
+      <header className="top">
         <h1>Provisioning Station</h1>
-        <button type="button" onClick={() => void refresh()}>
-          Rescan ports
-        </button>
+        <HeaderBar header={header} act={act} />
       </header>
-      {error && (
-        <p role="alert" className="problem">
-          {error}
-        </p>
+      {(connectionProblem || header?.problem || problem) && (
+        <div role="alert" className="problem">
+          {connectionProblem && <p>{connectionProblem}</p>}
+          {header?.problem && <p>{header.problem}</p>}
+          {problem && <p>{problem}</p>}
+        </div>
       )}
-      {list?.problem && (
-        <p role="status" className="problem">
-          {list.problem}
-        </p>
-      )}
-      <table aria-label="Detected serial ports">
-        <thead>
-          <tr>
-            <th scope="col">Port</th>
-            <th scope="col">USB VID:PID</th>
-            <th scope="col">Maker</th>
-            <th scope="col">USB serial</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list?.ports.length === 0 && (
-            <tr>
-              <td colSpan={4}>No serial ports detected. Plug a unit in, then rescan.</td>
-            </tr>
-          )}
-          {list?.ports.map((port) => (
-            <tr key={port.path}>
-              <td>{port.path}</td>
-              <td>{port.vendorId ? `${port.vendorId}:${port.productId ?? '????'}` : '—'}</td>
-              <td>{port.manufacturer ?? '—'}</td>
-              <td>{port.serialNumber ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </main>
+      <nav role="tablist" aria-label="Views" onKeyDown={onTabKey}>
+        {TABS.map((t) => (
+          <button key={t.id} id={`tab-${t.id}`} type="button" role="tab" aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} tabIndex={tab === t.id ? 0 : -1} onClick={() => setTab(t.id)}>
+            {t.label}
+          </button>
+        ))}
+      </nav>
+      <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === 'line' && header && !header.configured && (
+          <section className="first-run" aria-labelledby="first-run-title">
+            <h2 id="first-run-title">No line is configured yet</h2>
+            <p>Try the station with a simulated line (a local cloud emulator and four simulated units), or set up your cloud and ports.</p>
+            <button type="button" className="primary" onClick={() => act('Start the demo line', (b) => b.startDemo())}>
+              Start the demo line
+            </button>{' '}
+            <button type="button" onClick={() => setTab('settings')}>
+              Open settings
+            </button>
+          </section>
+        )}
+        {tab === 'line' && (
+          <section className="tiles" aria-label="Ports">
+            {tiles.map((tile) => (
+              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} act={act} />
+            ))}
+          </section>
+        )}
+        {tab === 'history' && <HistoryPanel bridge={bridge} />}
+        {tab === 'settings' && <SettingsPanel bridge={bridge} />}
+      </main>
+    </div>
   );
 }

@@ -26,6 +26,8 @@ export interface UnitOutcome {
   result: UnitResultKind;
   failedStep: PipelineStep | undefined;
   error: string | undefined;
+  /** The StationError code of a failure (e.g. PORT_DISCONNECTED), so screens can tell "fix the unit" from "fix the setup". */
+  errorCode?: string;
   thingId: string | undefined;
   versionId: string | undefined;
   /** Milliseconds per step that ran. */

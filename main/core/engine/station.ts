@@ -32,6 +32,8 @@ export interface StationSetup {
   probeIntervalMs?: number;
   /** Replay the outbox in the background (default true); off for read-only tools. */
   autoReplay?: boolean;
+  /** The key that encrypts secrets at rest; the desktop app keeps it with safeStorage. Default: the data folder's key file. */
+  secretKey?: Buffer;
 }
 
 /** Where the line configuration a station last ran with is kept, for tools that run without --config. */
@@ -56,7 +58,7 @@ export class Station {
   private readonly open: typeof openPort;
 
   private constructor(
-    setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number; autoReplay: boolean },
+    setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number; autoReplay: boolean },
   ) {
     this.config = setup.config;
     this.journal = setup.journal;
@@ -81,7 +83,7 @@ export class Station {
   static async open(setup: StationSetup): Promise<Station> {
     const profile = setup.profile ?? (await loadProfile(setup.config.device.profile));
     const adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
-    const box = new SecretBox(await loadOrCreateKeyFile(setup.dataDir));
+    const box = new SecretBox(setup.secretKey ?? (await loadOrCreateKeyFile(setup.dataDir)));
     const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
     const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
     await cache.sweep();
@@ -151,6 +153,11 @@ export class Station {
       throw new StationError('RETRY_NOT_FAILED', `unit record ${unitId} is not a failed unit`, { hint: 'Only failed units can be retried.' });
     }
     return this.runOne(failed.port, onEvent, signal, unitId);
+  }
+
+  /** Whether a unit is at work on this port now. */
+  isBusy(port: string): boolean {
+    return this.running.has(port);
   }
 
   /** Cancels the unit on one port (its record says cancelled, at the step it was in). Returns false if the port was idle. */

@@ -91,7 +91,7 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
         deps.journal.finishUnit(unit.unitId, 'failed', { step: step.name, error: described });
         deps.journal.cancelOutbox(unit.unitId, `cancelled: the unit failed at ${step.name}`);
         deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: step.name, status: 'failed', error: described });
-        return outcome(deps, unit, timings, 'failed', step.name, described);
+        return outcome(deps, unit, timings, 'failed', step.name, described, isStationError(error) ? error.code : undefined);
       }
     }
     const result = unit.deferred.length > 0 ? 'pending' : 'passed';
@@ -331,6 +331,7 @@ function outcome(
   result: UnitOutcome['result'],
   failedStep?: PipelineStep,
   error?: string,
+  errorCode?: string,
 ): UnitOutcome {
   const final: UnitOutcome = {
     type: 'unit',
@@ -339,6 +340,7 @@ function outcome(
     result,
     failedStep,
     error,
+    ...(errorCode === undefined ? {} : { errorCode }),
     thingId: unit.credentials?.thingId,
     versionId: unit.target?.id,
     steps,

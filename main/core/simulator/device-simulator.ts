@@ -6,8 +6,8 @@ import { receiveFile } from '../transfer/ymodem-receiver.ts';
 import type { BlockProtocol } from '../transfer/ymodem-sender.ts';
 
 export interface SimulatorFaults {
-  /** Answer CREDS SET with ERR STORAGE. */
-  refuseCredentials?: boolean;
+  /** Answer CREDS SET with ERR STORAGE: always, or the first N times (a flaky flash chip that a retry gets past). */
+  refuseCredentials?: boolean | number;
   /** Flip a byte of every received image, so its hash does not match. */
   corruptImage?: boolean;
   /** Unplug after this many image bytes have arrived. */
@@ -145,7 +145,7 @@ export class DeviceSimulator {
         return this.say(`VERSION ${this.installedVersion ?? 'none'}`);
       case 'CREDS':
         if (args[0] === 'SET' && args.length === 3 && TOKEN.test(args[1]!) && TOKEN.test(args[2]!)) {
-          if (this.options.faults?.refuseCredentials) return this.say('ERR STORAGE non-volatile memory write failed');
+          if (this.refusesCredentials()) return this.say('ERR STORAGE non-volatile memory write failed');
           this.credentials = { thingId: args[1]!, apiKey: args[2]! };
           return this.say('OK');
         }
@@ -170,7 +170,7 @@ export class DeviceSimulator {
     if (upper.startsWith('AT+CREDS=')) {
       const [thingId, apiKey] = line.slice('AT+CREDS='.length).split(',');
       if (!thingId || !apiKey || !TOKEN.test(thingId) || !TOKEN.test(apiKey)) return this.say('+CME ERROR: 50');
-      if (this.options.faults?.refuseCredentials) return this.say('+CME ERROR: 13');
+      if (this.refusesCredentials()) return this.say('+CME ERROR: 13');
       this.credentials = { thingId, apiKey };
       return this.say('OK');
     }
@@ -244,6 +244,14 @@ export class DeviceSimulator {
 
   private async say(...lines: string[]): Promise<void> {
     await this.port.write(Buffer.from(lines.map((line) => `${line}${this.newline}`).join(''), 'latin1'));
+  }
+
+  private credentialRefusals = 0;
+
+  private refusesCredentials(): boolean {
+    const refuse = this.options.faults?.refuseCredentials;
+    if (typeof refuse !== 'number') return refuse === true;
+    return this.credentialRefusals++ < refuse;
   }
 }
 

@@ -169,11 +169,15 @@ export class Journal {
   }
 
   /** History, newest first. */
-  units(filter: { serial?: string; limit?: number } = {}): UnitRecord[] {
+  units(filter: { serial?: string; serialContains?: string; limit?: number } = {}): UnitRecord[] {
     const limit = filter.limit ?? 1000;
+    // A technician searches with part of a serial number; LIKE's wildcards in it are taken literally.
+    const pattern = filter.serialContains ? `%${filter.serialContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
     const rows = filter.serial
       ? this.db.prepare('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT ?').all(filter.serial, limit)
-      : this.db.prepare('SELECT * FROM units ORDER BY id DESC LIMIT ?').all(limit);
+      : pattern
+        ? this.db.prepare("SELECT * FROM units WHERE serial LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?").all(pattern, limit)
+        : this.db.prepare('SELECT * FROM units ORDER BY id DESC LIMIT ?').all(limit);
     return (rows as Row[]).map(toUnit);
   }
 

@@ -1,0 +1,130 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { SettingsInput, SettingsView } from '../../../preload/contract.ts';
+import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
+import type { DeviceProfile } from '../devices/profile/schema.ts';
+import { parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
+import { ConfigError } from '../errors.ts';
+import type { SecretBox } from '../storage/secret-box.ts';
+import { parseJson, parseOrThrow } from '../validation.ts';
+
+/** Where the desk keeps its settings: electron-store in the app, a JSON file for `station serve`. */
+export interface SettingsStore {
+  read(): unknown;
+  write(settings: StoredSettings): void;
+}
+
+/** The settings as stored: the one secret only sealed, the device profile as its validated JSON text. */
+export const storedSettingsSchema = z
+  .object({
+    backend: z.enum(['gadgetkeeper', 'exosite', 'fleetfreedom']),
+    url: z.string().min(1),
+    fields: z.record(z.string(), z.string()),
+    sealedSecret: z.string().optional(),
+    ports: z.array(z.string().min(1)),
+    autoStart: z.boolean(),
+    thingNameTemplate: z.string().optional(),
+    profile: z.string().optional(),
+  })
+  .strict();
+export type StoredSettings = z.infer<typeof storedSettingsSchema>;
+
+const SECRET_CONTEXT = 'settings:cloud-secret';
+/** The fields each backend takes besides its url and its secret. */
+const FIELDS = {
+  gadgetkeeper: [],
+  exosite: ['vendor', 'model'],
+  fleetfreedom: ['username', 'company', 'providerKind'],
+} as const;
+const FIRMWARE_FIELDS = ['firmwarePath', 'firmwareVersion'] as const;
+
+/** A settings file kept as JSON; written whole through a rename, so a crash never leaves half a file. */
+export function jsonFileSettingsStore(path: string): SettingsStore {
+  return {
+    read: () => {
+      try {
+        return parseJson(readFileSync(path, 'utf8'), `settings file ${path}`);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    write: (settings) => {
+      writeFileSync(`${path}.tmp`, JSON.stringify(settings, null, 2), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    },
+  };
+}
+
+export function readStoredSettings(store: SettingsStore): StoredSettings | undefined {
+  const raw = store.read();
+  return raw === undefined ? undefined : parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
+}
+
+/** Merges what a screen saved into the stored settings; an empty secret keeps the one already stored. */
+export function storeInput(input: SettingsInput, previous: StoredSettings | undefined, box: SecretBox): StoredSettings {
+  const allowed = new Set<string>([...FIELDS[input.backend], ...FIRMWARE_FIELDS]);
+  const fields = Object.fromEntries(Object.entries(input.fields).filter(([name, value]) => allowed.has(name) && value.trim() !== ''));
+  const keepSecret = previous?.backend === input.backend ? previous.sealedSecret : undefined;
+  const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : keepSecret;
+  const stored: StoredSettings = {
+    backend: input.backend,
+    url: input.url.trim(),
+    fields,
+    ports: input.ports.map((port) => port.trim()).filter(Boolean),
+    autoStart: input.autoStart,
+    ...(sealedSecret ? { sealedSecret } : {}),
+    ...(input.thingNameTemplate?.trim() ? { thingNameTemplate: input.thingNameTemplate.trim() } : {}),
+    ...(previous?.profile ? { profile: previous.profile } : {}),
+  };
+  // Refuse what would not run, before it is stored.
+  toLineConfig(stored, box);
+  return stored;
+}
+
+/** The line configuration the settings describe; a ConfigError names each wrong field. */
+export function toLineConfig(settings: StoredSettings, box: SecretBox): LineConfig {
+  const secret = settings.sealedSecret ? box.open(Buffer.from(settings.sealedSecret, 'base64'), SECRET_CONTEXT) : undefined;
+  const { fields } = settings;
+  const cloud: Record<string, unknown> = { backend: settings.backend, url: settings.url };
+  if (settings.backend === 'gadgetkeeper' && secret) cloud.productKey = secret;
+  if (settings.backend === 'exosite') Object.assign(cloud, { vendor: fields.vendor, model: fields.model });
+  if (settings.backend === 'fleetfreedom') {
+    Object.assign(cloud, { username: fields.username, password: secret, company: fields.company ? Number(fields.company) : undefined, providerKind: fields.providerKind });
+  }
+  const firmware = fields.firmwarePath ? { source: 'file', path: fields.firmwarePath, versionId: fields.firmwareVersion } : { source: 'cloud' };
+  return parseOrThrow(
+    lineConfigSchema,
+    { cloud, ports: settings.ports, autoStart: settings.autoStart, firmware, ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}) },
+    'settings',
+    'Correct the fields named above on the Settings page.',
+  );
+}
+
+/** Validates a device profile a technician imports; the error lists every wrong field. */
+export function importProfileText(text: string): { profile: DeviceProfile; text: string } {
+  const profile = parseProfile(parseJson(text, 'the imported device profile'), 'the imported device profile');
+  return { profile, text: JSON.stringify(profile) };
+}
+
+export function settingsProfile(settings: StoredSettings | undefined): DeviceProfile {
+  return settings?.profile ? parseProfile(JSON.parse(settings.profile), 'the saved device profile') : referenceProfile;
+}
+
+/** What a screen may see of the settings: never the secret, only whether one is stored. */
+export function settingsView(settings: StoredSettings | undefined, profile: DeviceProfile): SettingsView {
+  return {
+    ...(settings ? { backend: settings.backend, url: settings.url } : {}),
+    fields: settings?.fields ?? {},
+    secretStored: settings?.sealedSecret !== undefined,
+    ports: settings?.ports ?? [],
+    autoStart: settings?.autoStart ?? true,
+    ...(settings?.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
+    profileName: profile.name,
+  };
+}
+
+export function requireSettings(settings: StoredSettings | undefined): StoredSettings {
+  if (!settings) throw new ConfigError('the station has no line configured yet', { hint: 'Open Settings and choose a cloud backend, or start the demo line.' });
+  return settings;
+}

@@ -1,0 +1,363 @@
+import { join } from 'node:path';
+import type { HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../preload/contract.ts';
+import type { LineConfig } from '../config/line-config.ts';
+import type { DeviceProfile } from '../devices/profile/schema.ts';
+import type { StationEvent } from '../engine/events.ts';
+import { Station } from '../engine/station.ts';
+import { ConfigError, StationError, isStationError } from '../errors.ts';
+import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
+import type { openPort } from '../ports/open-port.ts';
+import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
+import { historyCsv } from '../storage/history-export.ts';
+import type { UnitRecord } from '../storage/journal.ts';
+import { SecretBox } from '../storage/secret-box.ts';
+import { importProfileText, readStoredSettings, requireSettings, settingsProfile, settingsView, storeInput, toLineConfig, type SettingsStore, type StoredSettings } from './desk-settings.ts';
+import { LineView } from './line-view.ts';
+
+export interface DeskOptions {
+  /** Journal, firmware cache; the demo line keeps its own journal in a subfolder. */
+  dataDir: string;
+  settings: SettingsStore;
+  /** Encrypts secrets at rest: the key file for `station serve`, safeStorage's key in the app. */
+  secretKey: Buffer;
+  /** A line configuration file given on the command line: it wins over saved settings, which cannot then be edited. */
+  fixedConfig?: { config: LineConfig; source: string };
+  listPorts?: () => Promise<DiscoveredPort[]>;
+  open?: typeof openPort;
+  /** How many simulated units the demo line has (default 4). */
+  demoPorts?: number;
+  /** Screens get at most one update per port per interval (ms). */
+  publishIntervalMs?: number;
+  now?: () => number;
+}
+
+const OK = { ok: true } as const;
+
+/**
+ * What a screen drives: the station, its line, its settings and the view of
+ * both. Transport-neutral; Electron's IPC and the WebSocket server both call
+ * it through `dispatch`, and both get the same coalesced updates.
+ */
+export class StationDesk {
+  private readonly options: DeskOptions;
+  private readonly box: SecretBox;
+  private readonly listeners = new Set<(update: Update) => void>();
+  private view: LineView;
+  private station: Station | undefined;
+  private stored: StoredSettings | undefined;
+  private profile: DeviceProfile;
+  private demo: DemoLine | undefined;
+  private line: { controller: AbortController; done: Promise<unknown> } | undefined;
+  private problem: string | undefined;
+  private readonly dirtyPorts = new Set<string>();
+  private headerDirty = false;
+  private readonly publishTimer: NodeJS.Timeout;
+  private readonly settleTimer: NodeJS.Timeout;
+  private lastHeader = '';
+  /** One thing at a time changes the station (open, demo, settings, close). */
+  private change: Promise<unknown> = Promise.resolve();
+
+  constructor(options: DeskOptions) {
+    this.options = options;
+    this.box = new SecretBox(options.secretKey);
+    this.view = new LineView(options.now);
+    this.stored = readStoredSettings(options.settings);
+    this.profile = settingsProfile(this.stored);
+    this.publishTimer = setInterval(() => this.publish(), options.publishIntervalMs ?? 100);
+    this.settleTimer = setInterval(() => this.settle(), 1000);
+  }
+
+  /** Opens the configured line, if there is one, and starts it when the settings say so. */
+  async init(): Promise<void> {
+    const config = this.options.fixedConfig?.config ?? (this.stored ? this.tryConfig(this.stored) : undefined);
+    // A line that cannot open (cloud unreachable, bad key) is shown in the header, not thrown: the screen must still come up.
+    if (config) await this.serially(() => this.openStation(config, this.profile, this.options.open, this.options.dataDir)).catch(() => undefined);
+  }
+
+  subscribe(listener: (update: Update) => void): () => void {
+    this.listeners.add(listener);
+    listener({ type: 'snapshot', snapshot: this.snapshot() });
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): Snapshot {
+    return { header: this.header(), tiles: this.view.allTiles() };
+  }
+
+  async listPorts(): Promise<PortList> {
+    const ports: DiscoveredPort[] = [];
+    let problem: string | undefined;
+    await new PortDiscovery({
+      list: this.options.listPorts,
+      onEvent: (event) => {
+        if (event.type === 'arrived') ports.push(event.port);
+        if (event.type === 'enumeration-failed') problem = event.error.describe();
+      },
+    }).poll();
+    return problem === undefined ? { ports } : { ports, problem };
+  }
+
+  async startLine(): Promise<Result<'startLine'>> {
+    const station = this.requireStation();
+    if (this.line) return OK;
+    const controller = new AbortController();
+    const ports = station.config.ports.filter((port) => typeof port === 'string');
+    const done = station.runLine(ports, { onEvent: (event) => this.onEvent(event), signal: controller.signal }).catch((error: unknown) => this.fail(error));
+    this.line = { controller, done };
+    this.view.setIdleState('waiting');
+    this.touchAll();
+    return OK;
+  }
+
+  async stopLine(): Promise<Result<'stopLine'>> {
+    const line = this.line;
+    if (!line) return OK;
+    line.controller.abort();
+    await line.done;
+    this.line = undefined;
+    this.view.setIdleState('idle');
+    this.touchAll();
+    return OK;
+  }
+
+  async startPort(port: string): Promise<Result<'startPort'>> {
+    const station = this.requireStation();
+    this.requirePort(port);
+    if (this.line) throw new StationError('LINE_RUNNING', `port ${port}: the line is running, so units start when they are plugged in`, { hint: 'Stop the line to start ports one by one.' });
+    if (station.isBusy(port)) throw new StationError('PORT_BUSY', `port ${port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+    void station.provisionOnce([port], (event) => this.onEvent(event)).catch((error: unknown) => this.fail(error));
+    return OK;
+  }
+
+  async cancelPort(port: string): Promise<Result<'cancelPort'>> {
+    this.requirePort(port);
+    if (!this.requireStation().cancel(port)) throw new StationError('PORT_IDLE', `port ${port} has no unit at work to cancel`);
+    return OK;
+  }
+
+  async retryUnit(unitId: number): Promise<Result<'retryUnit'>> {
+    const station = this.requireStation();
+    const unit = station.journal.unit(unitId);
+    if (!unit || unit.result !== 'failed') throw new StationError('RETRY_NOT_FAILED', `unit record ${unitId} is not a failed unit`, { hint: 'Only failed units can be retried.' });
+    if (station.isBusy(unit.port)) throw new StationError('PORT_BUSY', `port ${unit.port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+    void station.retry(unitId, (event) => this.onEvent(event)).catch((error: unknown) => this.fail(error));
+    return OK;
+  }
+
+  async replayOutbox(): Promise<Result<'replayOutbox'>> {
+    void this.requireStation().replayer.replayNow().catch((error: unknown) => this.fail(error));
+    return OK;
+  }
+
+  async history(query: { serial?: string; limit?: number }): Promise<HistoryRow[]> {
+    const units = this.station?.journal.units({ serialContains: query.serial?.trim() || undefined, limit: query.limit ?? 200 }) ?? [];
+    return units.map(historyRow);
+  }
+
+  async exportCsv(query: { serial?: string }): Promise<string> {
+    return historyCsv(this.station?.journal.units({ serialContains: query.serial?.trim() || undefined, limit: 100_000 }) ?? []);
+  }
+
+  async getSettings(): Promise<SettingsView> {
+    return settingsView(this.stored, this.profile);
+  }
+
+  async saveSettings(input: SettingsInput): Promise<SettingsView> {
+    this.refuseWhenFixed();
+    return this.serially(async () => {
+      const stored = storeInput(input, this.stored, this.box);
+      this.options.settings.write(stored);
+      this.stored = stored;
+      await this.openStation(toLineConfig(stored, this.box), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(this.stored, this.profile);
+    });
+  }
+
+  async importProfile(text: string): Promise<SettingsView> {
+    this.refuseWhenFixed();
+    return this.serially(async () => {
+      const imported = importProfileText(text);
+      const stored = requireSettings(this.stored);
+      this.options.settings.write({ ...stored, profile: imported.text });
+      this.stored = { ...stored, profile: imported.text };
+      this.profile = imported.profile;
+      await this.openStation(toLineConfig(this.stored, this.box), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(this.stored, this.profile);
+    });
+  }
+
+  /** The demo line: a local cloud emulator and simulated units, one of which fails once so a retry shows. */
+  async startDemo(): Promise<Result<'startDemo'>> {
+    await this.serially(async () => {
+      const count = this.options.demoPorts ?? 4;
+      const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
+      try {
+        await this.openStation(demo.config, this.profile, demo.open, join(this.options.dataDir, 'demo'), demo);
+      } catch (error) {
+        await demo.stop();
+        throw error;
+      }
+    });
+    return this.startLine();
+  }
+
+  /** A clean quit: units at work get `graceMs` to finish, the rest are cancelled (their records say so); the journal is closed. */
+  async close(graceMs = 30_000): Promise<void> {
+    clearInterval(this.publishTimer);
+    clearInterval(this.settleTimer);
+    await this.serially(async () => {
+      const deadline = Date.now() + graceMs;
+      while (this.station && this.view.allTiles().some((tile) => this.station!.isBusy(tile.port)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await this.closeStation();
+    });
+    this.listeners.clear();
+  }
+
+  private async openStation(config: LineConfig, profile: DeviceProfile, open: typeof openPort | undefined, dataDir: string, demo?: DemoLine): Promise<void> {
+    await this.closeStation();
+    this.problem = undefined;
+    try {
+      this.station = await Station.open({ config, dataDir, profile, open, secretKey: this.options.secretKey });
+    } catch (error) {
+      this.problem = describeError(error);
+      this.headerDirty = true;
+      throw error;
+    }
+    this.demo = demo;
+    this.view = new LineView(this.options.now);
+    this.view.setPorts(
+      config.ports.filter((port) => typeof port === 'string'),
+      'idle',
+    );
+    this.publishAll();
+    if (config.autoStart) await this.startLine();
+  }
+
+  private async closeStation(): Promise<void> {
+    await this.stopLine();
+    await this.station?.close();
+    this.station = undefined;
+    await this.demo?.stop();
+    this.demo = undefined;
+  }
+
+  private onEvent(event: StationEvent): void {
+    this.dirtyPorts.add(this.view.apply(event));
+    if (event.type === 'unit') this.headerDirty = true;
+  }
+
+  private header() {
+    const station = this.station;
+    const counts = station?.journal.outboxCounts();
+    return this.view.header({
+      configured: station !== undefined,
+      demo: this.demo !== undefined,
+      lineRunning: this.line !== undefined,
+      online: station?.connectivity.online ?? false,
+      outboxPending: counts ? counts.pending + counts['in-flight'] : 0,
+      ...(this.problem ? { problem: this.problem } : {}),
+    });
+  }
+
+  /** Sends what changed since the last tick: so 32 busy ports cost at most ten updates a second each. */
+  private publish(): void {
+    if (this.listeners.size === 0) return;
+    for (const port of this.dirtyPorts) {
+      const tile = this.view.tile(port);
+      if (tile) this.emit({ type: 'tile', tile });
+    }
+    this.dirtyPorts.clear();
+    const header = this.header();
+    const text = JSON.stringify(header);
+    if (this.headerDirty || text !== this.lastHeader) this.emit({ type: 'header', header });
+    this.lastHeader = text;
+    this.headerDirty = false;
+  }
+
+  private publishAll(): void {
+    this.dirtyPorts.clear();
+    this.headerDirty = false;
+    this.emit({ type: 'snapshot', snapshot: this.snapshot() });
+  }
+
+  /** Units that waited for the cloud become passed when their queued calls went through. */
+  private settle(): void {
+    const station = this.station;
+    if (!station) return;
+    for (const tile of this.view.allTiles()) {
+      for (const unit of tile.recent) {
+        if (unit.result !== 'pending' || unit.unitId === undefined) continue;
+        const record = station.journal.unit(unit.unitId);
+        if (record && record.result !== 'pending' && record.result !== 'in-progress' && this.view.settleRecent(tile.port, unit.unitId, record.result)) {
+          this.dirtyPorts.add(tile.port);
+          this.headerDirty = true;
+        }
+      }
+    }
+  }
+
+  private emit(update: Update): void {
+    for (const listener of this.listeners) listener(update);
+  }
+
+  private touchAll(): void {
+    for (const tile of this.view.allTiles()) this.dirtyPorts.add(tile.port);
+    this.headerDirty = true;
+  }
+
+  private fail(error: unknown): void {
+    this.problem = describeError(error);
+    this.headerDirty = true;
+  }
+
+  private tryConfig(stored: StoredSettings): LineConfig | undefined {
+    try {
+      return toLineConfig(stored, this.box);
+    } catch (error) {
+      this.problem = describeError(error);
+      return undefined;
+    }
+  }
+
+  private requireStation(): Station {
+    if (!this.station) throw new ConfigError('the station has no line configured yet', { hint: 'Open Settings and choose a cloud backend, or start the demo line.' });
+    return this.station;
+  }
+
+  private requirePort(port: string): void {
+    if (!this.view.tile(port)) throw new StationError('PORT_UNKNOWN', `port ${port} is not on this line`, { hint: 'Add it in Settings → Ports.' });
+  }
+
+  private refuseWhenFixed(): void {
+    const fixed = this.options.fixedConfig;
+    if (fixed) throw new ConfigError(`this station runs the line configuration ${fixed.source}`, { hint: 'Edit that file and restart the station.' });
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.change.then(work, work);
+    this.change = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function historyRow(unit: UnitRecord): HistoryRow {
+  const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    id: unit.id,
+    serial: unit.serial,
+    port: unit.port,
+    result: unit.result,
+    ...optional('failedStep', unit.failedStep),
+    ...optional('error', unit.error),
+    ...optional('thingId', unit.thingId),
+    ...optional('versionId', unit.versionId),
+    startedAt: unit.startedAt,
+    ...optional('finishedAt', unit.finishedAt),
+  };
+}
+
+export function describeError(error: unknown): string {
+  return isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,83 @@
+import { DEMO_GADGETKEEPER_SEED, demoSerials } from '../cloud/emulators/demo-seeds.ts';
+import { startGadgetKeeperEmulator } from '../cloud/emulators/gadgetkeeper-emulator.ts';
+import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
+import type { BytePort } from '../ports/byte-port.ts';
+import { createMemoryPortPair } from '../ports/memory-port.ts';
+import { openPort } from '../ports/open-port.ts';
+import { DeviceSimulator, type SimulatorOptions } from './device-simulator.ts';
+import { startSimulatorOnPty, type PtySimulator } from './simulator-hosts.ts';
+
+export interface DemoLineOptions {
+  ports: number;
+  /** Units (by index) whose flash chip refuses the credentials once, so a retry passes: the demo of a failure. */
+  flakyUnits?: number[];
+}
+
+/** A whole line without hardware or a cloud account: a local GadgetKeeper emulator and simulated units. */
+export interface DemoLine {
+  config: LineConfig;
+  cloudUrl: string;
+  /** The units' port paths. */
+  paths: string[];
+  /** True when the units sit on pseudo-terminals (through the real serial code); false when in memory. */
+  onPty: boolean;
+  open: typeof openPort;
+  stop(): Promise<void>;
+}
+
+export async function startDemoLine(options: DemoLineOptions): Promise<DemoLine> {
+  const emulator = await startGadgetKeeperEmulator(DEMO_GADGETKEEPER_SEED);
+  const flaky = new Set(options.flakyUnits ?? []);
+  const units = await simulatedUnits(
+    demoSerials(options.ports).map((serial, index): SimulatorOptions => ({
+      serial,
+      version: undefined,
+      bootDelayMs: 300,
+      noiseIntervalMs: 1500,
+      ...(flaky.has(index) ? { faults: { refuseCredentials: 1 } } : {}),
+    })),
+  ).catch(async (error: unknown) => {
+    await emulator.stop();
+    throw error;
+  });
+  const config = lineConfigSchema.parse({
+    cloud: { backend: 'gadgetkeeper', url: emulator.url },
+    ports: units.paths,
+    thingNameTemplate: 'ThermometerDevice-{serial}',
+  });
+  return {
+    ...units,
+    config,
+    cloudUrl: emulator.url,
+    stop: async () => {
+      await units.stop();
+      await emulator.stop();
+    },
+  };
+}
+
+type SimulatedUnits = Pick<DemoLine, 'paths' | 'onPty' | 'open' | 'stop'>;
+
+/** Simulated units on ptys through the real serial code, or in memory where socat is missing. */
+async function simulatedUnits(units: SimulatorOptions[]): Promise<SimulatedUnits> {
+  const sims: PtySimulator[] = [];
+  try {
+    for (const unit of units) sims.push(await startSimulatorOnPty(unit));
+    return { paths: sims.map((sim) => sim.path), onPty: true, open: openPort, stop: async () => void (await Promise.all(sims.map((sim) => sim.stop()))) };
+  } catch {
+    await Promise.all(sims.map((sim) => sim.stop()));
+    const stationEnds = new Map<string, BytePort>();
+    const memorySims: DeviceSimulator[] = [];
+    for (const unit of units) {
+      const [station, device] = createMemoryPortPair(`sim://${unit.serial}`);
+      stationEnds.set(station.path, station);
+      memorySims.push(new DeviceSimulator(device, unit));
+    }
+    return {
+      paths: [...stationEnds.keys()],
+      onPty: false,
+      open: async (path, options) => stationEnds.get(path) ?? openPort(path, options),
+      stop: async () => void (await Promise.all(memorySims.map((sim) => sim.stop()))),
+    };
+  }
+}

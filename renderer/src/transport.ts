@@ -1,0 +1,90 @@
+import { answerSchema, createBridge, type Method, type StationBridge } from '../../preload/contract.ts';
+
+declare global {
+  interface Window {
+    station?: StationBridge;
+  }
+}
+
+const CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * The station, whatever carries it: Electron's preload bridge when there is
+ * one, else the WebSocket of the `station serve` that served this page. The
+ * rest of the UI only ever sees a StationBridge.
+ */
+export function connectStation(): StationBridge {
+  return window.station ?? webSocketBridge(webSocketUrl());
+}
+
+function webSocketUrl(): string {
+  // The token rides in the fragment: browsers never send it to a server or log it.
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/** The contract over a WebSocket, reconnecting by itself; every call has a timeout. */
+function webSocketBridge(url: string): StationBridge {
+  let socket: WebSocket | undefined;
+  let nextId = 1;
+  let retryMs = 500;
+  const waiting = new Map<number, (answer: unknown) => void>();
+  const listeners = new Set<(raw: unknown) => void>();
+  const outgoing: string[] = [];
+
+  const open = () => {
+    const ws = new WebSocket(url);
+    socket = ws;
+    ws.onopen = () => {
+      retryMs = 500;
+      for (const listener of listeners) listener({ type: 'connection', connected: true });
+      for (const message of outgoing.splice(0)) ws.send(message);
+    };
+    ws.onmessage = (event) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(String(event.data));
+      } catch {
+        return;
+      }
+      if (typeof message !== 'object' || message === null) return;
+      const { kind, id, answer, update } = message as { kind?: unknown; id?: unknown; answer?: unknown; update?: unknown };
+      if (kind === 'update') for (const listener of listeners) listener(update);
+      if (kind === 'answer' && typeof id === 'number') {
+        waiting.get(id)?.(answerSchema.safeParse(answer).success ? answer : undefined);
+        waiting.delete(id);
+      }
+    };
+    ws.onclose = () => {
+      for (const [id, resolve] of waiting) {
+        resolve({ ok: false, error: 'The connection to the station was lost; reconnecting. Try again in a moment.' });
+        waiting.delete(id);
+      }
+      for (const listener of listeners) listener({ type: 'connection', connected: false });
+      setTimeout(open, retryMs);
+      retryMs = Math.min(retryMs * 2, 10_000);
+    };
+  };
+  open();
+
+  const call = (method: Method, params: unknown[]) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        resolve({ ok: false, error: `${method}: the station did not answer within ${CALL_TIMEOUT_MS / 1000} s` });
+      }, CALL_TIMEOUT_MS);
+      waiting.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      const message = JSON.stringify({ id, method, params });
+      if (socket?.readyState === WebSocket.OPEN) socket.send(message);
+      else outgoing.push(message);
+    });
+  return createBridge(call, (listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  });
+}
