@@ -79,9 +79,9 @@ export function App() {
           </section>
         )}
         {tab === 'line' && (
-          <section className="tiles" aria-label="Ports">
+          <section className={`tiles${tiles.length > 12 ? ' compact' : ''}`} aria-label="Ports">
             {tiles.map((tile) => (
-              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} act={act} />
+              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} compact={tiles.length > 12} act={act} />
             ))}
           </section>
         )}

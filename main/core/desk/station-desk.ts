@@ -65,6 +65,9 @@ export class StationDesk {
     this.profile = settingsProfile(this.stored);
     this.publishTimer = setInterval(() => this.publish(), options.publishIntervalMs ?? 100);
     this.settleTimer = setInterval(() => this.settle(), 1000);
+    // The desk's ticks alone never keep a process alive; its servers and ports do.
+    this.publishTimer.unref();
+    this.settleTimer.unref();
   }
 
   /** Opens the configured line, if there is one, and starts it when the settings say so. */

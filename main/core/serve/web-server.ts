@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -42,7 +42,7 @@ export function isLoopback(host: string): boolean {
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopback(host) && (options.token === undefined || options.token.length < 16)) {
-    throw new ConfigError(`serving on ${host} makes the station reachable from the network`, { hint: 'Give an access token of at least 16 characters (--token or STATION_TOKEN), or serve on 127.0.0.1.' });
+    throw new ConfigError(`serving on ${host} needs an access token: it makes the station reachable from the network`, { hint: 'Give an access token of at least 16 characters (--token or STATION_TOKEN), or serve on 127.0.0.1.' });
   }
   const server = createServer((request, response) => void serveStatic(options.staticDir, request, response));
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });

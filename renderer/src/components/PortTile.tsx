@@ -5,11 +5,13 @@ interface Props {
   tile: Tile;
   now: number;
   lineRunning: boolean;
+  /** Many ports on one screen: the current step in words instead of the whole pipeline. */
+  compact: boolean;
   act: (label: string, action: (bridge: StationBridge) => Promise<unknown>) => void;
 }
 
 /** One port: who is on it, where it is in the pipeline, how far the flash is, and what to do about a failure. */
-export function PortTile({ tile, now, lineRunning, act }: Props) {
+export function PortTile({ tile, now, lineRunning, compact, act }: Props) {
   const look = STATE_LOOK[tile.state];
   const id = `tile-${tile.port.replace(/[^A-Za-z0-9]/g, '-')}`;
   const progress = tile.progress;
@@ -30,13 +32,22 @@ export function PortTile({ tile, now, lineRunning, act }: Props) {
         Unit <strong>{tile.serial ?? '—'}</strong>
         {elapsed !== undefined && <span className="elapsed"> · {duration(elapsed)}</span>}
       </p>
-      <ol className="steps" aria-label={`Pipeline on ${shortPort(tile.port)}`}>
-        {tile.steps.map(({ step, state }) => (
-          <li key={step} className={`step step-${state}`} aria-current={tile.state === 'working' && tile.step === step ? 'step' : undefined} title={`${STEP_LABELS[step]}: ${state}`}>
-            {STEP_LABELS[step]}
-          </li>
-        ))}
-      </ol>
+      {compact ? (
+        tile.state === 'working' &&
+        tile.step && (
+          <p className="step-line">
+            Step {tile.steps.findIndex((entry) => entry.step === tile.step) + 1}/{tile.steps.length}: <strong>{STEP_LABELS[tile.step]}</strong>
+          </p>
+        )
+      ) : (
+        <ol className="steps" aria-label={`Pipeline on ${shortPort(tile.port)}`}>
+          {tile.steps.map(({ step, state }) => (
+            <li key={step} className={`step step-${state}`} aria-current={tile.state === 'working' && tile.step === step ? 'step' : undefined} title={`${STEP_LABELS[step]}: ${state}`}>
+              {STEP_LABELS[step]}
+            </li>
+          ))}
+        </ol>
+      )}
       {progress && percent !== undefined && (
         <div className="progress">
           <div
@@ -78,7 +89,7 @@ export function PortTile({ tile, now, lineRunning, act }: Props) {
           </button>
         )}
       </div>
-      {tile.recent.length > 0 && (
+      {tile.recent.length > 0 && !compact && (
         <details className="recent">
           <summary>
             {tile.recent.length} recent unit{tile.recent.length === 1 ? '' : 's'}

@@ -1,0 +1,143 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStationServe, type ServedStation } from '../helpers/station-serve.ts';
+
+/** Debian's Chromium, never a downloaded browser. */
+const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENS = resolve('test-results/screens');
+
+async function openScreen(browser: Browser, url: string): Promise<{ page: Page; tileUpdates: Array<{ port: string; at: number }> }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const tileUpdates: Array<{ port: string; at: number }> = [];
+  // Every update the station pushes, as the browser received it: to check the coalescing.
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', (frame) => {
+      const message = JSON.parse(String(frame.payload)) as { kind: string; update?: { type: string; tile?: { port: string } } };
+      if (message.update?.type === 'tile') tileUpdates.push({ port: message.update.tile!.port, at: Date.now() });
+    }),
+  );
+  // The highest progress each bar showed, seen from the page itself.
+  await page.addInitScript(() => {
+    const seen: number[] = [];
+    (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+    new MutationObserver(() => {
+      for (const bar of document.querySelectorAll('[role="progressbar"]')) seen.push(Number(bar.getAttribute('aria-valuenow')));
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+  });
+  await page.goto(url);
+  return { page, tileUpdates };
+}
+
+const tile = (page: Page, serialEnd: string) => page.locator('article.tile', { hasText: `THERM000000000000${serialEnd}` });
+const badge = (page: Page, serialEnd: string, words: string) => tile(page, serialEnd).locator('.badge', { hasText: words });
+
+describe('the station screen in Chromium, against station serve --demo', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    mkdirSync(SCREENS, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  describe('four simulated units', () => {
+    let station: ServedStation;
+    beforeAll(async () => {
+      // A first run: nothing configured, so the screen offers the demo line.
+      station = await startStationServe(['--ports', '4']);
+    });
+    afterAll(async () => {
+      expect(await station.stop()).toBe(0);
+    });
+
+    it('takes units from plugged in to passed, shows a failure with its step, and retry makes it pass', { timeout: 90_000 }, async () => {
+      const { page, tileUpdates } = await openScreen(browser, station.url);
+      await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
+      await page.getByRole('button', { name: 'Start the demo line' }).click();
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 20_000 }).toBe(4);
+      for (const end of ['01', '02', '04']) await badge(page, end, 'Passed').waitFor({ timeout: 40_000 });
+
+      // The demo's third unit refuses its credentials once: failed, at the credentials step, in plain words.
+      const failed = tile(page, '03');
+      await badge(page, '03', 'Failed').waitFor({ timeout: 40_000 });
+      await expect.poll(() => failed.locator('.failure').innerText()).toMatch(/Failed at Credentials:.*write-credentials.*non-volatile memory write failed/s);
+      expect(await failed.locator('.step-failed').innerText()).toBe('Credentials');
+      expect(await page.getByTestId('failed').innerText()).toBe('1');
+      await page.screenshot({ path: join(SCREENS, 'line-4-one-failed-1280x800.png') });
+
+      // Live flashing progress reached the page as a progress bar going up.
+      const progress = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+      expect(progress.some((value) => value > 0 && value < 100)).toBe(true);
+
+      await failed.getByRole('button', { name: 'Retry' }).click();
+      await badge(page, '03', 'Passed').waitFor({ timeout: 40_000 });
+      expect(await page.getByTestId('passed').innerText()).toBe('4');
+      expect(await page.getByTestId('failed').innerText()).toBe('0');
+      await page.screenshot({ path: join(SCREENS, 'line-4-all-passed-1280x800.png') });
+
+      // Coalesced: no port got more than about ten updates in any second.
+      for (const port of new Set(tileUpdates.map((update) => update.port))) {
+        const times = tileUpdates.filter((update) => update.port === port).map((update) => update.at);
+        const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 1000).length));
+        expect(busiest, `updates per second on ${port}`).toBeLessThanOrEqual(12);
+      }
+      await page.close();
+    });
+
+    it('keeps the page away from Node and the file system', async () => {
+      const { page } = await openScreen(browser, station.url);
+      const reach = await page.evaluate(async () => ({
+        require: typeof (window as unknown as { require?: unknown }).require,
+        process: typeof (window as unknown as { process?: unknown }).process,
+        module: typeof (window as unknown as { module?: unknown }).module,
+        file: await fetch('file:///etc/passwd').then(
+          () => 'read',
+          () => 'refused',
+        ),
+        foreign: await fetch('https://example.com/').then(
+          () => 'reached',
+          () => 'refused',
+        ),
+      }));
+      expect(reach).toEqual({ require: 'undefined', process: 'undefined', module: 'undefined', file: 'refused', foreign: 'refused' });
+      await page.close();
+    });
+
+    it('searches the history by serial number and exports CSV without secrets; the tabs work from the keyboard', { timeout: 30_000 }, async () => {
+      const { page } = await openScreen(browser, station.url);
+      await page.getByRole('tab', { name: 'Line' }).focus();
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => page.getByRole('tab', { name: 'History' }).getAttribute('aria-selected')).toBe('true');
+      await page.getByLabel('Serial number').fill('0003');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+      expect(await page.locator('tbody tr').innerText()).toMatch(/THERM00000000000003.*passed/s);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+      const csv = readFileSync((await download.path())!, 'utf8');
+      expect(csv.split('\r\n')[0]).toBe('id,serial,port,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt');
+      expect(csv).toContain('THERM00000000000003');
+      expect(csv).not.toMatch(/apiKey|credentials":/i);
+      await page.close();
+    });
+  });
+
+  it('shows a 32-port line', { timeout: 180_000 }, async () => {
+    const station = await startStationServe(['--ports', '32']);
+    try {
+      const { page } = await openScreen(browser, station.url);
+      await page.getByRole('button', { name: 'Start the demo line' }).click();
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 60_000 }).toBe(32);
+      await expect.poll(() => page.locator('[role="progressbar"]').count(), { timeout: 60_000, interval: 50 }).toBeGreaterThan(3);
+      await page.screenshot({ path: join(SCREENS, 'line-32-flashing-1280x800.png') });
+      await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 120_000 }).toBe(32);
+      expect(await page.locator('article.tile-failed').count()).toBe(1);
+      await page.screenshot({ path: join(SCREENS, 'line-32-done-full.png'), fullPage: true });
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+});
