@@ -45,3 +45,8 @@ export function shortPort(path: string): string {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A failure as the core words it starts with its place ("port …, unit …, step …: "); the tile shows those already. */
+export function withoutPlace(message: string): string {
+  return message.replace(/^port .+?, step [\w-]+: /s, '');
+}

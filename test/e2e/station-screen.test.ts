@@ -63,7 +63,8 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       // The demo's third unit refuses its credentials once: failed, at the credentials step, in plain words.
       const failed = tile(page, '03');
       await badge(page, '03', 'Failed').waitFor({ timeout: 40_000 });
-      await expect.poll(() => failed.locator('.failure').innerText()).toMatch(/Failed at Credentials:.*write-credentials.*non-volatile memory write failed/s);
+      await expect.poll(() => failed.locator('.failure').innerText()).toMatch(/Failed at Credentials:.*non-volatile memory write failed/s);
+      expect(await failed.locator('.failure').getAttribute('title')).toMatch(/unit THERM00000000000003, step write-credentials/);
       expect(await failed.locator('.step-failed').innerText()).toBe('Credentials');
       expect(await page.getByTestId('failed').innerText()).toBe('1');
       await page.screenshot({ path: join(SCREENS, 'line-4-one-failed-1280x800.png') });

@@ -1,5 +1,5 @@
 import type { StationBridge, Tile } from '../../../preload/contract.ts';
-import { bytes, duration, shortPort, STATE_LOOK, STEP_LABELS } from '../format.ts';
+import { bytes, duration, shortPort, STATE_LOOK, STEP_LABELS, withoutPlace } from '../format.ts';
 
 interface Props {
   tile: Tile;
@@ -68,8 +68,8 @@ export function PortTile({ tile, now, lineRunning, compact, act }: Props) {
         </div>
       )}
       {tile.failure && (tile.state === 'failed' || tile.state === 'attention') && (
-        <p className="failure">
-          <strong>Failed at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}:</strong> {tile.failure.message}
+        <p className="failure" title={tile.failure.message}>
+          <strong>Failed at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}:</strong> {withoutPlace(tile.failure.message)}
         </p>
       )}
       <div className="actions">
