@@ -4,7 +4,6 @@ import type { SettingsInput, SettingsView } from '../../../preload/contract.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
-import { ConfigError } from '../errors.ts';
 import type { SecretBox } from '../storage/secret-box.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 
@@ -14,8 +13,8 @@ export interface SettingsStore {
   write(settings: StoredSettings): void;
 }
 
-/** The settings as stored: the one secret only sealed, the device profile as its validated JSON text. */
-export const storedSettingsSchema = z
+/** The line as stored: the one secret only sealed. */
+const lineSettingsSchema = z
   .object({
     backend: z.enum(['gadgetkeeper', 'exosite', 'fleetfreedom']),
     url: z.string().min(1),
@@ -24,9 +23,12 @@ export const storedSettingsSchema = z
     ports: z.array(z.string().min(1)),
     autoStart: z.boolean(),
     thingNameTemplate: z.string().optional(),
-    profile: z.string().optional(),
   })
   .strict();
+export type LineSettings = z.infer<typeof lineSettingsSchema>;
+
+/** Everything the desk keeps: the line (once saved) and an imported device profile as its validated JSON text. */
+export const storedSettingsSchema = z.object({ line: lineSettingsSchema.optional(), profile: z.string().optional() }).strict();
 export type StoredSettings = z.infer<typeof storedSettingsSchema>;
 
 const SECRET_CONTEXT = 'settings:cloud-secret';
@@ -56,18 +58,18 @@ export function jsonFileSettingsStore(path: string): SettingsStore {
   };
 }
 
-export function readStoredSettings(store: SettingsStore): StoredSettings | undefined {
+export function readStoredSettings(store: SettingsStore): StoredSettings {
   const raw = store.read();
-  return raw === undefined ? undefined : parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
+  return raw === undefined ? {} : parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
 }
 
 /** Merges what a screen saved into the stored settings; an empty secret keeps the one already stored. */
-export function storeInput(input: SettingsInput, previous: StoredSettings | undefined, box: SecretBox): StoredSettings {
+export function storeInput(input: SettingsInput, previous: LineSettings | undefined, box: SecretBox): LineSettings {
   const allowed = new Set<string>([...FIELDS[input.backend], ...FIRMWARE_FIELDS]);
   const fields = Object.fromEntries(Object.entries(input.fields).filter(([name, value]) => allowed.has(name) && value.trim() !== ''));
   const keepSecret = previous?.backend === input.backend ? previous.sealedSecret : undefined;
   const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : keepSecret;
-  const stored: StoredSettings = {
+  const stored: LineSettings = {
     backend: input.backend,
     url: input.url.trim(),
     fields,
@@ -75,7 +77,6 @@ export function storeInput(input: SettingsInput, previous: StoredSettings | unde
     autoStart: input.autoStart,
     ...(sealedSecret ? { sealedSecret } : {}),
     ...(input.thingNameTemplate?.trim() ? { thingNameTemplate: input.thingNameTemplate.trim() } : {}),
-    ...(previous?.profile ? { profile: previous.profile } : {}),
   };
   // Refuse what would not run, before it is stored.
   toLineConfig(stored, box);
@@ -83,7 +84,7 @@ export function storeInput(input: SettingsInput, previous: StoredSettings | unde
 }
 
 /** The line configuration the settings describe; a ConfigError names each wrong field. */
-export function toLineConfig(settings: StoredSettings, box: SecretBox): LineConfig {
+export function toLineConfig(settings: LineSettings, box: SecretBox): LineConfig {
   const secret = settings.sealedSecret ? box.open(Buffer.from(settings.sealedSecret, 'base64'), SECRET_CONTEXT) : undefined;
   const { fields } = settings;
   const cloud: Record<string, unknown> = { backend: settings.backend, url: settings.url };
@@ -107,12 +108,12 @@ export function importProfileText(text: string): { profile: DeviceProfile; text:
   return { profile, text: JSON.stringify(profile) };
 }
 
-export function settingsProfile(settings: StoredSettings | undefined): DeviceProfile {
-  return settings?.profile ? parseProfile(JSON.parse(settings.profile), 'the saved device profile') : referenceProfile;
+export function settingsProfile(settings: StoredSettings): DeviceProfile {
+  return settings.profile ? parseProfile(JSON.parse(settings.profile), 'the saved device profile') : referenceProfile;
 }
 
 /** What a screen may see of the settings: never the secret, only whether one is stored. */
-export function settingsView(settings: StoredSettings | undefined, profile: DeviceProfile): SettingsView {
+export function settingsView(settings: LineSettings | undefined, profile: DeviceProfile): SettingsView {
   return {
     ...(settings ? { backend: settings.backend, url: settings.url } : {}),
     fields: settings?.fields ?? {},
@@ -122,9 +123,4 @@ export function settingsView(settings: StoredSettings | undefined, profile: Devi
     ...(settings?.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
     profileName: profile.name,
   };
-}
-
-export function requireSettings(settings: StoredSettings | undefined): StoredSettings {
-  if (!settings) throw new ConfigError('the station has no line configured yet', { hint: 'Open Settings and choose a cloud backend, or start the demo line.' });
-  return settings;
 }

@@ -8,10 +8,11 @@ import { ConfigError, StationError, isStationError } from '../errors.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
+import { referenceProfile } from '../devices/profile/load-profile.ts';
 import { historyCsv } from '../storage/history-export.ts';
 import type { UnitRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
-import { importProfileText, readStoredSettings, requireSettings, settingsProfile, settingsView, storeInput, toLineConfig, type SettingsStore, type StoredSettings } from './desk-settings.ts';
+import { importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
 import { LineView } from './line-view.ts';
 
 export interface DeskOptions {
@@ -44,7 +45,7 @@ export class StationDesk {
   private readonly listeners = new Set<(update: Update) => void>();
   private view: LineView;
   private station: Station | undefined;
-  private stored: StoredSettings | undefined;
+  private stored: StoredSettings;
   private profile: DeviceProfile;
   private demo: DemoLine | undefined;
   private line: { controller: AbortController; done: Promise<unknown> } | undefined;
@@ -72,7 +73,7 @@ export class StationDesk {
 
   /** Opens the configured line, if there is one, and starts it when the settings say so. */
   async init(): Promise<void> {
-    const config = this.options.fixedConfig?.config ?? (this.stored ? this.tryConfig(this.stored) : undefined);
+    const config = this.options.fixedConfig?.config ?? (this.stored.line ? this.tryConfig(this.stored.line) : undefined);
     // A line that cannot open (cloud unreachable, bad key) is shown in the header, not thrown: the screen must still come up.
     if (config) await this.serially(() => this.openStation(config, this.profile, this.options.open, this.options.dataDir)).catch(() => undefined);
   }
@@ -162,17 +163,16 @@ export class StationDesk {
   }
 
   async getSettings(): Promise<SettingsView> {
-    return settingsView(this.stored, this.profile);
+    return settingsView(this.stored.line, this.profile);
   }
 
   async saveSettings(input: SettingsInput): Promise<SettingsView> {
     this.refuseWhenFixed();
     return this.serially(async () => {
-      const stored = storeInput(input, this.stored, this.box);
-      this.options.settings.write(stored);
-      this.stored = stored;
-      await this.openStation(toLineConfig(stored, this.box), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(this.stored, this.profile);
+      const line = storeInput(input, this.stored.line, this.box);
+      this.write({ ...this.stored, line });
+      await this.openStation(toLineConfig(line, this.box), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(line, this.profile);
     });
   }
 
@@ -180,12 +180,11 @@ export class StationDesk {
     this.refuseWhenFixed();
     return this.serially(async () => {
       const imported = importProfileText(text);
-      const stored = requireSettings(this.stored);
-      this.options.settings.write({ ...stored, profile: imported.text });
-      this.stored = { ...stored, profile: imported.text };
+      this.write({ ...this.stored, profile: imported.text });
       this.profile = imported.profile;
-      await this.openStation(toLineConfig(this.stored, this.box), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(this.stored, this.profile);
+      // A line already set up reopens with the new profile (not the demo line, whose units speak the reference protocol).
+      if (this.stored.line && !this.demo) await this.openStation(toLineConfig(this.stored.line, this.box), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(this.stored.line, this.profile);
     });
   }
 
@@ -195,7 +194,7 @@ export class StationDesk {
       const count = this.options.demoPorts ?? 4;
       const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
       try {
-        await this.openStation(demo.config, this.profile, demo.open, join(this.options.dataDir, 'demo'), demo);
+        await this.openStation(demo.config, referenceProfile, demo.open, join(this.options.dataDir, 'demo'), demo);
       } catch (error) {
         await demo.stop();
         throw error;
@@ -315,7 +314,12 @@ export class StationDesk {
     this.headerDirty = true;
   }
 
-  private tryConfig(stored: StoredSettings): LineConfig | undefined {
+  private write(stored: StoredSettings): void {
+    this.options.settings.write(stored);
+    this.stored = stored;
+  }
+
+  private tryConfig(stored: LineSettings): LineConfig | undefined {
     try {
       return toLineConfig(stored, this.box);
     } catch (error) {

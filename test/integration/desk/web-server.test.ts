@@ -116,7 +116,7 @@ describe('station serve: the preload contract over a WebSocket', () => {
     expect(JSON.stringify(saved)).not.toContain(SECRET);
     const stored = readFileSync(settingsFile(), 'utf8');
     expect(stored).not.toContain(SECRET);
-    expect(JSON.parse(stored)).toHaveProperty('sealedSecret');
+    expect(JSON.parse(stored)).toHaveProperty('line.sealedSecret');
     // The line opened with the new settings: one idle tile for its port.
     const snapshot = (await c.call('snapshot')) as { value: { header: { configured: boolean }; tiles: Array<{ port: string; state: string }> } };
     expect(snapshot.value.header.configured).toBe(true);
@@ -139,6 +139,18 @@ describe('station serve: the preload contract over a WebSocket', () => {
     const tile = ((await c.call('snapshot')) as { value: { tiles: Array<{ failure: { step: string; message: string } }> } }).value.tiles[0]!;
     expect(tile.failure.step).toBe('identify');
     expect(tile.failure.message).toMatch(/ttyNOPE0/);
+    c.ws.close();
+  });
+
+  it('imports a device profile, and shows what is wrong with a bad one without storing it', async () => {
+    const c = await client(wsUrl());
+    const bad = await c.call('importProfile', JSON.stringify({ name: 'broken', serial: { baudRate: 'fast' } }));
+    expect(bad.ok).toBe(false);
+    expect(bad.error).toMatch(/imported device profile is invalid: .*baudRate/);
+    expect(existsSync(settingsFile())).toBe(false);
+    const good = await c.call('importProfile', readFileSync('profiles/examples/at-thermometer.json', 'utf8'));
+    expect(good).toMatchObject({ ok: true, value: { profileName: JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')).name } });
+    expect(JSON.parse(readFileSync(settingsFile(), 'utf8'))).toHaveProperty('profile');
     c.ws.close();
   });
 
