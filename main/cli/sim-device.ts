@@ -12,7 +12,7 @@ Runs a simulated reference device until Ctrl-C, and prints where to connect.
   --version ID           installed firmware version id (default: none)
   --tcp PORT             listen on TCP (0 picks a free port) instead of a pty
   --dialect NAME         reference | at (default reference)
-  --transfer NAME        ymodem | xmodem1k (default ymodem)
+  --transfer NAME        ymodem | xmodem1k | ymodem-window (default ymodem)
   --flash-size BYTES     largest image accepted (default 8388608)
   --noise MS             print an unsolicited log line every MS milliseconds
   --slow MS              delay every answer by MS milliseconds
@@ -24,7 +24,7 @@ const optionsSchema = z.object({
   version: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional(),
   tcp: z.coerce.number().int().min(0).max(65535).optional(),
   dialect: z.enum(['reference', 'at']).default('reference'),
-  transfer: z.enum(['ymodem', 'xmodem1k']).default('ymodem'),
+  transfer: z.enum(['ymodem', 'xmodem1k', 'ymodem-window']).default('ymodem'),
   'flash-size': z.coerce.number().int().positive().optional(),
   noise: z.coerce.number().int().positive().optional(),
   slow: z.coerce.number().int().min(0).optional(),

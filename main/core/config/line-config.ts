@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_KINDS } from '../cloud/fleetfreedom-protocol.ts';
+import { BUILT_IN_PROFILES } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 
@@ -114,7 +115,7 @@ export async function loadLineConfig(path: string): Promise<LineConfig> {
   const config = parseOrThrow(lineConfigSchema, parseJson(text, `line configuration ${path}`), `line configuration ${path}`);
   const base = dirname(resolve(path));
   if (config.firmware.source === 'file') config.firmware.path = resolve(base, config.firmware.path);
-  if (config.device.profile !== 'reference') config.device.profile = resolve(base, config.device.profile);
+  if (!Object.hasOwn(BUILT_IN_PROFILES, config.device.profile)) config.device.profile = resolve(base, config.device.profile);
   return config;
 }
 

@@ -1,7 +1,8 @@
-import { TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
-import { crc16Xmodem } from './crc16.ts';
+import { TransferAbortedError, TransferError } from '../errors.ts';
+import { readBlock, type Block } from './block-reader.ts';
+import { receiveFileWindowed } from './window-transfer.ts';
 import type { BlockProtocol, TransferLink } from './ymodem-sender.ts';
-import { ABORT_SEQUENCE, ACK, CAN, CRC_REQUEST, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, SOH, STX } from './xmodem-framing.ts';
+import { ABORT_SEQUENCE, ACK, CRC_REQUEST, LARGE_BLOCK, NAK } from './xmodem-framing.ts';
 
 export interface ReceiveOptions {
   protocol: BlockProtocol;
@@ -20,13 +21,13 @@ export interface ReceivedFile {
   data: Buffer;
 }
 
-type Block = { kind: 'block'; sequence: number; payload: Buffer } | { kind: 'eot' } | { kind: 'bad' };
 
 /**
  * The receiving side of YMODEM (batch of one file) and XMODEM-1K with CRC-16.
  * The reference device simulator uses it; it is the mirror of sendFile.
  */
 export async function receiveFile(link: TransferLink, options: ReceiveOptions): Promise<ReceivedFile> {
+  if (options.protocol === 'ymodem-window') return receiveFileWindowed(link, options);
   const receiver = new BlockReceiver(link, options);
   try {
     return await receiver.run();
@@ -128,39 +129,12 @@ class BlockReceiver {
     }
   }
 
-  private async nextBlock(): Promise<Block> {
-    let lastWasCan = false;
-    for (;;) {
-      let byte: number;
-      try {
-        byte = await this.link.reader.readByte({ timeoutMs: this.blockTimeoutMs, awaiting: 'the next block' });
-      } catch (error) {
-        if (error instanceof TimeoutError) return { kind: 'bad' };
-        throw error;
-      }
-      if (byte === EOT) return { kind: 'eot' };
-      if (byte === CAN && lastWasCan) throw new TransferAbortedError('the sender cancelled the transfer');
-      lastWasCan = byte === CAN;
-      if (byte !== SOH && byte !== STX) continue;
-      const size = byte === STX ? LARGE_BLOCK : SMALL_BLOCK;
-      let rest: Buffer;
-      try {
-        rest = await this.link.reader.readBytes(size + 4, { timeoutMs: this.blockTimeoutMs, awaiting: 'the rest of a block' });
-      } catch (error) {
-        if (error instanceof TimeoutError) return { kind: 'bad' };
-        throw error;
-      }
-      const sequence = rest[0]!;
-      if (rest[1] !== 0xff - sequence) return { kind: 'bad' };
-      const payload = rest.subarray(2, 2 + size);
-      const crc = (rest[2 + size]! << 8) | rest[3 + size]!;
-      if (crc16Xmodem(payload) !== crc) return { kind: 'bad' };
-      return { kind: 'block', sequence, payload: Buffer.from(payload) };
-    }
+  private nextBlock(): Promise<Block> {
+    return readBlock(this.link.reader, this.blockTimeoutMs);
   }
 }
 
-function parseHeader(payload: Buffer): { fileName: string; size: number } {
+export function parseHeader(payload: Buffer): { fileName: string; size: number } {
   const nameEnd = payload.indexOf(0);
   const fileName = payload.subarray(0, nameEnd < 0 ? payload.length : nameEnd).toString('latin1');
   if (fileName === '') throw new TransferError('the batch holds no file');

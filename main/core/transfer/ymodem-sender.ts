@@ -2,6 +2,7 @@ import { CancelledError, StationError, TimeoutError, TransferAbortedError, Trans
 import type { BytePort } from '../ports/byte-port.ts';
 import type { PortReader } from '../ports/port-reader.ts';
 import { ProgressMeter, type TransferProgress } from './progress.ts';
+import { sendFileWindowed } from './window-transfer.ts';
 import {
   ABORT_SEQUENCE,
   ACK,
@@ -18,7 +19,8 @@ import {
 /** How long the end-of-batch block waits for an ACK that may never come. */
 const BATCH_END_GRACE_MS = 1000;
 
-export type BlockProtocol = 'ymodem' | 'xmodem1k';
+/** 'ymodem-window' is YMODEM-1K with a sliding window (window-transfer.ts). */
+export type BlockProtocol = 'ymodem' | 'xmodem1k' | 'ymodem-window';
 
 export interface SendOptions {
   protocol: BlockProtocol;
@@ -56,6 +58,7 @@ export interface TransferLink {
  * receiver abort. A failure sends CAN so the receiver stops too.
  */
 export async function sendFile(link: TransferLink, options: SendOptions): Promise<SendResult> {
+  if (options.protocol === 'ymodem-window') return sendFileWindowed(link, options);
   const sender = new BlockSender(link, options);
   try {
     return await sender.run();

@@ -30,3 +30,15 @@ export const REFERENCE_PROFILE: DeviceProfileInput = {
     reboot: { send: 'REBOOT', expect: '^OK$', banner: '^BOOT (?<serial>\\S+) (?<version>\\S+)$', bannerTimeoutMs: 15_000 },
   },
 };
+
+/**
+ * The reference device with the windowed transfer (profiles/ymodem-window.md)
+ * for units whose firmware receiver supports it: the same commands, and a
+ * flash that streams instead of waiting for an ACK after every block.
+ */
+export const REFERENCE_WINDOW_PROFILE: DeviceProfileInput = {
+  ...REFERENCE_PROFILE,
+  name: 'reference-window',
+  description: 'Reference device protocol v1 with the ymodem-window streaming transfer.',
+  commands: { ...REFERENCE_PROFILE.commands, flash: { ...REFERENCE_PROFILE.commands.flash!, transfer: 'ymodem-window' } },
+};

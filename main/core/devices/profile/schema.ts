@@ -43,7 +43,8 @@ export const serialSettingsSchema = z
   })
   .strict();
 
-export const TRANSFER_PROTOCOLS = ['ymodem', 'xmodem1k'] as const;
+/** ymodem-window: YMODEM-1K blocks with a sliding window, see profiles/ymodem-window.md. */
+export const TRANSFER_PROTOCOLS = ['ymodem', 'xmodem1k', 'ymodem-window'] as const;
 
 export const deviceProfileSchema = z
   .object({
