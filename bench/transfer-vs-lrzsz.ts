@@ -17,12 +17,13 @@ import { makePtyPair } from '../test/helpers/pty-pair.ts';
 
 const SIZE = 1 << 20;
 
-interface Relay {
+export interface Relay {
   go(): void;
   result: Promise<{ ms: number; code: number }>;
 }
 
-async function startRelay(devicePty: string, dir: string): Promise<Relay> {
+/** lrzsz `rb` behind a pipe relay on `devicePty`, started on go(); resolves with how long rb ran. */
+export async function startRelay(devicePty: string, dir: string): Promise<Relay> {
   const relay = spawn(process.execPath, [join(import.meta.dirname, 'receiver-relay.ts'), devicePty, dir, 'rb', '--ymodem', '-q'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FirmwareImage } from '../../main/core/devices/driver.ts';
-import { parseProfile, referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { parseProfile, referenceProfile, referenceWindowProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
 import { DeviceError, PortDisconnectedError, ProtocolError, StationError } from '../../main/core/errors.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
@@ -50,6 +50,22 @@ describe('reference driver against the device simulator on a real pty', () => {
     expect(await driver.readVersion()).toBe(firmware.versionId);
 
     expect(await driver.reboot()).toEqual({ serial: SERIAL, version: firmware.versionId });
+  });
+
+  it('flashes 1 MiB with the windowed transfer (reference-window profile), with unsolicited log lines on the line', async () => {
+    const { sim, driver } = await connect({ transfer: 'ymodem-window', noiseIntervalMs: 15 }, referenceWindowProfile);
+    const firmware = image(1 << 20);
+    const progress: number[] = [];
+    await driver.flash(firmware, { onProgress: (p) => progress.push(p.bytesDone) });
+    expect(progress.at(-1)).toBe(1 << 20);
+    expect(sim.simulator.flashCount).toBe(1);
+    expect(await driver.readVersion()).toBe(firmware.versionId);
+  });
+
+  it('a unit that only speaks YMODEM tells a windowed sender in time, instead of hanging', async () => {
+    const { driver } = await connect({ transfer: 'ymodem' }, parseProfile({ ...referenceWindowProfile, commands: { ...referenceWindowProfile.commands, flash: { ...referenceWindowProfile.commands.flash!, startTimeoutMs: 1000 } } }));
+    const error = await driver.flash(image(4096)).catch((e: unknown) => e);
+    expect((error as StationError).describe()).toMatch(/step flash: no answer from the receiver to start \(W\).*ymodem-window/);
   });
 
   it('refuses credentials that do not match what the unit holds', async () => {

@@ -138,10 +138,17 @@ class WindowSender {
   private async awaitRequest(): Promise<void> {
     const timeoutMs = this.options.startTimeoutMs ?? 30_000;
     const deadline = performance.now() + timeoutMs;
+    const silent = () =>
+      new TimeoutError(`no answer from the receiver to start (W) within ${timeoutMs} ms`, {
+        where: { port: this.link.port.path },
+        hint: 'The unit did not enter firmware receive mode, or it does not speak ymodem-window (a plain YMODEM unit asks with C); check the device profile.',
+      });
     for (;;) {
       const left = deadline - performance.now();
-      if (left <= 0) throw new TimeoutError(`no answer from the receiver to start (W) within ${timeoutMs} ms`, { where: { port: this.link.port.path }, hint: 'The unit did not enter firmware receive mode, or it does not speak ymodem-window; check the device profile.' });
-      const byte = await this.readByte(left, 'the receiver to start (W)');
+      if (left <= 0) throw silent();
+      const byte = await this.readByte(left, 'the receiver to start (W)').catch((error: unknown) => {
+        throw error instanceof TimeoutError ? silent() : error;
+      });
       if (byte === WINDOW_REQUEST) return;
       this.checkCan(byte);
     }
