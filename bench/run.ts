@@ -8,16 +8,19 @@ import { join } from 'node:path';
 import { measureOutboxReplay } from './outbox-replay.ts';
 import { measureScaling } from './parallel-scaling.ts';
 import { measureTransferVsLrzsz } from './transfer-vs-lrzsz.ts';
+import { measureTransferVsWire } from './transfer-vs-wire.ts';
 
 const started = new Date();
-console.log('1/3 YMODEM sender vs lrzsz sb → rb …');
+console.log('1/4 YMODEM sender vs lrzsz sb → rb …');
 const transfer = await measureTransferVsLrzsz(3);
-console.log('2/3 parallel scaling over ptys against the GadgetKeeper emulator …');
+console.log('2/4 flashing 1 MiB through a 921600-baud pacing relay vs the wire limit …');
+const wire = await measureTransferVsWire();
+console.log('3/4 parallel scaling over ptys against the GadgetKeeper emulator …');
 const scaling = await measureScaling([1, 8, 16, 32]);
-console.log('3/3 outbox replay of 10,000 units …');
+console.log('4/4 outbox replay of 10,000 units …');
 const replay = await measureOutboxReplay(10_000);
 
-const results = { started: started.toISOString(), node: process.version, cpus: cpus().length, transfer, scaling, replay };
+const results = { started: started.toISOString(), node: process.version, cpus: cpus().length, transfer, wire, scaling, replay };
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -38,7 +41,13 @@ Produced by \`npm run bench\` on ${started.toISOString()} (Node ${process.versio
 
 ## 2. Transfer vs the wire
 
-Not measured yet: needs the 921600-baud pacing relay and a windowed transfer (open in issue 5).
+A 1 MiB image through \`bench/pacing-relay.ts\`, which holds a pty line to ${wire.baud} baud 8N1 (one byte per 10 bit times, each direction on its own) and delays the first bytes after each change of direction by ${wire.turnaroundMs} ms (USB serial latency). The wire's limit for the file is size ÷ (baud ÷ 10) = **${f(wire.limitMs)} ms**. The station's runs are whole flashes into the simulated unit (FLASH command, transfer, hash check, FLASHED answer); lrzsz's is \`sb\` → \`rb\` through the same relay, timed from rb's start to its exit.
+
+| sender | time | fraction of the wire's limit (goal ≥ 0.90 for the best) |
+| --- | --- | --- |
+${wire.runs.map((run) => `| ${run.sender} | ${f(run.ms)} ms | **${f(run.ofLimit, 3)}** |`).join('\n')}
+
+Stop-and-wait YMODEM pays two turnarounds and a block's wire time per block; ymodem-window (YMODEM-1K blocks with a sliding window, \`profiles/ymodem-window.md\`, built-in profile \`reference-window\`) keeps the line busy while acknowledgements come back.
 
 ## 3. Parallel scaling
 

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { CancelledError, ConfigError } from '../errors.ts';
 import { sleep } from '../sleep.ts';
@@ -45,9 +47,20 @@ export function checkBaseUrl(baseUrl: string, backend: CloudBackend, allowInsecu
   return url;
 }
 
+/**
+ * Idle keep-alive sockets are closed after this long, before common servers
+ * (Node's 5 s, nginx's 75 s) close them: a request on a socket the server has
+ * just closed fails with ECONNRESET, which would look like an outage, and for
+ * a non-idempotent call (activation) leave its outcome unknown. Node also
+ * honours a shorter Keep-Alive: timeout=N hint from the server.
+ */
+export const IDLE_SOCKET_MS = 4000;
+
 export function createHttpClient(settings: HttpSettings, backend: CloudBackend): AxiosInstance {
   const url = checkBaseUrl(settings.baseUrl, backend, settings.allowInsecureHttp);
   return axios.create({
+    httpAgent: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     baseURL: url.toString().replace(/\/$/, ''),
     timeout: settings.timeoutMs ?? 15_000,
     // Statuses are the adapter's to interpret; redirects could carry credentials elsewhere.
