@@ -125,6 +125,28 @@ describe('the station screen in Chromium, against station serve --demo', () => {
     });
   });
 
+  it('settings: a bad profile file is refused with the field named; a built-in profile can be chosen', { timeout: 30_000 }, async () => {
+    const station = await startStationServe([]);
+    try {
+      const { page } = await openScreen(browser, station.url);
+      await page.getByRole('tab', { name: 'Settings' }).click();
+      await expect.poll(() => page.getByText('In use:').innerText()).toBe('In use: reference');
+      await page.getByLabel('Import a profile (JSON)').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ name: 'bad', serial: { baudRate: -1 } })) });
+      await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/imported device profile is invalid: .*baudRate/);
+      await page.getByRole('button', { name: 'reference-window' }).click();
+      await expect.poll(() => page.getByText('In use:').innerText()).toBe('In use: reference-window');
+      // Saving a cloud without its required fields is refused on screen, with the field named.
+      await page.getByLabel('Backend').selectOption('exosite');
+      await page.getByLabel('Address').fill('https://m2.exosite.com');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/vendor/);
+      await page.screenshot({ path: join(SCREENS, 'settings-1280x800.png') });
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+
   it('shows a 32-port line', { timeout: 180_000 }, async () => {
     const station = await startStationServe(['--ports', '32']);
     try {

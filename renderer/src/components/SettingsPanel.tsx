@@ -1,6 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { PortList, SettingsInput, SettingsView, StationBridge } from '../../../preload/contract.ts';
+import { REFERENCE_PROFILE, REFERENCE_WINDOW_PROFILE } from '../../../main/core/devices/profile/reference-profile.ts';
 import { errorText } from '../format.ts';
+
+/** Profiles that ship with the station: plain data, offered without a file. */
+const BUILT_IN = [REFERENCE_PROFILE, REFERENCE_WINDOW_PROFILE];
 
 type Backend = SettingsInput['backend'];
 const FIELDS: Record<Backend, Array<{ name: string; label: string }>> = {
@@ -76,6 +80,15 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     }
   };
 
+  const useBuiltIn = async (profile: (typeof BUILT_IN)[number]) => {
+    try {
+      load(await bridge.importProfile(JSON.stringify(profile)));
+      setMessage({ ok: true, text: `Device profile ${profile.name} in use.` });
+    } catch (error) {
+      setMessage({ ok: false, text: errorText(error) });
+    }
+  };
+
   return (
     <section aria-labelledby="settings-title">
       <h2 id="settings-title">Settings</h2>
@@ -144,6 +157,14 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
       <fieldset>
         <legend>Device profile</legend>
         <p>In use: {view?.profileName ?? '…'}</p>
+        <p>
+          Built in:{' '}
+          {BUILT_IN.map((profile) => (
+            <button key={profile.name} type="button" onClick={() => void useBuiltIn(profile)} aria-pressed={view?.profileName === profile.name}>
+              {profile.name}
+            </button>
+          ))}
+        </p>
         <label>
           Import a profile (JSON) <input type="file" accept="application/json,.json" onChange={(event) => void importProfile(event.target.files?.[0])} />
         </label>
