@@ -47,36 +47,52 @@ export async function startRelay(devicePty: string, dir: string): Promise<Relay>
   return { go: () => relay.stdin.write('go\n'), result: nextLine().then((line) => JSON.parse(line) as { ms: number; code: number }) };
 }
 
-async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
-  const pair = await makePtyPair();
+/** A folder with image.bin to send and an empty one to receive into. */
+export function stageImage(data: Buffer): { dir: string; sendDir: string; receiveDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const sendDir = join(dir, 'send');
   const receiveDir = join(dir, 'receive');
   mkdirSync(sendDir);
   mkdirSync(receiveDir);
   writeFileSync(join(sendDir, 'image.bin'), data);
-  const relay = await startRelay(pair.b, receiveDir);
+  return { dir, sendDir, receiveDir };
+}
+
+/** lrzsz `sb` on `pty` sends the staged image to the waiting `rb`; resolves with rb's time once the file is checked. */
+export async function sbToRb(pty: string, rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<number> {
+  const fd = openSync(pty, 'r+');
+  const sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: staged.sendDir, stdio: [fd, fd, 'inherit'] });
+  closeSync(fd);
   try {
-    if (sender === 'station') {
-      const port = await openPort(pair.a);
-      const sending = sendFile({ port, reader: new PortReader(port) }, { protocol: 'ymodem', fileName: 'image.bin', data });
-      relay.go();
-      await sending;
-      await port.close();
-    } else {
-      const fd = openSync(pair.a, 'r+');
-      const sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: sendDir, stdio: [fd, fd, 'inherit'] });
-      closeSync(fd);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // let sb set up its tty and wait for 'C'
-      relay.go();
-      await new Promise((resolve) => sb.once('exit', resolve));
-    }
-    const { ms, code } = await relay.result;
-    if (code !== 0 || !readFileSync(join(receiveDir, 'image.bin')).equals(data)) throw new Error(`${sender}: rb did not receive the file intact`);
-    return ms;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let sb set up its tty and wait for 'C'
+    rb.go();
+    return await checkedTime(rb, staged, data, 'sb');
+  } finally {
+    sb.kill();
+  }
+}
+
+async function checkedTime(rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer, sender: string): Promise<number> {
+  const { ms, code } = await rb.result;
+  if (code !== 0 || !readFileSync(join(staged.receiveDir, 'image.bin')).equals(data)) throw new Error(`${sender}: rb did not receive the file intact`);
+  return ms;
+}
+
+async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
+  const pair = await makePtyPair();
+  const staged = stageImage(data);
+  const relay = await startRelay(pair.b, staged.receiveDir);
+  try {
+    if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
+    const port = await openPort(pair.a);
+    const sending = sendFile({ port, reader: new PortReader(port) }, { protocol: 'ymodem', fileName: 'image.bin', data });
+    relay.go();
+    await sending;
+    await port.close();
+    return await checkedTime(relay, staged, data, 'station');
   } finally {
     await pair.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(staged.dir, { recursive: true, force: true });
   }
 }
 

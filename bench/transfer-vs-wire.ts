@@ -7,10 +7,8 @@
  *
  *   node bench/transfer-vs-wire.ts [--json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { referenceProfile, referenceWindowProfile } from '../main/core/devices/profile/load-profile.ts';
@@ -18,7 +16,7 @@ import { ProfileDriver } from '../main/core/devices/profile-driver.ts';
 import { openPort } from '../main/core/ports/open-port.ts';
 import { makePtyPair, type PtyPair } from '../test/helpers/pty-pair.ts';
 import { startHelper, stopHelper } from './child.ts';
-import { startRelay } from './transfer-vs-lrzsz.ts';
+import { sbToRb, stageImage, startRelay } from './transfer-vs-lrzsz.ts';
 
 const SIZE = 1 << 20;
 const BAUD = 921_600;
@@ -71,30 +69,15 @@ async function stationFlash(transfer: 'ymodem' | 'ymodem-window', data: Buffer):
 }
 
 async function lrzszThroughRelay(data: Buffer): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-wire-'));
-  const sendDir = join(dir, 'send');
-  const receiveDir = join(dir, 'receive');
-  mkdirSync(sendDir);
-  mkdirSync(receiveDir);
-  writeFileSync(join(sendDir, 'image.bin'), data);
+  const staged = stageImage(data);
   const far: PtyPair = await makePtyPair();
   const line = await pacedPair(far.a);
-  const rb = await startRelay(far.b, receiveDir);
-  let sb: ChildProcess | undefined;
   try {
-    const fd = openSync(line.near, 'r+');
-    sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: sendDir, stdio: [fd, fd, 'inherit'] });
-    closeSync(fd);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    rb.go();
-    const { ms, code } = await rb.result;
-    if (code !== 0 || !readFileSync(join(receiveDir, 'image.bin')).equals(data)) throw new Error('lrzsz through the relay: rb did not receive the file intact');
-    return ms;
+    return await sbToRb(line.near, await startRelay(far.b, staged.receiveDir), staged, data);
   } finally {
-    sb?.kill();
     await line.stop();
     await far.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(staged.dir, { recursive: true, force: true });
   }
 }
 

@@ -33,6 +33,17 @@ describe('reference driver against the device simulator on a real pty', () => {
     return { sim, driver };
   }
 
+  /** Flashes 1 MiB with progress to the end, and checks the unit now runs it. */
+  async function flashOneMiB(sim: PtySimulator, driver: ProfileDriver): Promise<FirmwareImage> {
+    const firmware = image(1 << 20);
+    const progress: number[] = [];
+    await driver.flash(firmware, { onProgress: (p) => progress.push(p.bytesDone) });
+    expect(progress.at(-1)).toBe(1 << 20);
+    expect(sim.simulator.flashCount).toBe(1);
+    expect(await driver.readVersion()).toBe(firmware.versionId);
+    return firmware;
+  }
+
   it('identifies, reads the version, writes and verifies credentials, flashes 1 MiB, reboots', async () => {
     const { sim, driver } = await connect({ noiseIntervalMs: 15 });
     expect(await driver.identify()).toEqual({ serial: SERIAL });
@@ -42,24 +53,13 @@ describe('reference driver against the device simulator on a real pty', () => {
     await driver.verifyCredentials(credentials);
     expect(sim.simulator.storedCredentials).toEqual(credentials);
 
-    const firmware = image(1 << 20);
-    const progress: number[] = [];
-    await driver.flash(firmware, { onProgress: (p) => progress.push(p.bytesDone) });
-    expect(progress.at(-1)).toBe(1 << 20);
-    expect(sim.simulator.flashCount).toBe(1);
-    expect(await driver.readVersion()).toBe(firmware.versionId);
-
+    const firmware = await flashOneMiB(sim, driver);
     expect(await driver.reboot()).toEqual({ serial: SERIAL, version: firmware.versionId });
   });
 
   it('flashes 1 MiB with the windowed transfer (reference-window profile), with unsolicited log lines on the line', async () => {
     const { sim, driver } = await connect({ transfer: 'ymodem-window', noiseIntervalMs: 15 }, referenceWindowProfile);
-    const firmware = image(1 << 20);
-    const progress: number[] = [];
-    await driver.flash(firmware, { onProgress: (p) => progress.push(p.bytesDone) });
-    expect(progress.at(-1)).toBe(1 << 20);
-    expect(sim.simulator.flashCount).toBe(1);
-    expect(await driver.readVersion()).toBe(firmware.versionId);
+    await flashOneMiB(sim, driver);
   });
 
   it('a unit that only speaks YMODEM tells a windowed sender in time, instead of hanging', async () => {
