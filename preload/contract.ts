@@ -8,6 +8,10 @@ import { PIPELINE_STEPS } from '../main/core/engine/events.ts';
  * and nothing here ever carries a secret.
  */
 
+/** Electron's IPC channels: calls from the page, updates to it. */
+export const CALL_CHANNEL = 'station:call';
+export const UPDATE_CHANNEL = 'station:update';
+
 const text = (max: number) => z.string().max(max);
 const count = z.number().int().min(0);
 

@@ -1,9 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { createBridge, type Method } from './contract.ts';
-
-// Kept in step with main/electron/ipc.ts; a sandboxed preload cannot import the main process's modules.
-const CALL_CHANNEL = 'station:call';
-const UPDATE_CHANNEL = 'station:update';
+import { CALL_CHANNEL, createBridge, UPDATE_CHANNEL, type Method } from './contract.ts';
 
 /**
  * The one bridge: the contract's calls and its update stream, each answer and

@@ -1,4 +1,4 @@
-import { ConfigError, isStationError } from '../core/errors.ts';
+import { ConfigError, describeError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
 import { historyCommand } from './history.ts';
 import { outboxCommand } from './outbox.ts';
@@ -46,7 +46,7 @@ main(process.argv.slice(2)).then(
     if (code !== EXIT_OK || process.exitCode === undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`station: ${isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error)}`);
+    console.error(`station: ${describeError(error)}`);
     // Bad configuration is bad usage: exit 2, as for a wrong option.
     process.exitCode = error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
   },

@@ -146,3 +146,8 @@ export class CancelledError extends StationError {
 export function isStationError(error: unknown): error is StationError {
   return error instanceof StationError;
 }
+
+/** Any failure in words for a person: a StationError with its place and hint, anything else by its message. */
+export function describeError(error: unknown): string {
+  return isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+}

@@ -1,10 +1,9 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import type { Update } from '../../preload/contract.ts';
+import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../preload/contract.ts';
 import { dispatch } from '../core/desk/dispatch.ts';
 import type { StationDesk } from '../core/desk/station-desk.ts';
 
-export const CALL_CHANNEL = 'station:call';
-export const UPDATE_CHANNEL = 'station:update';
+export { CALL_CHANNEL, UPDATE_CHANNEL };
 
 export interface IpcDeps {
   desk: StationDesk;

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, session } from 'electron';
 import { StationDesk } from '../core/desk/station-desk.ts';
+import { CONTENT_SECURITY_POLICY } from '../core/serve/content-security-policy.ts';
 import { registerIpc, streamUpdates } from './ipc.ts';
 import { electronSecretKey, electronSettingsStore } from './app-storage.ts';
 
-/** Content-Security-Policy for every page: our own scripts and styles only, no remote content. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 const rendererUrl = process.env.ELECTRON_RENDERER_URL;
 const rendererFile = join(import.meta.dirname, '../renderer/index.html');
@@ -60,7 +59,7 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(async () => {
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
     });
     const dataDir = app.getPath('userData');
     const desk = new StationDesk({ dataDir, settings: electronSettingsStore(), secretKey: await electronSecretKey(dataDir) });

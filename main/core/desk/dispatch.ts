@@ -1,5 +1,6 @@
 import { isMethod, methods, type Answer, type Method } from '../../../preload/contract.ts';
-import { describeError, type StationDesk } from './station-desk.ts';
+import { describeError } from '../errors.ts';
+import type { StationDesk } from './station-desk.ts';
 
 /**
  * One call from a screen, whatever carried it: the method must exist and its
@@ -23,5 +24,5 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
 
 function call(desk: StationDesk, method: Method, params: unknown[]): Promise<unknown> {
   const handler = desk[method] as (...args: unknown[]) => unknown;
-  return Promise.resolve(method === 'snapshot' ? desk.snapshot() : handler.apply(desk, params));
+  return Promise.resolve(handler.apply(desk, params));
 }

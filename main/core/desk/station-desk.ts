@@ -4,7 +4,7 @@ import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import type { StationEvent } from '../engine/events.ts';
 import { Station } from '../engine/station.ts';
-import { ConfigError, StationError, isStationError } from '../errors.ts';
+import { ConfigError, StationError, describeError } from '../errors.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
@@ -128,7 +128,7 @@ export class StationDesk {
     const station = this.requireStation();
     this.requirePort(port);
     if (this.line) throw new StationError('LINE_RUNNING', `port ${port}: the line is running, so units start when they are plugged in`, { hint: 'Stop the line to start ports one by one.' });
-    if (station.isBusy(port)) throw new StationError('PORT_BUSY', `port ${port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+    station.requireIdle(port);
     void station.provisionOnce([port], (event) => this.onEvent(event)).catch((error: unknown) => this.fail(error));
     return OK;
   }
@@ -141,9 +141,7 @@ export class StationDesk {
 
   async retryUnit(unitId: number): Promise<Result<'retryUnit'>> {
     const station = this.requireStation();
-    const unit = station.journal.unit(unitId);
-    if (!unit || unit.result !== 'failed') throw new StationError('RETRY_NOT_FAILED', `unit record ${unitId} is not a failed unit`, { hint: 'Only failed units can be retried.' });
-    if (station.isBusy(unit.port)) throw new StationError('PORT_BUSY', `port ${unit.port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+    station.retryable(unitId);
     void station.retry(unitId, (event) => this.onEvent(event)).catch((error: unknown) => this.fail(error));
     return OK;
   }
@@ -271,21 +269,25 @@ export class StationDesk {
       if (tile) this.emit({ type: 'tile', tile });
     }
     this.dirtyPorts.clear();
+    if (!this.headerDirty) return;
     const header = this.header();
-    const text = JSON.stringify(header);
-    if (this.headerDirty || text !== this.lastHeader) this.emit({ type: 'header', header });
-    this.lastHeader = text;
+    this.lastHeader = JSON.stringify(header);
     this.headerDirty = false;
+    this.emit({ type: 'header', header });
   }
 
   private publishAll(): void {
     this.dirtyPorts.clear();
     this.headerDirty = false;
-    this.emit({ type: 'snapshot', snapshot: this.snapshot() });
+    const snapshot = this.snapshot();
+    this.lastHeader = JSON.stringify(snapshot.header);
+    this.emit({ type: 'snapshot', snapshot });
   }
 
-  /** Units that waited for the cloud become passed when their queued calls went through. */
+  /** Once a second: the header's own changes, and units that waited for the cloud become passed when their queued calls went through. */
   private settle(): void {
+    // What no event announces (cloud back online, outbox drained) is looked up here, once a second, not on every publish.
+    if (this.listeners.size > 0 && JSON.stringify(this.header()) !== this.lastHeader) this.headerDirty = true;
     const station = this.station;
     if (!station) return;
     for (const tile of this.view.allTiles()) {
@@ -363,8 +365,4 @@ function historyRow(unit: UnitRecord): HistoryRow {
     startedAt: unit.startedAt,
     ...optional('finishedAt', unit.finishedAt),
   };
-}
-
-export function describeError(error: unknown): string {
-  return isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
 }

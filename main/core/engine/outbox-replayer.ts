@@ -1,6 +1,6 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { CloudError } from '../cloud/cloud-error.ts';
-import { isStationError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
 
@@ -109,7 +109,7 @@ export class OutboxReplayer {
         if (unit && unit.result !== 'failed') journal.finishUnit(entry.unitId, unit.credentialsState === 'pending' ? 'pending' : 'passed');
       }
     } catch (error) {
-      const message = isStationError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       if (isConnectivityFailure(error)) this.options.connectivity.markOffline();
       const retryable = isConnectivityFailure(error) || (error instanceof CloudError && error.retryable);
       if (retryable) {

@@ -7,7 +7,7 @@ import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
-import { Journal } from '../storage/journal.ts';
+import { Journal, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity } from './connectivity.ts';
@@ -148,16 +148,27 @@ export class Station {
    * reads run again, as they are safe to repeat.
    */
   async retry(unitId: number, onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome> {
+    return this.runOne(this.retryable(unitId).port, onEvent, signal, unitId);
+  }
+
+  /** The failed record a retry would run on; throws, before anything starts, when it cannot. */
+  retryable(unitId: number): UnitRecord {
     const failed = this.journal.unit(unitId);
     if (!failed || failed.result !== 'failed') {
       throw new StationError('RETRY_NOT_FAILED', `unit record ${unitId} is not a failed unit`, { hint: 'Only failed units can be retried.' });
     }
-    return this.runOne(failed.port, onEvent, signal, unitId);
+    this.requireIdle(failed.port);
+    return failed;
   }
 
   /** Whether a unit is at work on this port now. */
   isBusy(port: string): boolean {
     return this.running.has(port);
+  }
+
+  /** Throws when a unit is at work on the port: one unit per port at a time. */
+  requireIdle(port: string): void {
+    if (this.isBusy(port)) throw new StationError('PORT_BUSY', `port ${port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
   }
 
   /** Cancels the unit on one port (its record says cancelled, at the step it was in). Returns false if the port was idle. */

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError } from '../errors.ts';
 import { dispatch } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
+import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
 
 export interface WebServerOptions {
   desk: StationDesk;
@@ -25,7 +26,6 @@ export interface RunningWebServer {
 
 /** The same contract as the preload bridge, for a browser: 1 MiB leaves room for a device profile import. */
 const MAX_MESSAGE_BYTES = 1_100_000;
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 
 export function isLoopback(host: string): boolean {
@@ -114,7 +114,7 @@ export async function handleMessage(desk: StationDesk, text: string | undefined)
 }
 
 async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const headers = { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' };
+  const headers = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' };
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { ...headers, Allow: 'GET, HEAD' }).end();
     return;
