@@ -15,7 +15,6 @@ export interface ReplayerOptions {
   /** Backoff for a failed call: base × 2^(attempts-1), capped, with jitter. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  onReplayed?: (entry: OutboxEntry, outcome: 'done' | 'retry' | 'failed') => void;
 }
 
 /**
@@ -42,7 +41,7 @@ export class OutboxReplayer {
     const tick = async () => {
       if (!this.running) return;
       try {
-        if (!this.options.connectivity.online) await this.probe();
+        if (!this.options.connectivity.online) await this.options.connectivity.confirm();
         if (this.options.connectivity.online) await this.drain();
       } finally {
         if (this.running) {
@@ -71,17 +70,8 @@ export class OutboxReplayer {
   /** The operator's "replay now": waiting calls are due at once and the cloud is tried even if it seemed offline. */
   async replayNow(): Promise<number> {
     this.options.journal.makeAllDue();
-    this.options.connectivity.markOnline();
+    await this.options.connectivity.confirm();
     return this.drain();
-  }
-
-  private async probe(): Promise<void> {
-    try {
-      await this.options.adapter.probe();
-      this.options.connectivity.markOnline();
-    } catch {
-      // still offline
-    }
   }
 
   private async drainAll(): Promise<number> {
@@ -96,9 +86,10 @@ export class OutboxReplayer {
     }
   }
 
-  private async replay(entry: OutboxEntry): Promise<'done' | 'retry' | 'failed'> {
+  private async replay(entry: OutboxEntry): Promise<'done' | 'retry' | 'failed' | 'taken'> {
     const { journal } = this.options;
-    journal.markInFlight(entry.id);
+    // Claimed atomically: a call another replayer took meanwhile is not sent twice.
+    if (!journal.claimOutbox(entry.id)) return 'taken';
     let outcome: 'done' | 'retry' | 'failed';
     try {
       await this.send(entry);
@@ -110,7 +101,8 @@ export class OutboxReplayer {
       }
     } catch (error) {
       const message = describeError(error);
-      if (isConnectivityFailure(error)) this.options.connectivity.markOffline();
+      // One failed call is not an outage: the probe decides (and, offline, the loop waits for it to answer).
+      if (isConnectivityFailure(error)) await this.options.connectivity.confirm();
       const retryable = isConnectivityFailure(error) || (error instanceof CloudError && error.retryable);
       if (retryable) {
         const delay = error instanceof CloudError && error.retryAfterMs !== undefined ? error.retryAfterMs : this.backoff(entry.attempts + 1);
@@ -122,7 +114,6 @@ export class OutboxReplayer {
         outcome = 'failed';
       }
     }
-    this.options.onReplayed?.(entry, outcome);
     return outcome;
   }
 

@@ -277,9 +277,13 @@ export class Journal {
     return counts;
   }
 
-  /** Committed before the call is sent. */
-  markInFlight(id: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'in-flight', attempts = attempts + 1 WHERE id = ?").run(id);
+  /**
+   * Takes a waiting call for sending, committed before it is sent. Only one
+   * caller can take it (a second replayer finds it no longer pending): false
+   * means someone else has it.
+   */
+  claimOutbox(id: number): boolean {
+    return this.db.prepare("UPDATE outbox SET state = 'in-flight', attempts = attempts + 1 WHERE id = ? AND state = 'pending'").run(id).changes === 1;
   }
 
   markDone(id: number): void {

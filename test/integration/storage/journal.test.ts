@@ -100,7 +100,9 @@ describe('Journal on SQLite', () => {
     journal.finishUnit(a.id, 'pending');
     journal.finishUnit(b.id, 'pending');
     expect(journal.dueOutbox().map((e) => e.id)).toEqual([a1.id, b1.id]);
-    journal.markInFlight(a1.id);
+    expect(journal.claimOutbox(a1.id)).toBe(true);
+    // A second replayer (another process on the same journal) cannot take the same call.
+    expect(journal.claimOutbox(a1.id)).toBe(false);
     expect(journal.dueOutbox().map((e) => e.id)).toEqual([b1.id]);
     expect(journal.inFlightOutbox().map((e) => [e.id, e.serial, e.attempts])).toEqual([[a1.id, 'A', 1]]);
     journal.markDone(a1.id);
