@@ -92,12 +92,13 @@ class SerialBytePort extends BaseBytePort {
     this.stream = stream;
     this.baudRate = baudRate;
     stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
+    // The OS reports a vanished device in its own words (EBADF, EIO, ENXIO): say what a technician sees.
     stream.on('close', (error?: Error & { disconnected?: boolean }) => {
-      this.hangUp(error?.message ? `the port closed: ${error.message}` : 'the port closed unexpectedly');
+      this.hangUp(error?.message ? `the unit was unplugged or its port disappeared (${error.message})` : 'the unit was unplugged or its port disappeared');
     });
-    stream.on('end', () => this.hangUp('the device hung up'));
+    stream.on('end', () => this.hangUp('the unit was unplugged or hung up'));
     stream.on('error', (error: Error) => {
-      if (!stream.isOpen) this.hangUp(`the port failed: ${error.message}`);
+      if (!stream.isOpen) this.hangUp(`the unit was unplugged or its port failed (${error.message})`);
     });
   }
 
