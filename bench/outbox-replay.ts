@@ -40,7 +40,7 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
       journal.finishUnit(unit.id, 'pending');
     }
     // The replayer's own loop, as the station runs it: it recovers from a dropped connection by itself.
-    const replayer = new OutboxReplayer({ journal, adapter, connectivity: new Connectivity(), concurrency, probeIntervalMs: 200, retryBaseMs: 200 });
+    const replayer = new OutboxReplayer({ journal, adapter, connectivity: new Connectivity({ probe: (signal) => adapter.probe({ signal }), probeIntervalMs: 200 }), concurrency, probeIntervalMs: 200, retryBaseMs: 200 });
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);

@@ -60,6 +60,8 @@ export const tileSchema = z
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
     failure: z.object({ step: pipelineStepSchema.optional(), message: text(4000) }).strict().optional(),
+    /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
+    waitingForCloud: z.object({ reason: text(4000), until: z.number() }).strict().optional(),
     unitId: count.optional(),
     /** Units done on this port, newest first. */
     recent: z.array(recentUnitSchema).max(20),

@@ -9,6 +9,8 @@ interface Row {
   bytesPerSecond: number | undefined;
   secondsLeft: number | undefined;
   error: string | undefined;
+  /** Set while the unit waits for the cloud: until when (epoch ms). */
+  cloudWaitUntil: number | undefined;
 }
 
 /** The terminal's view of a line: one row per port, updated from station events. */
@@ -16,14 +18,18 @@ export class ProgressBoard {
   private readonly rows = new Map<string, Row>();
 
   constructor(ports: string[]) {
-    for (const port of ports) this.rows.set(port, { port, serial: undefined, step: undefined, state: 'waiting', percent: undefined, bytesPerSecond: undefined, secondsLeft: undefined, error: undefined });
+    for (const port of ports) this.rows.set(port, { port, serial: undefined, step: undefined, state: 'waiting', percent: undefined, bytesPerSecond: undefined, secondsLeft: undefined, error: undefined, cloudWaitUntil: undefined });
   }
 
   apply(event: StationEvent): void {
     const row = this.rows.get(event.port);
     if (!row) return;
     row.serial = event.serial ?? row.serial;
-    if (event.type === 'step') {
+    row.cloudWaitUntil = event.type === 'waiting' ? event.until : undefined;
+    if (event.type === 'waiting') {
+      row.state = 'working';
+      row.step = event.step;
+    } else if (event.type === 'step') {
       row.state = 'working';
       row.step = event.step;
       if (event.status === 'started') row.percent = undefined;
@@ -55,6 +61,7 @@ function renderRow(row: Row): string {
   if (row.state === 'failed') return `${head} FAILED at ${row.step}: ${row.error ?? ''}`;
   if (row.state === 'waiting') return `${head} waiting`;
   const step = (row.step ?? '').padEnd(18);
+  if (row.cloudWaitUntil !== undefined) return `${head} ${step} waiting for the cloud (up to ${Math.max(0, Math.ceil((row.cloudWaitUntil - Date.now()) / 1000))} s more)`;
   if (row.percent === undefined) return `${head} ${step}`;
   const filled = Math.round(row.percent / 5);
   const rate = row.bytesPerSecond ? ` ${formatRate(row.bytesPerSecond)}` : '';

@@ -50,7 +50,7 @@ export class FleetFreedomAdapter implements CloudAdapter {
   }
 
   async probe(): Promise<void> {
-    await this.session.request('noop', {}, 'register');
+    await this.session.probe();
   }
 
   async activate(): Promise<ThingCredentials> {

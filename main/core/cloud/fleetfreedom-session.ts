@@ -71,6 +71,14 @@ export class FleetFreedomSession {
     return this.send(name, body, step);
   }
 
+  /**
+   * Whether Fleet Freedom answers now: a connection attempt without waiting
+   * out the reconnect back-off (the station paces its own probes), then noop.
+   */
+  async probe(): Promise<void> {
+    await this.exchange(await this.connect('register', { now: true }), 'noop', {}, 'register');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.drop();
@@ -94,17 +102,17 @@ export class FleetFreedomSession {
     });
   }
 
-  private connect(step: CloudStep): Promise<WebSocket> {
+  private connect(step: CloudStep, options: { now?: boolean } = {}): Promise<WebSocket> {
     if (this.closed) return Promise.reject(this.failure(step, 'network', 'the Fleet Freedom session is closed'));
     if (this.socket?.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
-    this.connecting ??= this.open(step).finally(() => {
+    this.connecting ??= this.open(step, options.now === true).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
   }
 
-  private async open(step: CloudStep): Promise<WebSocket> {
-    if (this.failures > 0) {
+  private async open(step: CloudStep, now: boolean): Promise<WebSocket> {
+    if (this.failures > 0 && !now) {
       const base = this.settings.reconnectBaseDelayMs ?? 500;
       const delay = Math.min(this.settings.reconnectMaxDelayMs ?? 30_000, base * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, delay));

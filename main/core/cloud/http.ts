@@ -86,6 +86,9 @@ export interface ErrorContext {
   serial?: string;
 }
 
+/** Socket errors that happen before a connection exists: nothing was sent. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+
 /**
  * A failure below HTTP (reset, refused, timeout). Axios errors carry the
  * request headers, so they are summarised, never attached.
@@ -96,12 +99,14 @@ export function transportError(error: unknown, context: ErrorContext, mayHaveTak
   }
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
   const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+  // No connection was made, so the request cannot have reached the cloud.
+  const neverSent = code !== undefined && NEVER_CONNECTED.has(code);
   const name = BACKEND_NAMES[context.backend];
   return new CloudError(timedOut ? `${name} did not answer in time` : `could not reach ${name} (${code ?? 'connection failed'})`, {
     backend: context.backend,
     cloudStep: context.step,
     failure: timedOut ? 'timeout' : 'network',
-    outcomeUnknown: mayHaveTakenEffect,
+    outcomeUnknown: mayHaveTakenEffect && !neverSent,
     where: { serial: context.serial, step: context.step },
     hint: 'Check the station\'s internet connection; the call can wait in the outbox.',
   });

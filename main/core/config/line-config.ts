@@ -85,6 +85,13 @@ export const lineConfigSchema = z
         z.object({ source: z.literal('file'), path: z.string().min(1), versionId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/) }).strict(),
       ])
       .default({ source: 'cloud' }),
+    offline: z
+      .object({
+        /** A unit that needs the cloud (its first target version, firmware not cached) waits this long for it, then fails. 0: fail at once. */
+        waitForCloudSeconds: z.number().int().min(0).max(3600).default(120),
+      })
+      .strict()
+      .default({ waitForCloudSeconds: 120 }),
     concurrency: z
       .object({
         ports: z.number().int().min(1).max(256).default(32),

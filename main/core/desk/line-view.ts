@@ -54,7 +54,9 @@ export class LineView {
   apply(event: StationEvent): string {
     const tile = this.tiles.get(event.port) ?? this.adopt(event.port);
     if (event.serial !== undefined) tile.serial = event.serial;
-    if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
+    delete tile.waitingForCloud;
+    if (event.type === 'waiting') tile.waitingForCloud = { reason: event.reason, until: event.until };
+    else if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
     else if (event.type === 'progress') {
       tile.progress = {
         step: event.step,

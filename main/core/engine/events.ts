@@ -47,4 +47,6 @@ export type StationEvent =
       bytesPerSecond: number;
       secondsLeft: number | undefined;
     }
+  /** The unit needs what only the cloud can give (its first target, firmware not cached) and waits for it, until `until` (epoch ms). */
+  | { type: 'waiting'; port: string; serial: string | undefined; step: PipelineStep; reason: string; until: number }
   | UnitOutcome;

@@ -50,7 +50,7 @@ export class Station {
   readonly cache: FirmwareCache;
   readonly adapter: CloudAdapter;
   readonly profile: DeviceProfile;
-  readonly connectivity = new Connectivity();
+  readonly connectivity: Connectivity;
   readonly replayer: OutboxReplayer;
   private readonly activeSerials = new ActiveSerials();
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
@@ -66,6 +66,7 @@ export class Station {
     this.adapter = setup.adapter;
     this.profile = setup.profile;
     this.open = setup.open;
+    this.connectivity = new Connectivity({ probe: (signal) => this.adapter.probe({ signal }), probeIntervalMs: setup.probeIntervalMs });
     this.replayer = new OutboxReplayer({
       journal: this.journal,
       adapter: this.adapter,

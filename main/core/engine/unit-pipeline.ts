@@ -1,8 +1,9 @@
 import type { CloudAdapter, CloudStep, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
+import { CloudError } from '../cloud/cloud-error.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceDriver, DriverCapabilities, FirmwareImage } from '../devices/driver.ts';
 import { StationError, isStationError } from '../errors.ts';
-import type { Journal } from '../storage/journal.ts';
+import type { Journal, UnitRecord } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 import type { ActiveSerials } from './active-serials.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
@@ -36,6 +37,8 @@ interface UnitState {
   serial?: string;
   unitId?: number;
   credentials?: ThingCredentials;
+  /** The unit record whose activation gave these credentials. */
+  credentialsFrom?: number;
   target?: VersionInfo;
   image?: FirmwareImage;
   deviceVersion?: string;
@@ -45,11 +48,13 @@ interface UnitState {
 
 interface Step {
   name: PipelineStep;
-  /** Returns false when the step had nothing to do (recorded as skipped). */
-  run: (unit: UnitState) => Promise<boolean | void>;
+  /** Returns false, or why, when the step had nothing to do (recorded as skipped). */
+  run: (unit: UnitState) => Promise<boolean | string | void>;
+  /** The cloud call this step makes: such a step waits, defers or uses what the station knows when the cloud is out of reach. */
+  cloudStep?: CloudStep;
   /** A cloud call that may wait in the outbox when the cloud cannot be reached. */
   deferrable?: { call: OutboxCall; payload: (unit: UnitState) => Record<string, unknown> };
-  /** Without the cloud: what to do instead (read what the station already knows). */
+  /** Without the cloud: what to do instead (read what the station already knows); throws an OFFLINE_ error when it cannot. */
   offline?: (unit: UnitState) => Promise<void>;
   /** Without the cloud and not deferrable: why the step is skipped (recorded with the unit). */
   offlineSkip?: string;
@@ -58,7 +63,6 @@ interface Step {
 }
 
 const LAST_TARGET = (backend: string) => `last-target:${backend}`;
-const STEP_OF_CALL: Record<OutboxCall, CloudStep> = { activate: 'activate', rename: 'rename', confirmVersion: 'confirmVersion', register: 'register' };
 
 /**
  * One unit through the line, on one port. Each step is journaled before and
@@ -87,6 +91,8 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
         const described = describe(error, deps.port, unit.serial, step.name);
         timings[step.name] = elapsed();
         if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port).id;
+        // Credentials the cloud refused (revoked by a newer activation, or reset by the vendor) are not handed to the next attempt.
+        if (error instanceof CloudError && error.failure === 'unauthorized') deps.journal.setCredentialsState(unit.unitId, 'none');
         deps.journal.recordStep(unit.unitId, step.name, 'failed', { durationMs: timings[step.name], detail: described });
         deps.journal.finishUnit(unit.unitId, 'failed', { step: step.name, error: described });
         deps.journal.cancelOutbox(unit.unitId, `cancelled: the unit failed at ${step.name}`);
@@ -103,35 +109,124 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
   }
 }
 
-/** Runs a step, or defers or replaces it when the cloud is out of reach. Returns undefined when done, else why it was skipped. */
-async function runStep(deps: PipelineDeps, step: Step, unit: UnitState): Promise<string | undefined> {
-  const { journal, adapter, connectivity } = deps;
-  const defer = (deferrable: NonNullable<Step['deferrable']>) => {
-    unit.deferred.push(deferrable.call);
-    journal.enqueue(unit.unitId!, adapter.backend, deferrable.call, deferrable.payload(unit));
-    return 'queued for replay when the cloud is back';
-  };
-  const replaySafe = (deferrable: Step['deferrable']) => deferrable !== undefined && adapter.steps[STEP_OF_CALL[deferrable.call]]?.replaySafe === true;
+/** How often a unit repeats a cloud call whose answer was lost while the cloud itself still answers. */
+const LOST_ANSWER_RETRIES = 2;
 
-  if (step.deferrable && unit.deferred.length > 0) return defer(step.deferrable);
+/**
+ * Runs a step. When the cloud cannot be reached: defers a replay-safe call to
+ * the outbox, or uses what the station already knows, or skips what can wait
+ * for the field; a unit that needs what only the cloud can give waits for it
+ * (bounded). One failed call is not an outage: the station probes first, and
+ * a call whose answer was lost is repeated only when that is safe.
+ * Returns undefined when done, else why it was skipped.
+ */
+async function runStep(deps: PipelineDeps, step: Step, unit: UnitState): Promise<string | undefined> {
+  const { connectivity } = deps;
+  if (step.deferrable && unit.deferred.length > 0) return defer(deps, unit, step.deferrable);
   if (step.needsCredentials && !unit.credentials) return 'no cloud credentials for this unit yet';
-  const cloudStep = step.deferrable !== undefined || step.offline !== undefined || step.offlineSkip !== undefined;
-  if (cloudStep && !connectivity.online) {
-    if (replaySafe(step.deferrable)) return defer(step.deferrable!);
-    if (step.offline) return void (await step.offline(unit));
-    if (step.offlineSkip) return `offline: ${step.offlineSkip}`;
+  if (step.cloudStep === undefined) return skipReason(await step.run(unit));
+  for (let lostAnswers = 0; ; ) {
+    if (!connectivity.online) {
+      const offline = await withoutCloud(deps, step, unit);
+      if (offline.handled) return offline.skipped;
+      await waitForCloud(deps, step, unit, offline.needs);
+      continue;
+    }
+    try {
+      return skipReason(await step.run(unit));
+    } catch (error) {
+      if (!isConnectivityFailure(error)) throw error;
+      const safety = deps.adapter.steps[step.cloudStep];
+      if (error.outcomeUnknown && !safety?.retrySafe && !safety?.replaySafe) throw outcomeUnknown(error);
+      // The cloud still answers: an answer was lost, not the connection. Repeat a little, then give up.
+      if ((await connectivity.confirm()) && ++lostAnswers > LOST_ANSWER_RETRIES) throw error;
+    }
   }
-  try {
-    const did = await step.run(unit);
-    return did === false ? '' : undefined;
-  } catch (error) {
-    if (!isConnectivityFailure(error)) throw error;
-    connectivity.markOffline();
-    if (replaySafe(step.deferrable)) return defer(step.deferrable!);
-    if (step.offline) return void (await step.offline(unit));
-    if (step.offlineSkip) return `offline: ${step.offlineSkip}`;
-    throw error;
+}
+
+/** `false` or a string from a step's run: it had nothing to do (the string says why). */
+function skipReason(result: boolean | string | void): string | undefined {
+  if (result === false) return '';
+  return typeof result === 'string' ? result : undefined;
+}
+
+/** Queues the step's call in the outbox; every later cloud call of the unit follows it there, in order. */
+function defer(deps: PipelineDeps, unit: UnitState, deferrable: NonNullable<Step['deferrable']>): string {
+  unit.deferred.push(deferrable.call);
+  deps.journal.enqueue(unit.unitId!, deps.adapter.backend, deferrable.call, deferrable.payload(unit));
+  return 'queued for replay when the cloud is back';
+}
+
+type OfflineOutcome = { handled: true; skipped: string | undefined } | { handled: false; needs: StationError };
+
+/** What a cloud step does while the cloud is out of reach; `needs` when only the cloud can give the unit what it needs. */
+async function withoutCloud(deps: PipelineDeps, step: Step, unit: UnitState): Promise<OfflineOutcome> {
+  const missing = missingOffline(deps, unit);
+  const replaySafe = step.deferrable !== undefined && deps.adapter.steps[step.cloudStep!]?.replaySafe === true;
+  if (step.deferrable && replaySafe && !missing) return { handled: true, skipped: defer(deps, unit, step.deferrable) };
+  if (step.offline) {
+    try {
+      await step.offline(unit);
+      return { handled: true, skipped: undefined };
+    } catch (error) {
+      if (isStationError(error) && error.code.startsWith('OFFLINE_')) return { handled: false, needs: error };
+      throw error;
+    }
   }
+  if (step.offlineSkip && !missing) return { handled: true, skipped: `offline: ${step.offlineSkip}` };
+  return { handled: false, needs: missing ?? new StationError('OFFLINE_CLOUD_NEEDED', `the cloud cannot be reached and ${step.name} needs it`, { retryable: true }) };
+}
+
+/**
+ * What the unit would lack to be finished from what the station knows (a
+ * target version and its firmware on disk), or undefined when nothing is
+ * missing. While something is, its cloud calls are not deferred: the unit
+ * waits for the cloud instead.
+ */
+function missingOffline(deps: PipelineDeps, unit: UnitState): StationError | undefined {
+  const { config, journal, cache, adapter } = deps;
+  if (config.firmware.source === 'file') return undefined;
+  const target = unit.target?.id ?? journal.setting(LAST_TARGET(adapter.backend));
+  if (target === undefined) return noTarget();
+  if (unit.image !== undefined || journal.cachedFirmware(cache.keyOf(target)) !== undefined) return undefined;
+  return notCached(target);
+}
+
+function noTarget(): StationError {
+  return new StationError('OFFLINE_NO_TARGET', 'the cloud cannot be reached and the station has never learned the target version', {
+    hint: 'Connect the station to the internet for the first unit of a batch.',
+    retryable: true,
+  });
+}
+
+function notCached(versionId: string): StationError {
+  return new StationError('OFFLINE_FIRMWARE_MISSING', `the firmware ${versionId} is not cached and the cloud cannot be reached`, {
+    hint: 'Let one unit through while online so the firmware is downloaded, or retry when the connection is back.',
+    retryable: true,
+  });
+}
+
+/** Waits (bounded by the line's offline.waitForCloudSeconds) for the cloud; the tile and the JSON events say so. */
+async function waitForCloud(deps: PipelineDeps, step: Step, unit: UnitState, needs: StationError): Promise<void> {
+  const timeoutMs = deps.config.offline.waitForCloudSeconds * 1000;
+  const waited = () => {
+    const seconds = deps.config.offline.waitForCloudSeconds;
+    needs.message = seconds > 0 ? `${needs.message}; waited ${seconds} s for the cloud to come back` : needs.message;
+    return needs;
+  };
+  if (timeoutMs === 0) throw waited();
+  deps.emit({ type: 'waiting', port: deps.port, serial: unit.serial, step: step.name, reason: needs.message, until: Date.now() + timeoutMs });
+  await deps.connectivity.waitOnline({ timeoutMs, signal: deps.signal, onTimeout: waited });
+  deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: step.name, status: 'started' });
+}
+
+/** A one-shot call (Exosite activation) that may have taken effect without an answer: never repeated, never skipped. */
+function outcomeUnknown(error: CloudError): StationError {
+  return new StationError('CLOUD_OUTCOME_UNKNOWN', error.message, {
+    hint: error.hint ?? 'The cloud may have acted on the call; check the unit in the cloud before trying again.',
+    retryable: false,
+    cause: error,
+  });
 }
 
 function planSteps(deps: PipelineDeps): Step[] {
@@ -159,15 +254,14 @@ function planSteps(deps: PipelineDeps): Step[] {
           }
           journal.reopenUnit(failed.id);
           unit.unitId = failed.id;
-          // No second activation: it would revoke the key this unit may already hold.
-          unit.credentials = journal.credentials(failed.id);
+          takeHeldCredentials(deps, unit, failed);
           return;
         }
         // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
         const previous = journal.latestUnit(serial);
         const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
         unit.unitId = continues ? previous.id : journal.startUnit(serial, port).id;
-        if (continues && previous.credentialsState === 'pending') unit.credentials = journal.credentials(previous.id);
+        if (previous) takeHeldCredentials(deps, unit, previous);
       },
     },
   ];
@@ -175,18 +269,21 @@ function planSteps(deps: PipelineDeps): Step[] {
   if (backend === 'fleetfreedom') {
     steps.push({
       name: 'register',
+      cloudStep: 'register',
       run: async (unit) => void (await adapter.register(unit.serial!, { signal })),
       deferrable: { call: 'register', payload: (unit) => ({ serial: unit.serial }) },
     });
   } else {
     steps.push({
       name: 'activate',
+      cloudStep: 'activate',
       run: async (unit) => {
-        // The station already holds this unit's credentials (it owes them to the unit): no new activation.
-        if (unit.credentials) return false;
+        // The station already holds this unit's credentials: a new activation would revoke them (or, on Exosite, be refused).
+        if (unit.credentials) return `credentials the station already holds for this unit (record ${unit.credentialsFrom}); no new activation`;
         // Exosite activates once: only while this very unit still answers on this port.
         const canDeliverCredentials = async () => (await driverOf(unit).identify({ signal })).serial === unit.serial;
         unit.credentials = await adapter.activate(unit.serial!, { signal, canDeliverCredentials });
+        unit.credentialsFrom = unit.unitId;
         journal.storeCredentials(unit.unitId!, unit.credentials, 'held');
       },
       deferrable: { call: 'activate', payload: (unit) => ({ serial: unit.serial }) },
@@ -198,40 +295,29 @@ function planSteps(deps: PipelineDeps): Step[] {
     const name = (unit: UnitState) => template.replaceAll('{serial}', unit.serial!);
     steps.push({
       name: 'rename',
+      cloudStep: 'rename',
       run: async (unit) => adapter.rename(unit.credentials!, name(unit), { signal }),
       deferrable: { call: 'rename', payload: (unit) => ({ name: name(unit) }) },
     });
   }
 
   const knownTarget = async (unit: UnitState) => {
-    const id = journal.setting(LAST_TARGET(backend));
-    if (!id) {
-      throw new StationError('OFFLINE_NO_TARGET', 'the cloud cannot be reached and the station has never learned the target version', {
-        hint: 'Connect the station to the internet for the first unit of a batch.',
-        retryable: true,
-      });
-    }
+    const id = config.firmware.source === 'file' ? config.firmware.versionId : journal.setting(LAST_TARGET(backend));
+    if (!id) throw noTarget();
     unit.target = { id };
+    journal.setCloudIds(unit.unitId!, { versionId: id });
   };
   steps.push(
     {
       name: 'target-version',
+      cloudStep: 'targetVersion',
       run: async (unit) => {
-        if (config.firmware.source === 'file') {
-          unit.target = { id: config.firmware.versionId };
-        } else if (unit.credentials) {
-          unit.target = await adapter.targetVersion(unit.credentials, { signal });
-          journal.setSetting(LAST_TARGET(backend), unit.target.id);
-        } else {
-          await knownTarget(unit);
-        }
-        journal.setCloudIds(unit.unitId!, { versionId: unit.target!.id });
+        if (config.firmware.source === 'file' || !unit.credentials) return knownTarget(unit);
+        unit.target = await adapter.targetVersion(unit.credentials, { signal });
+        journal.setSetting(LAST_TARGET(backend), unit.target.id);
+        journal.setCloudIds(unit.unitId!, { versionId: unit.target.id });
       },
-      offline: async (unit) => {
-        if (config.firmware.source === 'file') unit.target = { id: config.firmware.versionId };
-        else await knownTarget(unit);
-        journal.setCloudIds(unit.unitId!, { versionId: unit.target!.id });
-      },
+      offline: knownTarget,
     },
     {
       name: 'current-version',
@@ -239,26 +325,30 @@ function planSteps(deps: PipelineDeps): Step[] {
         unit.deviceVersion = capabilities.readVersion ? await driverOf(unit).readVersion({ signal }) : undefined;
       },
     },
+  );
+
+  const cachedImage = async (unit: UnitState) => {
+    unit.image = config.firmware.source === 'file' ? await cache.pinned(config.firmware.path, config.firmware.versionId) : await cache.cached(unit.target!.id);
+    if (!unit.image) throw notCached(unit.target!.id);
+  };
+  steps.push(
     {
       name: 'download',
+      cloudStep: 'downloadFirmware',
       run: async (unit) => {
         if (unit.deviceVersion === unit.target!.id) return false;
-        if (config.firmware.source === 'file') {
-          unit.image = await cache.pinned(config.firmware.path, config.firmware.versionId);
-          return;
-        }
+        if (config.firmware.source === 'file') return cachedImage(unit);
         const cached = await cache.cached(unit.target!.id);
         if (cached) {
           unit.image = cached;
           return;
         }
-        if (!unit.credentials || !deps.connectivity.online) {
-          throw new StationError('OFFLINE_FIRMWARE_MISSING', `the firmware ${unit.target!.id} is not cached and the cloud cannot be reached`, {
-            hint: 'Let one unit through while online so the firmware is downloaded, or retry when the connection is back.',
-            retryable: true,
-          });
-        }
+        // Without credentials (an activation waiting in the outbox) nothing can be downloaded, even online.
+        if (!unit.credentials) return cachedImage(unit);
         unit.image = await cache.get({ credentials: unit.credentials, version: unit.target!, onProgress: progress(unit, 'download'), signal });
+      },
+      offline: async (unit) => {
+        if (unit.deviceVersion !== unit.target!.id) await cachedImage(unit);
       },
     },
     {
@@ -310,6 +400,7 @@ function planSteps(deps: PipelineDeps): Step[] {
   if (adapter.steps.confirmVersion) {
     steps.push({
       name: 'confirm',
+      cloudStep: 'confirmVersion',
       // Deferred behind an activation, the replayer confirms with the credentials the activation returns.
       needsCredentials: true,
       run: async (unit) => adapter.confirmVersion(unit.credentials!, unit.target!.id, { signal }),
@@ -319,8 +410,30 @@ function planSteps(deps: PipelineDeps): Step[] {
   return steps;
 }
 
+/**
+ * Credentials the station holds for this unit and never delivered (the unit
+ * failed or the station stopped before writing them) are the ones it gets:
+ * a second activation would revoke them (GadgetKeeper) or be refused, the
+ * unit locked out (Exosite, where activation works once: there even
+ * delivered credentials are reused). Credentials the cloud refused are not.
+ */
+function takeHeldCredentials(deps: PipelineDeps, unit: UnitState, previous: UnitRecord): void {
+  const oneShot = deps.adapter.steps.activate?.retrySafe === false && deps.adapter.steps.activate.replaySafe === false;
+  const undelivered = previous.credentialsState === 'held' || previous.credentialsState === 'pending';
+  if (!undelivered && !(oneShot && previous.credentialsState === 'written')) return;
+  const held = deps.journal.credentials(previous.id);
+  if (!held) return;
+  unit.credentials = held;
+  unit.credentialsFrom = previous.id;
+  if (previous.id !== unit.unitId) deps.journal.storeCredentials(unit.unitId!, held, 'held');
+}
+
+/** The failure in words; the step is always named as the pipeline names it (not as a driver or a cloud adapter does). */
 function describe(error: unknown, port: string, serial: string | undefined, step: PipelineStep): string {
-  if (isStationError(error)) return error.at({ port, serial, step }).describe();
+  if (isStationError(error)) {
+    error.where.step = step;
+    return error.at({ port, serial }).describe();
+  }
   return `port ${port}${serial ? `, unit ${serial}` : ''}, step ${step}: ${error instanceof Error ? error.message : String(error)}`;
 }
 

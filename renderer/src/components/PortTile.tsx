@@ -67,6 +67,11 @@ export function PortTile({ tile, now, lineRunning, compact, act }: Props) {
           </p>
         </div>
       )}
+      {tile.waitingForCloud && tile.state === 'working' && (
+        <p className="cloud-wait" role="status">
+          <strong>Waiting for the cloud</strong> (up to {duration(Math.max(0, tile.waitingForCloud.until - now))} more): {withoutPlace(tile.waitingForCloud.reason)}
+        </p>
+      )}
       {tile.failure && (tile.state === 'failed' || tile.state === 'attention') && (
         <p className="failure" title={tile.failure.message}>
           <strong>Failed at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}:</strong> {withoutPlace(tile.failure.message)}

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
+import type { StationEvent } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { until } from '../../helpers/until.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
@@ -75,17 +76,39 @@ describe('offline operation and the outbox (GadgetKeeper)', () => {
     expect(sims[2]!.simulator.flashCount).toBe(1);
   });
 
-  it('says plainly when it is offline and the firmware is not cached', async () => {
+  it('a unit that needs the cloud waits for it (bounded), says so, and then says plainly why it failed', async () => {
     emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 1000 } }] }] });
     sims.push(await startSimulatorOnPty({ serial: serial(1) }));
-    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } });
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url }, offline: { waitForCloudSeconds: 1 } });
     station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'offline-')), probeIntervalMs: 100 });
     emulator.setOffline(true);
-    const [outcome] = await station.provisionOnce([sims[0]!.path]);
-    expect(outcome).toMatchObject({ result: 'failed', failedStep: 'target-version' });
-    expect(outcome!.error).toContain('the cloud cannot be reached and the station has never learned the target version');
-    // Its queued activation is withdrawn: the unit starts over, and nobody would receive that key.
-    expect(station.journal.outboxCounts()).toMatchObject({ pending: 0, failed: 1 });
+    const events: StationEvent[] = [];
+    const started = Date.now();
+    const [outcome] = await station.provisionOnce([sims[0]!.path], (event) => events.push(event));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(events.find((event) => event.type === 'waiting')).toMatchObject({ step: 'activate', reason: expect.stringContaining('never learned the target version') });
+    expect(outcome).toMatchObject({ result: 'failed', failedStep: 'activate', errorCode: 'OFFLINE_NO_TARGET' });
+    expect(outcome!.error).toContain('the cloud cannot be reached and the station has never learned the target version; waited 1 s for the cloud to come back');
+    // Nothing was queued: an activation nobody could finish would only burn a key.
+    expect(station.journal.outboxCounts()).toMatchObject({ pending: 0, failed: 0 });
+  });
+
+  it('a unit that needs the cloud waits for it and passes when it comes back', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 1000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url }, offline: { waitForCloudSeconds: 60 } });
+    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'offline-')), probeIntervalMs: 100 });
+    emulator.setOffline(true);
+    const events: StationEvent[] = [];
+    const running = station.provisionOnce([sims[0]!.path], (event) => {
+      events.push(event);
+      // The cloud comes back while the unit waits for it.
+      if (event.type === 'waiting') emulator!.setOffline(false);
+    });
+    const [outcome] = await running;
+    expect(events.filter((event) => event.type === 'waiting')).toHaveLength(1);
+    expect(outcome).toMatchObject({ result: 'passed' });
+    expect(emulator.state.thingsBySerial.get(serial(1))!.issuedKeys).toHaveLength(1);
   });
 });
 

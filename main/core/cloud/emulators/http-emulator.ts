@@ -130,11 +130,21 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
     url: `http://${host}:${address.port}`,
     calls,
     addFault: (rule) => faults.push({ ...rule, left: rule.times ?? 1 }),
+    // Like a factory whose internet is down: connections are refused, so nothing reaches the cloud (a request already
+    // on its way is cut off unanswered). Back online, the emulator listens on the same port again.
     setOffline: (value) => {
+      if (value === offline) return;
       offline = value;
+      if (offline) {
+        server.close();
+        for (const socket of sockets) socket.destroy();
+      } else {
+        server.listen(address.port, options.host ?? '127.0.0.1');
+      }
     },
     async stop() {
       for (const socket of sockets) socket.destroy();
+      if (!server.listening) return;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
