@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/create-adapter.ts';
 import type { LineConfig } from '../config/line-config.ts';
@@ -7,6 +6,7 @@ import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
+import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
 import { Journal, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
@@ -56,10 +56,18 @@ export class Station {
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
   private readonly running = new Map<string, AbortController>();
   private readonly open: typeof openPort;
+  private readonly lock: DataFolderLock;
 
   private constructor(
-    setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & { journal: Journal; cache: FirmwareCache; probeIntervalMs?: number; autoReplay: boolean },
+    setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & {
+      journal: Journal;
+      cache: FirmwareCache;
+      lock: DataFolderLock;
+      probeIntervalMs?: number;
+      autoReplay: boolean;
+    },
   ) {
+    this.lock = setup.lock;
     this.config = setup.config;
     this.journal = setup.journal;
     this.cache = setup.cache;
@@ -83,22 +91,35 @@ export class Station {
 
   static async open(setup: StationSetup): Promise<Station> {
     const profile = setup.profile ?? (await loadProfile(setup.config.device.profile));
-    const adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
-    const box = new SecretBox(setup.secretKey ?? (await loadOrCreateKeyFile(setup.dataDir)));
-    const journal = Journal.open(join(setup.dataDir, 'journal.sqlite'), box);
-    const cache = new FirmwareCache({ dir: join(setup.dataDir, 'firmware'), journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
-    await cache.sweep();
-    journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
-    return new Station({
-      config: setup.config,
-      adapter,
-      profile,
-      open: setup.open ?? openPort,
-      journal,
-      cache,
-      probeIntervalMs: setup.probeIntervalMs,
-      autoReplay: setup.autoReplay ?? true,
-    });
+    const folder = dataFolder(setup.dataDir);
+    // One writer per data folder: a second station would provision and replay the same units again.
+    const lock = DataFolderLock.acquire(folder);
+    let journal: Journal | undefined;
+    let adapter: CloudAdapter | undefined;
+    try {
+      adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
+      const box = new SecretBox(setup.secretKey ?? (await loadOrCreateKeyFile(setup.dataDir)));
+      journal = Journal.open(folder.journal, box);
+      const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
+      await cache.sweep();
+      journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
+      return new Station({
+        config: setup.config,
+        adapter,
+        profile,
+        open: setup.open ?? openPort,
+        journal,
+        cache,
+        lock,
+        probeIntervalMs: setup.probeIntervalMs,
+        autoReplay: setup.autoReplay ?? true,
+      });
+    } catch (error) {
+      journal?.close();
+      await adapter?.close();
+      lock.release();
+      throw error;
+    }
   }
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
@@ -218,5 +239,6 @@ export class Station {
     await this.replayer.stop();
     await this.adapter.close();
     this.journal.close();
+    this.lock.release();
   }
 }
