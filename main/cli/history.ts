@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import { exportableUnit, historyCsv } from '../core/storage/history-export.ts';
-import { Journal } from '../core/storage/journal.ts';
-import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
+import { readJournal } from '../core/storage/read-journal.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
 const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--data-dir DIR]
@@ -19,7 +17,12 @@ export async function historyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+  const journal = await readJournal(dataDir);
+  if (!journal) {
+    console.error(`station history: no units recorded in ${dataDir} yet`);
+    process.stdout.write(format === 'json' ? '[]\n' : historyCsv([]));
+    return 0;
+  }
   try {
     const units = journal.units({ serial: values.serial, limit });
     process.stdout.write(format === 'json' ? `${JSON.stringify(units.map(exportableUnit), null, 2)}\n` : historyCsv(units));

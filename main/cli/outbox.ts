@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { lineConfigSchema, loadLineConfig, type LineConfig } from '../core/config/line-config.ts';
 import { LINE_CONFIG_SETTING, Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
-import { Journal, type OutboxEntry } from '../core/storage/journal.ts';
-import { loadOrCreateKeyFile, SecretBox } from '../core/storage/secret-box.ts';
+import type { OutboxEntry } from '../core/storage/journal.ts';
+import { readJournal } from '../core/storage/read-journal.ts';
 import { parseOrThrow } from '../core/validation.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
@@ -32,7 +31,11 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     else for (const entry of entries) console.log(describe(entry));
   };
   if (action === 'list') {
-    const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+    const journal = await readJournal(dataDir);
+    if (!journal) {
+      print([]);
+      return 0;
+    }
     try {
       print(journal.outboxEntries());
       return 0;
@@ -55,13 +58,13 @@ export async function outboxCommand(argv: string[]): Promise<number> {
 }
 
 async function lastConfig(dataDir: string): Promise<LineConfig> {
-  const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
+  const journal = await readJournal(dataDir);
   try {
-    const stored = journal.secretSetting(LINE_CONFIG_SETTING);
+    const stored = journal?.secretSetting(LINE_CONFIG_SETTING);
     if (!stored) throw new ConfigError(`the station in ${dataDir} has never run, so it knows no cloud to replay against`, { hint: 'Pass --config FILE.' });
     return parseOrThrow(lineConfigSchema, JSON.parse(stored), 'the stored line configuration');
   } finally {
-    journal.close();
+    journal?.close();
   }
 }
 

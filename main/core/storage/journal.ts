@@ -1,6 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementResultingChanges } from 'node:sqlite';
+import { StationError } from '../errors.ts';
+import { createPrivateFile } from './data-folder.ts';
 import type { SecretBox } from './secret-box.ts';
 
 export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
@@ -122,25 +124,54 @@ export class Journal {
   private readonly db: DatabaseSync;
   private readonly box: SecretBox;
   private readonly now: () => number;
+  private readonly path: string;
 
-  private constructor(db: DatabaseSync, box: SecretBox, now: () => number) {
+  private constructor(db: DatabaseSync, box: SecretBox, now: () => number, path: string) {
     this.db = db;
     this.box = box;
     this.now = now;
+    this.path = path;
   }
 
   static open(path: string, box: SecretBox, options: { now?: () => number } = {}): Journal {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
-    const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
-    if (version === 0) {
-      db.exec(`BEGIN; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
-    } else if (version !== SCHEMA_VERSION) {
-      db.close();
-      throw new Error(`the journal ${path} has schema version ${version}; this station understands ${SCHEMA_VERSION}`);
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // SQLite gives its -wal and -shm files the database file's mode: create it owner-only first.
+      createPrivateFile(path);
     }
-    return new Journal(db, box, options.now ?? Date.now);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+      const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+      if (version === 0) {
+        db.exec(`BEGIN; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      } else if (version !== SCHEMA_VERSION) {
+        throw new StationError('JOURNAL_VERSION', `the journal ${path} has schema version ${version}; this station understands ${SCHEMA_VERSION}`, {
+          hint: 'Use the station version that wrote it, or another --data-dir.',
+        });
+      }
+      return new Journal(db, box, options.now ?? Date.now, path);
+    } catch (error) {
+      db?.close();
+      throw journalFailure(error, path);
+    }
+  }
+
+  /**
+   * Opens an existing journal to read it (history, outbox list) without
+   * creating anything; undefined when the folder has none yet. Readers do not
+   * need the folder's lock: a running station may keep writing meanwhile.
+   */
+  static openExisting(path: string, box: SecretBox): Journal | undefined {
+    if (!existsSync(path)) return undefined;
+    try {
+      const db = new DatabaseSync(path, { readOnly: true });
+      db.exec('PRAGMA busy_timeout = 5000;');
+      return new Journal(db, box, Date.now, path);
+    } catch (error) {
+      throw journalFailure(error, path);
+    }
   }
 
   close(): void {
@@ -148,23 +179,23 @@ export class Journal {
   }
 
   startUnit(serial: string, port: string): UnitRecord {
-    const result = this.db.prepare("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, this.now());
+    const result = this.sql("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, this.now());
     return this.unit(Number(result.lastInsertRowid))!;
   }
 
   unit(id: number): UnitRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM units WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sql('SELECT * FROM units WHERE id = ?').get(id) as Row | undefined;
     return row ? toUnit(row) : undefined;
   }
 
   /** Units a crash left half-done: the restart decides what to redo. */
   unitsInProgress(): UnitRecord[] {
-    return (this.db.prepare("SELECT * FROM units WHERE result = 'in-progress' ORDER BY id").all() as Row[]).map(toUnit);
+    return (this.sql("SELECT * FROM units WHERE result = 'in-progress' ORDER BY id").all() as Row[]).map(toUnit);
   }
 
   /** The newest record of a serial number, if any. */
   latestUnit(serial: string): UnitRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT 1').get(serial) as Row | undefined;
+    const row = this.sql('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT 1').get(serial) as Row | undefined;
     return row ? toUnit(row) : undefined;
   }
 
@@ -174,22 +205,22 @@ export class Journal {
     // A technician searches with part of a serial number; LIKE's wildcards in it are taken literally.
     const pattern = filter.serialContains ? `%${filter.serialContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
     const rows = filter.serial
-      ? this.db.prepare('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT ?').all(filter.serial, limit)
+      ? this.sql('SELECT * FROM units WHERE serial = ? ORDER BY id DESC LIMIT ?').all(filter.serial, limit)
       : pattern
-        ? this.db.prepare("SELECT * FROM units WHERE serial LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?").all(pattern, limit)
-        : this.db.prepare('SELECT * FROM units ORDER BY id DESC LIMIT ?').all(limit);
+        ? this.sql("SELECT * FROM units WHERE serial LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT ?").all(pattern, limit)
+        : this.sql('SELECT * FROM units ORDER BY id DESC LIMIT ?').all(limit);
     return (rows as Row[]).map(toUnit);
   }
 
   recordStep(unitId: number, step: string, status: StepStatus, extra: { durationMs?: number; detail?: string } = {}): void {
     this.transaction(() => {
-      this.db.prepare('INSERT INTO step_events (unit_id, step, status, at, duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?)').run(unitId, step, status, this.now(), extra.durationMs ?? null, extra.detail ?? null);
-      this.db.prepare('UPDATE units SET current_step = ? WHERE id = ?').run(step, unitId);
+      this.sql('INSERT INTO step_events (unit_id, step, status, at, duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?)').run(unitId, step, status, this.now(), extra.durationMs ?? null, extra.detail ?? null);
+      this.sql('UPDATE units SET current_step = ? WHERE id = ?').run(step, unitId);
     });
   }
 
   stepEvents(unitId: number): StepEvent[] {
-    return (this.db.prepare('SELECT * FROM step_events WHERE unit_id = ? ORDER BY id').all(unitId) as Row[]).map((row) => ({
+    return (this.sql('SELECT * FROM step_events WHERE unit_id = ? ORDER BY id').all(unitId) as Row[]).map((row) => ({
       unitId: Number(row.unit_id),
       step: String(row.step),
       status: row.status as StepStatus,
@@ -200,37 +231,37 @@ export class Journal {
   }
 
   setCloudIds(unitId: number, ids: { thingId?: string; versionId?: string }): void {
-    this.db.prepare('UPDATE units SET thing_id = COALESCE(?, thing_id), version_id = COALESCE(?, version_id) WHERE id = ?').run(ids.thingId ?? null, ids.versionId ?? null, unitId);
+    this.sql('UPDATE units SET thing_id = COALESCE(?, thing_id), version_id = COALESCE(?, version_id) WHERE id = ?').run(ids.thingId ?? null, ids.versionId ?? null, unitId);
   }
 
   storeCredentials(unitId: number, credentials: { thingId: string; apiKey: string }, state: CredentialsState): void {
     const sealed = this.box.seal(JSON.stringify(credentials), `unit:${unitId}:credentials`);
-    this.db.prepare('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, credentials.thingId, unitId);
+    this.sql('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, credentials.thingId, unitId);
   }
 
   credentials(unitId: number): { thingId: string; apiKey: string } | undefined {
-    const row = this.db.prepare('SELECT credentials FROM units WHERE id = ?').get(unitId) as Row | undefined;
+    const row = this.sql('SELECT credentials FROM units WHERE id = ?').get(unitId) as Row | undefined;
     if (!row?.credentials) return undefined;
     return JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)) as { thingId: string; apiKey: string };
   }
 
   /** A failed unit being retried is in progress again, on its own record. */
   reopenUnit(unitId: number): void {
-    this.db.prepare("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
+    this.sql("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
   }
 
   setCredentialsState(unitId: number, state: CredentialsState): void {
-    this.db.prepare('UPDATE units SET credentials_state = ? WHERE id = ?').run(state, unitId);
+    this.sql('UPDATE units SET credentials_state = ? WHERE id = ?').run(state, unitId);
   }
 
   finishUnit(unitId: number, result: Exclude<UnitResult, 'in-progress'>, failure: { step?: string; error?: string } = {}): void {
-    this.db.prepare('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, this.now(), unitId);
+    this.sql('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, this.now(), unitId);
   }
 
   /** Queues a cloud call for later, after the unit's earlier calls (order per unit is kept). */
   enqueue(unitId: number, backend: string, call: string, payload: Record<string, unknown>): OutboxEntry {
     return this.transaction(() => {
-      const seq = Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM outbox WHERE unit_id = ?').get(unitId) as Row).next);
+      const seq = Number((this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM outbox WHERE unit_id = ?').get(unitId) as Row).next);
       const sealed = this.box.seal(JSON.stringify(payload), `outbox:${unitId}:${seq}`);
       const now = this.now();
       const result = this.db
@@ -257,23 +288,23 @@ export class Journal {
   }
 
   outboxEntry(id: number): OutboxEntry | undefined {
-    const row = this.db.prepare(`${OUTBOX_SELECT} WHERE o.id = ?`).get(id) as Row | undefined;
+    const row = this.sql(`${OUTBOX_SELECT} WHERE o.id = ?`).get(id) as Row | undefined;
     return row ? this.toOutbox(row) : undefined;
   }
 
   /** Every call not yet done (waiting, in flight or failed), oldest first, for "station outbox list". */
   outboxEntries(limit = 10_000): OutboxEntry[] {
-    return (this.db.prepare(`${OUTBOX_SELECT} WHERE o.state != 'done' ORDER BY o.id LIMIT ?`).all(limit) as Row[]).map((row) => this.toOutbox(row));
+    return (this.sql(`${OUTBOX_SELECT} WHERE o.state != 'done' ORDER BY o.id LIMIT ?`).all(limit) as Row[]).map((row) => this.toOutbox(row));
   }
 
   /** Calls a crash interrupted: sent or not, nobody knows; the replayer decides per call whether repeating is safe. */
   inFlightOutbox(): OutboxEntry[] {
-    return (this.db.prepare(`${OUTBOX_SELECT} WHERE o.state = 'in-flight' ORDER BY o.id`).all() as Row[]).map((row) => this.toOutbox(row));
+    return (this.sql(`${OUTBOX_SELECT} WHERE o.state = 'in-flight' ORDER BY o.id`).all() as Row[]).map((row) => this.toOutbox(row));
   }
 
   outboxCounts(): Record<OutboxState, number> {
     const counts: Record<OutboxState, number> = { pending: 0, 'in-flight': 0, done: 0, failed: 0 };
-    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as Row[]) counts[row.state as OutboxState] = Number(row.n);
+    for (const row of this.sql('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as Row[]) counts[row.state as OutboxState] = Number(row.n);
     return counts;
   }
 
@@ -283,11 +314,11 @@ export class Journal {
    * means someone else has it.
    */
   claimOutbox(id: number): boolean {
-    return this.db.prepare("UPDATE outbox SET state = 'in-flight', attempts = attempts + 1 WHERE id = ? AND state = 'pending'").run(id).changes === 1;
+    return this.sql("UPDATE outbox SET state = 'in-flight', attempts = attempts + 1 WHERE id = ? AND state = 'pending'").run(id).changes === 1;
   }
 
   markDone(id: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'done', done_at = ?, last_error = NULL WHERE id = ?").run(this.now(), id);
+    this.sql("UPDATE outbox SET state = 'done', done_at = ?, last_error = NULL WHERE id = ?").run(this.now(), id);
   }
 
   /**
@@ -304,30 +335,30 @@ export class Journal {
 
   /** A unit that failed takes its queued calls back: it will start over, and nobody would receive what they produce. */
   cancelOutbox(unitId: number, reason: string): void {
-    this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(reason, this.now(), unitId);
+    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(reason, this.now(), unitId);
   }
 
   /** "Replay now": every waiting call becomes due at once, whatever its back-off said. */
   makeAllDue(): void {
-    this.db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE state = 'pending'").run(this.now());
+    this.sql("UPDATE outbox SET next_attempt_at = ? WHERE state = 'pending'").run(this.now());
   }
 
   /** Calls of this unit still waiting or in flight. */
   unfinishedOutbox(unitId: number): number {
-    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE unit_id = ? AND state IN ('pending','in-flight')").get(unitId) as Row).n);
+    return Number((this.sql("SELECT COUNT(*) AS n FROM outbox WHERE unit_id = ? AND state IN ('pending','in-flight')").get(unitId) as Row).n);
   }
 
   /** After a crash: calls that were in flight go back to the queue (every queued call is safe to send again). */
   requeueInFlight(): number {
-    return Number(this.db.prepare("UPDATE outbox SET state = 'pending' WHERE state = 'in-flight'").run().changes);
+    return Number(this.sql("UPDATE outbox SET state = 'pending' WHERE state = 'in-flight'").run().changes);
   }
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
-    this.db.prepare("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAttemptAt, id);
+    this.sql("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAttemptAt, id);
   }
 
   markFailed(id: number, error: string): void {
-    this.db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?").run(error, this.now(), id);
+    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?").run(error, this.now(), id);
   }
 
   cacheFirmware(entry: { versionKey: string; sha256: string; size: number; path: string }): void {
@@ -337,22 +368,22 @@ export class Journal {
   }
 
   cachedFirmware(versionKey: string): { sha256: string; size: number; path: string } | undefined {
-    const row = this.db.prepare('SELECT sha256, size, path FROM firmware_cache WHERE version_key = ?').get(versionKey) as Row | undefined;
+    const row = this.sql('SELECT sha256, size, path FROM firmware_cache WHERE version_key = ?').get(versionKey) as Row | undefined;
     return row ? { sha256: String(row.sha256), size: Number(row.size), path: String(row.path) } : undefined;
   }
 
   forgetFirmware(versionKey: string): void {
-    this.db.prepare('DELETE FROM firmware_cache WHERE version_key = ?').run(versionKey);
+    this.sql('DELETE FROM firmware_cache WHERE version_key = ?').run(versionKey);
   }
 
   /** Small durable facts (the last known target version, a Fleet Freedom ghostId…). */
   setting(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+    const row = this.sql('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
     return text(row?.value);
   }
 
   setSetting(key: string, value: string): void {
-    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.sql('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** A setting that may hold secrets (the line configuration), sealed like credentials. */
@@ -365,14 +396,33 @@ export class Journal {
     this.setSetting(`sealed:${key}`, this.box.seal(value, `setting:${key}`).toString('base64'));
   }
 
+  /** A prepared statement whose failures name the journal file and what to do (disk full, read-only, damaged). */
+  private sql(query: string): { run(...params: SQLInputValue[]): StatementResultingChanges; get(...params: SQLInputValue[]): unknown; all(...params: SQLInputValue[]): unknown[] } {
+    const statement = this.guard(() => this.db.prepare(query));
+    return {
+      run: (...params) => this.guard(() => statement.run(...params)),
+      get: (...params) => this.guard(() => statement.get(...params)),
+      all: (...params) => this.guard(() => statement.all(...params)),
+    };
+  }
+
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw journalFailure(error, this.path);
+    }
+  }
+
   private transaction<T>(work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.guard(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
       const result = work();
-      this.db.exec('COMMIT');
+      this.guard(() => this.db.exec('COMMIT'));
       return result;
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // SQLite may already have rolled back (a full disk does that): a second ROLLBACK would hide the real error.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }
@@ -411,4 +461,34 @@ function toUnit(row: Row): UnitRecord {
     startedAt: Number(row.started_at),
     finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
   };
+}
+
+/** SQLite's primary result codes the station explains (https://sqlite.org/rescode.html). */
+const SQLITE = { BUSY: 5, LOCKED: 6, READONLY: 8, IOERR: 10, CORRUPT: 11, FULL: 13, CANTOPEN: 14, NOTADB: 26 } as const;
+
+/** A SQLite failure in words a technician can act on, naming the journal file; anything else passes through. */
+export function journalFailure(error: unknown, path: string): unknown {
+  if (error instanceof StationError) return error;
+  const errcode = (error as { errcode?: unknown }).errcode;
+  if (typeof errcode !== 'number') return error;
+  const folder = dirname(path);
+  const failure = (code: string, message: string, hint: string) => new StationError(code, message, { hint, cause: error });
+  switch (errcode & 0xff) {
+    case SQLITE.FULL:
+      return failure('JOURNAL_DISK_FULL', `the journal ${path} could not be written: the disk holding ${folder} is full`, `Free space on that disk (old firmware in ${folder}/firmware may be deleted), then retry.`);
+    case SQLITE.READONLY:
+      return failure('JOURNAL_READ_ONLY', `the journal ${path} cannot be written (read-only)`, `Let this user write to ${folder} and the files in it, or use another --data-dir.`);
+    case SQLITE.CANTOPEN:
+      return failure('JOURNAL_CANNOT_OPEN', `the journal ${path} cannot be opened`, `Check that ${folder} exists and that this user may read and write it, or use another --data-dir.`);
+    case SQLITE.CORRUPT:
+    case SQLITE.NOTADB:
+      return failure('JOURNAL_DAMAGED', `the journal ${path} is damaged or is not a station journal`, `Move it aside (e.g. to journal.sqlite.damaged) and restore it from a backup; without one, the station starts a new, empty journal there.`);
+    case SQLITE.IOERR:
+      return failure('JOURNAL_IO', `the journal ${path} could not be read or written (I/O error)`, `Check the disk holding ${folder} (dmesg), then retry.`);
+    case SQLITE.BUSY:
+    case SQLITE.LOCKED:
+      return failure('JOURNAL_BUSY', `the journal ${path} stayed locked by another process`, 'Stop the other station process using this data folder, or use another --data-dir.');
+    default:
+      return error;
+  }
 }

@@ -58,15 +58,21 @@ export class SecretBox {
  * keeps its key with Electron's safeStorage instead.)
  */
 export async function loadOrCreateKeyFile(dataDir: string): Promise<Buffer> {
+  const existing = await loadKeyFile(dataDir);
+  if (existing) return existing;
   const path = join(dataDir, KEY_FILE_NAME);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  await writeFile(path, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+  await chmod(path, 0o600);
+  return key;
+}
+
+/** The data folder's key if it has one (tools that only read never create one); undefined when there is none. */
+export async function loadKeyFile(dataDir: string): Promise<Buffer | undefined> {
+  const path = join(dataDir, KEY_FILE_NAME);
   const existing = await stat(path).catch(() => undefined);
-  if (!existing) {
-    const key = randomBytes(32);
-    await writeFile(path, key.toString('base64'), { mode: 0o600, flag: 'wx' });
-    await chmod(path, 0o600);
-    return key;
-  }
+  if (!existing) return undefined;
   if (process.platform !== 'win32' && (existing.mode & 0o077) !== 0) {
     throw new ConfigError(`the key file ${path} can be read by other users`, { hint: `Run "chmod 600 ${path}".` });
   }
