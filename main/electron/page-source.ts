@@ -6,7 +6,8 @@ export interface PageSource {
   file: string;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+const LOOPBACK_IPV4 = /^127(\.\d{1,3}){3}$/;
 
 /**
  * A packaged app always loads its built page: ELECTRON_RENDERER_URL is a
@@ -23,7 +24,7 @@ export function choosePageSource(options: { isPackaged: boolean; devServerUrl: s
   } catch {
     return { file: builtFile };
   }
-  const loopback = (url.protocol === 'http:' || url.protocol === 'https:') && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+  const loopback = (url.protocol === 'http:' || url.protocol === 'https:') && (LOOPBACK_HOSTS.has(url.hostname) || LOOPBACK_IPV4.test(url.hostname));
   return loopback ? { devServerUrl: url.origin, file: builtFile } : { file: builtFile };
 }
 

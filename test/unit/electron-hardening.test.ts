@@ -213,6 +213,16 @@ describe('which page is the station\'s own', () => {
     expect(isOwnPage(dev, 'http://localhost:5173.evil.example/')).toBe(false);
   });
 
+  it('takes a dev server only on a loopback address', async () => {
+    const { choosePageSource } = await pageSource();
+    const devServer = (devServerUrl: string) => choosePageSource({ isPackaged: false, devServerUrl, builtFile: '/b/index.html' }).devServerUrl;
+    expect(devServer('http://127.0.0.1:5173')).toBe('http://127.0.0.1:5173');
+    expect(devServer('http://[::1]:5173/')).toBe('http://[::1]:5173');
+    expect(devServer('http://127.evil.example:5173')).toBeUndefined();
+    expect(devServer('file:///etc/passwd')).toBeUndefined();
+    expect(devServer('not a url')).toBeUndefined();
+  });
+
   it('matches exactly the built file, on POSIX and Windows paths', async () => {
     const { choosePageSource, isOwnPage } = await pageSource();
     const posix = choosePageSource({ isPackaged: true, devServerUrl: undefined, builtFile: '/app/resources/app.asar/out/renderer/index.html' });
