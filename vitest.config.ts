@@ -8,5 +8,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // electron-store runs for real in the tests (real files, real modes); inlined, its own
+    // `import electron` gets the test's mock instead of Electron's binary-downloading index.js.
+    server: { deps: { inline: ['electron-store'] } },
   },
 });

@@ -1,18 +1,21 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { StationDesk } from '../core/desk/station-desk.ts';
-import { CONTENT_SECURITY_POLICY } from '../core/serve/content-security-policy.ts';
+import { describeError } from '../core/errors.ts';
 import { registerIpc, streamUpdates } from './ipc.ts';
-import { electronSecretKey, electronSettingsStore } from './app-storage.ts';
+import { electronSecretKey, electronSettingsStore, openAppStore } from './app-storage.ts';
+import { choosePageSource, isOwnPage } from './page-source.ts';
+import { enableLinearRegexpFallback } from './regexp-safety.ts';
+import { guardNavigation, lockDownSession } from './web-guards.ts';
 
+// Before anything compiles a profile's pattern, and before ready (renderers read js-flags when they start).
+enableLinearRegexpFallback(app.commandLine);
 
-const rendererUrl = process.env.ELECTRON_RENDERER_URL;
-const rendererFile = join(import.meta.dirname, '../renderer/index.html');
-
-function isOwnPage(url: string): boolean {
-  if (rendererUrl) return url.startsWith(rendererUrl);
-  return url.startsWith('file://') && decodeURIComponent(new URL(url).pathname) === rendererFile.replaceAll('\\', '/');
-}
+const page = choosePageSource({
+  isPackaged: app.isPackaged,
+  devServerUrl: process.env.ELECTRON_RENDERER_URL,
+  builtFile: join(import.meta.dirname, '../renderer/index.html'),
+});
 
 function createWindow(desk: StationDesk): BrowserWindow {
   const window = new BrowserWindow({
@@ -30,14 +33,10 @@ function createWindow(desk: StationDesk): BrowserWindow {
     },
   });
   window.once('ready-to-show', () => window.show());
-  // Nothing navigates away from the station or opens new windows.
-  window.webContents.on('will-navigate', (event, url) => {
-    if (!isOwnPage(url)) event.preventDefault();
-  });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  guardNavigation(window.webContents, page);
   streamUpdates(desk, window.webContents);
-  if (rendererUrl) void window.loadURL(rendererUrl);
-  else void window.loadFile(rendererFile);
+  if (page.devServerUrl) void window.loadURL(page.devServerUrl);
+  else void window.loadFile(page.file);
   return window;
 }
 
@@ -52,32 +51,39 @@ function quitCleanly(desk: StationDesk): void {
   });
 }
 
+async function start(): Promise<void> {
+  lockDownSession(session.defaultSession);
+  const dataDir = app.getPath('userData');
+  const store = openAppStore(dataDir);
+  const desk = new StationDesk({ dataDir, settings: electronSettingsStore(store), secretKey: await electronSecretKey(store, dataDir) });
+  registerIpc(ipcMain, { desk, isTrustedSender: (event) => isOwnPage(page, event.senderFrame?.url ?? '') });
+  quitCleanly(desk);
+  await desk.init();
+  createWindow(desk);
+  app.on('second-instance', () => {
+    const [window] = BrowserWindow.getAllWindows();
+    if (window) {
+      if (window.isMinimized()) window.restore();
+      window.focus();
+    }
+  });
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow(desk);
+  });
+}
+
 if (!app.requestSingleInstanceLock()) {
   // Two stations on the same ports would fight over them.
   app.quit();
 } else {
-  app.whenReady().then(async () => {
-    session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  app
+    .whenReady()
+    .then(start)
+    .catch((error: unknown) => {
+      // Without this the process would sit there with no window and no word.
+      dialog.showErrorBox('Provisioning Station cannot start', describeError(error));
+      app.exit(1);
     });
-    const dataDir = app.getPath('userData');
-    const desk = new StationDesk({ dataDir, settings: electronSettingsStore(), secretKey: await electronSecretKey(dataDir) });
-    registerIpc(ipcMain, { desk, isTrustedSender: (event) => isOwnPage(event.senderFrame?.url ?? '') });
-    quitCleanly(desk);
-    await desk.init();
-    createWindow(desk);
-    app.on('second-instance', () => {
-      const [window] = BrowserWindow.getAllWindows();
-      if (window) {
-        if (window.isMinimized()) window.restore();
-        window.focus();
-      }
-    });
-    app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createWindow(desk);
-    });
-  });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });

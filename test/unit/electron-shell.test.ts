@@ -90,6 +90,7 @@ const electron = vi.hoisted(() => {
   let headersHandler: ((d: { responseHeaders: Record<string, string[]> }, cb: (r: unknown) => void) => void) | undefined;
   const appHandlers = new Map<string, (...a: unknown[]) => void>();
   const app = {
+    commandLine: { appendSwitch: vi.fn(), getSwitchValue: () => '' },
     requestSingleInstanceLock: vi.fn(() => true),
     on: vi.fn((name: string, fn: (...a: unknown[]) => void) => appHandlers.set(name, fn)),
     quit: vi.fn(),
@@ -102,6 +103,7 @@ const electron = vi.hoisted(() => {
       setPermissionRequestHandler: (fn: typeof permissionHandler) => {
         permissionHandler = fn;
       },
+      setPermissionCheckHandler: () => undefined,
       webRequest: {
         onHeadersReceived: (fn: typeof headersHandler) => {
           headersHandler = fn;
@@ -123,6 +125,7 @@ const electron = vi.hoisted(() => {
 vi.mock('electron', () => ({ ...electron.module, default: electron.module }));
 // The app's storage is electron-store and safeStorage (tested in electron-storage.test.ts); here, in memory.
 vi.mock('../../main/electron/app-storage.ts', () => ({
+  openAppStore: () => ({ get: () => undefined, set: () => undefined, delete: () => undefined }),
   electronSettingsStore: () => ({ read: () => undefined, write: () => undefined }),
   electronSecretKey: async () => Buffer.alloc(32, 7),
 }));
