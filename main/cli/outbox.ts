@@ -5,6 +5,7 @@ import type { OutboxEntry } from '../core/storage/journal.ts';
 import { readJournal } from '../core/storage/read-journal.ts';
 import { parseOrThrow } from '../core/validation.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
+import { EXIT_PENDING } from './run.ts';
 
 const HELP = `Usage: station outbox list [--json] [--data-dir DIR]
        station outbox replay [--json] [--data-dir DIR] [--config FILE]
@@ -13,7 +14,8 @@ list     the cloud calls waiting (or failed) in the outbox
 replay   replay every due call now, then list what is left; the cloud is the
          one the station last ran with, unless --config names another
 
-Exit status of replay: 0 when nothing is left pending, 1 otherwise.`;
+Exit status of replay: 0 when nothing is left waiting, 3 when calls still wait
+for the cloud (they replay by themselves while a station runs).`;
 
 export async function outboxCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
@@ -51,7 +53,7 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     if (!values.json) console.log(`replayed ${done} call(s)`);
     const left = station.journal.outboxEntries();
     print(left);
-    return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? 1 : 0;
+    return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? EXIT_PENDING : 0;
   } finally {
     await station.close();
   }

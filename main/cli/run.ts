@@ -16,7 +16,9 @@ Provisions units on the line's ports.
   --json            one JSON object per line: progress events, and a "unit" object per unit
   --data-dir DIR    journal, firmware cache and key (default ~/.local/share/provisioning-station)
 
-Exit status: 0 when every unit passed, 1 when any failed, 2 for bad usage or configuration.`;
+Exit status: 0 every unit passed; 1 a unit failed; 2 bad usage or configuration;
+3 none failed, but some units' cloud calls wait in the outbox (they replay by
+themselves when the cloud is back; "station outbox list" shows them).`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(
@@ -47,12 +49,20 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Continuous: each port takes the next unit when one is plugged in, until Ctrl-C.
     const outcomes = values.once ? await station.provisionOnce(ports, onEvent, controller.signal) : await station.runLine(ports, { onEvent, signal: controller.signal });
     if (!values.json) printSummary(outcomes);
-    return outcomes.every((outcome) => outcome.result === 'passed') ? 0 : 1;
+    return exitStatus(outcomes);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await station.close();
   }
+}
+
+/** Exit status 3: nothing failed, but the cloud has not heard of every unit yet. */
+export const EXIT_PENDING = 3;
+
+export function exitStatus(outcomes: UnitOutcome[]): number {
+  if (outcomes.some((outcome) => outcome.result === 'failed')) return 1;
+  return outcomes.some((outcome) => outcome.result === 'pending') ? EXIT_PENDING : 0;
 }
 
 /** Absent values print as null, so every unit object carries every field (failedStep, error…). */
@@ -71,6 +81,7 @@ function printHuman(event: StationEvent): void {
 }
 
 function printSummary(outcomes: UnitOutcome[]): void {
-  const passed = outcomes.filter((o) => o.result === 'passed').length;
-  console.log(`${passed} passed, ${outcomes.length - passed} failed`);
+  const count = (result: UnitOutcome['result']) => outcomes.filter((o) => o.result === result).length;
+  const pending = count('pending');
+  console.log(`${count('passed')} passed, ${count('failed')} failed${pending ? `, ${pending} passed with cloud calls waiting in the outbox` : ''}`);
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
 import { historyCommand } from './history.ts';
@@ -18,14 +19,52 @@ Commands:
   sim device    run a simulated reference device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
 
-Run "station <command> --help" for a command's options.`;
+Run "station <command> --help" for a command's options; "station --version" for the version.
+
+Exit status: 0 done (every unit passed), 1 a unit failed, 2 bad usage or
+configuration, 3 none failed but some wait for the cloud (see "station run --help").`;
+
+const SIM_USAGE = `Usage: station sim <device|cloud> [options]
+
+  sim device    run a simulated reference device on a pty or TCP port
+  sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
+
+Run "station sim device --help" or "station sim cloud --help" for their options.`;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+/** The version in package.json, beside the sources. */
+async function stationVersion(): Promise<string> {
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+  return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
+}
+
+/** "station help [command]": the same text as "station <command> --help". */
+function helpFor(command: string | undefined, rest: string[]): Promise<number> | number {
+  if (command === undefined) {
+    console.log(USAGE);
+    return EXIT_OK;
+  }
+  if (command === 'sim' && rest[0] === undefined) {
+    console.log(SIM_USAGE);
+    return EXIT_OK;
+  }
+  return main([command, ...rest, '--help']);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(`station ${await stationVersion()}`);
+    return EXIT_OK;
+  }
+  if (command === 'help') return helpFor(sub, rest);
+  if (command === 'sim' && (sub === undefined || sub === '--help' || sub === '-h')) {
+    console.log(SIM_USAGE);
+    return sub === undefined ? EXIT_USAGE : EXIT_OK;
+  }
   if (command === 'run') return runCommand(argv.slice(1));
   if (command === 'serve') return serveCommand(argv.slice(1));
   if (command === 'history') return historyCommand(argv.slice(1));

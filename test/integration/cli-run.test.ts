@@ -59,6 +59,19 @@ describe('station run', () => {
     expect(result.stdout).toContain('1 passed, 0 failed');
   });
 
+  it('exits 3 when no unit failed but some wait for the cloud, and says so in the summary', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['THERM00000000000001', 'THERM00000000000002'], versions: [{ name: '1', firmware: { size: 10_000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: 'THERM00000000000001', bootDelayMs: 20 }), await startSimulatorOnPty({ serial: 'THERM00000000000002', bootDelayMs: 20 }));
+    const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: emulator.url, timeoutMs: 2000 } });
+    const dataDir = mkdtempSync(join(tmpdir(), 'data-'));
+    // Online first: the station learns the target and caches the firmware.
+    expect((await station(['run', '--config', config, '--once', '--port', sims[0]!.path, '--data-dir', dataDir])).code).toBe(0);
+    emulator.setOffline(true);
+    const offline = await station(['run', '--config', config, '--once', '--port', sims[1]!.path, '--data-dir', dataDir]);
+    expect(offline.stdout).toContain('0 passed, 0 failed, 1 passed with cloud calls waiting in the outbox');
+    expect(offline.code).toBe(3);
+  });
+
   it('exits 2 and names the field for a bad configuration', async () => {
     const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: 'nope' }, ports: [] });
     const result = await station(['run', '--config', config, '--once']);
@@ -122,7 +135,7 @@ describe('station outbox', () => {
       ]);
 
       // Still offline: replay leaves them pending and says so with its exit status.
-      expect((await station(['outbox', 'replay', '--data-dir', dataDir])).code).toBe(1);
+      expect((await station(['outbox', 'replay', '--data-dir', dataDir])).code).toBe(3);
       emulator.setOffline(false);
       const replay = await station(['outbox', 'replay', '--data-dir', dataDir]);
       expect(replay.code).toBe(0);

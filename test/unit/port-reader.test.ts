@@ -33,6 +33,12 @@ describe('PortReader', () => {
     expect((error as TimeoutError).message).toBe('no answer to SERIAL? within 50 ms; it sent 2 bytes that are not a full line (de ad)');
   });
 
+  it('prints a timeout in whole milliseconds (callers pass what is left of a deadline)', async () => {
+    const { reader } = pair();
+    const error = await reader.readLine({ timeoutMs: 20.4567, maxLength: 256, awaiting: 'VERSION?' }).catch((e: unknown) => e);
+    expect((error as TimeoutError).message).toBe('no answer to VERSION? within 20 ms');
+  });
+
   it('fails a pending read at once when the port goes away', async () => {
     const { reader, device } = pair();
     const read = reader.readByte({ timeoutMs: 10_000 });

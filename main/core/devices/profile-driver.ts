@@ -12,6 +12,7 @@ import type {
   FlashOptions,
   StepOptions,
 } from './driver.ts';
+import { compileProfilePattern } from './profile/safe-pattern.ts';
 import type { DeviceProfile } from './profile/schema.ts';
 
 /** Values substituted into a command line: printable, no spaces, so they cannot inject a second command. */
@@ -50,8 +51,8 @@ export class ProfileDriver implements DeviceDriver {
     this.port = port.path;
     this.profile = profile;
     this.reader = new PortReader(port);
-    this.errorPattern = new RegExp(profile.errorPattern);
-    this.serialPattern = new RegExp(profile.serialNumberPattern);
+    this.errorPattern = compileProfilePattern(profile.errorPattern);
+    this.serialPattern = compileProfilePattern(profile.serialNumberPattern);
     this.capabilities = profileCapabilities(profile);
   }
 
@@ -197,7 +198,7 @@ export class ProfileDriver implements DeviceDriver {
   /** Sends one command (if any) and awaits its answer lines in order; returns the named groups they captured. */
   private async exchange(exchange: Exchange): Promise<Groups> {
     const where = { port: this.port, step: exchange.step };
-    const patterns = (Array.isArray(exchange.expect) ? exchange.expect : [exchange.expect]).map((source) => new RegExp(source));
+    const patterns = (Array.isArray(exchange.expect) ? exchange.expect : [exchange.expect]).map((source) => compileProfilePattern(source));
     const command = exchange.send === undefined ? undefined : renderCommand(exchange.send, exchange.values ?? {}, where);
     const awaiting = exchange.awaiting ?? (exchange.send === undefined ? 'the device' : commandName(exchange.send));
     const deadline = performance.now() + exchange.timeoutMs;

@@ -177,7 +177,7 @@ export class PortReader {
   private timeoutError(options: ReadOptions): TimeoutError {
     const what = options.awaiting ? `no answer to ${options.awaiting}` : 'no answer';
     const got = this.buffer.length > 0 ? `; it sent ${this.buffer.length} bytes that are not a full line (${hexPreview(this.buffer)})` : '';
-    return new TimeoutError(`${what} within ${options.timeoutMs} ms${got}`, {
+    return new TimeoutError(`${what} within ${Math.round(options.timeoutMs)} ms${got}`, {
       where: { port: this.port.path },
       hint: 'Check that the unit is powered, connected, and running firmware that speaks this profile.',
     });

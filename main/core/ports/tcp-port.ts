@@ -25,7 +25,7 @@ class TcpBytePort extends BaseBytePort {
   }
 
   write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? 2000 + data.byteLength / 10;
+    const timeoutMs = options.timeoutMs ?? 2000 + Math.ceil(data.byteLength / 10);
     const stall = {
       hint: 'The serial device server stopped taking data; check the network and the server.',
       hangUp: () => this.hangUp('the serial device server stopped taking data'),

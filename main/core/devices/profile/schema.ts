@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nestedQuantifier } from './safe-pattern.ts';
 
 /**
  * A device profile is data: how to talk to one kind of unit over a text
@@ -19,7 +20,16 @@ const pattern = z
   .string()
   .min(1)
   .max(512)
-  .refine(isValidRegex, { message: 'is not a valid regular expression' });
+  .refine(isValidRegex, { message: 'is not a valid regular expression' })
+  .superRefine((source, context) => {
+    const nested = nestedQuantifier(source);
+    if (nested) {
+      context.addIssue({
+        code: 'custom',
+        message: `repeats a repeated group (${nested}), which can take exponential time on a long line; write it without the outer repeat, e.g. ([A-Z0-9]+) instead of ([A-Z0-9]+)+`,
+      });
+    }
+  });
 
 /** One pattern, or several lines awaited in order (e.g. "+SN:…" then "OK"). */
 const expectation = z.union([pattern, z.array(pattern).min(1).max(8)]);
