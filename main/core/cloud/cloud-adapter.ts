@@ -47,6 +47,8 @@ export interface DownloadOptions extends CallOptions {
   /** Where to write the image; written to a temporary name first and renamed when complete and verified. */
   destination: string;
   onProgress?: (progress: TransferProgress) => void;
+  /** The largest image accepted (the line's maxFirmwareBytes); the adapter's own limit when absent. */
+  maxBytes?: number;
 }
 
 export interface ActivateOptions extends CallOptions {

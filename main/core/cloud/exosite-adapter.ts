@@ -14,8 +14,10 @@ import type {
 } from './cloud-adapter.ts';
 import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
+import { DownloadAttempt, firmwareTooLarge } from './download-attempt.ts';
 import { FirmwareFileWriter } from './firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type ErrorContext, type HttpSettings } from './http.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from './http.ts';
+import { cloudLimits, type CloudLimits } from './limits.ts';
 
 export interface ExositeSettings extends HttpSettings {
   vendor: string;
@@ -46,10 +48,12 @@ export class ExositeAdapter implements CloudAdapter {
   };
   private readonly http: AxiosInstance;
   private readonly settings: ExositeSettings;
+  private readonly limits: CloudLimits;
   private readonly alias: string;
 
   constructor(settings: ExositeSettings) {
     this.settings = settings;
+    this.limits = cloudLimits(settings);
     this.http = createHttpClient(settings, 'exosite');
     this.alias = settings.versionAlias ?? 'fw_version';
   }
@@ -70,8 +74,8 @@ export class ExositeAdapter implements CloudAdapter {
     const body = new URLSearchParams({ vendor: this.settings.vendor, model: this.settings.model, sn: serial }).toString();
     const cik = await requestWithRetry(
       context,
-      { retrySafe: false, signal: options.signal },
-      () => this.http.post<string>('/provision/activate', body, { headers: { 'Content-Type': FORM }, signal: options.signal }),
+      { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
+      (signal) => this.http.post<string>('/provision/activate', body, { headers: { 'Content-Type': FORM }, signal }),
       (response) => {
         if (response.status === 200) return response.data.trim();
         const messages: Record<number, [string, string]> = {
@@ -134,8 +138,8 @@ export class ExositeAdapter implements CloudAdapter {
     const context: ErrorContext = { backend: this.backend, step: 'currentVersion', serial: credentials.thingId };
     const body = await requestWithRetry(
       context,
-      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
-      () => this.http.get<string>(`/onep:v1/stack/alias?${encodeURIComponent(this.alias)}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal: options.signal }),
+      { retrySafe: true, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(context.step, this.settings.retry), signal: options.signal },
+      (signal) => this.http.get<string>(`/onep:v1/stack/alias?${encodeURIComponent(this.alias)}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal }),
       (response) => this.expectOk(response, context, 'reading the installed version'),
     );
     const value = new URLSearchParams(body).get(this.alias);
@@ -146,77 +150,90 @@ export class ExositeAdapter implements CloudAdapter {
     const context: ErrorContext = { backend: this.backend, step: 'confirmVersion', serial: credentials.thingId };
     await requestWithRetry(
       context,
-      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
-      () =>
+      { retrySafe: true, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(context.step, this.settings.retry), signal: options.signal },
+      (signal) =>
         this.http.post<string>('/onep:v1/stack/alias', new URLSearchParams({ [this.alias]: versionId }).toString(), {
           headers: { 'X-Exosite-CIK': credentials.apiKey, 'Content-Type': FORM },
-          signal: options.signal,
+          signal,
         }),
       (response) => this.expectOk(response, context, 'confirming the installed version'),
     );
   }
 
-  /** Downloads with Range: a connection lost midway resumes where it stopped instead of starting over. */
+  /**
+   * Downloads with Range: a connection lost midway resumes where it stopped
+   * instead of starting over. An announced size over maxFirmwareBytes is
+   * refused before anything is downloaded.
+   */
   async downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware> {
     const context: ErrorContext = { backend: this.backend, step: 'downloadFirmware', serial: credentials.thingId };
     const size = version.size ?? (await this.contentInfo(credentials, version.id, options)).version.size!;
+    const max = options.maxBytes ?? this.limits.maxFirmwareBytes;
+    if (size > max) throw firmwareTooLarge(context, version.id, max, size);
     const meter = new ProgressMeter(size, options.onProgress);
     await FirmwareFileWriter.discard(options.destination);
     return withRetry(
       async () => {
         const writer = await FirmwareFileWriter.open(options.destination, { resume: true });
         const from = writer.bytesWritten;
-        let response: AxiosResponse<Readable>;
+        let attempt: DownloadAttempt;
         try {
-          response = await this.http.get(this.downloadPath(version.id), {
-            headers: { 'X-Exosite-CIK': credentials.apiKey, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) },
-            responseType: 'stream',
-            signal: options.signal,
-          });
+          attempt = await DownloadAttempt.start(context, this.limits, options.signal, (signal) =>
+            this.http.get<Readable>(this.downloadPath(version.id), {
+              headers: { 'X-Exosite-CIK': credentials.apiKey, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) },
+              responseType: 'stream',
+              // The station counts the bytes itself, against the announced size.
+              maxContentLength: -1,
+              signal,
+            }),
+          );
         } catch (error) {
           await writer.pause();
-          throw transportError(error, context, false);
+          throw error;
         }
-        const resumed = response.status === 206 && new RegExp(`^bytes ${from}-\\d+/${size}$`).test(String(response.headers['content-range']));
-        if (response.status !== 200 && !resumed) {
-          response.data.resume();
-          await writer.pause();
-          await FirmwareFileWriter.discard(options.destination);
-          if (response.status === 206 || response.status === 416) throw invalidResponse(context, `a partial answer that does not continue at byte ${from}`);
-          throw this.statusFailure(response, context, `the firmware ${version.id} could not be downloaded`);
-        }
-        // A server that ignores Range sends everything again: start the file over.
-        const target = response.status === 200 && from > 0 ? await restart(writer, options.destination) : writer;
         try {
-          for await (const chunk of response.data as AsyncIterable<Buffer>) {
-            if (target.bytesWritten + chunk.length > size) throw invalidResponse(context, `more than the announced ${size} bytes`);
-            await target.write(chunk);
-            meter.update(target.bytesWritten);
-          }
-        } catch (error) {
-          await target.pause();
-          if (error instanceof CloudError) {
+          const response = attempt.response;
+          const resumed = response.status === 206 && new RegExp(`^bytes ${from}-\\d+/${size}$`).test(String(response.headers['content-range']));
+          if (response.status !== 200 && !resumed) {
+            await writer.pause();
             await FirmwareFileWriter.discard(options.destination);
-            throw error;
+            if (response.status === 206 || response.status === 416) throw invalidResponse(context, `a partial answer that does not continue at byte ${from}`);
+            throw this.statusFailure(response, context, `the firmware ${version.id} could not be downloaded`);
           }
-          // Keep the .part: the next attempt asks only for the rest.
-          throw transportError(error, context, false);
+          // A server that ignores Range sends everything again: start the file over.
+          const target = response.status === 200 && from > 0 ? await restart(writer, options.destination) : writer;
+          try {
+            for await (const chunk of attempt.chunks(size - target.bytesWritten)) {
+              if (target.bytesWritten + chunk.length > size) throw invalidResponse(context, `more than the announced ${size} bytes`);
+              await target.write(chunk);
+              meter.update(target.bytesWritten);
+            }
+          } catch (error) {
+            await target.pause();
+            const failure = attempt.failure(error);
+            // Keep the .part after a lost or timed-out connection: the next attempt asks only for the rest.
+            const resumable = failure instanceof CloudError && (failure.failure === 'network' || failure.failure === 'timeout');
+            if (!resumable) await FirmwareFileWriter.discard(options.destination);
+            throw failure;
+          }
+          if (target.bytesWritten !== size) {
+            await target.pause();
+            throw invalidResponse(context, `the firmware arrived truncated (${target.bytesWritten} of ${size} bytes)`);
+          }
+          return await target.finish();
+        } finally {
+          attempt.end();
         }
-        if (target.bytesWritten !== size) {
-          await target.pause();
-          throw invalidResponse(context, `the firmware arrived truncated (${target.bytesWritten} of ${size} bytes)`);
-        }
-        return target.finish();
       },
-      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+      { retrySafe: true, policy: retryPolicyFor('downloadFirmware', this.settings.retry), signal: options.signal },
     );
   }
 
   async probe(options: CallOptions = {}): Promise<void> {
     await requestWithRetry(
       { backend: this.backend, step: 'targetVersion' },
-      { retrySafe: false, signal: options.signal },
-      () => this.http.get<string>('/timestamp', { signal: options.signal }),
+      { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
+      (signal) => this.http.get<string>('/timestamp', { signal }),
       () => undefined,
     );
   }
@@ -237,8 +254,8 @@ export class ExositeAdapter implements CloudAdapter {
     const query = new URLSearchParams({ vendor: this.settings.vendor, model: this.settings.model, ...params });
     return requestWithRetry(
       context,
-      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
-      () => this.http.get<string>(`/provision/download?${query}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal: options.signal }),
+      { retrySafe: true, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(context.step, this.settings.retry), signal: options.signal },
+      (signal) => this.http.get<string>(`/provision/download?${query}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal }),
       (response) => this.expectOk(response, context, params.id ? `reading content ${params.id}` : 'listing the content'),
     );
   }

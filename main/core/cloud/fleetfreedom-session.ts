@@ -4,6 +4,7 @@ import type { CloudStep } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FF } from './fleetfreedom-protocol.ts';
 import { checkBaseUrl } from './http.ts';
+import { DEFAULT_CLOUD_LIMITS, formatBytes, formatDuration } from './limits.ts';
 
 export interface FleetFreedomSessionSettings {
   /** wss://socket.fleetfreedom.com; ws:// only to loopback or with allowInsecure. */
@@ -16,8 +17,12 @@ export interface FleetFreedomSessionSettings {
   /** Called with each new session id, so the station can save it. */
   onGhostId?: (ghostId: string) => void;
   allowInsecure?: boolean;
+  /** From opening the connection to the server's greeting (handshake included). */
   connectTimeoutMs?: number;
+  /** From sending a request to its whole answer. */
   requestTimeoutMs?: number;
+  /** The largest message accepted; a larger one closes the connection (a hostile server cannot fill memory). */
+  maxMessageBytes?: number;
   keepAliveMs?: number;
   reconnectBaseDelayMs?: number;
   reconnectMaxDelayMs?: number;
@@ -51,6 +56,8 @@ export class FleetFreedomSession {
   private failures = 0;
   private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The last error each connection reported, to say why it closed. */
+  private readonly socketErrors = new WeakMap<WebSocket, Error>();
 
   constructor(settings: FleetFreedomSessionSettings) {
     checkBaseUrl(settings.url, 'fleetfreedom', settings.allowInsecure, ['wss:', 'ws:']);
@@ -95,7 +102,7 @@ export class FleetFreedomSession {
     return new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(reqId);
-        reject(this.failure(step, 'timeout', `Fleet Freedom did not answer ${name} within ${timeoutMs} ms`));
+        reject(this.failure(step, 'timeout', `Fleet Freedom did not answer ${name} within ${formatDuration(timeoutMs)}`));
       }, timeoutMs);
       this.pending.set(reqId, { name, resolve, reject, timer });
       socket.send(`${name} ${JSON.stringify({ ...body, reqId })}`);
@@ -118,12 +125,14 @@ export class FleetFreedomSession {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     const url = `${this.settings.url.replace(/\/$/, '')}/${encodeURIComponent(this.ghostId ?? '')}`;
-    const socket = new WebSocket(url, { handshakeTimeout: this.settings.connectTimeoutMs ?? 10_000 });
+    const socket = new WebSocket(url, { handshakeTimeout: this.settings.connectTimeoutMs ?? 10_000, maxPayload: this.maxMessageBytes });
+    // Kept for the whole connection: an error event with no listener would crash the process.
+    socket.on('error', (error) => this.socketErrors.set(socket, error));
     try {
       const greeting = await this.greeting(socket, step);
       this.socket = socket;
       socket.on('message', (raw) => this.receive(raw.toString()));
-      socket.on('close', () => this.lost(socket));
+      socket.on('close', () => this.lost(socket, step));
       if (greeting.errorCode !== 0) {
         if (!SESSION_LOST.has(greeting.errorCode)) throw this.failure(step, 'refused', `Fleet Freedom refused the connection (${describeCode(greeting)})`);
         await this.login(socket, step);
@@ -135,6 +144,7 @@ export class FleetFreedomSession {
       this.failures++;
       socket.terminate();
       if (error instanceof CloudError) throw error;
+      if (isOversize(error)) throw this.oversize(step);
       throw this.failure(step, 'network', `could not reach Fleet Freedom (${(error as Error).message})`);
     }
   }
@@ -143,7 +153,7 @@ export class FleetFreedomSession {
   private greeting(socket: WebSocket, step: CloudStep): Promise<Frame> {
     const timeoutMs = this.settings.connectTimeoutMs ?? 10_000;
     return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.failure(step, 'timeout', `Fleet Freedom sent no connectionResponse within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(this.failure(step, 'timeout', `Fleet Freedom sent no connectionResponse within ${formatDuration(timeoutMs)}`)), timeoutMs);
       socket.once('message', (raw) => {
         clearTimeout(timer);
         const parsed = parseFrame(raw.toString());
@@ -198,15 +208,24 @@ export class FleetFreedomSession {
   }
 
   /** The connection went away: whatever was waiting may or may not have happened. */
-  private lost(socket: WebSocket): void {
+  private lost(socket: WebSocket, step: CloudStep = 'register'): void {
     if (this.socket !== socket) return;
     this.socket = undefined;
     clearInterval(this.keepAlive);
+    const oversize = isOversize(this.socketErrors.get(socket));
     for (const [reqId, waiter] of this.pending) {
       clearTimeout(waiter.timer);
-      waiter.reject(this.failure('register', 'network', `the connection to Fleet Freedom was lost during ${waiter.name}`));
+      waiter.reject(oversize ? this.oversize(step) : this.failure(step, 'network', `the connection to Fleet Freedom was lost during ${waiter.name}`));
       this.pending.delete(reqId);
     }
+  }
+
+  private get maxMessageBytes(): number {
+    return this.settings.maxMessageBytes ?? DEFAULT_CLOUD_LIMITS.maxResponseBytes;
+  }
+
+  private oversize(step: CloudStep): CloudError {
+    return this.failure(step, 'invalid-response', `Fleet Freedom sent a message larger than ${formatBytes(this.maxMessageBytes)}, so the station closed the connection`);
   }
 
   private drop(): void {
@@ -218,12 +237,20 @@ export class FleetFreedomSession {
   }
 
   private failure(step: CloudStep, failure: 'network' | 'timeout' | 'refused' | 'invalid-response', message: string): CloudError {
+    const hints = {
+      network: "Check the station's internet connection; the registration can wait in the outbox.",
+      timeout: "Check the station's internet connection; the registration can wait in the outbox.",
+      refused: 'Check the Fleet Freedom settings (URL, user, company).',
+      'invalid-response': 'Check the Fleet Freedom URL: it may point at something other than the Fleet Freedom socket API.',
+    };
     return new CloudError(message, {
       backend: 'fleetfreedom',
       cloudStep: step,
       failure,
       outcomeUnknown: failure === 'network' || failure === 'timeout',
       retryable: failure !== 'refused',
+      where: { step },
+      hint: hints[failure],
     });
   }
 }
@@ -237,6 +264,11 @@ export function parseFrame(text: string): { name: string; frame: Frame } | undef
   } catch {
     return undefined;
   }
+}
+
+/** ws reports a message over maxPayload with this code, then closes with 1009. */
+function isOversize(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 }
 
 function describeCode(frame: Frame): string {

@@ -15,8 +15,10 @@ import type {
 } from './cloud-adapter.ts';
 import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
+import { DownloadAttempt, firmwareTooLarge } from './download-attempt.ts';
 import { FirmwareFileWriter } from './firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, statusError, transportError, withRetry, type HttpSettings } from './http.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type HttpSettings } from './http.ts';
+import { cloudLimits, type CloudLimits } from './limits.ts';
 
 export interface GadgetKeeperPaths {
   activate: string;
@@ -41,8 +43,6 @@ export interface GadgetKeeperSettings extends HttpSettings {
   /** Sent as X-ApiKey on activation, for accounts that require a product key. */
   productKey?: string;
   paths?: Partial<GadgetKeeperPaths>;
-  /** Largest firmware image accepted. */
-  maxFirmwareBytes?: number;
 }
 
 const hex32 = z.string().regex(/^[0-9a-f]{32}$/);
@@ -66,26 +66,25 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   };
   private readonly http: AxiosInstance;
   private readonly settings: GadgetKeeperSettings;
+  private readonly limits: CloudLimits;
   private readonly paths: GadgetKeeperPaths;
 
   constructor(settings: GadgetKeeperSettings) {
     this.settings = settings;
+    this.limits = cloudLimits(settings);
     this.http = createHttpClient(settings, 'gadgetkeeper');
     this.paths = { ...DEFAULT_GADGETKEEPER_PATHS, ...settings.paths };
   }
 
   async activate(serial: string, options: ActivateOptions = {}): Promise<ThingCredentials> {
     const context = { backend: this.backend, step: 'activate' as const, serial };
-    let response: AxiosResponse<string>;
-    try {
-      response = await this.http.put(fill(this.paths.activate, { serialNumber: serial }), undefined, {
+    // Unanswered, the request may still have reached the cloud and issued a key we never saw.
+    const response = await sendWithin(context, { timeoutMs: this.limits.timeoutMs, signal: options.signal, mayHaveTakenEffect: true }, (signal) =>
+      this.http.put<string>(fill(this.paths.activate, { serialNumber: serial }), undefined, {
         headers: this.settings.productKey ? { 'X-ApiKey': this.settings.productKey } : {},
-        signal: options.signal,
-      });
-    } catch (error) {
-      // The request may have reached the cloud and issued a key we never saw.
-      throw transportError(error, context, true);
-    }
+        signal,
+      }),
+    );
     if (response.status === 404) {
       throw statusError(response, context, `serial number ${serial} is not registered with this product`, {
         hint: 'Check that the unit belongs to this product, or register its serial number with the vendor.',
@@ -97,15 +96,15 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   }
 
   async rename(credentials: ThingCredentials, name: string, options: CallOptions = {}): Promise<void> {
-    await this.call('rename', credentials, options, (headers) =>
-      this.http.put(fill(this.paths.rename, { thingId: credentials.thingId }), JSON.stringify({ name }), { headers: json(headers), signal: options.signal }),
+    await this.call('rename', credentials, options, (headers, signal) =>
+      this.http.put(fill(this.paths.rename, { thingId: credentials.thingId }), JSON.stringify({ name }), { headers: json(headers), signal }),
     );
   }
 
   async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
     const context = { backend: this.backend, step: 'targetVersion' as const };
-    const response = await this.call('targetVersion', credentials, options, (headers) =>
-      this.http.get(fill(this.paths.targetVersion, { thingId: credentials.thingId }), { headers, signal: options.signal }),
+    const response = await this.call('targetVersion', credentials, options, (headers, signal) =>
+      this.http.get(fill(this.paths.targetVersion, { thingId: credentials.thingId }), { headers, signal }),
     );
     return this.parse(versionSchema, response, context, 'a target version without an id');
   }
@@ -116,7 +115,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
       'currentVersion',
       credentials,
       options,
-      (headers) => this.http.get(fill(this.paths.currentVersion, { thingId: credentials.thingId }), { headers, signal: options.signal }),
+      (headers, signal) => this.http.get(fill(this.paths.currentVersion, { thingId: credentials.thingId }), { headers, signal }),
       [404],
     );
     if (response.status === 404) return undefined;
@@ -124,61 +123,66 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   }
 
   async confirmVersion(credentials: ThingCredentials, versionId: string, options: CallOptions = {}): Promise<void> {
-    await this.call('confirmVersion', credentials, options, (headers) =>
-      this.http.put(fill(this.paths.switchVersion, { thingId: credentials.thingId }), JSON.stringify({ id: versionId }), {
-        headers: json(headers),
-        signal: options.signal,
-      }),
+    await this.call('confirmVersion', credentials, options, (headers, signal) =>
+      this.http.put(fill(this.paths.switchVersion, { thingId: credentials.thingId }), JSON.stringify({ id: versionId }), { headers: json(headers), signal }),
     );
   }
 
-  /** Streams the image to disk; a body cut short is refused and the download starts over cleanly. */
+  /**
+   * Streams the image to disk within the download limits; an image over
+   * maxFirmwareBytes is refused from its Content-Length before any byte is
+   * read, and a body cut short is refused and the download starts over cleanly.
+   */
   async downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware> {
     const context = { backend: this.backend, step: 'downloadFirmware' as const };
-    const max = this.settings.maxFirmwareBytes ?? 64 * 1024 * 1024;
+    const max = options.maxBytes ?? this.limits.maxFirmwareBytes;
+    // base64 in JSON: 4 characters per 3 bytes, and room for the JSON around it.
+    const maxJson = Math.ceil(max / 3) * 4 + 1024;
     return withRetry(
       async () => {
-        let response: AxiosResponse<Readable>;
-        try {
-          response = await this.http.get(fill(this.paths.firmware, { thingId: credentials.thingId, versionId: version.id }), {
+        const attempt = await DownloadAttempt.start(context, this.limits, options.signal, (signal) =>
+          this.http.get<Readable>(fill(this.paths.firmware, { thingId: credentials.thingId, versionId: version.id }), {
             headers: { 'X-ApiKey': credentials.apiKey, Accept: 'application/json, application/octet-stream' },
             responseType: 'stream',
-            signal: options.signal,
-          });
-        } catch (error) {
-          throw transportError(error, context, false);
-        }
-        if (response.status !== 200) {
-          response.data.resume();
-          throw statusError(response, context, `the firmware of version ${version.id} could not be downloaded`);
-        }
-        const declared = Number(response.headers['content-length'] ?? NaN);
-        const raw = String(response.headers['content-type'] ?? '').includes('application/octet-stream');
-        const writer = await FirmwareFileWriter.open(options.destination);
+            // The station counts the bytes itself, against the firmware limit.
+            maxContentLength: -1,
+            signal,
+          }),
+        );
         try {
-          const meter = new ProgressMeter(Number.isFinite(declared) ? declared : (version.size ?? 0), options.onProgress);
-          const json: Buffer[] = [];
-          let received = 0;
-          for await (const chunk of response.data as AsyncIterable<Buffer>) {
-            received += chunk.length;
-            if (received > (raw ? max : Math.ceil((max * 4) / 3) + 1024)) throw invalidResponse(context, `firmware larger than ${max} bytes`);
-            if (raw) await writer.write(chunk);
-            else json.push(chunk);
-            meter.update(received);
+          const response = attempt.response;
+          if (response.status !== 200) throw statusError(response, context, `the firmware of version ${version.id} could not be downloaded`);
+          const declared = Number(response.headers['content-length'] ?? NaN);
+          const raw = String(response.headers['content-type'] ?? '').includes('application/octet-stream');
+          const limit = raw ? max : maxJson;
+          if (Number.isFinite(declared) && declared > limit) throw firmwareTooLarge(context, version.id, max, raw ? declared : Math.floor((declared * 3) / 4));
+          const writer = await FirmwareFileWriter.open(options.destination);
+          try {
+            const meter = new ProgressMeter(Number.isFinite(declared) ? declared : (version.size ?? 0), options.onProgress);
+            const json: Buffer[] = [];
+            let received = 0;
+            for await (const chunk of attempt.chunks(Number.isFinite(declared) ? declared : limit)) {
+              received += chunk.length;
+              if (received > limit) throw firmwareTooLarge(context, version.id, max);
+              if (raw) await writer.write(chunk);
+              else json.push(chunk);
+              meter.update(received);
+            }
+            if (Number.isFinite(declared) && received !== declared) {
+              throw invalidResponse(context, `the firmware arrived truncated (${received} of ${declared} bytes)`);
+            }
+            if (!raw) await writer.write(decodeFirmwareJson(Buffer.concat(json), context));
+            return await writer.finish();
+          } catch (error) {
+            await writer.pause();
+            await FirmwareFileWriter.discard(options.destination);
+            throw attempt.failure(error);
           }
-          if (Number.isFinite(declared) && received !== declared) {
-            throw invalidResponse(context, `the firmware arrived truncated (${received} of ${declared} bytes)`);
-          }
-          if (!raw) await writer.write(decodeFirmwareJson(Buffer.concat(json), context));
-          return await writer.finish();
-        } catch (error) {
-          await writer.pause();
-          await FirmwareFileWriter.discard(options.destination);
-          if (error instanceof CloudError || !isIoError(error)) throw error;
-          throw transportError(error, context, false);
+        } finally {
+          attempt.end();
         }
       },
-      { retrySafe: true, policy: this.settings.retry, signal: options.signal },
+      { retrySafe: true, policy: retryPolicyFor('downloadFirmware', this.settings.retry), signal: options.signal },
     );
   }
 
@@ -194,8 +198,8 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   async probe(options: CallOptions = {}): Promise<void> {
     await requestWithRetry(
       { backend: this.backend, step: 'targetVersion' },
-      { retrySafe: false, signal: options.signal },
-      () => this.http.get<string>('/', { signal: options.signal }),
+      { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
+      (signal) => this.http.get<string>('/', { signal }),
       () => undefined,
     );
   }
@@ -207,12 +211,12 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     step: CloudStep,
     credentials: ThingCredentials,
     options: CallOptions,
-    send: (headers: Record<string, string>) => Promise<AxiosResponse<string>>,
+    send: (headers: Record<string, string>, signal: AbortSignal) => Promise<AxiosResponse<string>>,
     alsoAccepted: number[] = [],
   ): Promise<AxiosResponse<string>> {
     const context = { backend: this.backend, step };
-    const policy = { retrySafe: this.steps[step]?.retrySafe ?? false, policy: this.settings.retry, signal: options.signal };
-    return requestWithRetry(context, policy, () => send({ 'X-ApiKey': credentials.apiKey }), (response) => {
+    const policy = { retrySafe: this.steps[step]?.retrySafe ?? false, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(step, this.settings.retry), signal: options.signal };
+    return requestWithRetry(context, policy, (signal) => send({ 'X-ApiKey': credentials.apiKey }, signal), (response) => {
       if (response.status === 401) {
         throw new CloudError(`GadgetKeeper refused the api key of thing ${credentials.thingId} (answered 401)`, {
           backend: this.backend,
@@ -267,11 +271,6 @@ function isStrictBase64(text: string): boolean {
     if (!ok) return false;
   }
   return true;
-}
-
-/** Errors from sockets and streams carry a string code (ECONNRESET, ERR_STREAM_PREMATURE_CLOSE…); anything else is a bug to surface as is. */
-function isIoError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';
 }
 
 function decodeFirmwareJson(body: Buffer, context: { backend: 'gadgetkeeper'; step: CloudStep }): Buffer {

@@ -5,6 +5,8 @@ import { CancelledError, ConfigError } from '../errors.ts';
 import { sleep } from '../sleep.ts';
 import type { CloudBackend, CloudStep } from './cloud-adapter.ts';
 import { BACKEND_NAMES, CloudError, type CloudFailure } from './cloud-error.ts';
+import { CallTimer } from './call-timer.ts';
+import { cloudLimits, formatBytes, formatDuration, type CloudLimits } from './limits.ts';
 
 export interface RetryPolicy {
   attempts: number;
@@ -12,13 +14,33 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/**
+ * Calls with a fallback (writes wait in the outbox, a target version has an
+ * offline answer): a few quick tries, then the fallback takes over.
+ */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 10_000 };
 
-export interface HttpSettings {
+/**
+ * Idempotent reads (target and current version, the firmware download, whose
+ * failure fails the unit): backoff 0.5, 1, 2, 4, 5, 5 s, each jittered to
+ * between half and all of it, so a read rides out an outage of at least
+ * 8.75 s (a cloud restarting, a run of 5xx), and a permanent failure still
+ * ends after 7 attempts and at most 17.5 s of waiting.
+ */
+export const READ_RETRY: RetryPolicy = { attempts: 7, baseDelayMs: 500, maxDelayMs: 5_000 };
+
+const READS: ReadonlySet<CloudStep> = new Set<CloudStep>(['targetVersion', 'currentVersion', 'downloadFirmware']);
+
+/** The policy of a step: the one configured for every call, else READ_RETRY for reads and DEFAULT_RETRY for the rest. */
+export function retryPolicyFor(step: CloudStep, configured?: RetryPolicy): RetryPolicy {
+  return configured ?? (READS.has(step) ? READ_RETRY : DEFAULT_RETRY);
+}
+
+export interface HttpSettings extends Partial<CloudLimits> {
   baseUrl: string;
   /** Plain http to a non-loopback host is refused unless this is set on purpose. */
   allowInsecureHttp?: boolean;
-  timeoutMs?: number;
+  /** One policy for every call; by default reads ride out longer than calls with a fallback (retryPolicyFor). */
   retry?: RetryPolicy;
 }
 
@@ -56,13 +78,19 @@ export function checkBaseUrl(baseUrl: string, backend: CloudBackend, allowInsecu
  */
 export const IDLE_SOCKET_MS = 4000;
 
+/**
+ * The station's axios client. It has no `timeout`: in Node that is a socket
+ * idle timer, which a dripping answer never trips; every call runs under a
+ * CallTimer instead (sendWithin). Answers larger than maxResponseBytes are cut
+ * off as they arrive (downloads set their own limit).
+ */
 export function createHttpClient(settings: HttpSettings, backend: CloudBackend): AxiosInstance {
   const url = checkBaseUrl(settings.baseUrl, backend, settings.allowInsecureHttp);
   return axios.create({
     httpAgent: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     httpsAgent: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     baseURL: url.toString().replace(/\/$/, ''),
-    timeout: settings.timeoutMs ?? 15_000,
+    maxContentLength: cloudLimits(settings).maxResponseBytes,
     // Statuses are the adapter's to interpret; redirects could carry credentials elsewhere.
     validateStatus: () => true,
     maxRedirects: 0,
@@ -72,12 +100,20 @@ export function createHttpClient(settings: HttpSettings, backend: CloudBackend):
   });
 }
 
-/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
+/**
+ * The longest wait a Retry-After can impose: 10 minutes. The outbox schedules
+ * a call by it, and a cloud that says "ten years" (or is hostile) must not
+ * park a unit's cloud record until then; retrying every 10 minutes costs
+ * nothing.
+ */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now, capped at MAX_RETRY_AFTER_MS here where it is read. */
 export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const text = value.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  return Number.isNaN(ms) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
 
 export interface ErrorContext {
@@ -90,26 +126,73 @@ export interface ErrorContext {
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
 
 /**
- * A failure below HTTP (reset, refused, timeout). Axios errors carry the
- * request headers, so they are summarised, never attached.
+ * A failure below HTTP (reset, refused, a limit of the call's timer, an
+ * answer over the size limit). Axios errors carry the request headers, so
+ * they are summarised, never attached. The operator's cancel stays a cancel.
  */
-export function transportError(error: unknown, context: ErrorContext, mayHaveTakenEffect: boolean): CloudError {
+export function transportError(error: unknown, context: ErrorContext, mayHaveTakenEffect: boolean, timer?: CallTimer): CloudError | CancelledError {
+  const name = BACKEND_NAMES[context.backend];
+  const where = { serial: context.serial, step: context.step };
+  const hint = "Check the station's internet connection; the call can wait in the outbox.";
+  if (timer?.expired) {
+    return new CloudError(`${name} did not answer within ${formatDuration(timer.expired.ms)}`, {
+      backend: context.backend,
+      cloudStep: context.step,
+      failure: 'timeout',
+      outcomeUnknown: mayHaveTakenEffect,
+      where,
+      hint,
+    });
+  }
   if (axios.isCancel(error) || (error instanceof Error && error.name === 'CanceledError')) {
-    throw new CancelledError('the cloud call was cancelled', { where: { serial: context.serial, step: context.step } });
+    return new CancelledError('the cloud call was cancelled', { where });
   }
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test((error as Error).message)) {
+    const limit = (error as { config?: { maxContentLength?: number } }).config?.maxContentLength ?? 0;
+    return new CloudError(`${name} sent an answer larger than ${formatBytes(limit)}`, {
+      backend: context.backend,
+      cloudStep: context.step,
+      failure: 'invalid-response',
+      retryable: false,
+      // The answer was cut off unread: the call may have taken effect.
+      outcomeUnknown: mayHaveTakenEffect,
+      where,
+      hint: 'No provisioning answer is that large: check the cloud URL and path settings.',
+    });
+  }
   const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
   // No connection was made, so the request cannot have reached the cloud.
   const neverSent = code !== undefined && NEVER_CONNECTED.has(code);
-  const name = BACKEND_NAMES[context.backend];
   return new CloudError(timedOut ? `${name} did not answer in time` : `could not reach ${name} (${code ?? 'connection failed'})`, {
     backend: context.backend,
     cloudStep: context.step,
     failure: timedOut ? 'timeout' : 'network',
     outcomeUnknown: mayHaveTakenEffect && !neverSent,
-    where: { serial: context.serial, step: context.step },
-    hint: 'Check the station\'s internet connection; the call can wait in the outbox.',
+    where,
+    hint,
   });
+}
+
+/**
+ * Sends one HTTP call whose whole answer must arrive within `timeoutMs`
+ * (combined with the caller's signal); a transport failure becomes a typed
+ * error. `mayHaveTakenEffect`: an unanswered call may still have happened.
+ */
+export async function sendWithin<R>(
+  context: ErrorContext,
+  call: { timeoutMs: number; signal?: AbortSignal; mayHaveTakenEffect: boolean },
+  send: (signal: AbortSignal) => Promise<AxiosResponse<R>>,
+): Promise<AxiosResponse<R>> {
+  const timer = new CallTimer(call.signal);
+  timer.limit('deadline', call.timeoutMs);
+  try {
+    return await send(timer.signal);
+  } catch (error) {
+    throw transportError(error, context, call.mayHaveTakenEffect, timer);
+  } finally {
+    timer.clear();
+  }
 }
 
 /**
@@ -165,26 +248,16 @@ export async function withRetry<T>(call: () => Promise<T>, options: { retrySafe:
 }
 
 /**
- * One HTTP call with the station's policy: transport failures become typed
- * errors, `check` turns the response into a result or a typed error, and the
- * whole is repeated only where `retrySafe` allows.
+ * One HTTP call with the station's policy: each attempt within its deadline,
+ * transport failures as typed errors, `check` turns the response into a
+ * result or a typed error, and the whole is repeated only where `retrySafe`
+ * allows.
  */
 export function requestWithRetry<R, T>(
   context: ErrorContext,
-  options: { retrySafe: boolean; policy?: RetryPolicy; signal?: AbortSignal },
-  send: () => Promise<AxiosResponse<R>>,
+  options: { retrySafe: boolean; timeoutMs: number; policy?: RetryPolicy; signal?: AbortSignal },
+  send: (signal: AbortSignal) => Promise<AxiosResponse<R>>,
   check: (response: AxiosResponse<R>) => T,
 ): Promise<T> {
-  return withRetry(
-    async () => {
-      let response: AxiosResponse<R>;
-      try {
-        response = await send();
-      } catch (error) {
-        throw transportError(error, context, true);
-      }
-      return check(response);
-    },
-    options,
-  );
+  return withRetry(async () => check(await sendWithin(context, { timeoutMs: options.timeoutMs, signal: options.signal, mayHaveTakenEffect: true }, send)), options);
 }

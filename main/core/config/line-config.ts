@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_KINDS } from '../cloud/fleetfreedom-protocol.ts';
+import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { BUILT_IN_PROFILES } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
@@ -92,6 +93,17 @@ export const lineConfigSchema = z
       })
       .strict()
       .default({ waitForCloudSeconds: 120 }),
+    /**
+     * The largest firmware image accepted, from any cloud or a pinned file:
+     * larger ones are refused before they are read. One copy per version is
+     * held in memory while ports flash it.
+     */
+    maxFirmwareBytes: z
+      .number()
+      .int()
+      .min(1024, 'must be at least 1024 bytes')
+      .max(512 * 1024 * 1024, 'must be at most 536870912 bytes (512 MiB)')
+      .default(DEFAULT_MAX_FIRMWARE_BYTES),
     concurrency: z
       .object({
         ports: z.number().int().min(1).max(256).default(32),

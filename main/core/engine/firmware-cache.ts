@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudAdapter, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
+import { DEFAULT_MAX_FIRMWARE_BYTES, formatBytes } from '../cloud/limits.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
 import { StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
@@ -15,27 +17,44 @@ export interface FirmwareRequest {
   signal?: AbortSignal;
 }
 
+export interface FirmwareCacheOptions {
+  dir: string;
+  journal: Journal;
+  adapter: CloudAdapter;
+  maxConcurrentDownloads?: number;
+  /** The line's maxFirmwareBytes: the largest image downloaded, kept or pinned. */
+  maxFirmwareBytes?: number;
+}
+
 /**
  * Firmware images on disk, named by their SHA-256 and indexed in the journal
  * by cloud version. All ports share one download per version (concurrent
- * requests wait for the same one), and every use re-reads and re-hashes the
- * file, so a damaged cache is noticed and fetched again, never flashed.
+ * requests wait for the same one) and one verified image in memory per
+ * version while any port holds it. Every use still re-hashes the file on
+ * disk (streamed, without a second copy), so a damaged cache is noticed and
+ * fetched again, never flashed.
  */
 export class FirmwareCache {
   private readonly dir: string;
   private readonly journal: Journal;
   private readonly adapter: CloudAdapter;
+  private readonly maxFirmwareBytes: number;
   private readonly downloads = new Map<string, Promise<FirmwareImage>>();
+  /** The image each port flashes, shared: held weakly, so it is freed once no port holds it. */
+  private readonly images = new Map<string, WeakRef<FirmwareImage>>();
+  /** Checks under way, so ports asking at the same moment share one read. */
+  private readonly checks = new Map<string, Promise<FirmwareImage | undefined>>();
   /** Different versions download side by side only up to concurrency.downloads. */
   private readonly limiter: Limiter;
   /** Cloud downloads made, for tests and the cloud-economy benchmark. */
   downloadCount = 0;
 
-  constructor(options: { dir: string; journal: Journal; adapter: CloudAdapter; maxConcurrentDownloads?: number }) {
+  constructor(options: FirmwareCacheOptions) {
     this.limiter = new Limiter(options.maxConcurrentDownloads ?? 2);
     this.dir = options.dir;
     this.journal = options.journal;
     this.adapter = options.adapter;
+    this.maxFirmwareBytes = options.maxFirmwareBytes ?? DEFAULT_MAX_FIRMWARE_BYTES;
   }
 
   /** Removes partial downloads a killed station left behind; finished images are kept. */
@@ -54,16 +73,15 @@ export class FirmwareCache {
   /** The verified image of a version if it is cached (works offline), else undefined. */
   async cached(versionId: string): Promise<FirmwareImage | undefined> {
     const key = this.keyOf(versionId);
-    const entry = this.journal.cachedFirmware(key);
-    if (!entry) return undefined;
-    const data = await readFile(entry.path).catch(() => undefined);
-    const sha256 = data ? createHash('sha256').update(data).digest('hex') : undefined;
-    if (!data || sha256 !== entry.sha256 || data.length !== entry.size) {
-      // Missing or damaged on disk: forget it so it is downloaded again.
-      this.journal.forgetFirmware(key);
-      return undefined;
-    }
-    return { data, sha256, versionId };
+    return this.once(key, async () => {
+      const entry = this.journal.cachedFirmware(key);
+      if (!entry) return undefined;
+      const size = await fileSize(entry.path);
+      const image = size === entry.size && size <= this.maxFirmwareBytes ? await this.load(key, entry.path, versionId, size, entry.sha256) : undefined;
+      // Missing, damaged or over the limit on disk: forget it so it is downloaded again.
+      if (!image) this.journal.forgetFirmware(key);
+      return image;
+    });
   }
 
   /** The image of a cloud version: from the cache, or downloaded once for everyone who asks meanwhile. */
@@ -79,28 +97,69 @@ export class FirmwareCache {
     return download;
   }
 
-  /** A firmware file pinned in the line configuration (for clouds without firmware); hashed on every use. */
+  /**
+   * A firmware file pinned in the line configuration (for clouds without
+   * firmware); hashed on every use. Its size is checked before anything is
+   * read: a file over maxFirmwareBytes, or one that is not a regular file
+   * (a device, a pipe), is refused without being read.
+   */
   async pinned(path: string, versionId: string): Promise<FirmwareImage> {
-    let data: Buffer;
-    try {
-      data = await readFile(path);
-    } catch (error) {
-      throw new StationError('FIRMWARE_MISSING', `the pinned firmware file ${path} could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-        hint: 'Fix firmware.path in the line configuration.',
+    const missing = (what: string) => new StationError('FIRMWARE_MISSING', `the pinned firmware file ${path} ${what}`, { hint: 'Fix firmware.path in the line configuration.' });
+    const file = await stat(path).catch((error: unknown) => {
+      throw missing(`could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    });
+    if (!file.isFile()) throw missing('is not a regular file');
+    if (file.size === 0) throw missing('is empty');
+    if (file.size > this.maxFirmwareBytes) {
+      throw new StationError('FIRMWARE_TOO_LARGE', `the pinned firmware file ${path} is ${formatBytes(file.size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
+        hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
       });
     }
-    if (data.length === 0) throw new StationError('FIRMWARE_MISSING', `the pinned firmware file ${path} is empty`);
-    return { data, sha256: createHash('sha256').update(data).digest('hex'), versionId };
+    const key = `file:${versionId}:${path}`;
+    const image = await this.once(key, () => this.load(key, path, versionId, file.size));
+    if (!image) throw missing('changed while it was being read; try again');
+    return image;
+  }
+
+  /** Runs one check per key at a time; callers arriving meanwhile share its result. */
+  private once(key: string, check: () => Promise<FirmwareImage | undefined>): Promise<FirmwareImage | undefined> {
+    let pending = this.checks.get(key);
+    if (!pending) {
+      pending = check().finally(() => this.checks.delete(key));
+      this.checks.set(key, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * The image in a file of `size` bytes, verified against `sha256` when one is
+   * expected. The image a port still holds is handed out again when the file
+   * on disk still hashes to it; otherwise the file is read once more.
+   */
+  private async load(key: string, path: string, versionId: string, size: number, sha256?: string): Promise<FirmwareImage | undefined> {
+    const held = this.images.get(key)?.deref();
+    if (held && held.data.length === size && (sha256 === undefined || held.sha256 === sha256)) {
+      if ((await hashFile(path)) === held.sha256) return held;
+    }
+    this.images.delete(key);
+    const data = await readExactly(path, size);
+    if (!data) return undefined;
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (sha256 !== undefined && digest !== sha256) return undefined;
+    const image: FirmwareImage = Object.freeze({ data, sha256: digest, versionId });
+    this.images.set(key, new WeakRef(image));
+    return image;
   }
 
   private async download(request: FirmwareRequest): Promise<FirmwareImage> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temporary = join(this.dir, `download-${randomBytes(6).toString('hex')}`);
     this.downloadCount++;
     const result = await this.adapter.downloadFirmware(request.credentials, request.version, {
       destination: temporary,
       onProgress: request.onProgress,
       signal: request.signal,
+      maxBytes: this.maxFirmwareBytes,
     });
     const path = join(this.dir, `${result.sha256}.bin`);
     await rename(temporary, path);
@@ -111,5 +170,40 @@ export class FirmwareCache {
       throw new StationError('FIRMWARE_DAMAGED', `the firmware of version ${request.version.id} changed on disk right after download`, { retryable: true });
     }
     return image;
+  }
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  const file = await stat(path).catch(() => undefined);
+  return file?.isFile() ? file.size : undefined;
+}
+
+/** SHA-256 of a file, streamed: no copy of it in memory. */
+async function hashFile(path: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch {
+    return undefined;
+  }
+  return hash.digest('hex');
+}
+
+/** Exactly `size` bytes of a file (never more, whatever it holds now); undefined when it is shorter or unreadable. */
+async function readExactly(path: string, size: number): Promise<Buffer | undefined> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const data = Buffer.allocUnsafe(size);
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await handle.read(data, offset, size - offset, offset);
+      if (bytesRead === 0) return undefined;
+      offset += bytesRead;
+    }
+    return data;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
   }
 }

@@ -100,7 +100,7 @@ export class Station {
       adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
       const box = new SecretBox(setup.secretKey ?? (await loadOrCreateKeyFile(setup.dataDir)));
       journal = Journal.open(folder.journal, box);
-      const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads });
+      const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads, maxFirmwareBytes: setup.config.maxFirmwareBytes });
       await cache.sweep();
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
       return new Station({

@@ -1,0 +1,62 @@
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
+import { FleetFreedomSession } from '../../../main/core/cloud/fleetfreedom-session.ts';
+
+/** A hostile Fleet Freedom socket on loopback: answers too large to hold, and answers that never end. */
+
+let server: WebSocketServer | undefined;
+const sessions: FleetFreedomSession[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((session) => session.close()));
+  for (const client of server?.clients ?? []) client.terminate();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+/** A server that greets, then answers each request with `answer`. */
+async function hostile(answer: (socket: WebSocket, name: string, reqId: number) => void): Promise<string> {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => server!.once('listening', resolve));
+  server.on('connection', (socket) => {
+    socket.send('connectionResponse {"errorCode":0}');
+    socket.on('message', (raw) => {
+      const text = raw.toString();
+      const space = text.indexOf(' ');
+      answer(socket, text.slice(0, space), (JSON.parse(text.slice(space + 1)) as { reqId: number }).reqId);
+    });
+  });
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function session(url: string): FleetFreedomSession {
+  const created = new FleetFreedomSession({ url, username: 'u', password: 'p', requestTimeoutMs: 5000, reconnectBaseDelayMs: 20 });
+  sessions.push(created);
+  return created;
+}
+
+describe('Fleet Freedom session against a hostile socket', () => {
+  it('refuses an answer larger than the message limit, as an invalid response', async () => {
+    const url = await hostile((socket, name, reqId) => socket.send(`${name}Response ${JSON.stringify({ errorCode: 0, reqId, pad: 'x'.repeat(1024 * 1024) })}`));
+    const error = (await session(url).request('noop', {}, 'register').catch((e: unknown) => e)) as CloudError;
+    expect(error).toBeInstanceOf(CloudError);
+    expect(error).toMatchObject({ failure: 'invalid-response' });
+    expect(error.describe()).toBe(
+      'step register: Fleet Freedom sent a message larger than 256 KiB, so the station closed the connection. Check the Fleet Freedom URL: it may point at something other than the Fleet Freedom socket API.',
+    );
+  });
+
+  it('an answer that never ends (fragments without end) is cut off at the limit, long before the request deadline', async () => {
+    const url = await hostile((socket) => {
+      const block = Buffer.alloc(64 * 1024, 0x61);
+      socket.send('noopResponse {"pad":"', { fin: false });
+      const timer = setInterval(() => socket.send(block, { fin: false }), 5);
+      socket.on('close', () => clearInterval(timer));
+    });
+    const started = performance.now();
+    const error = (await session(url).request('noop', {}, 'register').catch((e: unknown) => e)) as CloudError;
+    expect(error).toMatchObject({ failure: 'invalid-response' });
+    expect(performance.now() - started).toBeLessThan(2500);
+  });
+});
