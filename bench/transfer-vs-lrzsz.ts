@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openPort } from '../main/core/ports/open-port.ts';
 import { PortReader } from '../main/core/ports/port-reader.ts';
-import { sendFile } from '../main/core/transfer/ymodem-sender.ts';
+import { sendFile } from '../main/core/transfer/transfer.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
 
 const SIZE = 1 << 20;

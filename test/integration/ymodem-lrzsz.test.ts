@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPort } from '../../main/core/ports/open-port.ts';
 import { PortReader } from '../../main/core/ports/port-reader.ts';
-import { sendFile } from '../../main/core/transfer/ymodem-sender.ts';
+import { sendFile } from '../../main/core/transfer/transfer.ts';
 import { startLrzszOnPty, type LrzszOnPty } from '../helpers/lrzsz.ts';
 
 describe('YMODEM sender interoperates with lrzsz', () => {

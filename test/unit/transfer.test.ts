@@ -4,8 +4,7 @@ import { TransferAbortedError, TransferError } from '../../main/core/errors.ts';
 import { createMemoryPortPair } from '../../main/core/ports/memory-port.ts';
 import { PortReader } from '../../main/core/ports/port-reader.ts';
 import { crc16Xmodem } from '../../main/core/transfer/crc16.ts';
-import { receiveFile } from '../../main/core/transfer/ymodem-receiver.ts';
-import { sendFile } from '../../main/core/transfer/ymodem-sender.ts';
+import { receiveFile, sendFile } from '../../main/core/transfer/transfer.ts';
 import { ACK, CAN, CRC_REQUEST, NAK, frameBlock } from '../../main/core/transfer/xmodem-framing.ts';
 
 describe('CRC-16/XMODEM', () => {

@@ -4,8 +4,7 @@ import type { BytePort } from '../../main/core/ports/byte-port.ts';
 import { createMemoryPortPair } from '../../main/core/ports/memory-port.ts';
 import { PortReader } from '../../main/core/ports/port-reader.ts';
 import { receiveFileWindowed, sendFileWindowed } from '../../main/core/transfer/window-transfer.ts';
-import { receiveFile } from '../../main/core/transfer/ymodem-receiver.ts';
-import { sendFile } from '../../main/core/transfer/ymodem-sender.ts';
+import { receiveFile, sendFile } from '../../main/core/transfer/transfer.ts';
 
 const linkOf = (port: BytePort) => ({ port, reader: new PortReader(port) });
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DeviceError, ProtocolError, StationError, TimeoutError, TransferError } from '../errors.ts';
 import type { BytePort } from '../ports/byte-port.ts';
 import { PortReader } from '../ports/port-reader.ts';
-import { sendFile } from '../transfer/ymodem-sender.ts';
+import { sendFile } from '../transfer/transfer.ts';
 import type {
   BootReport,
   Credentials,

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PortDisconnectedError, ProtocolError, TimeoutError, CancelledError } from '../errors.ts';
 import type { BytePort } from '../ports/byte-port.ts';
 import { PortReader } from '../ports/port-reader.ts';
-import { receiveFile } from '../transfer/ymodem-receiver.ts';
-import type { BlockProtocol } from '../transfer/ymodem-sender.ts';
+import { receiveFile } from '../transfer/transfer.ts';
+import type { BlockProtocol } from '../transfer/transfer-types.ts';
 
 export interface SimulatorFaults {
   /** Answer CREDS SET with ERR STORAGE: always, or the first N times (a flaky flash chip that a retry gets past). */

@@ -1,10 +1,8 @@
 import { CancelledError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
 import { readBlock } from './block-reader.ts';
 import { ProgressMeter } from './progress.ts';
-import type { ReceivedFile } from './ymodem-receiver.ts';
-import { parseHeader } from './ymodem-receiver.ts';
-import type { SendOptions, SendResult, TransferLink } from './ymodem-sender.ts';
-import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload } from './xmodem-framing.ts';
+import type { ReceivedFile, SendOptions, SendResult, TransferLink } from './transfer-types.ts';
+import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload, parseHeader } from './xmodem-framing.ts';
 
 /**
  * "ymodem-window": YMODEM-1K's blocks with a sliding window, in the manner of

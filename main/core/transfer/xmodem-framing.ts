@@ -1,3 +1,4 @@
+import { TransferError } from '../errors.ts';
 import { crc16Xmodem } from './crc16.ts';
 
 /** Control bytes shared by XMODEM and YMODEM. */
@@ -33,3 +34,14 @@ export function headerPayload(fileName: string, size: number): Buffer {
 
 /** Abort sequence: several CANs (receivers want two in a row), then backspaces to clear them from a terminal. */
 export const ABORT_SEQUENCE = Buffer.from([CAN, CAN, CAN, CAN, CAN, 0x08, 0x08, 0x08, 0x08, 0x08]);
+
+/** Block 0 of a YMODEM batch: `name NUL size …`. */
+export function parseHeader(payload: Buffer): { fileName: string; size: number } {
+  const nameEnd = payload.indexOf(0);
+  const fileName = payload.subarray(0, nameEnd < 0 ? payload.length : nameEnd).toString('latin1');
+  if (fileName === '') throw new TransferError('the batch holds no file');
+  const info = payload.subarray(nameEnd + 1).toString('latin1').replace(/\0.*$/s, '');
+  const size = Number.parseInt(info.split(' ')[0] ?? '', 10);
+  if (!Number.isSafeInteger(size) || size < 0) throw new TransferError('the header block has no valid file size');
+  return { fileName, size };
+}

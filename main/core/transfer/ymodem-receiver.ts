@@ -1,33 +1,16 @@
 import { TransferAbortedError, TransferError } from '../errors.ts';
 import { readBlock, type Block } from './block-reader.ts';
-import { receiveFileWindowed } from './window-transfer.ts';
-import type { BlockProtocol, TransferLink } from './ymodem-sender.ts';
-import { ABORT_SEQUENCE, ACK, CRC_REQUEST, LARGE_BLOCK, NAK } from './xmodem-framing.ts';
+import type { ReceivedFile, ReceiveOptions, TransferLink } from './transfer-types.ts';
+import { ABORT_SEQUENCE, ACK, CRC_REQUEST, LARGE_BLOCK, NAK, parseHeader } from './xmodem-framing.ts';
 
-export interface ReceiveOptions {
-  protocol: BlockProtocol;
-  /** Refuse (CAN) a file larger than this. */
-  maxBytes: number;
-  /** XMODEM carries no size; the padding is cut to this length. */
-  expectedSize?: number;
-  /** Called as data arrives (the simulator uses it to hang up mid-transfer). */
-  onBytes?: (received: number) => void;
-  blockTimeoutMs?: number;
-  maxErrors?: number;
-}
 
-export interface ReceivedFile {
-  fileName: string | undefined;
-  data: Buffer;
-}
 
 
 /**
  * The receiving side of YMODEM (batch of one file) and XMODEM-1K with CRC-16.
  * The reference device simulator uses it; it is the mirror of sendFile.
  */
-export async function receiveFile(link: TransferLink, options: ReceiveOptions): Promise<ReceivedFile> {
-  if (options.protocol === 'ymodem-window') return receiveFileWindowed(link, options);
+export async function receiveFileStopAndWait(link: TransferLink, options: ReceiveOptions): Promise<ReceivedFile> {
   const receiver = new BlockReceiver(link, options);
   try {
     return await receiver.run();
@@ -134,12 +117,3 @@ class BlockReceiver {
   }
 }
 
-export function parseHeader(payload: Buffer): { fileName: string; size: number } {
-  const nameEnd = payload.indexOf(0);
-  const fileName = payload.subarray(0, nameEnd < 0 ? payload.length : nameEnd).toString('latin1');
-  if (fileName === '') throw new TransferError('the batch holds no file');
-  const info = payload.subarray(nameEnd + 1).toString('latin1').replace(/\0.*$/s, '');
-  const size = Number.parseInt(info.split(' ')[0] ?? '', 10);
-  if (!Number.isSafeInteger(size) || size < 0) throw new TransferError('the header block has no valid file size');
-  return { fileName, size };
-}

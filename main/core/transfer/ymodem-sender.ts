@@ -1,8 +1,6 @@
 import { CancelledError, StationError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
-import type { BytePort } from '../ports/byte-port.ts';
-import type { PortReader } from '../ports/port-reader.ts';
-import { ProgressMeter, type TransferProgress } from './progress.ts';
-import { sendFileWindowed } from './window-transfer.ts';
+import { ProgressMeter } from './progress.ts';
+import type { SendOptions, SendResult, TransferLink } from './transfer-types.ts';
 import {
   ABORT_SEQUENCE,
   ACK,
@@ -19,37 +17,9 @@ import {
 /** How long the end-of-batch block waits for an ACK that may never come. */
 const BATCH_END_GRACE_MS = 1000;
 
-/** 'ymodem-window' is YMODEM-1K with a sliding window (window-transfer.ts). */
-export type BlockProtocol = 'ymodem' | 'xmodem1k' | 'ymodem-window';
 
-export interface SendOptions {
-  protocol: BlockProtocol;
-  /** Sent in YMODEM's block 0; ignored by XMODEM. */
-  fileName: string;
-  data: Uint8Array;
-  onProgress?: (progress: TransferProgress) => void;
-  signal?: AbortSignal;
-  /** How long to wait for the receiver's first 'C'. */
-  startTimeoutMs?: number;
-  /** How long to wait for each ACK before sending the block again. */
-  blockTimeoutMs?: number;
-  /** Attempts per block before giving up. */
-  maxAttempts?: number;
-}
 
-export interface SendResult {
-  bytes: number;
-  blocks: number;
-  /** Blocks sent again after a NAK or a timeout. */
-  resends: number;
-  durationMs: number;
-}
 
-/** The two ends a sender needs: bytes out, and a reader for the receiver's answers. */
-export interface TransferLink {
-  port: BytePort;
-  reader: PortReader;
-}
 
 /**
  * Sends one file with YMODEM (block 0 with name and size, 1024-byte CRC-16
@@ -57,8 +27,7 @@ export interface TransferLink {
  * Stop-and-wait: each block is resent on NAK or timeout; two CANs from the
  * receiver abort. A failure sends CAN so the receiver stops too.
  */
-export async function sendFile(link: TransferLink, options: SendOptions): Promise<SendResult> {
-  if (options.protocol === 'ymodem-window') return sendFileWindowed(link, options);
+export async function sendFileStopAndWait(link: TransferLink, options: SendOptions): Promise<SendResult> {
   const sender = new BlockSender(link, options);
   try {
     return await sender.run();

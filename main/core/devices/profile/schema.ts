@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BLOCK_PROTOCOLS } from '../../transfer/transfer-types.ts';
 import { nestedQuantifier } from './safe-pattern.ts';
 
 /**
@@ -53,8 +54,6 @@ export const serialSettingsSchema = z
   })
   .strict();
 
-/** ymodem-window: YMODEM-1K blocks with a sliding window, see profiles/ymodem-window.md. */
-export const TRANSFER_PROTOCOLS = ['ymodem', 'xmodem1k', 'ymodem-window'] as const;
 
 export const deviceProfileSchema = z
   .object({
@@ -84,7 +83,7 @@ export const deviceProfileSchema = z
         flash: z
           .object({
             ...commandFields,
-            transfer: z.enum(TRANSFER_PROTOCOLS),
+            transfer: z.enum(BLOCK_PROTOCOLS),
             fileName: z.string().min(1).max(100).regex(/^[^\s\0/]+$/).default('firmware.bin'),
             /** The line that reports the result after the transfer. */
             result: z.object({ expect: expectation, timeoutMs: z.number().int().min(10).max(600_000).default(30_000) }).strict(),
