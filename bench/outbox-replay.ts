@@ -36,7 +36,7 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
     for (const serial of serials.slice(1)) {
       const unit = journal.startUnit(serial, '/dev/ttyBENCH');
       journal.enqueue(unit.id, 'gadgetkeeper', 'activate', {});
-      journal.enqueue(unit.id, 'gadgetkeeper', 'confirmVersion', { versionId });
+      journal.enqueue(unit.id, 'gadgetkeeper', 'confirm', { versionId });
       journal.finishUnit(unit.id, 'pending');
     }
     // The replayer's own loop, as the station runs it: it recovers from a dropped connection by itself.

@@ -131,7 +131,7 @@ describe('station outbox', () => {
       const entries = list.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(entries.map((e) => [e.serial, e.call, e.state])).toEqual([
         ['THERM00000000000002', 'activate', 'pending'],
-        ['THERM00000000000002', 'confirmVersion', 'pending'],
+        ['THERM00000000000002', 'confirm', 'pending'],
       ]);
 
       // Still offline: replay leaves them pending and says so with its exit status.

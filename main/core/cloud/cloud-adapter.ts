@@ -2,8 +2,15 @@ import type { TransferProgress } from '../transfer/progress.ts';
 
 export type CloudBackend = 'gadgetkeeper' | 'exosite' | 'fleetfreedom';
 
-/** Every cloud call the station engine may make, whatever the backend. */
-export type CloudStep = 'activate' | 'rename' | 'targetVersion' | 'currentVersion' | 'downloadFirmware' | 'confirmVersion' | 'register';
+/**
+ * The pipeline steps that call a cloud, by the pipeline's own names: one
+ * vocabulary for the pipeline, the adapters, their errors and the outbox.
+ */
+export const CLOUD_STEPS = ['activate', 'register', 'rename', 'target-version', 'download', 'confirm'] as const;
+export type CloudStep = (typeof CLOUD_STEPS)[number];
+
+/** The cloud calls that may wait in the offline outbox. */
+export type OutboxCall = Extract<CloudStep, 'activate' | 'register' | 'rename' | 'confirm'>;
 
 /**
  * How a call may be repeated. retrySafe: the same call may be sent again after
@@ -13,6 +20,12 @@ export type CloudStep = 'activate' | 'rename' | 'targetVersion' | 'currentVersio
 export interface CallSafety {
   retrySafe: boolean;
   replaySafe: boolean;
+  /**
+   * A call that is neither: why it is skipped (not deferred) while the cloud
+   * cannot be reached, recorded with the unit (Exosite activation is one-shot:
+   * the unit activates itself in the field).
+   */
+  offlineSkip?: string;
 }
 
 /** Idempotent reads and writes: safe to send again and to run later from the outbox. */
@@ -60,23 +73,27 @@ export interface ActivateOptions extends CallOptions {
 }
 
 /**
- * One interface for the station engine, whatever the cloud. An adapter says
- * which steps it supports and how safe each is to repeat; a step it does not
- * support is absent from `steps` and its method throws.
+ * One interface for the station engine, whatever the cloud. An adapter
+ * declares in `steps` which pipeline steps it takes and how safe each is to
+ * repeat, and has exactly the methods of those steps: the pipeline plans a
+ * unit from the declaration, never from the backend's name.
  */
 export interface CloudAdapter {
   readonly backend: CloudBackend;
   readonly steps: Partial<Record<CloudStep, CallSafety>>;
-  activate(serial: string, options?: ActivateOptions): Promise<ThingCredentials>;
-  rename(credentials: ThingCredentials, name: string, options?: CallOptions): Promise<void>;
-  targetVersion(credentials: ThingCredentials, options?: CallOptions): Promise<VersionInfo>;
-  /** undefined when the thing has confirmed no version yet. */
-  currentVersion(credentials: ThingCredentials, options?: CallOptions): Promise<VersionInfo | undefined>;
-  downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware>;
-  confirmVersion(credentials: ThingCredentials, versionId: string, options?: CallOptions): Promise<void>;
+  /** activate: a new thing (or the existing one) and its credentials for a serial number. */
+  activate?(serial: string, options?: ActivateOptions): Promise<ThingCredentials>;
+  /** register: adds the unit (e.g. as a Fleet Freedom provider); an existing one counts as registered. */
+  register?(serial: string, options?: CallOptions): Promise<{ alreadyRegistered: boolean }>;
+  /** rename: names the thing (thingNameTemplate). */
+  rename?(credentials: ThingCredentials, name: string, options?: CallOptions): Promise<void>;
+  /** target-version: the version the unit should run. */
+  targetVersion?(credentials: ThingCredentials, options?: CallOptions): Promise<VersionInfo>;
+  /** download: that version's firmware, to a file. */
+  downloadFirmware?(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware>;
+  /** confirm: tells the cloud the unit booted this version. */
+  confirmVersion?(credentials: ThingCredentials, versionId: string, options?: CallOptions): Promise<void>;
   /** Resolves when the cloud answers at all (any status); throws a network or timeout CloudError when it cannot be reached. */
   probe(options?: CallOptions): Promise<void>;
-  /** Fleet Freedom: adds the unit as a provider; an existing one counts as registered. */
-  register(serial: string, options?: CallOptions): Promise<{ alreadyRegistered: boolean }>;
   close(): Promise<void>;
 }

@@ -16,8 +16,7 @@ export type CloudFailure =
   | 'not-found'
   | 'conflict'
   | 'refused' // any other 4xx
-  | 'invalid-response' // an answer that does not match the contract
-  | 'unsupported'; // the backend has no such step
+  | 'invalid-response'; // an answer that does not match the contract
 
 export interface CloudErrorOptions extends StationErrorOptions {
   backend: CloudBackend;

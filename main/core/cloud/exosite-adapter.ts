@@ -40,11 +40,10 @@ const CIK = /^[0-9a-f]{40}$/;
 export class ExositeAdapter implements CloudAdapter {
   readonly backend = 'exosite' as const;
   readonly steps: Partial<Record<CloudStep, CallSafety>> = {
-    activate: { retrySafe: false, replaySafe: false },
-    targetVersion: REPEATABLE,
-    currentVersion: REPEATABLE,
-    downloadFirmware: REPEATABLE,
-    confirmVersion: REPEATABLE,
+    activate: { retrySafe: false, replaySafe: false, offlineSkip: 'Exosite activation is one-shot and never replayed without the unit; the unit activates itself in the field' },
+    'target-version': REPEATABLE,
+    download: REPEATABLE,
+    confirm: REPEATABLE,
   };
   private readonly http: AxiosInstance;
   private readonly settings: ExositeSettings;
@@ -108,23 +107,15 @@ export class ExositeAdapter implements CloudAdapter {
     return { thingId: serial, apiKey: cik };
   }
 
-  async rename(): Promise<void> {
-    throw this.unsupported('rename');
-  }
-
-  async register(): Promise<{ alreadyRegistered: boolean }> {
-    throw this.unsupported('register');
-  }
-
   /** The firmware content: the configured id, or the most recently updated item. */
   async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
-    const ids = (await this.get(credentials, 'targetVersion', {}, options)).split('\n').map((id) => id.trim()).filter(Boolean);
+    const ids = (await this.get(credentials, 'target-version', {}, options)).split('\n').map((id) => id.trim()).filter(Boolean);
     const wanted = this.settings.firmwareContentId;
     const candidates = wanted ? ids.filter((id) => id === wanted) : ids;
     if (candidates.length === 0) {
       throw new CloudError(wanted ? `Exosite has no content "${wanted}" for this model` : 'Exosite lists no content for this model', {
         backend: this.backend,
-        cloudStep: 'targetVersion',
+        cloudStep: 'target-version',
         failure: 'not-found',
         retryable: false,
         hint: 'Upload the firmware as content for this vendor/model, or fix firmwareContentId.',
@@ -134,20 +125,8 @@ export class ExositeAdapter implements CloudAdapter {
     return infos.reduce((newest, info) => (info.updated > newest.updated ? info : newest)).version;
   }
 
-  async currentVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo | undefined> {
-    const context: ErrorContext = { backend: this.backend, step: 'currentVersion', serial: credentials.thingId };
-    const body = await requestWithRetry(
-      context,
-      { retrySafe: true, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(context.step, this.settings.retry), signal: options.signal },
-      (signal) => this.http.get<string>(`/onep:v1/stack/alias?${encodeURIComponent(this.alias)}`, { headers: { 'X-Exosite-CIK': credentials.apiKey }, signal }),
-      (response) => this.expectOk(response, context, 'reading the installed version'),
-    );
-    const value = new URLSearchParams(body).get(this.alias);
-    return value ? { id: value } : undefined;
-  }
-
   async confirmVersion(credentials: ThingCredentials, versionId: string, options: CallOptions = {}): Promise<void> {
-    const context: ErrorContext = { backend: this.backend, step: 'confirmVersion', serial: credentials.thingId };
+    const context: ErrorContext = { backend: this.backend, step: 'confirm', serial: credentials.thingId };
     await requestWithRetry(
       context,
       { retrySafe: true, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(context.step, this.settings.retry), signal: options.signal },
@@ -166,7 +145,7 @@ export class ExositeAdapter implements CloudAdapter {
    * refused before anything is downloaded.
    */
   async downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware> {
-    const context: ErrorContext = { backend: this.backend, step: 'downloadFirmware', serial: credentials.thingId };
+    const context: ErrorContext = { backend: this.backend, step: 'download', serial: credentials.thingId };
     const size = version.size ?? (await this.contentInfo(credentials, version.id, options)).version.size!;
     const max = options.maxBytes ?? this.limits.maxFirmwareBytes;
     if (size > max) throw firmwareTooLarge(context, version.id, max, size);
@@ -225,13 +204,13 @@ export class ExositeAdapter implements CloudAdapter {
           attempt.end();
         }
       },
-      { retrySafe: true, policy: retryPolicyFor('downloadFirmware', this.settings.retry), signal: options.signal },
+      { retrySafe: true, policy: retryPolicyFor('download', this.settings.retry), signal: options.signal },
     );
   }
 
   async probe(options: CallOptions = {}): Promise<void> {
     await requestWithRetry(
-      { backend: this.backend, step: 'targetVersion' },
+      { backend: this.backend, step: 'target-version' },
       { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
       (signal) => this.http.get<string>('/timestamp', { signal }),
       () => undefined,
@@ -241,10 +220,10 @@ export class ExositeAdapter implements CloudAdapter {
   async close(): Promise<void> {}
 
   private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<{ version: VersionInfo; updated: number }> {
-    const line = (await this.get(credentials, 'targetVersion', { id, info: 'true' }, options)).trim();
+    const line = (await this.get(credentials, 'target-version', { id, info: 'true' }, options)).trim();
     const [contentType, size, updated, ...description] = line.split(',');
     if (!contentType || !/^\d+$/.test(size ?? '') || !/^\d+$/.test(updated ?? '')) {
-      throw invalidResponse({ backend: this.backend, step: 'targetVersion' }, `content info "${line.slice(0, 80)}"`);
+      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info "${line.slice(0, 80)}"`);
     }
     return { version: { id, size: Number(size), name: description.join(','), description: description.join(',') }, updated: Number(updated) };
   }
@@ -277,10 +256,6 @@ export class ExositeAdapter implements CloudAdapter {
     };
     const hint = hints[response.status];
     return statusError(response, context, what, hint ? { hint, retryable: false } : {});
-  }
-
-  private unsupported(step: CloudStep): CloudError {
-    return new CloudError(`Exosite has no ${step} step`, { backend: this.backend, cloudStep: step, failure: 'unsupported', retryable: false });
   }
 }
 

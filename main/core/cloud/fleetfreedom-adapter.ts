@@ -1,4 +1,4 @@
-import type { CallOptions, CallSafety, CloudAdapter, CloudStep, DownloadedFirmware, ThingCredentials, VersionInfo } from './cloud-adapter.ts';
+import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from './cloud-adapter.ts';
 import { REPEATABLE } from './cloud-adapter.ts';
 import { CloudError } from './cloud-error.ts';
 import { FF } from './fleetfreedom-protocol.ts';
@@ -53,35 +53,7 @@ export class FleetFreedomAdapter implements CloudAdapter {
     await this.session.probe();
   }
 
-  async activate(): Promise<ThingCredentials> {
-    throw this.unsupported('activate');
-  }
-  async rename(): Promise<void> {
-    throw this.unsupported('rename');
-  }
-  async targetVersion(): Promise<VersionInfo> {
-    throw this.unsupported('targetVersion');
-  }
-  async currentVersion(): Promise<VersionInfo | undefined> {
-    throw this.unsupported('currentVersion');
-  }
-  async downloadFirmware(): Promise<DownloadedFirmware> {
-    throw this.unsupported('downloadFirmware');
-  }
-  async confirmVersion(): Promise<void> {
-    throw this.unsupported('confirmVersion');
-  }
-
   async close(): Promise<void> {
     await this.session.close();
-  }
-
-  private unsupported(step: CloudStep): CloudError {
-    return new CloudError(`Fleet Freedom has no ${step} step (it registers units only; firmware comes from a pinned file)`, {
-      backend: this.backend,
-      cloudStep: step,
-      failure: 'unsupported',
-      retryable: false,
-    });
   }
 }

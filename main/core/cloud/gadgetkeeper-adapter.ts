@@ -24,7 +24,6 @@ export interface GadgetKeeperPaths {
   activate: string;
   rename: string;
   targetVersion: string;
-  currentVersion: string;
   firmware: string;
   switchVersion: string;
 }
@@ -34,7 +33,6 @@ export const DEFAULT_GADGETKEEPER_PATHS: GadgetKeeperPaths = {
   activate: '/v1/things/activate/{serialNumber}.json',
   rename: '/v1/things/{thingId}.json',
   targetVersion: '/v1/things/{thingId}/versions/target.json',
-  currentVersion: '/v1/things/{thingId}/versions/current.json',
   firmware: '/v1/things/{thingId}/versions/{versionId}/firmware.json',
   switchVersion: '/v1/things/{thingId}/versions/current.json',
 };
@@ -59,10 +57,9 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   readonly steps: Partial<Record<CloudStep, CallSafety>> = {
     activate: { retrySafe: false, replaySafe: true },
     rename: REPEATABLE,
-    targetVersion: REPEATABLE,
-    currentVersion: REPEATABLE,
-    downloadFirmware: REPEATABLE,
-    confirmVersion: REPEATABLE,
+    'target-version': REPEATABLE,
+    download: REPEATABLE,
+    confirm: REPEATABLE,
   };
   private readonly http: AxiosInstance;
   private readonly settings: GadgetKeeperSettings;
@@ -102,28 +99,15 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   }
 
   async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
-    const context = { backend: this.backend, step: 'targetVersion' as const };
-    const response = await this.call('targetVersion', credentials, options, (headers, signal) =>
+    const context = { backend: this.backend, step: 'target-version' as const };
+    const response = await this.call('target-version', credentials, options, (headers, signal) =>
       this.http.get(fill(this.paths.targetVersion, { thingId: credentials.thingId }), { headers, signal }),
     );
     return this.parse(versionSchema, response, context, 'a target version without an id');
   }
 
-  async currentVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo | undefined> {
-    const context = { backend: this.backend, step: 'currentVersion' as const };
-    const response = await this.call(
-      'currentVersion',
-      credentials,
-      options,
-      (headers, signal) => this.http.get(fill(this.paths.currentVersion, { thingId: credentials.thingId }), { headers, signal }),
-      [404],
-    );
-    if (response.status === 404) return undefined;
-    return this.parse(versionSchema, response, context, 'a current version without an id');
-  }
-
   async confirmVersion(credentials: ThingCredentials, versionId: string, options: CallOptions = {}): Promise<void> {
-    await this.call('confirmVersion', credentials, options, (headers, signal) =>
+    await this.call('confirm', credentials, options, (headers, signal) =>
       this.http.put(fill(this.paths.switchVersion, { thingId: credentials.thingId }), JSON.stringify({ id: versionId }), { headers: json(headers), signal }),
     );
   }
@@ -134,7 +118,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
    * read, and a body cut short is refused and the download starts over cleanly.
    */
   async downloadFirmware(credentials: ThingCredentials, version: VersionInfo, options: DownloadOptions): Promise<DownloadedFirmware> {
-    const context = { backend: this.backend, step: 'downloadFirmware' as const };
+    const context = { backend: this.backend, step: 'download' as const };
     const max = options.maxBytes ?? this.limits.maxFirmwareBytes;
     // base64 in JSON: 4 characters per 3 bytes, and room for the JSON around it.
     const maxJson = Math.ceil(max / 3) * 4 + 1024;
@@ -182,22 +166,13 @@ export class GadgetKeeperAdapter implements CloudAdapter {
           attempt.end();
         }
       },
-      { retrySafe: true, policy: retryPolicyFor('downloadFirmware', this.settings.retry), signal: options.signal },
+      { retrySafe: true, policy: retryPolicyFor('download', this.settings.retry), signal: options.signal },
     );
-  }
-
-  async register(): Promise<{ alreadyRegistered: boolean }> {
-    throw new CloudError('GadgetKeeper has no separate registration step', {
-      backend: this.backend,
-      cloudStep: 'register',
-      failure: 'unsupported',
-      retryable: false,
-    });
   }
 
   async probe(options: CallOptions = {}): Promise<void> {
     await requestWithRetry(
-      { backend: this.backend, step: 'targetVersion' },
+      { backend: this.backend, step: 'target-version' },
       { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
       (signal) => this.http.get<string>('/', { signal }),
       () => undefined,
@@ -212,7 +187,6 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     credentials: ThingCredentials,
     options: CallOptions,
     send: (headers: Record<string, string>, signal: AbortSignal) => Promise<AxiosResponse<string>>,
-    alsoAccepted: number[] = [],
   ): Promise<AxiosResponse<string>> {
     const context = { backend: this.backend, step };
     const policy = { retrySafe: this.steps[step]?.retrySafe ?? false, timeoutMs: this.limits.timeoutMs, policy: retryPolicyFor(step, this.settings.retry), signal: options.signal };
@@ -228,7 +202,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
           hint: 'The key was revoked by a newer activation or is wrong; the unit must get the newest key.',
         });
       }
-      if ((response.status >= 200 && response.status < 300) || alsoAccepted.includes(response.status)) return response;
+      if (response.status >= 200 && response.status < 300) return response;
       throw statusError(response, context, `${describeStep(step)} for thing ${credentials.thingId} failed`);
     });
   }
@@ -246,10 +220,10 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   }
 }
 
+const STEP_WORDS: Partial<Record<CloudStep, string>> = { rename: 'renaming', 'target-version': 'reading the target version', confirm: 'confirming the installed version' };
+
 function describeStep(step: CloudStep): string {
-  return { rename: 'renaming', targetVersion: 'reading the target version', currentVersion: 'reading the current version', confirmVersion: 'confirming the installed version' }[
-    step as 'rename'
-  ] ?? step;
+  return STEP_WORDS[step] ?? step;
 }
 
 function json(headers: Record<string, string>): Record<string, string> {

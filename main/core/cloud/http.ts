@@ -21,7 +21,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 10_000 };
 
 /**
- * Idempotent reads (target and current version, the firmware download, whose
+ * Idempotent reads (the target version and the firmware download, whose
  * failure fails the unit): backoff 0.5, 1, 2, 4, 5, 5 s, each jittered to
  * between half and all of it, so a read rides out an outage of at least
  * 8.75 s (a cloud restarting, a run of 5xx), and a permanent failure still
@@ -29,7 +29,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDe
  */
 export const READ_RETRY: RetryPolicy = { attempts: 7, baseDelayMs: 500, maxDelayMs: 5_000 };
 
-const READS: ReadonlySet<CloudStep> = new Set<CloudStep>(['targetVersion', 'currentVersion', 'downloadFirmware']);
+const READS: ReadonlySet<CloudStep> = new Set<CloudStep>(['target-version', 'download']);
 
 /** The policy of a step: the one configured for every call, else READ_RETRY for reads and DEFAULT_RETRY for the rest. */
 export function retryPolicyFor(step: CloudStep, configured?: RetryPolicy): RetryPolicy {

@@ -25,7 +25,6 @@ const cloudSchema = z.discriminatedUnion('backend', [
           activate: z.string(),
           rename: z.string(),
           targetVersion: z.string(),
-          currentVersion: z.string(),
           firmware: z.string(),
           switchVersion: z.string(),
         })

@@ -155,7 +155,7 @@ export class FirmwareCache {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temporary = join(this.dir, `download-${randomBytes(6).toString('hex')}`);
     this.downloadCount++;
-    const result = await this.adapter.downloadFirmware(request.credentials, request.version, {
+    const result = await this.adapter.downloadFirmware!(request.credentials, request.version, {
       destination: temporary,
       onProgress: request.onProgress,
       signal: request.signal,

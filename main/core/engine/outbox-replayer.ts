@@ -1,6 +1,6 @@
-import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
+import type { CloudAdapter, OutboxCall } from '../cloud/cloud-adapter.ts';
 import { CloudError } from '../cloud/cloud-error.ts';
-import { describeError } from '../errors.ts';
+import { StationError, describeError } from '../errors.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
 
@@ -120,25 +120,29 @@ export class OutboxReplayer {
   /** Makes the queued call; an activation's credentials are recorded with its completion. */
   private async send(entry: OutboxEntry): Promise<void> {
     const { journal, adapter } = this.options;
+    const call = entry.call as OutboxCall;
+    if (entry.backend !== adapter.backend || adapter.steps[call] === undefined) {
+      throw new StationError('OUTBOX_WRONG_CLOUD', `the outbox holds a ${entry.call} call for ${entry.backend}, which the configured cloud (${adapter.backend}) cannot make`, {
+        hint: 'Replay it with the line configuration it was queued under (station outbox replay --config FILE).',
+      });
+    }
     const credentials = () => {
       const held = journal.credentials(entry.unitId);
-      if (!held) throw new CloudError(`no credentials are held for unit ${entry.serial}`, { backend: adapter.backend, cloudStep: 'confirmVersion', failure: 'refused', retryable: false });
+      if (!held) throw new CloudError(`no credentials are held for unit ${entry.serial}`, { backend: adapter.backend, cloudStep: call, failure: 'refused', retryable: false });
       return held;
     };
-    switch (entry.call) {
+    switch (call) {
       case 'activate':
-        return journal.completeOutbox(entry, await adapter.activate(entry.serial));
+        return journal.completeOutbox(entry, await adapter.activate!(entry.serial));
       case 'rename':
-        await adapter.rename(credentials(), String(entry.payload.name));
+        await adapter.rename!(credentials(), String(entry.payload.name));
         return journal.completeOutbox(entry);
-      case 'confirmVersion':
-        await adapter.confirmVersion(credentials(), String(entry.payload.versionId));
+      case 'confirm':
+        await adapter.confirmVersion!(credentials(), String(entry.payload.versionId));
         return journal.completeOutbox(entry);
       case 'register':
-        await adapter.register(entry.serial);
+        await adapter.register!(entry.serial);
         return journal.completeOutbox(entry);
-      default:
-        throw new CloudError(`the outbox holds an unknown call "${entry.call}"`, { backend: adapter.backend, cloudStep: 'register', failure: 'refused', retryable: false });
     }
   }
 

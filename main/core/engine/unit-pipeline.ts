@@ -1,4 +1,4 @@
-import type { CloudAdapter, CloudStep, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
+import type { CloudAdapter, CloudStep, OutboxCall, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
 import { CloudError } from '../cloud/cloud-error.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceDriver, DriverCapabilities, FirmwareImage } from '../devices/driver.ts';
@@ -27,9 +27,6 @@ export interface PipelineDeps {
   /** Retry of a failed unit: continue its record and reuse what the cloud already gave it. */
   retryOf?: number;
 }
-
-/** The outbox calls the replayer knows how to make. */
-export type OutboxCall = 'activate' | 'rename' | 'confirmVersion' | 'register';
 
 /** What the steps learn as the unit goes along. */
 interface UnitState {
@@ -232,10 +229,14 @@ function outcomeUnknown(error: CloudError): StationError {
 function planSteps(deps: PipelineDeps): Step[] {
   const { adapter, cache, journal, config, port, signal, capabilities } = deps;
   const backend = adapter.backend;
+  // The plan follows what the cloud declares and what the unit's driver can do, never a backend's name.
+  const cloud = adapter.steps;
+  const firmwareFromCloud = config.firmware.source === 'cloud';
   // Every step after identify has a connected driver.
   const driverOf = (unit: UnitState) => unit.driver!;
   const progress = (unit: UnitState, step: 'download' | 'flash') => (p: TransferProgress) => deps.emit({ type: 'progress', port, serial: unit.serial, step, ...p });
-  const writesCredentials = backend !== 'fleetfreedom' && capabilities.credentials;
+  // Credentials come from an activation; a cloud that registers units (Fleet Freedom) gives none.
+  const writesCredentials = cloud.activate !== undefined && capabilities.credentials;
 
   const steps: Step[] = [
     {
@@ -266,14 +267,15 @@ function planSteps(deps: PipelineDeps): Step[] {
     },
   ];
 
-  if (backend === 'fleetfreedom') {
+  if (cloud.register) {
     steps.push({
       name: 'register',
       cloudStep: 'register',
-      run: async (unit) => void (await adapter.register(unit.serial!, { signal })),
+      run: async (unit) => void (await adapter.register!(unit.serial!, { signal })),
       deferrable: { call: 'register', payload: (unit) => ({ serial: unit.serial }) },
     });
-  } else {
+  }
+  if (cloud.activate) {
     steps.push({
       name: 'activate',
       cloudStep: 'activate',
@@ -282,21 +284,21 @@ function planSteps(deps: PipelineDeps): Step[] {
         if (unit.credentials) return `credentials the station already holds for this unit (record ${unit.credentialsFrom}); no new activation`;
         // Exosite activates once: only while this very unit still answers on this port.
         const canDeliverCredentials = async () => (await driverOf(unit).identify({ signal })).serial === unit.serial;
-        unit.credentials = await adapter.activate(unit.serial!, { signal, canDeliverCredentials });
+        unit.credentials = await adapter.activate!(unit.serial!, { signal, canDeliverCredentials });
         unit.credentialsFrom = unit.unitId;
         journal.storeCredentials(unit.unitId!, unit.credentials, 'held');
       },
       deferrable: { call: 'activate', payload: (unit) => ({ serial: unit.serial }) },
-      offlineSkip: 'Exosite activation is one-shot and never replayed without the unit; the unit activates itself in the field',
+      offlineSkip: cloud.activate.offlineSkip,
     });
   }
-  if (backend === 'gadgetkeeper' && config.thingNameTemplate) {
+  if (cloud.rename && config.thingNameTemplate) {
     const template = config.thingNameTemplate;
     const name = (unit: UnitState) => template.replaceAll('{serial}', unit.serial!);
     steps.push({
       name: 'rename',
       cloudStep: 'rename',
-      run: async (unit) => adapter.rename(unit.credentials!, name(unit), { signal }),
+      run: async (unit) => adapter.rename!(unit.credentials!, name(unit), { signal }),
       deferrable: { call: 'rename', payload: (unit) => ({ name: name(unit) }) },
     });
   }
@@ -310,10 +312,10 @@ function planSteps(deps: PipelineDeps): Step[] {
   steps.push(
     {
       name: 'target-version',
-      cloudStep: 'targetVersion',
+      cloudStep: firmwareFromCloud ? 'target-version' : undefined,
       run: async (unit) => {
-        if (config.firmware.source === 'file' || !unit.credentials) return knownTarget(unit);
-        unit.target = await adapter.targetVersion(unit.credentials, { signal });
+        if (!firmwareFromCloud || !unit.credentials) return knownTarget(unit);
+        unit.target = await adapter.targetVersion!(unit.credentials, { signal });
         journal.setSetting(LAST_TARGET(backend), unit.target.id);
         journal.setCloudIds(unit.unitId!, { versionId: unit.target.id });
       },
@@ -334,7 +336,7 @@ function planSteps(deps: PipelineDeps): Step[] {
   steps.push(
     {
       name: 'download',
-      cloudStep: 'downloadFirmware',
+      cloudStep: firmwareFromCloud ? 'download' : undefined,
       run: async (unit) => {
         if (unit.deviceVersion === unit.target!.id) return false;
         if (config.firmware.source === 'file') return cachedImage(unit);
@@ -397,14 +399,14 @@ function planSteps(deps: PipelineDeps): Step[] {
     });
   }
 
-  if (adapter.steps.confirmVersion) {
+  if (cloud.confirm) {
     steps.push({
       name: 'confirm',
-      cloudStep: 'confirmVersion',
+      cloudStep: 'confirm',
       // Deferred behind an activation, the replayer confirms with the credentials the activation returns.
       needsCredentials: true,
-      run: async (unit) => adapter.confirmVersion(unit.credentials!, unit.target!.id, { signal }),
-      deferrable: { call: 'confirmVersion', payload: (unit) => ({ versionId: unit.target!.id }) },
+      run: async (unit) => adapter.confirmVersion!(unit.credentials!, unit.target!.id, { signal }),
+      deferrable: { call: 'confirm', payload: (unit) => ({ versionId: unit.target!.id }) },
     });
   }
   return steps;

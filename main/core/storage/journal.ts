@@ -109,6 +109,8 @@ CREATE TABLE firmware_cache (
 `;
 
 type Row = Record<string, unknown>;
+/** Outbox calls queued by an older station under the cloud adapter's names, read under the pipeline's. */
+const LEGACY_CALLS: Record<string, string> = { confirmVersion: 'confirm' };
 /** Outbox rows with their unit's serial number, in one query. */
 const OUTBOX_SELECT = 'SELECT o.*, u.serial AS serial FROM outbox o JOIN units u ON u.id = o.unit_id';
 const text = (value: unknown) => (value === null || value === undefined ? undefined : String(value));
@@ -436,7 +438,7 @@ export class Journal {
       serial: String(row.serial),
       seq,
       backend: String(row.backend),
-      call: String(row.call),
+      call: LEGACY_CALLS[String(row.call)] ?? String(row.call),
       payload: JSON.parse(this.box.open(row.payload as Uint8Array, `outbox:${unitId}:${seq}`)) as Record<string, unknown>,
       state: row.state as OutboxState,
       attempts: Number(row.attempts),

@@ -114,10 +114,10 @@ describe('Fleet Freedom adapter against its emulator', () => {
     expect(emulator.calls.get('noop') ?? 0).toBeGreaterThanOrEqual(3);
   });
 
-  it('supports only registration', async () => {
+  it('declares registration only, and has no other step method', () => {
     const a = adapter();
     expect(Object.keys(a.steps)).toEqual(['register']);
-    await expect(a.activate()).rejects.toMatchObject({ failure: 'unsupported' });
+    expect(['activate', 'rename', 'targetVersion', 'downloadFirmware', 'confirmVersion'].filter((method) => method in a)).toEqual([]);
   });
 
   it('refuses ws:// to a remote host', () => {

@@ -172,7 +172,7 @@ describe('a hostile cloud: firmware downloads', () => {
     const { error, elapsedMs } = await settle(adapter.downloadFirmware(credentials, { id: 'v1' }, { destination: destination() }), 10_000);
     expect(error).toMatchObject({ failure: 'invalid-response', retryable: false });
     expect((error as CloudError).describe()).toBe(
-      'step downloadFirmware: the firmware v1 that GadgetKeeper announces 300 MiB is larger than the station accepts (maxFirmwareBytes: 64 MiB). Check the firmware uploaded to the cloud; if the image is right, raise maxFirmwareBytes in the line configuration.',
+      'step download: the firmware v1 that GadgetKeeper announces 300 MiB is larger than the station accepts (maxFirmwareBytes: 64 MiB). Check the firmware uploaded to the cloud; if the image is right, raise maxFirmwareBytes in the line configuration.',
     );
     expect(elapsedMs).toBeLessThan(2000);
     expect(cloud.requests).toHaveLength(1);
