@@ -17,11 +17,33 @@ export function connectStation(): StationBridge {
   return window.station ?? webSocketBridge(webSocketUrl());
 }
 
+const TOKEN_KEY = 'station-access-token';
+
 function webSocketUrl(): string {
-  // The token rides in the fragment: browsers never send it to a server or log it.
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const token = accessToken();
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+/**
+ * The access token `station serve` printed in the address's fragment, which
+ * browsers never send to a server or log. It is kept for this tab only
+ * (sessionStorage), so a reload still connects, and taken out of the address
+ * bar, so it is not in screenshots, bookmarks or over a shoulder.
+ */
+function accessToken(): string | undefined {
+  const fromAddress = new URLSearchParams(location.hash.slice(1)).get('token');
+  try {
+    if (fromAddress) {
+      sessionStorage.setItem(TOKEN_KEY, fromAddress);
+      history.replaceState(history.state, '', `${location.pathname}${location.search}`);
+      return fromAddress;
+    }
+    return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  } catch {
+    // No storage (a locked-down browser): the address keeps the token, so a reload still works.
+    return fromAddress ?? undefined;
+  }
 }
 
 /** The contract over a WebSocket, reconnecting by itself; every call has a timeout. */
