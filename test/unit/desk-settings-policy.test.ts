@@ -50,17 +50,14 @@ describe('settings from a screen, held to the station policy', () => {
       saved = storeInput(gadgetkeeper('https://api.gadgetkeeper.example/v1', { secret: KEY }), undefined, box, policy);
     });
 
-    it('a new address at another origin without the secret is refused, and says to type it again', () => {
+    it('a new address at another origin needs the secret typed again; the same origin keeps it', () => {
       for (const url of ['https://attacker.example/v1', 'http://api.gadgetkeeper.example/v1', 'https://api.gadgetkeeper.example:8443/v1']) {
         expect(refusal(() => storeInput(gadgetkeeper(url), saved, box, policy)), url).toMatch(/cloud moved .*Type the product key for the new address again/);
       }
-    });
-
-    it('the same origin keeps it; a new origin with the secret typed again takes the new one', () => {
-      const samePlace = storeInput(gadgetkeeper('https://api.gadgetkeeper.example/v2'), saved, box, policy);
-      expect(samePlace.sealedSecret).toBe(saved.sealedSecret);
       const moved = storeInput(gadgetkeeper('https://other-cloud.example/v1', { secret: 'pk-another-key' }), saved, box, policy);
       expect(toLineConfig(moved, box, policy).cloud).toMatchObject({ productKey: 'pk-another-key' });
+      const samePlace = storeInput(gadgetkeeper('https://api.gadgetkeeper.example/v2'), saved, box, policy);
+      expect(samePlace.sealedSecret).toBe(saved.sealedSecret);
     });
 
     it('another backend does not inherit it', () => {
