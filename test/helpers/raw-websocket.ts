@@ -13,8 +13,13 @@ export interface RawWebSocket {
   response: string;
   /** Sends one masked text frame, as a browser must. */
   sendText(text: string): boolean;
-  /** Resolves when the server closed the connection (or it broke). */
+  /**
+   * Resolves when the connection is gone. A client that never reads sees the
+   * server hang up only when it writes: see `keepWriting`.
+   */
   closed: Promise<void>;
+  /** Writes `text` every `everyMs` until the connection is gone (a write to a closed connection fails); returns how to stop. */
+  keepWriting(text: string, everyMs: number): () => void;
 }
 
 /** Opens a WebSocket with exactly these headers; resolves once the server answered the upgrade, whatever it said. */
@@ -30,7 +35,15 @@ export function rawWebSocket(port: number, path: string, headers: Record<string,
       // From here on nothing is read: what the server sends piles up in its own buffers.
       socket.off('data', onData);
       socket.pause();
-      resolve({ socket, response: head.slice(0, end), sendText: (text) => socket.write(maskedTextFrame(text)), closed });
+      const sendText = (text: string) => socket.write(maskedTextFrame(text));
+      const keepWriting = (text: string, everyMs: number) => {
+        const timer = setInterval(() => sendText(text), everyMs);
+        void closed.then(() => clearInterval(timer));
+        return () => clearInterval(timer);
+      };
+      // After the upgrade, a refused write is how a client that never reads learns the server hung up.
+      socket.on('error', () => undefined);
+      resolve({ socket, response: head.slice(0, end), sendText, closed, keepWriting });
     };
     socket.on('data', onData);
     socket.once('error', reject);

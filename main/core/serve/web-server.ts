@@ -31,11 +31,13 @@ export interface SocketLimits {
   maxConnections: number;
   /** Calls of one socket being answered at once; the socket is not read meanwhile, and calls already read are answered "busy". */
   maxCallsInFlight: number;
-  /** Bytes sent to a socket but not yet taken by its client; past this the client is not reading and is disconnected. */
+  /** Bytes sent to a socket but not yet taken by its client; past this the socket is not read (its calls wait). */
   maxBufferedBytes: number;
+  /** A client that takes none of those bytes for this long is not reading: it is disconnected. */
+  stallMs: number;
 }
 
-export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 16, maxCallsInFlight: 16, maxBufferedBytes: 4 * 1024 * 1024 };
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 16, maxCallsInFlight: 16, maxBufferedBytes: 4 * 1024 * 1024, stallMs: 10_000 };
 
 export interface RunningWebServer {
   /** The page's address, without the token. */
@@ -77,7 +79,6 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
   const access: CallerAccess = { mayConfigure: options.allowSettings === true, refusal: SETTINGS_REFUSAL };
   let allowed: ReadonlySet<string> = new Set();
-  let connections = 0;
   const server = createServer((request, response) => {
     if (!allowed.has((request.headers.host ?? '').toLowerCase())) {
       response.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('This station does not answer to that host name. Open the address station serve printed; other names must be in allowedHosts of the station policy.');
@@ -87,16 +88,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (request, socket, head) => {
-    const refusal = refuseUpgrade(request, allowed, options.token) ?? (connections >= limits.maxConnections ? '503 Service Unavailable' : undefined);
+    const refusal = refuseUpgrade(request, allowed, options.token) ?? (sockets.clients.size >= limits.maxConnections ? '503 Service Unavailable' : undefined);
     if (refusal) {
       socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\n\r\n`);
       return;
     }
-    connections++;
-    sockets.handleUpgrade(request, socket, head, (ws) => {
-      ws.once('close', () => connections--);
-      connect(ws, options.desk, access, limits);
-    });
+    // ws tracks the socket from the moment the upgrade completes, so the cap counts it at once.
+    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.desk, access, limits));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -162,34 +160,56 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * One screen's socket. Its calls are answered at most `maxCallsInFlight` at a
- * time: at the limit the socket is not read (TCP pushes back on the client),
- * and calls already read meanwhile are answered "busy". A client that does
- * not take what it is sent is disconnected once `maxBufferedBytes` wait for it.
+ * One screen's socket. It is read only while fewer than `maxCallsInFlight`
+ * of its calls are being answered and fewer than `maxBufferedBytes` wait for
+ * it to take them: otherwise TCP pushes back on the client, and calls
+ * already read meanwhile are answered "busy". So what one client makes the
+ * server hold is bounded, however fast it sends; a big answer (a CSV export)
+ * still goes out whole to a client that reads it. A client that takes
+ * nothing for `stallMs` while answers wait is disconnected.
  */
 function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits): void {
   let inFlight = 0;
+  let lastTaken = Date.now();
+  const backlogged = () => ws.bufferedAmount > limits.maxBufferedBytes;
+  const holdOrRead = () => {
+    const hold = inFlight >= limits.maxCallsInFlight || backlogged();
+    if (hold && !ws.isPaused) ws.pause();
+    else if (!hold && ws.isPaused) ws.resume();
+  };
   const send = (message: unknown) => {
     if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > limits.maxBufferedBytes) {
-      ws.terminate();
-      return;
-    }
-    ws.send(JSON.stringify(message));
+    ws.send(JSON.stringify(message), () => {
+      // Called once the frame went to the kernel: the client is taking what it is sent.
+      lastTaken = Date.now();
+      holdOrRead();
+    });
+    holdOrRead();
   };
+  const watchdog = setInterval(
+    () => {
+      if (backlogged() && Date.now() - lastTaken > limits.stallMs) ws.terminate();
+    },
+    Math.min(1000, limits.stallMs / 2),
+  );
+  watchdog.unref();
   const unsubscribe = desk.subscribe((update) => send({ kind: 'update', update }));
-  ws.on('close', unsubscribe);
-  ws.on('error', unsubscribe);
+  const stop = () => {
+    clearInterval(watchdog);
+    unsubscribe();
+  };
+  ws.on('close', stop);
+  ws.on('error', stop);
   ws.on('message', (data, isBinary) => {
     const text = isBinary ? undefined : data.toString();
-    if (inFlight >= limits.maxCallsInFlight) {
+    if (inFlight >= limits.maxCallsInFlight || backlogged()) {
       send(busyAnswer(text, limits.maxCallsInFlight));
       return;
     }
-    if (++inFlight >= limits.maxCallsInFlight) ws.pause();
+    inFlight++;
+    holdOrRead();
     void handleMessage(desk, text, access).then((answer) => {
       inFlight--;
-      if (ws.isPaused && inFlight < limits.maxCallsInFlight) ws.resume();
       send(answer);
     });
   });
@@ -202,7 +222,7 @@ function busyAnswer(text: string | undefined, limit: number): unknown {
   } catch {
     // answered without an id, as any malformed call is
   }
-  return { kind: 'answer', id: Number.isSafeInteger(id) ? id : null, answer: { ok: false, error: `busy: ${limit} calls of this screen are already being answered; try again when they are` } };
+  return { kind: 'answer', id: Number.isSafeInteger(id) ? id : null, answer: { ok: false, error: `busy: this screen has ${limit} calls being answered, or has not taken their answers yet; try again when it has` } };
 }
 
 /** A call on the wire: {id, method, params}. Anything else is answered with an error and does nothing. */

@@ -126,10 +126,12 @@ describe('station serve: a flooding client', () => {
       expect(flood.response).toMatch(/^HTTP\/1.1 101/);
       const floodStart = Date.now();
       for (let id = 1; id <= 100_000; id++) flood.sendText(JSON.stringify({ id, method: 'snapshot', params: [] }));
+      const stop = flood.keepWriting('{}', 200);
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, residentMiB(station.pid))), 50);
       const outcome = await Promise.race([flood.closed.then(() => 'closed by the server'), new Promise((done) => setTimeout(() => done('still open after 60 s'), 60_000))]);
       const floodMs = Date.now() - floodStart;
+      stop();
       flood.socket.destroy();
       // What the server does with the calls it had already read shows in the next moments: keep sampling for two seconds.
       await new Promise((done) => setTimeout(done, 2000));

@@ -223,7 +223,7 @@ describe('station serve, hardened', () => {
       const c = await client(wsUrl());
       for (let id = 1000; id < 1300; id++) c.ws.send(JSON.stringify({ id, method: 'history', params: [{}] }));
       await expect.poll(() => c.answers.length, { timeout: 20_000 }).toBe(300);
-      const busy = c.answers.filter((a) => /^busy: 16 calls/.test(a.answer.error ?? ''));
+      const busy = c.answers.filter((a) => /^busy: this screen has 16 calls/.test(a.answer.error ?? ''));
       expect(busy.length).toBeGreaterThan(0);
       expect(busy.every((a) => a.id !== null && a.id >= 1000)).toBe(true);
       expect(c.answers.filter((a) => a.answer.ok).length).toBeGreaterThanOrEqual(16);
@@ -240,13 +240,15 @@ describe('station serve, hardened', () => {
       for (const c of open) c.ws.close();
     });
 
-    it('disconnects a client that sends calls and does not read the answers', async () => {
-      await serve({ limits: { maxBufferedBytes: 256 * 1024 } });
+    it('stops reading a client that sends calls and does not read the answers, then disconnects it', async () => {
+      await serve({ limits: { maxBufferedBytes: 256 * 1024, stallMs: 1000 } });
       const flood = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
       expect(flood.response).toMatch(/^HTTP\/1.1 101/);
-      // The answers fill the kernel's buffers, then the server's own; past its limit it lets go of this client.
+      // The answers fill the kernel's buffers, then the server's own; past its limit the server reads no more, and lets go of this client.
       for (let id = 1; id <= 100_000; id++) flood.sendText(JSON.stringify({ id, method: 'snapshot', params: [] }));
+      const stop = flood.keepWriting('{}', 200);
       await flood.closed;
+      stop();
     }, 60_000);
   });
 
