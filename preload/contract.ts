@@ -223,7 +223,7 @@ export const updateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tile'), tile: tileSchema }).strict(),
   z.object({ type: z.literal('header'), header: headerSchema }).strict(),
   /** From the transport itself: the link to the station broke (the screen shows it) or came back. */
-  z.object({ type: z.literal('connection'), connected: z.boolean() }).strict(),
+  z.object({ type: z.literal('connection'), connected: z.boolean(), problem: text(500).optional() }).strict(),
 ]);
 export type Update = z.infer<typeof updateSchema>;
 

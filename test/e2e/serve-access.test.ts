@@ -30,7 +30,7 @@ describe('station serve in Chromium: the access token and settings from a browse
 
       const stranger = await browser.newPage();
       await stranger.goto(new URL(station.url).origin + '/');
-      await stranger.getByRole('alert').filter({ hasText: /connection to the station was lost/ }).first().waitFor({ timeout: 20_000 });
+      await stranger.getByRole('alert').filter({ hasText: /opened without its access token\. Open the address station serve printed/ }).first().waitFor({ timeout: 20_000 });
       expect(await stranger.getByRole('heading', { name: 'No line is configured yet' }).count()).toBe(0);
       await stranger.close();
     } finally {
