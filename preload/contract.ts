@@ -124,6 +124,10 @@ export const settingsViewSchema = z
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
     profileName: text(256),
+    /** Where firmware files a screen names or uploads live (the station policy's firmware folder). */
+    firmwareFolder: text(4096).optional(),
+    /** The tcp:// ports the station policy lets a screen use. */
+    tcpPortsAllowed: z.array(text(512)).max(256).optional(),
   })
   .strict();
 export type SettingsView = z.infer<typeof settingsViewSchema>;
@@ -141,6 +145,35 @@ export const settingsInputSchema = z
   })
   .strict();
 export type SettingsInput = z.infer<typeof settingsInputSchema>;
+
+/** Raw bytes per firmware chunk: a chunk, base64 in JSON, stays well under one WebSocket message (1.1 MB). */
+export const FIRMWARE_CHUNK_BYTES = 256 * 1024;
+
+export const firmwareUploadStartSchema = z
+  .object({
+    /** The file's own name; the station stores it under a safe version of it. */
+    name: text(255).min(1),
+    size: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 * 1024 * 1024),
+  })
+  .strict();
+export type FirmwareUploadStart = z.infer<typeof firmwareUploadStartSchema>;
+
+export const firmwareChunkSchema = z
+  .object({
+    upload: text(64).min(1),
+    offset: z.number().int().min(0),
+    data: z
+      .string()
+      .min(4)
+      .max(Math.ceil(FIRMWARE_CHUNK_BYTES / 3) * 4)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+  })
+  .strict();
+export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
 
 const portName = text(512).min(1);
 const none = z.tuple([]);
@@ -162,11 +195,25 @@ export const methods = {
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
+  startFirmwareUpload: { params: z.tuple([firmwareUploadStartSchema]), result: z.object({ upload: text(64), name: text(128) }).strict() },
+  sendFirmwareChunk: {
+    params: z.tuple([firmwareChunkSchema]),
+    result: z
+      .object({ received: count, done: z.boolean(), name: text(128), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() })
+      .strict(),
+  },
 } as const;
 
 export type Method = keyof typeof methods;
 export type Params<M extends Method> = z.infer<(typeof methods)[M]['params']>;
 export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
+
+/**
+ * Calls that change what the station is set up to do or write files on it.
+ * `station serve` refuses them unless it was started to allow them
+ * (--allow-settings); the app's own window may always make them.
+ */
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'importProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);
@@ -178,7 +225,7 @@ export const updateSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tile'), tile: tileSchema }).strict(),
   z.object({ type: z.literal('header'), header: headerSchema }).strict(),
   /** From the transport itself: the link to the station broke (the screen shows it) or came back. */
-  z.object({ type: z.literal('connection'), connected: z.boolean() }).strict(),
+  z.object({ type: z.literal('connection'), connected: z.boolean(), problem: text(500).optional() }).strict(),
 ]);
 export type Update = z.infer<typeof updateSchema>;
 

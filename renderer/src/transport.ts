@@ -14,19 +14,45 @@ const CALL_TIMEOUT_MS = 30_000;
  * rest of the UI only ever sees a StationBridge.
  */
 export function connectStation(): StationBridge {
-  return window.station ?? webSocketBridge(webSocketUrl());
+  if (window.station) return window.station;
+  const token = accessToken();
+  return webSocketBridge(webSocketUrl(token), token === undefined ? NO_TOKEN : REFUSED);
 }
 
-function webSocketUrl(): string {
-  // The token rides in the fragment: browsers never send it to a server or log it.
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+const TOKEN_KEY = 'station-access-token';
+const NO_TOKEN = 'This page was opened without its access token. Open the address station serve printed: it ends in #token=….';
+const REFUSED = 'The station cannot be reached or refused this page. Open the address station serve printed (it ends in #token=…). Retrying…';
+
+function webSocketUrl(token: string | undefined): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 }
 
-/** The contract over a WebSocket, reconnecting by itself; every call has a timeout. */
-function webSocketBridge(url: string): StationBridge {
+/**
+ * The access token `station serve` printed in the address's fragment, which
+ * browsers never send to a server or log. It is kept for this tab only
+ * (sessionStorage), so a reload still connects, and taken out of the address
+ * bar, so it is not in screenshots, bookmarks or over a shoulder.
+ */
+function accessToken(): string | undefined {
+  const fromAddress = new URLSearchParams(location.hash.slice(1)).get('token');
+  try {
+    if (fromAddress) {
+      sessionStorage.setItem(TOKEN_KEY, fromAddress);
+      history.replaceState(history.state, '', `${location.pathname}${location.search}`);
+      return fromAddress;
+    }
+    return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  } catch {
+    // No storage (a locked-down browser): the address keeps the token, so a reload still works.
+    return fromAddress ?? undefined;
+  }
+}
+
+/** The contract over a WebSocket, reconnecting by itself; every call has a timeout. `neverConnected` says why, until it once connects. */
+function webSocketBridge(url: string, neverConnected: string): StationBridge {
   let socket: WebSocket | undefined;
+  let connectedOnce = false;
   let nextId = 1;
   let retryMs = 500;
   const waiting = new Map<number, (answer: unknown) => void>();
@@ -38,6 +64,7 @@ function webSocketBridge(url: string): StationBridge {
     socket = ws;
     ws.onopen = () => {
       retryMs = 500;
+      connectedOnce = true;
       for (const listener of listeners) listener({ type: 'connection', connected: true });
       for (const message of outgoing.splice(0)) ws.send(message);
     };
@@ -61,7 +88,7 @@ function webSocketBridge(url: string): StationBridge {
         resolve({ ok: false, error: 'The connection to the station was lost; reconnecting. Try again in a moment.' });
         waiting.delete(id);
       }
-      for (const listener of listeners) listener({ type: 'connection', connected: false });
+      for (const listener of listeners) listener({ type: 'connection', connected: false, ...(connectedOnce ? {} : { problem: neverConnected }) });
       setTimeout(open, retryMs);
       retryMs = Math.min(retryMs * 2, 10_000);
     };

@@ -30,7 +30,7 @@ export function useStation(): StationState {
     };
     const stop = bridge.onUpdate((update) => {
       if (update.type === 'connection') {
-        setConnectionProblem(update.connected ? undefined : 'The connection to the station was lost. Reconnecting…');
+        setConnectionProblem(update.connected ? undefined : (update.problem ?? 'The connection to the station was lost. Reconnecting…'));
         return;
       }
       queue.current.push(update);

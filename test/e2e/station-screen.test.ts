@@ -126,7 +126,8 @@ describe('the station screen in Chromium, against station serve --demo', () => {
   });
 
   it('settings: a bad profile file is refused with the field named; a built-in profile can be chosen', { timeout: 30_000 }, async () => {
-    const station = await startStationServe([]);
+    // Profiles and settings from a browser need station serve to allow them.
+    const station = await startStationServe(['--allow-settings']);
     try {
       const { page } = await openScreen(browser, station.url);
       await page.getByRole('tab', { name: 'Settings' }).click();

@@ -4,15 +4,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export interface ServedStation {
+  /** The address it printed, with its #token=… fragment when it printed one. */
   url: string;
+  /** The access token the printed address carries, if any. */
+  token: string | undefined;
+  /** The `station serve` process itself (for /proc/PID/status). */
+  pid: number;
+  dataDir: string;
   output: () => string;
   stop(): Promise<number | null>;
 }
 
 /** `station serve` as a real process, as a supervisor would start it; resolves with the address it prints. */
-export async function startStationServe(args: string[]): Promise<ServedStation> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'station-serve-'));
-  const child = spawn(process.execPath, [resolve('bin/station.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startStationServe(args: string[], options: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<ServedStation> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'station-serve-'));
+  const child = spawn(process.execPath, [resolve('bin/station.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -20,7 +26,7 @@ export async function startStationServe(args: string[]): Promise<ServedStation> 
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`station serve printed no address in 30 s:\n${output}`)), 30_000);
     const look = () => {
-      const match = /on (http:\/\/\S+?\/)/.exec(output);
+      const match = /on (http:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         done(match[1]!);
@@ -31,6 +37,9 @@ export async function startStationServe(args: string[]): Promise<ServedStation> 
   });
   return {
     url,
+    token: new URLSearchParams(new URL(url).hash.slice(1)).get('token') ?? undefined,
+    pid: child.pid!,
+    dataDir,
     output: () => output,
     stop: async () => {
       child.kill('SIGTERM');

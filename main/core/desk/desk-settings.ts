@@ -4,8 +4,10 @@ import type { SettingsInput, SettingsView } from '../../../preload/contract.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
+import { ConfigError } from '../errors.ts';
 import type { SecretBox } from '../storage/secret-box.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
+import { checkScreenPort, resolveFirmwareFile, type StationPolicy } from './station-policy.ts';
 
 /** Where the desk keeps its settings: electron-store in the app, a JSON file for `station serve`. */
 export interface SettingsStore {
@@ -63,28 +65,68 @@ export function readStoredSettings(store: SettingsStore): StoredSettings {
   return raw === undefined ? {} : parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
 }
 
-/** Merges what a screen saved into the stored settings; an empty secret keeps the one already stored. */
-export function storeInput(input: SettingsInput, previous: LineSettings | undefined, box: SecretBox): LineSettings {
+/**
+ * Merges what a screen saved into the stored settings. An empty secret keeps
+ * the one already stored, but only for the same backend at the same origin:
+ * a stored secret is never sent anywhere but where it was entered for, so
+ * moving the cloud address needs the secret typed again.
+ */
+export function storeInput(input: SettingsInput, previous: LineSettings | undefined, box: SecretBox, policy: StationPolicy): LineSettings {
   const allowed = new Set<string>([...FIELDS[input.backend], ...FIRMWARE_FIELDS]);
-  const fields = Object.fromEntries(Object.entries(input.fields).filter(([name, value]) => allowed.has(name) && value.trim() !== ''));
-  const keepSecret = previous?.backend === input.backend ? previous.sealedSecret : undefined;
-  const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : keepSecret;
+  const fields = Object.fromEntries(Object.entries(input.fields).map(([name, value]) => [name, value.trim()] as const).filter(([name, value]) => allowed.has(name) && value !== ''));
+  const url = input.url.trim();
+  const sameCloud = previous !== undefined && previous.backend === input.backend && sameOrigin(previous.url, url);
+  if (!input.secret && previous?.sealedSecret && !sameCloud && input.backend !== 'exosite') {
+    throw new ConfigError(`settings: the cloud moved (${describeCloud(previous.backend, previous.url)} → ${describeCloud(input.backend, url)}), so the stored ${SECRET_NAME[input.backend]} is not sent there`, {
+      hint: `Type the ${SECRET_NAME[input.backend]} for the new address again, then save.`,
+    });
+  }
+  const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : sameCloud ? previous?.sealedSecret : undefined;
   const stored: LineSettings = {
     backend: input.backend,
-    url: input.url.trim(),
+    url,
     fields,
     ports: input.ports.map((port) => port.trim()).filter(Boolean),
     autoStart: input.autoStart,
     ...(sealedSecret ? { sealedSecret } : {}),
     ...(input.thingNameTemplate?.trim() ? { thingNameTemplate: input.thingNameTemplate.trim() } : {}),
   };
-  // Refuse what would not run, before it is stored.
-  toLineConfig(stored, box);
+  // Refuse what would not run, or what the station policy does not allow, before it is stored.
+  toLineConfig(stored, box, policy);
   return stored;
 }
 
-/** The line configuration the settings describe; a ConfigError names each wrong field. */
-export function toLineConfig(settings: LineSettings, box: SecretBox): LineConfig {
+const SECRET_NAME = { gadgetkeeper: 'product key', exosite: 'secret', fleetfreedom: 'password' } as const;
+
+/** Scheme, host and port: where a secret goes. Text that is not a URL only matches itself. */
+function sameOrigin(a: string, b: string): boolean {
+  const origin = (url: string) => {
+    try {
+      const parsed = new URL(url);
+      return parsed.origin === 'null' ? url : parsed.origin;
+    } catch {
+      return url;
+    }
+  };
+  return origin(a) === origin(b);
+}
+
+function describeCloud(backend: string, url: string): string {
+  try {
+    return `${backend} at ${new URL(url).origin}`;
+  } catch {
+    return backend;
+  }
+}
+
+/**
+ * The line configuration the settings describe; a ConfigError names each
+ * wrong field. Ports and the firmware file are held to the station policy,
+ * here rather than only when saving, so settings stored before a policy
+ * changed are checked again when the line opens.
+ */
+export function toLineConfig(settings: LineSettings, box: SecretBox, policy: StationPolicy): LineConfig {
+  for (const port of settings.ports) checkScreenPort(port, policy);
   const secret = settings.sealedSecret ? box.open(Buffer.from(settings.sealedSecret, 'base64'), SECRET_CONTEXT) : undefined;
   const { fields } = settings;
   const cloud: Record<string, unknown> = { backend: settings.backend, url: settings.url };
@@ -93,7 +135,7 @@ export function toLineConfig(settings: LineSettings, box: SecretBox): LineConfig
   if (settings.backend === 'fleetfreedom') {
     Object.assign(cloud, { username: fields.username, password: secret, company: fields.company ? Number(fields.company) : undefined, providerKind: fields.providerKind });
   }
-  const firmware = fields.firmwarePath ? { source: 'file', path: fields.firmwarePath, versionId: fields.firmwareVersion } : { source: 'cloud' };
+  const firmware = fields.firmwarePath ? { source: 'file', path: resolveFirmwareFile(fields.firmwarePath, policy), versionId: fields.firmwareVersion } : { source: 'cloud' };
   return parseOrThrow(
     lineConfigSchema,
     { cloud, ports: settings.ports, autoStart: settings.autoStart, firmware, ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}) },
@@ -113,7 +155,7 @@ export function settingsProfile(settings: StoredSettings): DeviceProfile {
 }
 
 /** What a screen may see of the settings: never the secret, only whether one is stored. */
-export function settingsView(settings: LineSettings | undefined, profile: DeviceProfile): SettingsView {
+export function settingsView(settings: LineSettings | undefined, profile: DeviceProfile, policy: StationPolicy): SettingsView {
   return {
     ...(settings ? { backend: settings.backend, url: settings.url } : {}),
     fields: settings?.fields ?? {},
@@ -122,5 +164,7 @@ export function settingsView(settings: LineSettings | undefined, profile: Device
     autoStart: settings?.autoStart ?? true,
     ...(settings?.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
     profileName: profile.name,
+    firmwareFolder: policy.firmwareFolder,
+    tcpPortsAllowed: policy.tcpPorts,
   };
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../preload/contract.ts';
+import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../preload/contract.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import type { StationEvent } from '../engine/events.ts';
@@ -13,7 +13,9 @@ import { historyCsv } from '../storage/history-export.ts';
 import type { UnitRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
 import { importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
+import { FirmwareUploads } from './firmware-uploads.ts';
 import { LineView } from './line-view.ts';
+import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
 
 export interface DeskOptions {
   /** Journal, firmware cache; the demo line keeps its own journal in a subfolder. */
@@ -23,6 +25,8 @@ export interface DeskOptions {
   secretKey: Buffer;
   /** A line configuration file given on the command line: it wins over saved settings, which cannot then be edited. */
   fixedConfig?: { config: LineConfig; source: string };
+  /** What a screen may name (tcp:// ports, the firmware folder); default: <dataDir>/station-policy.json, or the defaults without it. */
+  policy?: StationPolicy;
   listPorts?: () => Promise<DiscoveredPort[]>;
   open?: typeof openPort;
   /** How many simulated units the demo line has (default 4). */
@@ -42,6 +46,8 @@ const OK = { ok: true } as const;
 export class StationDesk {
   private readonly options: DeskOptions;
   private readonly box: SecretBox;
+  private readonly policy: StationPolicy;
+  private readonly uploads: FirmwareUploads;
   private readonly listeners = new Set<(update: Update) => void>();
   private view: LineView;
   private station: Station | undefined;
@@ -61,6 +67,9 @@ export class StationDesk {
   constructor(options: DeskOptions) {
     this.options = options;
     this.box = new SecretBox(options.secretKey);
+    // The rules live here, not in a transport: the app's window is held to them as a browser is.
+    this.policy = options.policy ?? loadStationPolicy(options.dataDir);
+    this.uploads = new FirmwareUploads(this.policy);
     this.view = new LineView(options.now);
     this.stored = readStoredSettings(options.settings);
     this.profile = settingsProfile(this.stored);
@@ -161,16 +170,16 @@ export class StationDesk {
   }
 
   async getSettings(): Promise<SettingsView> {
-    return settingsView(this.stored.line, this.profile);
+    return settingsView(this.stored.line, this.profile, this.policy);
   }
 
   async saveSettings(input: SettingsInput): Promise<SettingsView> {
     this.refuseWhenFixed();
     return this.serially(async () => {
-      const line = storeInput(input, this.stored.line, this.box);
+      const line = storeInput(input, this.stored.line, this.box, this.policy);
       this.write({ ...this.stored, line });
-      await this.openStation(toLineConfig(line, this.box), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(line, this.profile);
+      await this.openStation(toLineConfig(line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(line, this.profile, this.policy);
     });
   }
 
@@ -181,9 +190,19 @@ export class StationDesk {
       this.write({ ...this.stored, profile: imported.text });
       this.profile = imported.profile;
       // A line already set up reopens with the new profile (not the demo line, whose units speak the reference protocol).
-      if (this.stored.line && !this.demo) await this.openStation(toLineConfig(this.stored.line, this.box), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(this.stored.line, this.profile);
+      if (this.stored.line && !this.demo) await this.openStation(toLineConfig(this.stored.line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
+      return settingsView(this.stored.line, this.profile, this.policy);
     });
+  }
+
+  /** A firmware file from the screen, into the firmware folder: announce it, then send it in chunks. */
+  async startFirmwareUpload(request: FirmwareUploadStart): Promise<Result<'startFirmwareUpload'>> {
+    this.refuseWhenFixed();
+    return this.uploads.start(request);
+  }
+
+  async sendFirmwareChunk(chunk: FirmwareChunk): Promise<Result<'sendFirmwareChunk'>> {
+    return this.uploads.chunk(chunk);
   }
 
   /** The demo line: a local cloud emulator and simulated units, one of which fails once so a retry shows. */
@@ -205,6 +224,7 @@ export class StationDesk {
   async close(graceMs = 30_000): Promise<void> {
     clearInterval(this.publishTimer);
     clearInterval(this.settleTimer);
+    await this.uploads.close();
     await this.serially(async () => {
       const deadline = Date.now() + graceMs;
       while (this.station && this.view.allTiles().some((tile) => this.station!.isBusy(tile.port)) && Date.now() < deadline) {
@@ -323,7 +343,7 @@ export class StationDesk {
 
   private tryConfig(stored: LineSettings): LineConfig | undefined {
     try {
-      return toLineConfig(stored, this.box);
+      return toLineConfig(stored, this.box, this.policy);
     } catch (error) {
       this.problem = describeError(error);
       return undefined;

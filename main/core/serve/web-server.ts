@@ -2,10 +2,11 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError } from '../errors.ts';
-import { dispatch } from '../desk/dispatch.ts';
+import { dispatch, type CallerAccess } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
 
@@ -15,18 +16,42 @@ export interface WebServerOptions {
   staticDir: string;
   host?: string;
   port?: number;
-  /** Required for any address but loopback; browsers pass it as #token=… in the page address. */
+  /** At least 16 characters; required for any address but loopback. Browsers pass it as #token=… in the page address. */
   token?: string;
+  /** Let browsers change settings, import profiles and upload firmware (`station serve --allow-settings`); refused otherwise. */
+  allowSettings?: boolean;
+  /** Host names besides loopback (and this machine's addresses when serving on all of them) that browsers may use. */
+  allowedHosts?: string[];
+  limits?: Partial<SocketLimits>;
 }
 
+/** What one client can make the server hold. */
+export interface SocketLimits {
+  /** WebSockets open at once; more are refused (503). */
+  maxConnections: number;
+  /** Calls of one socket being answered at once; the socket is not read meanwhile, and calls already read are answered "busy". */
+  maxCallsInFlight: number;
+  /** Bytes sent to a socket but not yet taken by its client; past this the socket is not read (its calls wait). */
+  maxBufferedBytes: number;
+  /** A client that takes none of those bytes for this long is not reading: it is disconnected. */
+  stallMs: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 16, maxCallsInFlight: 16, maxBufferedBytes: 4 * 1024 * 1024, stallMs: 10_000 };
+
 export interface RunningWebServer {
+  /** The page's address, without the token. */
   url: string;
+  /** The Host header values this server answers to. */
+  allowedHosts: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
 /** The same contract as the preload bridge, for a browser: 1 MiB leaves room for a device profile import. */
 const MAX_MESSAGE_BYTES = 1_100_000;
+export const MIN_TOKEN_LENGTH = 16;
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
+const SETTINGS_REFUSAL = 'This station serve was not started to allow changing settings from a browser. The operator can restart it with --allow-settings, or set the line up with --config.';
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -35,24 +60,41 @@ export function isLoopback(host: string): boolean {
 /**
  * `station serve`: the renderer's files and a WebSocket carrying the preload
  * contract, so a supervisor's browser or a headless station shows the same
- * screen. Loopback by default; any other address needs a token, and every
- * WebSocket must come from a page this server served (Origin check), so a
- * web page elsewhere cannot drive the station through the browser.
+ * screen. Loopback by default; any other address needs a token. Every request
+ * must name this server in its Host header (loopback, the address it serves
+ * on, or a name the operator allowed), so a web page that rebinds its own
+ * name to this address is refused; every WebSocket must come from a page of
+ * one of those origins, so a web page elsewhere cannot drive the station
+ * through the browser. One client cannot make the server hold more than
+ * `limits` allow.
  */
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host) && (options.token === undefined || options.token.length < 16)) {
-    throw new ConfigError(`serving on ${host} needs an access token: it makes the station reachable from the network`, { hint: 'Give an access token of at least 16 characters (--token or STATION_TOKEN), or serve on 127.0.0.1.' });
+  if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(`the access token is ${options.token.length} characters long; it needs at least ${MIN_TOKEN_LENGTH}`, { hint: 'Give a longer token (e.g. openssl rand -hex 16), or none and let the station make one.' });
   }
-  const server = createServer((request, response) => void serveStatic(options.staticDir, request, response));
+  if (!isLoopback(host) && options.token === undefined) {
+    throw new ConfigError(`serving on ${host} needs an access token: it makes the station reachable from the network`, { hint: `Give an access token of at least ${MIN_TOKEN_LENGTH} characters (STATION_TOKEN or --token-file), or serve on 127.0.0.1.` });
+  }
+  const limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
+  const access: CallerAccess = { mayConfigure: options.allowSettings === true, refusal: SETTINGS_REFUSAL };
+  let allowed: ReadonlySet<string> = new Set();
+  const server = createServer((request, response) => {
+    if (!allowed.has((request.headers.host ?? '').toLowerCase())) {
+      response.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('This station does not answer to that host name. Open the address station serve printed; other names must be in allowedHosts of the station policy.');
+      return;
+    }
+    void serveStatic(options.staticDir, request, response);
+  });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (request, socket, head) => {
-    const refusal = refuseUpgrade(request, options.token);
+    const refusal = refuseUpgrade(request, allowed, options.token) ?? (sockets.clients.size >= limits.maxConnections ? '503 Service Unavailable' : undefined);
     if (refusal) {
       socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\n\r\n`);
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.desk));
+    // ws tracks the socket from the moment the upgrade completes, so the cap counts it at once.
+    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.desk, access, limits));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -60,8 +102,10 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  allowed = allowedHostHeaders(host, port, options.allowedHosts ?? []);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    url: `http://${hostPart(host)}:${port}/`,
+    allowedHosts: allowed,
     close: async () => {
       for (const client of sockets.clients) client.terminate();
       sockets.close();
@@ -71,11 +115,40 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   };
 }
 
-function refuseUpgrade(request: IncomingMessage, token: string | undefined): string | undefined {
+/**
+ * The Host header values a browser sends for this server: loopback names,
+ * the address it serves on (every address of this machine when it serves on
+ * all of them), and the operator's names; each with the port.
+ */
+export function allowedHostHeaders(host: string, port: number, extraNames: string[]): ReadonlySet<string> {
+  const names = new Set<string>(['localhost', '127.0.0.1', '::1', ...extraNames]);
+  if (host === '0.0.0.0' || host === '::') {
+    for (const addresses of Object.values(networkInterfaces())) for (const address of addresses ?? []) names.add(address.address.replace(/%.*$/, ''));
+  } else {
+    names.add(host);
+  }
+  const values = new Set<string>();
+  for (const name of names) {
+    const part = hostPart(name.toLowerCase());
+    values.add(`${part}:${port}`);
+    // Browsers leave out the default port.
+    if (port === 80) values.add(part);
+  }
+  return values;
+}
+
+function hostPart(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function refuseUpgrade(request: IncomingMessage, allowed: ReadonlySet<string>, token: string | undefined): string | undefined {
   const url = new URL(request.url ?? '/', 'http://station');
   if (url.pathname !== '/ws') return '404 Not Found';
+  const host = (request.headers.host ?? '').toLowerCase();
+  if (!allowed.has(host)) return '403 Forbidden';
+  // Browsers always send an Origin; it must be a page of this server, by one of its own names.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `http://${request.headers.host}`) return '403 Forbidden';
+  if (origin !== undefined && !(origin.toLowerCase().startsWith('http://') && allowed.has(origin.toLowerCase().slice('http://'.length)))) return '403 Forbidden';
   if (token !== undefined && !sameSecret(url.searchParams.get('token') ?? '', token)) return '401 Unauthorized';
   return undefined;
 }
@@ -86,20 +159,74 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function connect(ws: WebSocket, desk: StationDesk): void {
-  const send = (message: unknown) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+/**
+ * One screen's socket. It is read only while fewer than `maxCallsInFlight`
+ * of its calls are being answered and fewer than `maxBufferedBytes` wait for
+ * it to take them: otherwise TCP pushes back on the client, and calls
+ * already read meanwhile are answered "busy". So what one client makes the
+ * server hold is bounded, however fast it sends; a big answer (a CSV export)
+ * still goes out whole to a client that reads it. A client that takes
+ * nothing for `stallMs` while answers wait is disconnected.
+ */
+function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits): void {
+  let inFlight = 0;
+  let lastTaken = Date.now();
+  const backlogged = () => ws.bufferedAmount > limits.maxBufferedBytes;
+  const holdOrRead = () => {
+    const hold = inFlight >= limits.maxCallsInFlight || backlogged();
+    if (hold && !ws.isPaused) ws.pause();
+    else if (!hold && ws.isPaused) ws.resume();
   };
+  const send = (message: unknown) => {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify(message), () => {
+      // Called once the frame went to the kernel: the client is taking what it is sent.
+      lastTaken = Date.now();
+      holdOrRead();
+    });
+    holdOrRead();
+  };
+  const watchdog = setInterval(
+    () => {
+      if (backlogged() && Date.now() - lastTaken > limits.stallMs) ws.terminate();
+    },
+    Math.min(1000, limits.stallMs / 2),
+  );
+  watchdog.unref();
   const unsubscribe = desk.subscribe((update) => send({ kind: 'update', update }));
-  ws.on('close', unsubscribe);
-  ws.on('error', unsubscribe);
+  const stop = () => {
+    clearInterval(watchdog);
+    unsubscribe();
+  };
+  ws.on('close', stop);
+  ws.on('error', stop);
   ws.on('message', (data, isBinary) => {
-    void handleMessage(desk, isBinary ? undefined : data.toString()).then(send);
+    const text = isBinary ? undefined : data.toString();
+    if (inFlight >= limits.maxCallsInFlight || backlogged()) {
+      send(busyAnswer(text, limits.maxCallsInFlight));
+      return;
+    }
+    inFlight++;
+    holdOrRead();
+    void handleMessage(desk, text, access).then((answer) => {
+      inFlight--;
+      send(answer);
+    });
   });
 }
 
+function busyAnswer(text: string | undefined, limit: number): unknown {
+  let id: unknown = null;
+  try {
+    id = (JSON.parse(text ?? '') as { id?: unknown }).id;
+  } catch {
+    // answered without an id, as any malformed call is
+  }
+  return { kind: 'answer', id: Number.isSafeInteger(id) ? id : null, answer: { ok: false, error: `busy: this screen has ${limit} calls being answered, or has not taken their answers yet; try again when it has` } };
+}
+
 /** A call on the wire: {id, method, params}. Anything else is answered with an error and does nothing. */
-export async function handleMessage(desk: StationDesk, text: string | undefined): Promise<unknown> {
+export async function handleMessage(desk: StationDesk, text: string | undefined, access: CallerAccess): Promise<unknown> {
   let message: unknown;
   try {
     message = text === undefined ? undefined : JSON.parse(text);
@@ -110,7 +237,7 @@ export async function handleMessage(desk: StationDesk, text: string | undefined)
     return { kind: 'answer', id: null, answer: { ok: false, error: 'refused: a call is {"id": <integer>, "method": <name>, "params": [...]}' } };
   }
   const { id, method, params } = message as { id: number; method: unknown; params: unknown };
-  return { kind: 'answer', id, answer: await dispatch(desk, method, params ?? []) };
+  return { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], access) };
 }
 
 async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { PortList, SettingsInput, SettingsView, StationBridge } from '../../../preload/contract.ts';
 import { REFERENCE_PROFILE, REFERENCE_WINDOW_PROFILE } from '../../../main/core/devices/profile/reference-profile.ts';
+import { uploadFirmware } from '../firmware-upload.ts';
 import { errorText } from '../format.ts';
 
 /** Profiles that ship with the station: plain data, offered without a file. */
@@ -80,6 +81,17 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     }
   };
 
+  const sendFirmware = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      const name = await uploadFirmware(bridge, file, (fraction) => setMessage({ ok: true, text: `Uploading ${file.name}: ${Math.round(fraction * 100)} %` }));
+      setFields((current) => ({ ...current, firmwarePath: name }));
+      setMessage({ ok: true, text: `Firmware ${name} is in the firmware folder. Give its version id and save the settings to use it.` });
+    } catch (error) {
+      setMessage({ ok: false, text: errorText(error) });
+    }
+  };
+
   const useBuiltIn = async (profile: (typeof BUILT_IN)[number]) => {
     try {
       load(await bridge.importProfile(JSON.stringify(profile)));
@@ -117,6 +129,12 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
               <input value={fields[field.name] ?? ''} onChange={(event) => setFields({ ...fields, [field.name]: event.target.value })} />
             </label>
           ))}
+          {backend === 'fleetfreedom' && (
+            <label>
+              Upload a firmware file <input type="file" onChange={(event) => void sendFirmware(event.target.files?.[0])} />
+              {view?.firmwareFolder && <small>Firmware files are named from {view.firmwareFolder}.</small>}
+            </label>
+          )}
           {backend !== 'exosite' && (
             <label>
               {SECRET_LABEL[backend]}
@@ -133,6 +151,11 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
             One port per line
             <textarea rows={5} value={ports} onChange={(event) => setPorts(event.target.value)} />
           </label>
+          <p className="hint">
+            {view?.tcpPortsAllowed?.length
+              ? `Serial device servers this station allows: ${view.tcpPortsAllowed.join(', ')}.`
+              : 'Serial device servers (tcp://…) must first be listed in the station policy file by the operator.'}
+          </p>
           {detected?.problem && <p className="problem">{detected.problem}</p>}
           {detected && detected.ports.length > 0 && (
             <ul className="detected" aria-label="Detected serial ports">

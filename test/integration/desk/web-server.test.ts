@@ -55,7 +55,8 @@ describe('station serve: the preload contract over a WebSocket', () => {
     cloud = await startGadgetKeeperEmulator(DEMO_GADGETKEEPER_SEED);
     desk = new StationDesk({ dataDir: dir, settings: jsonFileSettingsStore(settingsFile()), secretKey: randomBytes(32) });
     await desk.init();
-    server = await startWebServer({ desk, staticDir: join(dir, 'static') });
+    // These tests configure the station from the browser, which station serve allows only when told to.
+    server = await startWebServer({ desk, staticDir: join(dir, 'static'), allowSettings: true });
   });
   afterEach(async () => {
     await server.close();

@@ -1,0 +1,171 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { parseTcpAddress } from '../ports/tcp-port.ts';
+import { parseJson, parseOrThrow } from '../validation.ts';
+
+/**
+ * What a screen may name, held where no screen can write: the operator's
+ * station policy file. Settings saved from a screen (the app's window or a
+ * browser through `station serve`) may use a tcp:// port only if it is listed
+ * here, and a firmware file only from the firmware folder; `station serve`
+ * also answers to the extra host names listed here. A line configuration given
+ * with --config is the operator's own and is not held to this.
+ */
+export const STATION_POLICY_FILE = 'station-policy.json';
+const DEFAULT_FIRMWARE_FOLDER = 'firmware-files';
+const MiB = 1024 * 1024;
+
+/** A host name or address as a browser writes it in a URL, without scheme or port. */
+export const hostNameSchema = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or an address, e.g. "station-7.line.example" or "10.0.0.7" (no scheme, no port)');
+
+export const stationPolicySchema = z
+  .object({
+    /** The serial device servers a screen may name, exactly as written there: "tcp://10.0.0.5:4001". */
+    tcpPorts: z
+      .array(z.string().refine((port) => parseTcpAddress(port) !== undefined, 'must be tcp://host:port'))
+      .max(256)
+      .default([]),
+    /** Firmware files a screen may name or upload live here (relative to this file); default: <data dir>/firmware-files. */
+    firmwareFolder: z.string().min(1).optional(),
+    /** Largest firmware file a screen may upload. */
+    maxFirmwareBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * MiB)
+      .default(64 * MiB),
+    /** Host names (besides loopback and this machine's addresses) a browser may use to reach `station serve`. */
+    allowedHosts: z.array(hostNameSchema).max(64).default([]),
+  })
+  .strict();
+
+export interface StationPolicy {
+  tcpPorts: string[];
+  /** Absolute. */
+  firmwareFolder: string;
+  maxFirmwareBytes: number;
+  allowedHosts: string[];
+  /** Where the rules come from, for error messages: the file, or "the default station policy". */
+  source: string;
+}
+
+/**
+ * Reads <dataDir>/station-policy.json, or `file` when given. No file at the
+ * default place means the defaults: no tcp:// ports, the firmware folder in
+ * the data folder, no extra host names. A file that is given but missing, or
+ * invalid, is an error that names the field.
+ */
+export function loadStationPolicy(dataDir: string, file?: string): StationPolicy {
+  const path = resolve(file ?? join(dataDir, STATION_POLICY_FILE));
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || file !== undefined) throw new ConfigError(`the station policy ${path} could not be read (${code ?? String(error)})`);
+  }
+  const raw = text === undefined ? {} : parseJson(text, `station policy ${path}`);
+  const parsed = parseOrThrow(stationPolicySchema, raw, `station policy ${path}`, 'Correct the fields named above in that file.');
+  const policy: StationPolicy = {
+    tcpPorts: parsed.tcpPorts.map(normalizeTcp),
+    firmwareFolder: parsed.firmwareFolder ? resolve(dirname(path), parsed.firmwareFolder) : resolve(dataDir, DEFAULT_FIRMWARE_FOLDER),
+    maxFirmwareBytes: parsed.maxFirmwareBytes,
+    allowedHosts: parsed.allowedHosts.map((host) => host.toLowerCase()),
+    source: text === undefined ? `the default station policy (no ${path})` : `the station policy ${path}`,
+  };
+  // A screen may read (flash) and write (upload) what is in the firmware folder: it must not hold the key, the settings or this file.
+  for (const [what, place] of [
+    ['the data folder', dataDir],
+    ['the station policy', dirname(path)],
+  ] as const) {
+    if (isInside(realOrSelf(place), realOrSelf(policy.firmwareFolder))) {
+      throw new ConfigError(`station policy ${path} is invalid: firmwareFolder: ${policy.firmwareFolder} holds ${what} (${place}), so a screen could read or overwrite it`, {
+        hint: 'Name a folder of its own, e.g. "firmware-files" inside the data folder.',
+      });
+    }
+  }
+  return policy;
+}
+
+/** The policy a station without a policy file has. */
+export function defaultStationPolicy(dataDir: string): StationPolicy {
+  return loadStationPolicy(dataDir, undefined);
+}
+
+/**
+ * A port a screen named: a tcp:// port listed in the policy, or a serial
+ * device (a character device; a path under /dev/ when not plugged in yet;
+ * COMn on Windows). Anything else, e.g. a file, is refused: the station would
+ * write to it and show what it read back.
+ */
+export function checkScreenPort(port: string, policy: StationPolicy): void {
+  if (/^tcp:/i.test(port)) {
+    if (!policy.tcpPorts.includes(normalizeTcp(port))) {
+      throw new ConfigError(`settings are invalid: ports: ${port} is not one of the tcp:// ports ${policy.source} allows (tcpPorts)`, {
+        hint: 'Ask the station\'s operator to add it to "tcpPorts" in the station policy file and restart the station.',
+      });
+    }
+    return;
+  }
+  if (process.platform === 'win32' && /^(?:\\\\\.\\)?COM\d{1,3}$/i.test(port)) return;
+  const refuse = (why: string) =>
+    new ConfigError(`settings are invalid: ports: ${port} ${why}`, { hint: 'Name a serial port (e.g. /dev/ttyACM0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.' });
+  if (!isAbsolute(port)) throw refuse('is not a serial port path');
+  let real: string;
+  try {
+    real = realpathSync(port);
+  } catch {
+    // Not plugged in yet: only device paths, where only the system creates files.
+    if (!isInside(normalize(port), '/dev') || normalize(port) === '/dev') throw refuse('does not exist and is not under /dev');
+    return;
+  }
+  if (!statSync(real).isCharacterDevice()) throw refuse('is not a serial device');
+}
+
+/**
+ * The firmware file a screen named, as its real path: a name (or a path)
+ * inside the firmware folder, checked after following links, so a link in
+ * the folder that points out of it is refused too.
+ */
+export function resolveFirmwareFile(name: string, policy: StationPolicy): string {
+  const folder = policy.firmwareFolder;
+  const refuse = (why: string) =>
+    new ConfigError(`settings are invalid: firmwarePath: ${name} ${why}`, { hint: `Upload the firmware file from Settings, or put it in ${folder}; only files in that folder can be named from a screen.` });
+  let realFolder: string;
+  try {
+    realFolder = realpathSync(folder);
+  } catch {
+    throw refuse(`cannot be used: the firmware folder ${folder} does not exist`);
+  }
+  let real: string;
+  try {
+    real = realpathSync(resolve(folder, name));
+  } catch {
+    throw refuse(`is not in the firmware folder ${folder}`);
+  }
+  if (real === realFolder || !isInside(real, realFolder)) throw refuse(`is outside the firmware folder ${folder}`);
+  if (!statSync(real).isFile()) throw refuse('is not a file');
+  return real;
+}
+
+function normalizeTcp(port: string): string {
+  return port.trim().toLowerCase().replace(/\/$/, '');
+}
+
+/** True when `path` is `folder` or below it (both absolute, already resolved). */
+export function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
