@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { startGadgetKeeperEmulator } from '../../../main/core/cloud/emulators/ga
 import { DataFolderLock, dataFolder } from '../../../main/core/storage/data-folder.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';
+import { until } from '../../helpers/until.ts';
 
 function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -35,7 +36,7 @@ describe('one writer per data folder', () => {
     // A holder killed with SIGKILL leaves no stale lock: the OS drops it with the process.
     const holder = spawn(process.execPath, ['--input-type=module', '-e', `
       const { DataFolderLock, dataFolder } = await import(${JSON.stringify(new URL('../../../main/core/storage/data-folder.ts', import.meta.url).href)});
-      DataFolderLock.acquire(dataFolder(${JSON.stringify(folder.dir)}));
+      globalThis.held = DataFolderLock.acquire(dataFolder(${JSON.stringify(folder.dir)}));
       console.log('held');
       setInterval(() => {}, 1000);
     `], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -65,7 +66,10 @@ describe('one writer per data folder', () => {
     writeFileSync(config, JSON.stringify({ cloud: { backend: 'gadgetkeeper', url: emulator.url } }));
 
     const args = ['outbox', 'replay', '--config', config, '--data-dir', dataDir];
-    const [a, b] = await Promise.all([station(args), station(args)]);
+    // The second starts once the first holds the folder (its pid file is there), however slowly each process starts.
+    const first = station(args);
+    await until(() => existsSync(dataFolder(dataDir).lockOwner), 30_000);
+    const [a, b] = await Promise.all([first, station(args)]);
     const refused = [a, b].filter((run) => run.code !== 0);
     expect(refused, `${a.stderr}\n${b.stderr}`).toHaveLength(1);
     expect(refused[0]!.stderr).toMatch(/the data folder .* is in use by another station process \(pid \d+\)/);
