@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
+import type { SettingsInput } from '../../preload/contract.ts';
 import { CONTENT_SECURITY_POLICY } from '../../main/core/serve/content-security-policy.ts';
 import { CALL_CHANNEL, registerIpc, streamUpdates } from '../../main/electron/ipc.ts';
 
@@ -51,7 +52,7 @@ describe('IPC wiring (electron mocked)', () => {
   });
 
   it('streams updates to the window until it is destroyed, then never calls the window again', async () => {
-    const line = (port: string) => ({ backend: 'gadgetkeeper', url: 'http://127.0.0.1:9', fields: {}, secret: 'a-gadgetkeeper-api-key-0001', ports: [port], autoStart: false }) as const;
+    const line = (port: string): SettingsInput => ({ backend: 'gadgetkeeper', url: 'http://127.0.0.1:9', fields: {}, secret: 'a-gadgetkeeper-api-key-0001', ports: [port], autoStart: false });
     const sent: Array<{ type: string; snapshot?: { tiles: Array<{ port: string }> } }> = [];
     let windowCalls = 0;
     let destroyed = false;
