@@ -40,6 +40,17 @@ async function openScreen(browser: Browser, url: string): Promise<{ page: Page; 
 const tile = (page: Page, serialEnd: string) => page.locator('article.tile', { hasText: `THERM000000000000${serialEnd}` });
 const badge = (page: Page, serialEnd: string, words: string) => tile(page, serialEnd).locator('.badge', { hasText: words });
 
+/**
+ * The demo line's units must be on ptys, through the real serial code: the
+ * demo falls back to memory when socat fails, and says so on screen and in
+ * station serve's output (the fallback itself is checked below, without socat).
+ */
+async function expectUnitsOnPtys(page: Page, station: ServedStation): Promise<void> {
+  await page.getByText('Demo line', { exact: true }).waitFor();
+  expect(await page.getByTestId('demo-in-memory').count(), 'the demo units fell back to memory').toBe(0);
+  expect(station.output()).not.toMatch(/in memory/);
+}
+
 /** What a probe of another origin found: each attempt, and the CSP directives the page reported as violated. */
 interface OriginProbe {
   inline: 'ran' | 'blocked';
@@ -190,6 +201,7 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
       await page.getByRole('button', { name: 'Start the demo line' }).click();
       await expect.poll(() => page.locator('article.tile').count(), { timeout: 20_000 }).toBe(4);
+      await expectUnitsOnPtys(page, station);
       for (const end of ['01', '02', '04']) await badge(page, end, 'Passed').waitFor({ timeout: 40_000 });
 
       // The demo's third unit refuses its credentials once: failed, at the credentials step, in plain words.
@@ -292,12 +304,26 @@ describe('the station screen in Chromium, against station serve --demo', () => {
     }
   });
 
+  it('says on screen and in its output when the demo units fell back to memory (no socat on PATH)', { timeout: 60_000 }, async () => {
+    const station = await startStationServe(['--demo', '--ports', '2'], { PATH: mkdtempSync(join(tmpdir(), 'no-socat-')) });
+    try {
+      expect(station.output()).toMatch(/Demo line: the simulated units run in memory, not on ptys .*socat/);
+      const { page } = await openScreen(browser, station.url);
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 20_000 }).toBe(2);
+      await expect.poll(() => page.getByTestId('demo-in-memory').innerText()).toMatch(/Units in memory, not on ptys: .*socat/);
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+
   it('shows a 32-port line', { timeout: 180_000 }, async () => {
     const station = await startStationServe(['--ports', '32']);
     try {
       const { page } = await openScreen(browser, station.url);
       await page.getByRole('button', { name: 'Start the demo line' }).click();
       await expect.poll(() => page.locator('article.tile').count(), { timeout: 60_000 }).toBe(32);
+      await expectUnitsOnPtys(page, station);
       await expect.poll(() => page.locator('[role="progressbar"]').count(), { timeout: 60_000, interval: 50 }).toBeGreaterThan(3);
       await page.screenshot({ path: join(SCREENS, 'line-32-flashing-1280x800.png') });
       await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 120_000 }).toBe(32);

@@ -9,10 +9,10 @@ export interface ServedStation {
   stop(): Promise<number | null>;
 }
 
-/** `station serve` as a real process, as a supervisor would start it; resolves with the address it prints. */
-export async function startStationServe(args: string[]): Promise<ServedStation> {
+/** `station serve` as a real process, as a supervisor would start it (with `env` added to this one's); resolves with the address it prints. */
+export async function startStationServe(args: string[], env: Record<string, string> = {}): Promise<ServedStation> {
   const dataDir = mkdtempSync(join(tmpdir(), 'station-serve-'));
-  const child = spawn(process.execPath, [resolve('bin/station.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [resolve('bin/station.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

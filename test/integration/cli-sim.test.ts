@@ -1,4 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
@@ -113,7 +116,22 @@ describe('station demo', () => {
   it('provisions a simulated line end to end and exits 0', async () => {
     const result = spawnSync(process.execPath, ['bin/station.js', 'demo', '--ports', '3'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('3 simulated unit(s)');
+    expect(result.stdout).toContain('3 simulated unit(s) on ptys');
+    expect(result.stderr).not.toMatch(/in memory/);
     expect(result.stdout).toMatch(/3 passed, 0 failed in [\d.]+ s \(\d+ units per hour\)/);
+  });
+
+  it('--json: the first line says where the units are, and a fallback to memory (no socat on PATH) is said, never silent', () => {
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['bin/station.js', 'demo', '--ports', '1', '--json'], { encoding: 'utf8', timeout: 60_000, env });
+    const first = (stdout: string) => JSON.parse(stdout.split('\n')[0]!) as { type: string; onPty: boolean; memoryFallbackReason: string | null };
+
+    const onPty = run(process.env);
+    expect(onPty.status).toBe(0);
+    expect(first(onPty.stdout)).toMatchObject({ type: 'demo-line', onPty: true, memoryFallbackReason: null });
+
+    const inMemory = run({ ...process.env, PATH: mkdtempSync(join(tmpdir(), 'no-socat-')) });
+    expect(inMemory.status).toBe(0);
+    expect(first(inMemory.stdout)).toMatchObject({ type: 'demo-line', onPty: false, memoryFallbackReason: expect.stringMatching(/socat/) });
+    expect(inMemory.stderr).toMatch(/the simulated units run in memory, not on ptys through the serial code \(.*socat/);
   });
 });
