@@ -7,7 +7,7 @@
  * one in the simulated unit, as bench/station-receiver.ts), timed from the
  * receiver's first byte on the line to its exit, with the file checked.
  *
- *   node bench/transfer-vs-wire.ts [--json]
+ *   node bench/transfer-vs-wire.ts [--trials N] [--json]
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -25,9 +25,11 @@ const TURNAROUND_MS = 1;
 export interface WireRun {
   sender: string;
   receiver: string;
-  /** The receiver's first byte on the line to its exit. */
+  /** The receiver's first byte on the line to its exit: the median of the trials. */
   ms: number;
-  /** The wire's limit ÷ the time taken: 1.0 would be every bit time used. */
+  /** Every trial, in the order run. */
+  allMs: number[];
+  /** The wire's limit ÷ the median time: 1.0 would be every bit time used. */
   ofLimit: number;
 }
 
@@ -36,6 +38,7 @@ export interface WireComparison {
   baud: number;
   turnaroundMs: number;
   limitMs: number;
+  trials: number;
   runs: WireRun[];
 }
 
@@ -75,24 +78,35 @@ const station =
   (pty, receiver, staged, data) =>
     stationSend(pty, receiver, staged, data, protocol);
 
-export async function measureTransferVsWire(): Promise<WireComparison> {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Each configuration `trials` times, taking turns so that drift on the machine hits all alike; medians. */
+export async function measureTransferVsWire(trials = 3): Promise<WireComparison> {
   const data = randomBytes(SIZE);
   const limitMs = (SIZE / (BAUD / 10)) * 1000;
-  const runs: WireRun[] = [];
-  const add = async (sender: string, receiver: string, ms: Promise<number>) => runs.push({ sender, receiver, ms: await ms, ofLimit: limitMs / (await ms) });
-  await add('station ymodem-window (windowed)', 'station receiver', throughTheWire(station('ymodem-window'), stationReceiver('ymodem-window'), data));
-  await add('station YMODEM (stop-and-wait)', 'station receiver', throughTheWire(station('ymodem'), stationReceiver('ymodem'), data));
-  await add('station YMODEM (stop-and-wait)', 'lrzsz rb', throughTheWire(station('ymodem'), LRZSZ_RB, data));
-  await add('lrzsz sb (YMODEM)', 'lrzsz rb', throughTheWire(sbToRb, LRZSZ_RB, data));
-  return { file: SIZE, baud: BAUD, turnaroundMs: TURNAROUND_MS, limitMs, runs };
+  const configurations: Array<{ sender: string; receiver: string; run: () => Promise<number> }> = [
+    { sender: 'station ymodem-window (windowed)', receiver: 'station receiver', run: () => throughTheWire(station('ymodem-window'), stationReceiver('ymodem-window'), data) },
+    { sender: 'station YMODEM (stop-and-wait)', receiver: 'station receiver', run: () => throughTheWire(station('ymodem'), stationReceiver('ymodem'), data) },
+    { sender: 'station YMODEM (stop-and-wait)', receiver: 'lrzsz rb', run: () => throughTheWire(station('ymodem'), LRZSZ_RB, data) },
+    { sender: 'lrzsz sb (YMODEM)', receiver: 'lrzsz rb', run: () => throughTheWire(sbToRb, LRZSZ_RB, data) },
+  ];
+  const times = configurations.map((): number[] => []);
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [index, configuration] of configurations.entries()) times[index]!.push(await configuration.run());
+  }
+  const runs = configurations.map(({ sender, receiver }, index): WireRun => {
+    const ms = median(times[index]!);
+    return { sender, receiver, ms, allMs: times[index]!.map(Math.round), ofLimit: limitMs / ms };
+  });
+  return { file: SIZE, baud: BAUD, turnaroundMs: TURNAROUND_MS, limitMs, trials, runs };
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
-  const result = await measureTransferVsWire();
+  const { values } = parseArgs({ options: { trials: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
+  const result = await measureTransferVsWire(Number(values.trials));
   if (values.json) console.log(JSON.stringify(result));
   else {
-    console.log(`1 MiB at ${result.baud} baud 8N1, ${result.turnaroundMs} ms turnaround; limit ${result.limitMs.toFixed(0)} ms; receiver's first byte to its exit`);
-    for (const run of result.runs) console.log(`  ${run.sender.padEnd(34)} → ${run.receiver.padEnd(17)} ${run.ms.toFixed(0).padStart(6)} ms  ${run.ofLimit.toFixed(3)} of the limit`);
+    console.log(`1 MiB at ${result.baud} baud 8N1, ${result.turnaroundMs} ms turnaround; limit ${result.limitMs.toFixed(0)} ms; receiver's first byte to its exit, median of ${result.trials}`);
+    for (const run of result.runs) console.log(`  ${run.sender.padEnd(34)} → ${run.receiver.padEnd(17)} ${run.ms.toFixed(0).padStart(6)} ms  ${run.ofLimit.toFixed(3)} of the limit  (${run.allMs.join(', ')})`);
   }
 }
