@@ -1,12 +1,16 @@
 /**
  * 10,000 units queued while offline (activate + confirm each), replayed
  * against the GadgetKeeper emulator in its own process: units per second and
- * the station's peak memory.
+ * the replay's memory, measured in a fresh process that does nothing else
+ * (so nothing an earlier benchmark left in memory is counted).
+ *
+ *   node bench/outbox-replay.ts [units] [--json]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { GadgetKeeperAdapter } from '../main/core/cloud/gadgetkeeper-adapter.ts';
 import { Connectivity } from '../main/core/engine/connectivity.ts';
 import { OutboxReplayer } from '../main/core/engine/outbox-replayer.ts';
@@ -19,11 +23,22 @@ export interface ReplayResult {
   calls: number;
   seconds: number;
   unitsPerSecond: number;
+  /** The replay process's resident memory when the replay began: Node, SQLite and the queued units. */
+  rssBeforeReplayMiB: number;
+  /** Its peak while replaying (sampled every 20 ms). */
   peakRssMiB: number;
   concurrency: number;
 }
 
+/** Runs the replay in a fresh process of its own and returns what it measured there. */
 export async function measureOutboxReplay(units = 10_000, concurrency = 8): Promise<ReplayResult> {
+  const replay = await startHelper([import.meta.filename, String(units), '--concurrency', String(concurrency), '--json'], (line) => (line.startsWith('{') ? (JSON.parse(line) as ReplayResult) : undefined));
+  // It exits by itself once it has cleaned up.
+  if (replay.child.exitCode === null) await new Promise((resolve) => replay.child.once('exit', resolve));
+  return replay.value;
+}
+
+async function replayInThisProcess(units: number, concurrency: number): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-replay-'));
   const serials = Array.from({ length: units + 1 }, (_, i) => `REPLAY${String(i).padStart(8, '0')}`);
   writeFileSync(join(dir, 'seed.json'), JSON.stringify({ products: [{ name: 'Replay', serialNumbers: serials, versions: [{ name: '1', firmware: { size: 1024 } }] }] }));
@@ -41,8 +56,8 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
     }
     // The replayer's own loop, as the station runs it: it recovers from a dropped connection by itself.
     const replayer = new OutboxReplayer({ journal, adapter, connectivity: new Connectivity({ probe: (signal) => adapter.probe({ signal }), probeIntervalMs: 200 }), concurrency, probeIntervalMs: 200, retryBaseMs: 200 });
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     const started = performance.now();
     replayer.start();
@@ -59,7 +74,8 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
     const calls = journal.outboxCounts().done;
     const left = journal.outboxCounts();
     if (left.pending + left['in-flight'] + left.failed > 0) throw new Error(`replay left ${JSON.stringify(left)}: ${journal.outboxEntries(20).find((e) => e.lastError)?.lastError}`);
-    return { units, calls, seconds, unitsPerSecond: units / seconds, peakRssMiB: peak / 1024 / 1024, concurrency };
+    const mib = (bytes: number) => bytes / 1024 / 1024;
+    return { units, calls, seconds, unitsPerSecond: units / seconds, rssBeforeReplayMiB: mib(rssBefore), peakRssMiB: mib(peak), concurrency };
   } finally {
     journal.close();
     await stopHelper(cloud.child);
@@ -67,4 +83,8 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
   }
 }
 
-if (import.meta.main) console.log(await measureOutboxReplay(Number(process.argv[2] ?? 10_000)));
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' } }, allowPositionals: true });
+  const result = await replayInThisProcess(Number(positionals[0] ?? 10_000), Number(values.concurrency));
+  console.log(values.json ? JSON.stringify(result) : result);
+}

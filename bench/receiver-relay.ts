@@ -2,7 +2,9 @@
  * Sits on the device end of a pty pair and runs an lrzsz receiver behind it,
  * relaying bytes both ways through pipes (lrzsz on a tty would flush away its
  * last ACK on exit). It starts the receiver only when told "go" on stdin, and
- * prints how long the receiver ran, so two senders are timed over the same span.
+ * prints how long the receiver ran (`ms`) and how long from its first byte on
+ * the line (its 'C' or 'W': a program's start-up left out) to its exit
+ * (`fromFirstByteMs`), so senders and receivers are timed over the same span.
  *
  *   node bench/receiver-relay.ts <device-pty> <dir> <program> [args…]
  */
@@ -21,12 +23,17 @@ const toLine = new tty.WriteStream(fd);
 
 process.stdin.once('data', () => {
   const started = performance.now();
+  let firstByteAt: number | undefined;
   const receiver = spawn(program, args, { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] });
   fromLine.on('data', (chunk: Buffer) => receiver.stdin.write(chunk));
-  receiver.stdout.on('data', (chunk: Buffer) => toLine.write(chunk));
+  receiver.stdout.on('data', (chunk: Buffer) => {
+    firstByteAt ??= performance.now();
+    toLine.write(chunk);
+  });
   receiver.stdin.on('error', () => undefined);
   receiver.once('exit', (code) => {
-    process.stdout.write(`${JSON.stringify({ ms: performance.now() - started, code })}\n`);
+    const ended = performance.now();
+    process.stdout.write(`${JSON.stringify({ ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), code })}\n`);
     process.exit(0);
   });
 });

@@ -14,7 +14,7 @@ const started = new Date();
 console.log('1/4 YMODEM sender vs lrzsz sb → rb …');
 const transfer = await measureTransferVsLrzsz(3);
 console.log('2/4 flashing 1 MiB through a 921600-baud pacing relay vs the wire limit …');
-const wire = await measureTransferVsWire();
+const wire = await measureTransferVsWire(3);
 console.log('3/4 parallel scaling over ptys against the GadgetKeeper emulator …');
 const scaling = await measureScaling([1, 8, 16, 32]);
 console.log('4/4 outbox replay of 10,000 units …');
@@ -41,11 +41,11 @@ Produced by \`npm run bench\` on ${started.toISOString()} (Node ${process.versio
 
 ## 2. Transfer vs the wire
 
-A 1 MiB image through \`bench/pacing-relay.ts\`, which holds a pty line to ${wire.baud} baud 8N1 (one byte per 10 bit times, each direction on its own) and delays the first bytes after each change of direction by ${wire.turnaroundMs} ms (USB serial latency). The wire's limit for the file is size ÷ (baud ÷ 10) = **${f(wire.limitMs)} ms**. The station's runs are whole flashes into the simulated unit (FLASH command, transfer, hash check, FLASHED answer); lrzsz's is \`sb\` → \`rb\` through the same relay, timed from rb's start to its exit.
+A 1 MiB file through \`bench/pacing-relay.ts\`, which holds a pty line to ${wire.baud} baud 8N1 (one byte per 10 bit times, each direction on its own) and delays the first bytes after each change of direction by ${wire.turnaroundMs} ms (USB serial latency). The wire's limit for the file is size ÷ (baud ÷ 10) = **${f(wire.limitMs)} ms**. Every row takes the same path (the sender on a pty, the pacing relay, a second pty pair, \`bench/receiver-relay.ts\` and the receiver program behind its pipes) and is timed the same way: from the receiver's first byte on the line (its 'C' or 'W', so a program's start-up is left out) to the receiver's exit, with the file checked; the median of ${wire.trials} trials, the four rows taking turns. The station receiver is the simulated unit's own (\`bench/station-receiver.ts\`); a whole flash also carries the FLASH command, the hash check and the answer, which are not in these figures. Rows 3 and 4 compare the senders into the same receiver, rows 2 and 3 the receivers behind the same sender.
 
-| sender | time | fraction of the wire's limit (goal ≥ 0.90 for the best) |
-| --- | --- | --- |
-${wire.runs.map((run) => `| ${run.sender} | ${f(run.ms)} ms | **${f(run.ofLimit, 3)}** |`).join('\n')}
+| sender | receiver | receiver's first byte → exit (median) | trials | fraction of the wire's limit (goal ≥ 0.90 for the best) |
+| --- | --- | --- | --- | --- |
+${wire.runs.map((run) => `| ${run.sender} | ${run.receiver} | ${f(run.ms)} ms | ${run.allMs.join(', ')} ms | **${f(run.ofLimit, 3)}** |`).join('\n')}
 
 Stop-and-wait YMODEM pays two turnarounds and a block's wire time per block; ymodem-window (YMODEM-1K blocks with a sliding window, \`profiles/ymodem-window.md\`, built-in profile \`reference-window\`) keeps the line busy while acknowledgements come back.
 
@@ -63,7 +63,7 @@ HTTP calls per unit and firmware downloads per batch are in the table above (goa
 
 ## 5. Outbox replay
 
-${replay.units.toLocaleString('en')} units queued offline (activate + confirm each, ${replay.calls.toLocaleString('en')} calls), replayed against the emulator with ${replay.concurrency} calls in flight: **${f(replay.unitsPerSecond)} units/s** (${f(replay.seconds, 1)} s), station peak RSS ${f(replay.peakRssMiB)} MiB.
+${replay.units.toLocaleString('en')} units queued offline (activate + confirm each, ${replay.calls.toLocaleString('en')} calls), replayed against the emulator (its own process) with ${replay.concurrency} calls in flight, by a process that does nothing else: **${f(replay.unitsPerSecond)} units/s** (${f(replay.seconds, 1)} s). That process's RSS was ${f(replay.rssBeforeReplayMiB)} MiB when the replay began (Node, SQLite, the queued units) and peaked at ${f(replay.peakRssMiB)} MiB during it.
 `;
 writeFileSync(join(dir, 'latest.md'), md);
 console.log(md);

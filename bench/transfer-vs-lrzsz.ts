@@ -13,18 +13,28 @@ import { parseArgs } from 'node:util';
 import { openPort } from '../main/core/ports/open-port.ts';
 import { PortReader } from '../main/core/ports/port-reader.ts';
 import { sendFile } from '../main/core/transfer/transfer.ts';
+import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
 
 const SIZE = 1 << 20;
 
-export interface Relay {
-  go(): void;
-  result: Promise<{ ms: number; code: number }>;
+/** How long a receiver ran: from its start, and from its first byte on the line (start-up left out), to its exit. */
+export interface ReceiverTiming {
+  ms: number;
+  fromFirstByteMs: number;
+  code: number;
 }
 
-/** lrzsz `rb` behind a pipe relay on `devicePty`, started on go(); resolves with how long rb ran. */
-export async function startRelay(devicePty: string, dir: string): Promise<Relay> {
-  const relay = spawn(process.execPath, [join(import.meta.dirname, 'receiver-relay.ts'), devicePty, dir, 'rb', '--ymodem', '-q'], {
+export interface Relay {
+  go(): void;
+  result: Promise<ReceiverTiming>;
+}
+
+export const LRZSZ_RB = ['rb', '--ymodem', '-q'];
+
+/** A receiver program (lrzsz `rb` by default) behind a pipe relay on `devicePty`, started on go(); resolves with its timing. */
+export async function startRelay(devicePty: string, dir: string, receiver: string[] = LRZSZ_RB): Promise<Relay> {
+  const relay = spawn(process.execPath, [join(import.meta.dirname, 'receiver-relay.ts'), devicePty, dir, ...receiver], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
@@ -44,7 +54,7 @@ export async function startRelay(devicePty: string, dir: string): Promise<Relay>
     return lines.shift()!;
   };
   if ((await nextLine()) !== 'ready') throw new Error('relay did not start');
-  return { go: () => relay.stdin.write('go\n'), result: nextLine().then((line) => JSON.parse(line) as { ms: number; code: number }) };
+  return { go: () => relay.stdin.write('go\n'), result: nextLine().then((line) => JSON.parse(line) as ReceiverTiming) };
 }
 
 /** A folder with image.bin to send and an empty one to receive into. */
@@ -58,24 +68,37 @@ export function stageImage(data: Buffer): { dir: string; sendDir: string; receiv
   return { dir, sendDir, receiveDir };
 }
 
-/** lrzsz `sb` on `pty` sends the staged image to the waiting `rb`; resolves with rb's time once the file is checked. */
-export async function sbToRb(pty: string, rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<number> {
+/** lrzsz `sb` on `pty` sends the staged image to the waiting receiver; resolves with its timing once the file is checked. */
+export async function sbToRb(pty: string, rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
   const fd = openSync(pty, 'r+');
   const sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: staged.sendDir, stdio: [fd, fd, 'inherit'] });
   closeSync(fd);
   try {
     await new Promise((resolve) => setTimeout(resolve, 300)); // let sb set up its tty and wait for 'C'
     rb.go();
-    return await checkedTime(rb, staged, data, 'sb');
+    return await checkedTiming(rb, staged, data, 'sb');
   } finally {
     sb.kill();
   }
 }
 
-async function checkedTime(rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer, sender: string): Promise<number> {
-  const { ms, code } = await rb.result;
-  if (code !== 0 || !readFileSync(join(staged.receiveDir, 'image.bin')).equals(data)) throw new Error(`${sender}: rb did not receive the file intact`);
-  return ms;
+/** The station's sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
+export async function stationSend(pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer, protocol: BlockProtocol = 'ymodem'): Promise<ReceiverTiming> {
+  const port = await openPort(pty);
+  try {
+    const sending = sendFile({ port, reader: new PortReader(port) }, { protocol, fileName: 'image.bin', data });
+    receiver.go();
+    await sending;
+  } finally {
+    await port.close();
+  }
+  return checkedTiming(receiver, staged, data, `station ${protocol}`);
+}
+
+async function checkedTiming(receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer, sender: string): Promise<ReceiverTiming> {
+  const timing = await receiver.result;
+  if (timing.code !== 0 || !readFileSync(join(staged.receiveDir, 'image.bin')).equals(data)) throw new Error(`${sender}: the receiver did not receive the file intact`);
+  return timing;
 }
 
 async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
@@ -83,13 +106,8 @@ async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
   const staged = stageImage(data);
   const relay = await startRelay(pair.b, staged.receiveDir);
   try {
-    if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
-    const port = await openPort(pair.a);
-    const sending = sendFile({ port, reader: new PortReader(port) }, { protocol: 'ymodem', fileName: 'image.bin', data });
-    relay.go();
-    await sending;
-    await port.close();
-    return await checkedTime(relay, staged, data, 'station');
+    const timing = sender === 'sb' ? await sbToRb(pair.a, relay, staged, data) : await stationSend(pair.a, relay, staged, data);
+    return timing.ms;
   } finally {
     await pair.dispose();
     rmSync(staged.dir, { recursive: true, force: true });

@@ -1,32 +1,35 @@
 /**
- * Flashing a 1 MiB image through a pacing relay that holds the line to
- * 921600 baud 8N1 with a 1 ms turnaround, against the wire's limit
- * (size ÷ (baud ÷ 10)): the station's YMODEM and ymodem-window senders into
- * the simulated unit (FLASH command, transfer, hash check, FLASHED answer),
- * and lrzsz's sb → rb through the same relay as the peer.
+ * A 1 MiB file through a pacing relay that holds the line to 921600 baud 8N1
+ * with a 1 ms turnaround, against the wire's limit (size ÷ (baud ÷ 10)).
+ * Every row takes the same path and the same timing points: the sender on a
+ * pty, the pacing relay, a second pty pair, bench/receiver-relay.ts and the
+ * receiver program behind it (lrzsz `rb`, or the station's own receiver, the
+ * one in the simulated unit, as bench/station-receiver.ts), timed from the
+ * receiver's first byte on the line to its exit, with the file checked.
  *
- *   node bench/transfer-vs-wire.ts [--json]
+ *   node bench/transfer-vs-wire.ts [--trials N] [--json]
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { referenceProfile, referenceWindowProfile } from '../main/core/devices/profile/load-profile.ts';
-import { ProfileDriver } from '../main/core/devices/profile-driver.ts';
-import { openPort } from '../main/core/ports/open-port.ts';
-import { makePtyPair, type PtyPair } from '../test/helpers/pty-pair.ts';
+import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
+import { makePtyPair } from '../test/helpers/pty-pair.ts';
 import { startHelper, stopHelper } from './child.ts';
-import { sbToRb, stageImage, startRelay } from './transfer-vs-lrzsz.ts';
+import { LRZSZ_RB, sbToRb, stageImage, startRelay, stationSend, type Relay, type ReceiverTiming } from './transfer-vs-lrzsz.ts';
 
 const SIZE = 1 << 20;
 const BAUD = 921_600;
 const TURNAROUND_MS = 1;
-const STATION = join(import.meta.dirname, '../bin/station.js');
 
 export interface WireRun {
   sender: string;
+  receiver: string;
+  /** The receiver's first byte on the line to its exit: the median of the trials. */
   ms: number;
-  /** The wire's limit ÷ the time taken: 1.0 would be every bit time used. */
+  /** Every trial, in the order run. */
+  allMs: number[];
+  /** The wire's limit ÷ the median time: 1.0 would be every bit time used. */
   ofLimit: number;
 }
 
@@ -35,10 +38,12 @@ export interface WireComparison {
   baud: number;
   turnaroundMs: number;
   limitMs: number;
+  trials: number;
   runs: WireRun[];
 }
 
-async function pacedPair(farEnd: string): Promise<{ near: string; stop(): Promise<void> }> {
+/** A pty pair whose far end is held to the wire's pace by the relay: the sender opens `near`. */
+async function pacedLine(farEnd: string): Promise<{ near: string; stop(): Promise<void> }> {
   const pair = await makePtyPair();
   const relay = await startHelper([join(import.meta.dirname, 'pacing-relay.ts'), pair.b, farEnd, '--baud', String(BAUD), '--turnaround-ms', String(TURNAROUND_MS)], (line) => (line === 'ready' ? true : undefined));
   return {
@@ -50,30 +55,16 @@ async function pacedPair(farEnd: string): Promise<{ near: string; stop(): Promis
   };
 }
 
-async function stationFlash(transfer: 'ymodem' | 'ymodem-window', data: Buffer): Promise<number> {
-  const sim = await startHelper([STATION, 'sim', 'device', '--serial', 'THERM00000000000001', '--transfer', transfer], (line) => /listening on (\S+)/.exec(line)?.[1]);
-  const line = await pacedPair(sim.value);
-  const profile = transfer === 'ymodem' ? referenceProfile : referenceWindowProfile;
-  const driver = new ProfileDriver(await openPort(line.near, { settings: profile.serial }), profile);
-  try {
-    await driver.identify();
-    const image = { data, sha256: createHash('sha256').update(data).digest('hex'), versionId: 'f'.repeat(32) };
-    const started = performance.now();
-    await driver.flash(image);
-    return performance.now() - started;
-  } finally {
-    await driver.close();
-    await line.stop();
-    await stopHelper(sim.child);
-  }
-}
+type Send = (pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer) => Promise<ReceiverTiming>;
 
-async function lrzszThroughRelay(data: Buffer): Promise<number> {
+/** sender → pty → pacing relay → pty → receiver-relay → receiver program: the one path every row takes. */
+async function throughTheWire(send: Send, receiver: string[], data: Buffer): Promise<number> {
   const staged = stageImage(data);
-  const far: PtyPair = await makePtyPair();
-  const line = await pacedPair(far.a);
+  const far = await makePtyPair();
+  const line = await pacedLine(far.a);
   try {
-    return await sbToRb(line.near, await startRelay(far.b, staged.receiveDir), staged, data);
+    const timing = await send(line.near, await startRelay(far.b, staged.receiveDir, receiver), staged, data);
+    return timing.fromFirstByteMs;
   } finally {
     await line.stop();
     await far.dispose();
@@ -81,23 +72,41 @@ async function lrzszThroughRelay(data: Buffer): Promise<number> {
   }
 }
 
-export async function measureTransferVsWire(): Promise<WireComparison> {
+const stationReceiver = (protocol: BlockProtocol) => [process.execPath, join(import.meta.dirname, 'station-receiver.ts'), protocol];
+const station =
+  (protocol: BlockProtocol): Send =>
+  (pty, receiver, staged, data) =>
+    stationSend(pty, receiver, staged, data, protocol);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Each configuration `trials` times, taking turns so that drift on the machine hits all alike; medians. */
+export async function measureTransferVsWire(trials = 3): Promise<WireComparison> {
   const data = randomBytes(SIZE);
   const limitMs = (SIZE / (BAUD / 10)) * 1000;
-  const runs: WireRun[] = [];
-  const add = (sender: string, ms: number) => runs.push({ sender, ms, ofLimit: limitMs / ms });
-  add('station ymodem-window (windowed)', await stationFlash('ymodem-window', data));
-  add('station YMODEM (stop-and-wait)', await stationFlash('ymodem', data));
-  add('lrzsz sb → rb (YMODEM)', await lrzszThroughRelay(data));
-  return { file: SIZE, baud: BAUD, turnaroundMs: TURNAROUND_MS, limitMs, runs };
+  const configurations: Array<{ sender: string; receiver: string; run: () => Promise<number> }> = [
+    { sender: 'station ymodem-window (windowed)', receiver: 'station receiver', run: () => throughTheWire(station('ymodem-window'), stationReceiver('ymodem-window'), data) },
+    { sender: 'station YMODEM (stop-and-wait)', receiver: 'station receiver', run: () => throughTheWire(station('ymodem'), stationReceiver('ymodem'), data) },
+    { sender: 'station YMODEM (stop-and-wait)', receiver: 'lrzsz rb', run: () => throughTheWire(station('ymodem'), LRZSZ_RB, data) },
+    { sender: 'lrzsz sb (YMODEM)', receiver: 'lrzsz rb', run: () => throughTheWire(sbToRb, LRZSZ_RB, data) },
+  ];
+  const times = configurations.map((): number[] => []);
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [index, configuration] of configurations.entries()) times[index]!.push(await configuration.run());
+  }
+  const runs = configurations.map(({ sender, receiver }, index): WireRun => {
+    const ms = median(times[index]!);
+    return { sender, receiver, ms, allMs: times[index]!.map(Math.round), ofLimit: limitMs / ms };
+  });
+  return { file: SIZE, baud: BAUD, turnaroundMs: TURNAROUND_MS, limitMs, trials, runs };
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
-  const result = await measureTransferVsWire();
+  const { values } = parseArgs({ options: { trials: { type: 'string', default: '3' }, json: { type: 'boolean', default: false } } });
+  const result = await measureTransferVsWire(Number(values.trials));
   if (values.json) console.log(JSON.stringify(result));
   else {
-    console.log(`1 MiB at ${result.baud} baud 8N1, ${result.turnaroundMs} ms turnaround; limit ${result.limitMs.toFixed(0)} ms`);
-    for (const run of result.runs) console.log(`  ${run.sender.padEnd(34)} ${run.ms.toFixed(0).padStart(6)} ms  ${run.ofLimit.toFixed(3)} of the limit`);
+    console.log(`1 MiB at ${result.baud} baud 8N1, ${result.turnaroundMs} ms turnaround; limit ${result.limitMs.toFixed(0)} ms; receiver's first byte to its exit, median of ${result.trials}`);
+    for (const run of result.runs) console.log(`  ${run.sender.padEnd(34)} → ${run.receiver.padEnd(17)} ${run.ms.toFixed(0).padStart(6)} ms  ${run.ofLimit.toFixed(3)} of the limit  (${run.allMs.join(', ')})`);
   }
 }

@@ -75,6 +75,8 @@ export const headerSchema = z
   .object({
     configured: z.boolean(),
     demo: z.boolean(),
+    /** The demo line's units run in memory, not on ptys through the serial code: why (socat missing or failing). */
+    demoInMemory: text(1000).optional(),
     lineRunning: z.boolean(),
     online: z.boolean(),
     outboxPending: count,

@@ -16,7 +16,8 @@ socat is installed, else in memory), and the station provisioning them all at
 once with a live progress board. Exit status 0 when every unit passed.
 
   --ports N    simulated units, 1 to 64 (default 4)
-  --json       print station events as JSON lines instead of the board`;
+  --json       print station events as JSON lines instead of the board; the first
+               line describes the line: {"type":"demo-line","onPty":…,"memoryFallbackReason":…}`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand('demo', argv, { ports: { type: 'string' }, json: { type: 'boolean' } }, HELP);
@@ -38,7 +39,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     if (values.json) console.log(JSON.stringify(event));
     else if (!live && event.type === 'unit') console.log(board.render().split('\n')[units.paths.indexOf(event.port)]);
   };
-  if (!values.json) console.log(`GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}\n`);
+  // Units in memory skip the serial code: never silently.
+  if (units.memoryFallbackReason) console.error(`station demo: the simulated units run in memory, not on ptys through the serial code (${units.memoryFallbackReason})`);
+  if (values.json) console.log(JSON.stringify({ type: 'demo-line', cloudUrl: units.cloudUrl, ports: units.paths, onPty: units.onPty, memoryFallbackReason: units.memoryFallbackReason ?? null }));
+  else console.log(`GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}\n`);
   let drawn = 0;
   const draw = () => {
     const text = board.render(process.stdout.columns ?? 100);

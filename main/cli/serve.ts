@@ -113,7 +113,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw error;
   }
   await desk.init();
-  if (values.demo) await desk.startDemo();
+  if (values.demo) {
+    await desk.startDemo();
+    const inMemory = desk.snapshot().header.demoInMemory;
+    if (inMemory) console.log(`Demo line: the simulated units run in memory, not on ptys through the serial code (${inMemory})`);
+  }
   // The token rides in the fragment, which browsers never send to a server or put in logs. A token the operator gave is theirs to paste.
   console.log(`Provisioning Station on ${server.url}#token=${given ? '<your token>' : token}`);
   if (values['allow-settings']) console.log('Settings, device profiles and firmware uploads can be changed from the browser (--allow-settings).');

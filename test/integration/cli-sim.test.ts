@@ -1,5 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
@@ -63,11 +67,38 @@ describe('station sim cloud', () => {
     }
   });
 
-  it('serves Exosite and Fleet Freedom too', async () => {
-    for (const backend of ['exosite', 'fleetfreedom']) {
-      const { child, url } = await started([backend]);
+  it('serves the demo Exosite model: a demo unit activates and gets a CIK', async () => {
+    const { child, url } = await started(['exosite']);
+    try {
+      const activation = await fetch(`${url}/provision/activate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: 'vendor=acme&model=thermometer&sn=THERM00000000000001',
+      });
+      expect(activation.status).toBe(200);
+      expect(await activation.text()).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
       child.kill('SIGINT');
-      expect(url).toMatch(backend === 'exosite' ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^ws:\/\/127\.0\.0\.1:\d+$/);
+    }
+  });
+
+  it('serves the demo Fleet Freedom account: the demo user logs in over its WebSocket', async () => {
+    const { child, url } = await started(['fleetfreedom']);
+    const socket = new WebSocket(url);
+    try {
+      // Frames are "name {json}"; the server speaks first.
+      const frames: string[] = [];
+      socket.on('message', (raw) => frames.push(raw.toString()));
+      const next = async (name: string) => {
+        await expect.poll(() => frames.some((frame) => frame.startsWith(`${name} `))).toBe(true);
+        return JSON.parse(frames.find((frame) => frame.startsWith(`${name} `))!.slice(name.length + 1)) as Record<string, unknown>;
+      };
+      await next('connectionResponse');
+      socket.send(`login ${JSON.stringify({ username: 'demo', password: 'demo-password', userAgent: 'cli-sim test', reqId: 1 })}`);
+      expect(await next('loginResponse')).toMatchObject({ reqId: 1, errorCode: 0, ghostId: expect.any(String) });
+    } finally {
+      socket.close();
+      child.kill('SIGINT');
     }
   });
 
@@ -85,7 +116,22 @@ describe('station demo', () => {
   it('provisions a simulated line end to end and exits 0', async () => {
     const result = spawnSync(process.execPath, ['bin/station.js', 'demo', '--ports', '3'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('3 simulated unit(s)');
+    expect(result.stdout).toContain('3 simulated unit(s) on ptys');
+    expect(result.stderr).not.toMatch(/in memory/);
     expect(result.stdout).toMatch(/3 passed, 0 failed in [\d.]+ s \(\d+ units per hour\)/);
+  });
+
+  it('--json: the first line says where the units are, and a fallback to memory (no socat on PATH) is said, never silent', () => {
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['bin/station.js', 'demo', '--ports', '1', '--json'], { encoding: 'utf8', timeout: 60_000, env });
+    const first = (stdout: string) => JSON.parse(stdout.split('\n')[0]!) as { type: string; onPty: boolean; memoryFallbackReason: string | null };
+
+    const onPty = run(process.env);
+    expect(onPty.status).toBe(0);
+    expect(first(onPty.stdout)).toMatchObject({ type: 'demo-line', onPty: true, memoryFallbackReason: null });
+
+    const inMemory = run({ ...process.env, PATH: mkdtempSync(join(tmpdir(), 'no-socat-')) });
+    expect(inMemory.status).toBe(0);
+    expect(first(inMemory.stdout)).toMatchObject({ type: 'demo-line', onPty: false, memoryFallbackReason: expect.stringMatching(/socat/) });
+    expect(inMemory.stderr).toMatch(/the simulated units run in memory, not on ptys through the serial code \(.*socat/);
   });
 });

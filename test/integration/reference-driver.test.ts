@@ -8,6 +8,7 @@ import { DeviceError, PortDisconnectedError, ProtocolError, StationError } from 
 import { openPort } from '../../main/core/ports/open-port.ts';
 import { keyHash, type SimulatorOptions } from '../../main/core/simulator/device-simulator.ts';
 import { startSimulatorOnPty, startSimulatorOnTcp, type PtySimulator } from '../../main/core/simulator/simulator-hosts.ts';
+import { cpuSince, expectIdle, markCpu, measureCpuOver, type CpuMark } from '../helpers/cpu.ts';
 
 const SERIAL = 'THERM00000000000042';
 const credentials = { thingId: 'a'.repeat(32), apiKey: '0123456789abcdef0123456789abcdef' };
@@ -113,29 +114,32 @@ describe('reference driver against the device simulator on a real pty', () => {
     await expect(driver.identify()).rejects.toThrow(/serial number "THERM00000000000042", which does not match/);
   });
 
-  it('reports an unplug mid-flash within 1 s, without spinning the CPU', async () => {
-    let unpluggedAt = 0;
+  it('reports an unplug mid-flash within 1 s; little CPU while open and idle, until both ends noticed the unplug, and after', async () => {
+    let unplugged: CpuMark | undefined;
     const sim = await startSimulatorOnPty({
       serial: SERIAL,
       faults: { hangUpAfterBytes: 256 * 1024 },
       hangUp: () => {
-        unpluggedAt = performance.now();
+        unplugged = markCpu();
         sim.unplug();
       },
     });
     running.push(sim);
     const driver = new ProfileDriver(await openPort(sim.path), referenceProfile);
     drivers.push(driver);
+    expect(await driver.identify()).toEqual({ serial: SERIAL });
+    // The station and the unit (in this process too) both hold the line open, waiting.
+    expectIdle(await measureCpuOver(1000), 'open and idle');
+
     const error = await driver.flash(image(1 << 20)).catch((e: unknown) => e);
-    const detectedAfterMs = performance.now() - unpluggedAt;
+    const detectedAfterMs = performance.now() - unplugged!.at;
     expect(error).toBeInstanceOf(PortDisconnectedError);
     expect((error as StationError).describe()).toMatch(/step flash: .*(unplugged|hung up|closed)/);
     expect(detectedAfterMs).toBeLessThan(1000);
-    // Then a second of quiet: a spinning read loop would burn most of it.
-    const idleStart = process.cpuUsage();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const idle = process.cpuUsage(idleStart);
-    expect((idle.user + idle.system) / 1000).toBeLessThan(150);
+    // The unit's end (a port in this process too) must notice as well, without spinning meanwhile.
+    await sim.simulator.done;
+    expectIdle(cpuSince(unplugged!), 'unplugged, until both ends noticed');
+    expectIdle(await measureCpuOver(1000), 'after the unplug');
   });
 
   it('talks to a vendor AT-style profile without code', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
+import type { SettingsInput } from '../../preload/contract.ts';
+import { CONTENT_SECURITY_POLICY } from '../../main/core/serve/content-security-policy.ts';
 import { CALL_CHANNEL, registerIpc, streamUpdates } from '../../main/electron/ipc.ts';
 
 type Handler = (event: { senderFrame?: { url: string } }, ...args: unknown[]) => Promise<{ ok: boolean; value?: unknown; error?: string }>;
@@ -49,14 +51,39 @@ describe('IPC wiring (electron mocked)', () => {
     expect(await call(trusted, 'snapshot', [])).toEqual(before);
   });
 
-  it('streams updates to the window until it is destroyed', async () => {
-    const sent: unknown[] = [];
-    let destroyed: (() => void) | undefined;
-    streamUpdates(desk, { send: (_channel: string, update: unknown) => sent.push(update), isDestroyed: () => false, once: (_event: string, fn: () => void) => (destroyed = fn) } as never);
+  it('streams updates to the window until it is destroyed, then never calls the window again', async () => {
+    const line = (port: string): SettingsInput => ({ backend: 'gadgetkeeper', url: 'http://127.0.0.1:9', fields: {}, secret: 'a-gadgetkeeper-api-key-0001', ports: [port], autoStart: false });
+    const sent: Array<{ type: string; snapshot?: { tiles: Array<{ port: string }> } }> = [];
+    let windowCalls = 0;
+    let destroyed = false;
+    let onDestroyed: (() => void) | undefined;
+    streamUpdates(desk, {
+      send: (_channel: string, update: (typeof sent)[number]) => {
+        windowCalls++;
+        sent.push(update);
+      },
+      isDestroyed: () => {
+        windowCalls++;
+        return destroyed;
+      },
+      once: (event: string, fn: () => void) => {
+        expect(event).toBe('destroyed');
+        onDestroyed = fn;
+      },
+    } as never);
     expect(sent).toEqual([expect.objectContaining({ type: 'snapshot' })]);
-    destroyed!();
-    await desk.startLine().catch(() => undefined);
-    expect(sent).toHaveLength(1);
+
+    // A change on the desk (a line saved and opened) reaches the live window.
+    await desk.saveSettings(line('/dev/ttyNOPE0'));
+    expect(sent.at(-1)).toMatchObject({ type: 'snapshot', snapshot: { tiles: [{ port: '/dev/ttyNOPE0' }] } });
+
+    // Gone: the next change must not reach the window, nor even ask it whether it is alive (a leaked listener would).
+    destroyed = true;
+    onDestroyed!();
+    const callsBefore = windowCalls;
+    await desk.saveSettings(line('/dev/ttyNOPE1'));
+    expect(desk.snapshot().tiles.map((tile) => tile.port)).toEqual(['/dev/ttyNOPE1']);
+    expect(windowCalls, 'calls into the window after it was destroyed').toBe(callsBefore);
   });
 });
 
@@ -152,18 +179,23 @@ describe('Electron main process (electron mocked)', () => {
     expect(window.openHandler!()).toEqual({ action: 'deny' });
   });
 
-  it('denies every permission request and sets a strict CSP', () => {
-    let granted: boolean | undefined;
-    electron.permission()(undefined, 'media', (ok) => {
-      granted = ok;
+  it('denies every kind of permission request Electron names, and sets the CSP on every response', () => {
+    // Electron 45's permission names (session.setPermissionRequestHandler): none is granted.
+    const kinds = ['clipboard-read', 'clipboard-sanitized-write', 'display-capture', 'fullscreen', 'geolocation', 'idle-detection', 'media', 'mediaKeySystem', 'midi', 'midiSysex', 'notifications', 'pointerLock', 'keyboardLock', 'openExternal', 'speaker-selection', 'storage-access', 'top-level-storage-access', 'window-management', 'fileSystem', 'hid', 'serial', 'usb', 'unknown'];
+    const granted = kinds.filter((kind) => {
+      let answer: boolean | undefined;
+      electron.permission()(undefined, kind, (ok) => {
+        answer = ok;
+      });
+      return answer !== false;
     });
-    expect(granted).toBe(false);
+    expect(granted).toEqual([]);
     let headers: Record<string, string[]> = {};
-    electron.headers()({ responseHeaders: {} }, (r) => {
+    electron.headers()({ responseHeaders: { 'Content-Type': ['text/html'], 'Content-Security-Policy': ["default-src *"] } }, (r) => {
       headers = (r as { responseHeaders: Record<string, string[]> }).responseHeaders;
     });
-    expect(headers['Content-Security-Policy']![0]).toContain("default-src 'self'");
-    expect(headers['Content-Security-Policy']![0]).toContain("object-src 'none'");
+    expect(headers['Content-Security-Policy']).toEqual([CONTENT_SECURITY_POLICY]);
+    expect(headers['Content-Type']).toEqual(['text/html']);
   });
 
   it('takes the single-instance lock and wires the one IPC channel', () => {

@@ -82,7 +82,7 @@ export class LineView {
     return true;
   }
 
-  header(extra: Pick<Header, 'configured' | 'demo' | 'lineRunning' | 'online' | 'outboxPending'> & { problem?: string }): Header {
+  header(extra: Pick<Header, 'configured' | 'demo' | 'lineRunning' | 'online' | 'outboxPending'> & { problem?: string; demoInMemory?: string }): Header {
     const finished = this.counts.passed + this.counts.failed + this.counts.pending;
     const hours = this.firstUnitAt === undefined ? 0 : (this.now() - this.firstUnitAt) / 3_600_000;
     return {

@@ -274,6 +274,7 @@ export class StationDesk {
     return this.view.header({
       configured: station !== undefined,
       demo: this.demo !== undefined,
+      ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
       lineRunning: this.line !== undefined,
       online: station?.connectivity.online ?? false,
       outboxPending: counts ? counts.pending + counts['in-flight'] : 0,

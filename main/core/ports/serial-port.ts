@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { platform } from 'node:os';
-import type { BindingInterface, BindingPortInterface, OpenOptions } from '@serialport/bindings-interface';
+import type { BindingInterface } from '@serialport/bindings-interface';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { PortOpenError } from '../errors.ts';
 import { BaseBytePort } from './base-port.ts';
+import { withHangupDetection } from './hangup-detection.ts';
 import type { BytePort, SerialSettings } from './byte-port.ts';
 import { writeTimeoutFor } from './byte-port.ts';
 
@@ -22,36 +23,6 @@ export interface OpenSerialOptions {
 /** The operating system's serialport binding (bindings-cpp). */
 export function systemBinding(): SerialBinding {
   return SerialPort.binding as unknown as SerialBinding;
-}
-
-/**
- * Works around serialport/bindings-cpp#162: after a hang-up some drivers make
- * read() return 0 bytes forever; @serialport/stream then ends the readable side
- * but never closes the port, so nobody learns the device is gone. A zero-byte
- * read is end-of-file on a tty, so it is reported as a disconnect instead.
- */
-export function withHangupDetection(binding: SerialBinding): SerialBinding {
-  return {
-    list: () => binding.list(),
-    async open(options: OpenOptions): Promise<BindingPortInterface> {
-      const port = await binding.open(options);
-      return new Proxy(port, {
-        get(target, property) {
-          if (property === 'read') {
-            return async (buffer: Buffer, offset: number, length: number) => {
-              const result = await target.read(buffer, offset, length);
-              if (result.bytesRead === 0) {
-                throw Object.assign(new Error('the device hung up (end of file on read)'), { disconnect: true });
-              }
-              return result;
-            };
-          }
-          const value: unknown = Reflect.get(target, property, target);
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    },
-  };
 }
 
 /** Turns an OS error on open into something a technician can act on. */

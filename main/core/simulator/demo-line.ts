@@ -21,6 +21,8 @@ export interface DemoLine {
   paths: string[];
   /** True when the units sit on pseudo-terminals (through the real serial code); false when in memory. */
   onPty: boolean;
+  /** When the units fell back to memory: why the ptys could not be made (socat missing or failing). Screens and the CLI say so. */
+  memoryFallbackReason?: string;
   open: typeof openPort;
   stop(): Promise<void>;
 }
@@ -56,7 +58,7 @@ export async function startDemoLine(options: DemoLineOptions): Promise<DemoLine>
   };
 }
 
-type SimulatedUnits = Pick<DemoLine, 'paths' | 'onPty' | 'open' | 'stop'>;
+type SimulatedUnits = Pick<DemoLine, 'paths' | 'onPty' | 'memoryFallbackReason' | 'open' | 'stop'>;
 
 /** Simulated units on ptys through the real serial code, or in memory where socat is missing. */
 async function simulatedUnits(units: SimulatorOptions[]): Promise<SimulatedUnits> {
@@ -64,7 +66,7 @@ async function simulatedUnits(units: SimulatorOptions[]): Promise<SimulatedUnits
   try {
     for (const unit of units) sims.push(await startSimulatorOnPty(unit));
     return { paths: sims.map((sim) => sim.path), onPty: true, open: openPort, stop: async () => void (await Promise.all(sims.map((sim) => sim.stop()))) };
-  } catch {
+  } catch (error) {
     await Promise.all(sims.map((sim) => sim.stop()));
     const stationEnds = new Map<string, BytePort>();
     const memorySims: DeviceSimulator[] = [];
@@ -76,6 +78,7 @@ async function simulatedUnits(units: SimulatorOptions[]): Promise<SimulatedUnits
     return {
       paths: [...stationEnds.keys()],
       onPty: false,
+      memoryFallbackReason: error instanceof Error ? error.message : String(error),
       open: async (path, options) => stationEnds.get(path) ?? openPort(path, options),
       stop: async () => void (await Promise.all(memorySims.map((sim) => sim.stop()))),
     };

@@ -32,6 +32,11 @@ export function HeaderBar({ header, act }: Props) {
         Units/h <strong>{header.unitsPerHour || '—'}</strong>
       </span>
       {header.demo && <span className="demo-badge">Demo line</span>}
+      {header.demoInMemory && (
+        <span className="demo-badge demo-in-memory" role="status" data-testid="demo-in-memory" title={header.demoInMemory}>
+          Units in memory, not on ptys: {header.demoInMemory}
+        </span>
+      )}
       {header.configured &&
         (header.lineRunning ? (
           <button type="button" onClick={() => act('Stop line', (bridge) => bridge.stopLine())}>

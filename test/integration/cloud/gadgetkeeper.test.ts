@@ -132,11 +132,27 @@ describe('GadgetKeeper adapter against its emulator', () => {
     expect(emulator.calls.get('download')).toBe(3);
   });
 
-  it('retries a 5xx on a safe call with backoff', async () => {
-    const credentials = await adapter.activate(SERIAL);
-    emulator.addFault({ step: 'target-version', kind: 'status', status: 503, times: 2 });
-    await adapter.targetVersion(credentials);
-    expect(emulator.calls.get('target-version')).toBe(3);
+  it('retries a 5xx on a safe call with exponential backoff: each wait at least half its doubling step', async () => {
+    // base 250 ms: the policy waits 125-250 ms, then 250-500, then 500-1000 (jitter in the upper half).
+    const slow = new GadgetKeeperAdapter({ baseUrl: emulator.url, retry: { attempts: 4, baseDelayMs: 250, maxDelayMs: 10_000 } });
+    const credentials = await slow.activate(SERIAL);
+    emulator.addFault({ step: 'target-version', kind: 'status', status: 503, times: 3 });
+    // When each attempt reached the emulator (it counts calls in this Map as it routes them).
+    const arrivals: number[] = [];
+    const count = emulator.calls.set.bind(emulator.calls);
+    emulator.calls.set = (step, n) => {
+      if (step === 'target-version') arrivals.push(performance.now());
+      return count(step, n);
+    };
+    await slow.targetVersion(credentials);
+    expect(arrivals).toHaveLength(4);
+    const waits = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
+    expect(waits[0]).toBeGreaterThanOrEqual(120);
+    expect(waits[1]).toBeGreaterThanOrEqual(245);
+    expect(waits[2]).toBeGreaterThanOrEqual(495);
+    // Growing, not constant: the third wait is at least 250 ms longer than the first before any scheduling noise.
+    expect(waits[2]! - waits[0]!, waits.map(Math.round).join(', ')).toBeGreaterThanOrEqual(150);
+    expect(waits[2]).toBeLessThan(3000);
   });
 
   it('honours Retry-After on 429', async () => {

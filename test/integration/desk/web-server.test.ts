@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { DEMO_GADGETKEEPER_SEED } from '../../../main/core/cloud/emulators/demo-
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
+import { CONTENT_SECURITY_POLICY } from '../../../main/core/serve/content-security-policy.ts';
 import { startWebServer, type RunningWebServer } from '../../../main/core/serve/web-server.ts';
 
 const SECRET = 'pk-very-secret-product-key-0001';
@@ -181,15 +182,42 @@ describe('station serve: who may connect', () => {
     await desk.close(0);
   });
 
-  it('serves only the renderer folder, with a strict CSP', async () => {
+  it('serves the renderer folder and nothing beside it, with the CSP on every answer', async () => {
+    // The renderer, and beside it what must never leave the machine: a secret file and a folder
+    // whose name starts like the renderer's (a prefix check without the separator would let it through).
     const dir = mkdtempSync(join(tmpdir(), 'desk-static-'));
+    const root = join(dir, 'renderer');
+    mkdirSync(join(root, 'assets'), { recursive: true });
+    mkdirSync(join(dir, 'renderer-private'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>station</title>');
+    writeFileSync(join(root, 'assets', 'app.js'), 'console.log("station")');
+    writeFileSync(join(dir, 'station.key'), 'SECRET-KEY-BESIDE-THE-RENDERER');
+    writeFileSync(join(dir, 'renderer-private', 'notes.txt'), 'SECRET-NOTES-IN-A-LOOKALIKE-FOLDER');
     const desk = new StationDesk({ dataDir: dir, settings: { read: () => undefined, write: () => undefined }, secretKey: randomBytes(32) });
-    const server = await startWebServer({ desk, staticDir: join(dir, 'static') });
-    const outside = await fetch(`${server.url}..%2f..%2fetc%2fpasswd`);
-    expect(outside.status).toBe(404);
-    expect(outside.headers.get('content-security-policy')).toContain("default-src 'self'");
-    expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
-    await server.close();
-    await desk.close(0);
+    const server = await startWebServer({ desk, staticDir: root });
+    try {
+      const page = await fetch(server.url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('<title>station</title>');
+      const script = await fetch(`${server.url}assets/app.js`);
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(script.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+
+      // fetch() folds plain ../ away, so the escapes are percent-encoded, as an attacker would send them.
+      for (const escape of ['..%2fstation.key', '..%2f..%2f' + dir.slice(1).replaceAll('/', '%2f') + '%2fstation.key', '%2e%2e%2fstation.key', '..%2frenderer-private%2fnotes.txt', 'assets%2f..%2f..%2fstation.key']) {
+        const answer = await fetch(`${server.url}${escape}`);
+        const body = await answer.text();
+        expect(answer.status, escape).toBe(404);
+        expect(body, escape).not.toMatch(/SECRET/);
+        expect(answer.headers.get('content-security-policy'), escape).toBe(CONTENT_SECURITY_POLICY);
+      }
+      expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+      await desk.close(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
