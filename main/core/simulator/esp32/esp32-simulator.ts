@@ -49,6 +49,12 @@ export interface Esp32SimulatorOptions {
 export type ChipMode = 'download' | 'application' | 'in-reset' | 'running-ram' | 'unplugged';
 
 const ROM_BAUD = 115200;
+/**
+ * EN rises through an RC network (10 kΩ, 1 µF on typical boards): the chip
+ * leaves reset a few milliseconds after RTS is released, and samples IO0
+ * then. That is why esptool's sequences may pass through "both asserted".
+ */
+const EN_RISE_MS = 5;
 
 /**
  * A simulated ESP32-family chip on a BytePort: its ROM bootloader (SLIP, the
@@ -56,7 +62,7 @@ const ROM_BAUD = 115200;
  * application mode whatever its flash boots into. On an in-memory pair it
  * sees DTR/RTS through a classic auto-reset circuit (EN low while RTS is
  * asserted and DTR is not; IO0 low while DTR is asserted and RTS is not) and
- * samples IO0 when EN rises; the UART speaks only at the rate both ends agree
+ * samples IO0 once EN has risen; the UART speaks only at the rate both ends agree
  * on. On a pty, which has no modem lines, it stays in the mode it powered up
  * in until the host sends "run user code" (FLASH_END 1).
  */
@@ -155,17 +161,28 @@ export class Esp32Simulator {
       this.hostBaud = event.baudRate;
       return;
     }
-    const wasEnabled = !(this.lines.rts && !this.lines.dtr);
+    const wasEnabled = this.enabled();
     this.lines = { dtr: event.dtr, rts: event.rts };
-    const enabled = !(event.rts && !event.dtr);
-    const io0Low = event.dtr && !event.rts;
-    if (wasEnabled && !enabled) {
+    if (wasEnabled && !this.enabled()) {
       this.epoch++;
       this.clearTimers();
       this.currentMode = 'in-reset';
-    } else if (!wasEnabled && enabled) {
-      this.powerUp(io0Low ? 'download' : 'application');
+    } else if (!wasEnabled && this.enabled()) {
+      const epoch = this.epoch;
+      this.later(EN_RISE_MS, () => {
+        if (this.epoch === epoch && this.enabled()) this.powerUp(this.io0Low() ? 'download' : 'application');
+      });
     }
+  }
+
+  /** EN is low (chip held in reset) while RTS is asserted and DTR is not. */
+  private enabled(): boolean {
+    return !(this.lines.rts && !this.lines.dtr);
+  }
+
+  /** IO0 is low (download mode at boot) while DTR is asserted and RTS is not. */
+  private io0Low(): boolean {
+    return this.lines.dtr && !this.lines.rts;
   }
 
   private receive(chunk: Buffer): void {
@@ -213,7 +230,7 @@ export class Esp32Simulator {
         this.runApplication();
         return;
       case 'reboot':
-        this.powerUp(this.options.lineEvents ? (this.lines.dtr && !this.lines.rts ? 'download' : 'application') : (this.options.powerOn ?? 'download'));
+        this.powerUp(this.options.lineEvents ? (this.io0Low() ? 'download' : 'application') : (this.options.powerOn ?? 'download'));
         return;
       case 'run-ram':
         this.epoch++;

@@ -1,4 +1,4 @@
-import { Inflate } from 'pako';
+import { constants, Inflate } from 'pako';
 import { FLASH_SECTOR_SIZE } from '../../devices/esp32/chips.ts';
 import { ROM_COMMAND as OP, ROM_ERROR, romChecksum, romResponse, SYNC_DATA, type RomRequest } from '../../devices/esp32/rom-protocol.ts';
 import type { ChipModel } from './chip-models.ts';
@@ -43,8 +43,8 @@ interface WriteSession {
   /** Decompressed bytes written so far (compressed sessions). */
   written: number;
   inflater?: Inflate;
-  /** A block failed: the ROM cannot resume a compressed stream mid-way. */
-  broken: boolean;
+  /** A compressed block that failed: its retries fail the same way (a bad sector stays bad, the stream cannot rewind). */
+  failed: { seq: number; error: number } | undefined;
 }
 
 /** The largest data block the ROM's receive buffer takes (esptool's stub uses 16 KiB; the ROM is sent 1 KiB). */
@@ -165,7 +165,7 @@ export class RomLoader {
     flash.erase(offset, size);
     await wait((size / 1024) * timing.eraseMsPerKiB);
     const compressed = op === OP.FLASH_DEFL_BEGIN;
-    this.session = { compressed, offset, size, blockSize, nextSeq: 0, written: 0, broken: false, inflater: compressed ? new Inflate() : undefined };
+    this.session = { compressed, offset, size, blockSize, nextSeq: 0, written: 0, failed: undefined, inflater: compressed ? new Inflate() : undefined };
     return reply();
   }
 
@@ -177,12 +177,13 @@ export class RomLoader {
     const payload = data.subarray(16);
     if (data.readUInt32LE(0) !== payload.length) return reply(ROM_ERROR.INVALID_MESSAGE);
     if (romChecksum(payload) !== request.checksum) return reply(ROM_ERROR.INVALID_CRC);
-    if (!session || session.compressed !== (op === OP.FLASH_DEFL_DATA) || session.broken) return reply(ROM_ERROR.FAILED_TO_ACT);
+    if (!session || session.compressed !== (op === OP.FLASH_DEFL_DATA)) return reply(ROM_ERROR.FAILED_TO_ACT);
     const seq = data.readUInt32LE(4);
+    if (session.failed) return reply(session.failed.seq === seq ? session.failed.error : ROM_ERROR.FAILED_TO_ACT);
     if (seq !== session.nextSeq) return reply(ROM_ERROR.INVALID_MESSAGE);
     const error = session.compressed ? await this.writeCompressed(session, payload) : await this.writePlain(session, seq, payload);
     if (error !== undefined) {
-      session.broken = session.compressed;
+      if (session.compressed) session.failed = { seq, error };
       return reply(error);
     }
     session.nextSeq++;
@@ -199,7 +200,8 @@ export class RomLoader {
     const chunks: Uint8Array[] = [];
     const inflater = session.inflater!;
     inflater.onData = (chunk) => chunks.push(chunk as Uint8Array);
-    inflater.push(payload, false);
+    // Z_SYNC_FLUSH: hand over everything this block decompresses to, as the ROM writes it before acknowledging.
+    inflater.push(payload, constants.Z_SYNC_FLUSH);
     if (inflater.err) return ROM_ERROR.DEFLATE_ERROR;
     const output = Buffer.concat(chunks);
     if (session.written + output.length > session.size) return ROM_ERROR.DEFLATE_ERROR;
