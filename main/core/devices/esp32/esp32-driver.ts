@@ -203,7 +203,7 @@ export class Esp32Driver implements DeviceDriver {
     const booted = bootMode && !/waiting for download/.test(bootText);
     const what = booted
       ? `the unit started its application (${bootMode[1]}) instead of the ROM bootloader`
-      : `the unit did not answer the ROM bootloader's sync (${this.profile.reset.attempts} attempts)`;
+      : `the unit did not answer the ROM bootloader's sync (${this.profile.reset.attempts} ${this.profile.reset.attempts === 1 ? 'attempt' : 'attempts'})`;
     const hint = canReset
       ? 'Check the auto-reset circuit (DTR/RTS to EN/IO0) and the cable, or hold BOOT while plugging the unit in.'
       : 'This port cannot reset the unit (no DTR/RTS): hold BOOT while plugging the unit in, then retry.';
