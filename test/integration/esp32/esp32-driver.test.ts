@@ -12,6 +12,7 @@ import { buildDemoFirmware, DEMO_LAYOUT, type DemoFirmware } from '../../../main
 import { startEsp32InMemory, startEsp32OnPty, type HostedEsp32 } from '../../../main/core/simulator/esp32/esp32-hosts.ts';
 import type { Esp32SimulatorOptions } from '../../../main/core/simulator/esp32/esp32-simulator.ts';
 import { createHash } from 'node:crypto';
+import type { ChipRegisters } from '../../../main/core/simulator/esp32/chip-registers.ts';
 
 const MAC = '24:0a:c4:5e:00:2a';
 const credentials = { thingId: '5f0c2a9be1d74c3a8e6b1d2f3a4c5b6d', apiKey: 'sk_live_9Qz2LmX7vB4nR8tK1wY6pJ3h' };
@@ -175,6 +176,23 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error).toMatchObject({ code: 'WRONG_CHIP', retryable: false });
     expect(error.describe()).toContain(`this unit is an ${CHIP_FACTS.esp32c3.name}, but the profile "line-esp32s3" is for ${CHIP_FACTS.esp32s3.name}`);
     expect(error.hint).toContain('choose the device profile for ESP32-C3');
+  });
+
+  it('a chip the station does not know at all: refused at once, not retried as a sync failure', async () => {
+    const { host, driver } = inMemory({ chip: 'esp32' });
+    (host.simulator as unknown as { registers: ChipRegisters }).registers.write(0x40001000, 0xdeadbeef, 0xffffffff);
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'WRONG_CHIP', retryable: false });
+    expect(error.describe()).toContain('this unit\'s chip is not one the station knows (Unexpected CHIP magic value 0xdeadbeef), but the profile "line-esp32" is for ESP32');
+  });
+
+  it('a cancelled step stops waiting for a unit that never answers', async () => {
+    const { driver } = inMemory({ chip: 'esp32', faults: { neverSyncs: true } });
+    const abort = new AbortController();
+    const started = performance.now();
+    setTimeout(() => abort.abort(), 300);
+    await expect(driver.identify({ signal: abort.signal })).rejects.toMatchObject({ code: 'CANCELLED', where: { step: 'identify' } });
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('flash write error (a bad sector): names the ROM error and says to set the unit aside if it repeats', async () => {

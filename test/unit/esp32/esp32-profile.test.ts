@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ESP32_BUILT_IN_PROFILES } from '../../../main/core/devices/esp32/builtin-profiles.ts';
 import { esp32Capabilities, parseEsp32Profile } from '../../../main/core/devices/esp32/esp32-profile.ts';
 import { RESET_SEQUENCES, runResetSequence } from '../../../main/core/devices/esp32/reset-sequences.ts';
 import { createMemoryPortPair } from '../../../main/core/ports/memory-port.ts';
@@ -15,6 +16,11 @@ describe('the ESP32 device profile', () => {
     });
     expect(profile.flashBaudRate).toBeUndefined();
     expect(esp32Capabilities(profile)).toEqual({ readVersion: false, credentials: true, flash: true, reboot: true });
+  });
+
+  it('comes built in for each supported chip', () => {
+    expect(Object.keys(ESP32_BUILT_IN_PROFILES)).toEqual(['esp32-devkit', 'esp32s3-devkit', 'esp32c3-devkit']);
+    expect(ESP32_BUILT_IN_PROFILES['esp32c3-devkit']).toMatchObject({ chip: 'esp32c3', flashBaudRate: 921600 });
   });
 
   it('takes reset sequences of its own, addresses in hex, and names every bad field', () => {

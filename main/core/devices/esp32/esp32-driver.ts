@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, type FlashSizeValues } from 'esptool-js';
+import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, UnexpectedChipIdError, UnexpectedChipMagicError, type FlashSizeValues } from 'esptool-js';
 import { ProtocolError, StationError, TimeoutError } from '../../errors.ts';
 import type { BytePort } from '../../ports/byte-port.ts';
 import { LineControlUnsupportedError } from '../../ports/line-control.ts';
@@ -186,6 +186,7 @@ export class Esp32Driver implements DeviceDriver {
         await this.loader.connect('no_reset', 1, true);
         break;
       } catch (error) {
+        if (error instanceof UnexpectedChipIdError || error instanceof UnexpectedChipMagicError) throw this.unknownChip(error);
         if (!(error instanceof ESPError) || attempt === this.profile.reset.attempts - 1) throw this.noSync(error, canReset, bootText);
       }
     }
@@ -208,6 +209,16 @@ export class Esp32Driver implements DeviceDriver {
       ? 'Check the auto-reset circuit (DTR/RTS to EN/IO0) and the cable, or hold BOOT while plugging the unit in.'
       : 'This port cannot reset the unit (no DTR/RTS): hold BOOT while plugging the unit in, then retry.';
     return new StationError('BOOTLOADER_NO_SYNC', what, { where: { port: this.port }, hint, retryable: true, cause: error });
+  }
+
+  /** The ROM answered, but with a chip id or magic value esptool-js does not know. */
+  private unknownChip(error: Error): StationError {
+    return new StationError('WRONG_CHIP', `this unit's chip is not one the station knows (${error.message.replace(/\. Failed to autodetect chip type\.$/, '')}), but the profile "${this.profile.name}" is for ${CHIP_FACTS[this.profile.chip].name}`, {
+      where: { port: this.port },
+      hint: 'Check that this unit belongs on this line.',
+      retryable: false,
+      cause: error,
+    });
   }
 
   private checkChip(): void {

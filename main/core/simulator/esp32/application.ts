@@ -30,10 +30,12 @@ export function bootFromFlash(model: ChipModel, flash: SpiFlash, extraAppLines: 
   lines.push('I (29) boot: ESP-IDF v5.2.1 2nd stage bootloader', `I (31) boot: chip revision: ${model.chip === 'esp32' ? 'v3.0' : 'v0.2'}`);
   const table = parsePartitionTable(flash.read(PARTITION_TABLE_OFFSET, PARTITION_TABLE_MAX_SIZE));
   if (!table.ok) return fail(`E (52) boot: Failed to verify partition table (${table.reason})`, 'E (56) boot: load partition table error!');
-  lines.push('I (60) boot: Partition Table:');
+  lines.push('I (60) boot: Partition Table:', 'I (64) boot: ## Label            Usage          Type ST Offset   Length');
   for (const [index, p] of table.partitions.entries()) {
-    lines.push(`I (64) boot: ${String(index).padStart(2)} ${p.label.padEnd(16)} ${p.type.toString(16).padStart(2, '0')} ${p.subtype.toString(16).padStart(2, '0')} ${p.offset.toString(16).padStart(8, '0')} ${p.size.toString(16).padStart(8, '0')}`);
+    const hex = (value: number, width: number) => value.toString(16).padStart(width, '0');
+    lines.push(`I (71) boot: ${String(index).padStart(2)} ${p.label.padEnd(16)} ${partitionUsage(p.type, p.subtype).padEnd(16)} ${hex(p.type, 2)} ${hex(p.subtype, 2)} ${hex(p.offset, 8)} ${hex(p.size, 8)}`);
   }
+  lines.push('I (88) boot: End of partition table');
   const app = findBootApp(table.partitions);
   if (!app || !flash.contains(app.offset, app.size)) return fail('E (96) boot: No bootable app partitions in the partition table');
   const bytes = flash.read(app.offset, app.size);
@@ -54,4 +56,11 @@ export function bootFromFlash(model: ChipModel, flash: SpiFlash, extraAppLines: 
     ...extraAppLines,
   );
   return { lines, version: descriptor.version };
+}
+
+/** The "Usage" column of ESP-IDF's bootloader log. */
+function partitionUsage(type: number, subtype: number): string {
+  if (type === 0x00) return subtype === 0x00 ? 'factory app' : subtype >= 0x10 && subtype < 0x20 ? 'OTA app' : 'unknown';
+  if (type === 0x01) return ({ 0x00: 'OTA data', 0x01: 'RF data', 0x02: 'WiFi data', 0x03: 'NVS keys' } as Record<number, string>)[subtype] ?? 'unknown';
+  return 'unknown';
 }
