@@ -6,7 +6,8 @@ import { buildNvsPartition } from '../../../main/core/devices/esp32/nvs-partitio
 import { partedFirmwareImage, mergeFlashParts } from '../../../main/core/devices/firmware-image.ts';
 import type { FirmwareImage } from '../../../main/core/devices/driver.ts';
 import { PortDisconnectedError, StationError } from '../../../main/core/errors.ts';
-import type { LineControlEvent } from '../../../main/core/ports/line-control.ts';
+import type { BytePort } from '../../../main/core/ports/byte-port.ts';
+import { LineControlUnsupportedError, type LineControlEvent } from '../../../main/core/ports/line-control.ts';
 import { openPort } from '../../../main/core/ports/open-port.ts';
 import { buildDemoFirmware, DEMO_LAYOUT, type DemoFirmware } from '../../../main/core/simulator/esp32/demo-firmware.ts';
 import { startEsp32InMemory, startEsp32OnPty, type HostedEsp32 } from '../../../main/core/simulator/esp32/esp32-hosts.ts';
@@ -142,6 +143,26 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     expect(error).toMatchObject({ code: 'CREDENTIALS_MISMATCH', where: { step: 'verify-credentials' } });
     expect(error.describe()).not.toContain(other.apiKey);
     expect(error.describe()).not.toContain(credentials.apiKey);
+  });
+
+  it('on an adapter that changes speed but has no DTR/RTS, talks to the ROM at its own rate before "run user code"', async () => {
+    const host = startEsp32InMemory('sim://no-lines', { chip: 'esp32', mac: MAC, powerOn: 'download' });
+    hosts.push(host);
+    const withoutLines: BytePort = Object.create(host.port, {
+      control: {
+        value: {
+          setSignals: async () => {
+            throw new LineControlUnsupportedError('no modem lines here');
+          },
+          setBaudRate: (rate: number) => host.port.control.setBaudRate(rate),
+        },
+      },
+    });
+    const driver = new Esp32Driver(withoutLines, profileFor('esp32'));
+    drivers.push(driver);
+    await driver.flash(firmware('esp32', '6.0.0').image);
+    expect(await driver.reboot()).toMatchObject({ version: '6.0.0' });
+    expect(lines(host.port.controlCalls)).toEqual(['baud 115200', 'baud 921600', 'baud 115200', 'baud 921600', 'baud 115200']);
   });
 
   it('on a pty (no DTR/RTS) syncs with a unit already in its bootloader and starts the application with "run user code"', async () => {

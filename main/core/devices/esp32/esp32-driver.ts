@@ -50,6 +50,8 @@ export class Esp32Driver implements DeviceDriver {
   private state: ChipState = 'unknown';
   private serial: string | undefined;
   private hostBaud: number;
+  /** The rate the ROM speaks while in the bootloader: the ROM rate, or the raised one. */
+  private bootloaderBaud: number;
   /** Where credentials go, learned from the partition table of the image flashed in this session. */
   private imageNvs: { offset: number; size: number } | undefined;
 
@@ -59,6 +61,7 @@ export class Esp32Driver implements DeviceDriver {
     this.profile = profile;
     this.capabilities = esp32Capabilities(profile);
     this.hostBaud = profile.romBaudRate;
+    this.bootloaderBaud = profile.romBaudRate;
     const log = options.log ?? (() => undefined);
     this.transport = new BytePortTransport(port, log);
     this.loader = new ESPLoader({
@@ -192,6 +195,7 @@ export class Esp32Driver implements DeviceDriver {
     }
     this.checkChip();
     this.state = 'bootloader';
+    this.bootloaderBaud = this.profile.romBaudRate;
     this.loader.FLASH_WRITE_SIZE = ROM_FLASH_WRITE_SIZE;
     await attachFlash(this.loader, this.profile.chip);
     const size = await this.loader.detectFlashSize();
@@ -245,6 +249,7 @@ export class Esp32Driver implements DeviceDriver {
       throw error;
     }
     await changeRomBaudRate(this.loader, this.profile.chip, target);
+    this.bootloaderBaud = target;
     await this.setHostBaud(target);
     await this.transport.drainInput(50, 200);
     try {
@@ -307,6 +312,7 @@ export class Esp32Driver implements DeviceDriver {
     }
     if (!reset) {
       await this.ensureBootloader();
+      await this.setHostBaud(this.bootloaderBaud);
       await runUserCode(this.loader, this.profile.chip);
       await this.setHostBaud(APP_CONSOLE_BAUD);
     }

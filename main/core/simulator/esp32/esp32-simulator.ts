@@ -227,6 +227,8 @@ export class Esp32Simulator {
         return;
       case 'run-user-code':
         this.epoch++;
+        // The application sets up its console UART itself, at ESP-IDF's default rate.
+        this.chipBaud = ROM_BAUD;
         this.runApplication();
         return;
       case 'reboot':
