@@ -93,6 +93,13 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     expect(host.simulator.bootedVersions).toEqual(['1.0.0', '1.1.0']);
   });
 
+  it('refuses a serial number from the boot log that is not a plain token', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
+    const profile = profileFor('esp32c3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>.+)' } });
+    const { driver } = inMemory({ chip: 'esp32c3', flashContents: installed.parts, appLines: ['I (402) main: serial number: THERM 42'] }, profile);
+    await expect(driver.identify()).rejects.toThrow(/serial number that is not 1 to 64 printable characters \("THERM 42"\)/);
+  });
+
   it('formats a MAC serial as the profile asks', async () => {
     const { driver } = inMemory({ chip: 'esp32c3' }, profileFor('esp32c3', { serialNumber: { source: 'mac', format: 'hex-upper', prefix: 'ESP-' } }));
     expect(await driver.identify()).toEqual({ serial: 'ESP-240AC45E002A' });
@@ -248,6 +255,16 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error).toBeInstanceOf(PortDisconnectedError);
     expect(error.where.step).toBe('flash');
     expect(performance.now() - unpluggedAt).toBeLessThan(1000);
+  });
+
+  it('never quotes the api key from the application log in an error', async () => {
+    const profile = profileFor('esp32s3', { boot: { versionPattern: 'Firmware (?<version>\\S+)', timeoutMs: 800 } });
+    const { driver } = inMemory({ chip: 'esp32s3', appLines: [`I (500) main: provisioned with key ${credentials.apiKey}`] }, profile);
+    await driver.flash(firmware('esp32s3').image);
+    await driver.writeCredentials(credentials);
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error.describe()).toContain('(last line: "I (500) main: provisioned with key [api key]")');
+    expect(error.describe()).not.toContain(credentials.apiKey);
   });
 
   it('an image that does not boot: the reboot fails with the boot log line that says why', async () => {

@@ -24,6 +24,3 @@ export const CHIP_FACTS: Record<Esp32Chip, ChipFacts> = {
 export function chipByName(name: string): Esp32Chip | undefined {
   return ESP32_CHIPS.find((chip) => CHIP_FACTS[chip].name === name);
 }
-
-/** Flash is erased in 4 KiB sectors. */
-export const FLASH_SECTOR_SIZE = 0x1000;

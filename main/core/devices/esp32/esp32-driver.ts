@@ -52,6 +52,8 @@ export class Esp32Driver implements DeviceDriver {
   private hostBaud: number;
   /** The rate the ROM speaks while in the bootloader: the ROM rate, or the raised one. */
   private bootloaderBaud: number;
+  /** The api key written in this session: redacted from any application output quoted in an error. */
+  private writtenKey: string | undefined;
   /** Where credentials go, learned from the partition table of the image flashed in this session. */
   private imageNvs: { offset: number; size: number } | undefined;
 
@@ -79,6 +81,11 @@ export class Esp32Driver implements DeviceDriver {
       const source = this.profile.serialNumber;
       if (source.source === 'boot-output') {
         const found = await this.bootApplication({ serial: new RegExp(source.pattern) }, source.timeoutMs, 'identify');
+        if (!/^[\x21-\x7e]{1,64}$/.test(found.serial!)) {
+          throw new ProtocolError(`the application printed a serial number that is not 1 to 64 printable characters (${JSON.stringify(found.serial)})`, {
+            hint: 'Check serialNumber.pattern in the device profile: its (?<serial>…) group should take the serial number only.',
+          });
+        }
         this.serial = found.serial!;
       } else {
         await this.ensureBootloader();
@@ -115,6 +122,7 @@ export class Esp32Driver implements DeviceDriver {
   async writeCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     return this.step('write-credentials', options, async () => {
       const nvs = this.nvsPartition();
+      this.writtenKey = credentials.apiKey;
       const data = this.credentialsImage(credentials, nvs.size);
       await this.ensureBootloader();
       await this.writeParts([{ name: 'nvs', offset: nvs.offset, data }]);
@@ -125,6 +133,7 @@ export class Esp32Driver implements DeviceDriver {
   async verifyCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     return this.step('verify-credentials', options, async () => {
       const nvs = this.nvsPartition();
+      this.writtenKey = credentials.apiKey;
       const expected = createHash('md5').update(this.credentialsImage(credentials, nvs.size)).digest('hex');
       await this.ensureBootloader();
       const actual = await flashMd5(this.loader, nvs.offset, nvs.size, this.port);
@@ -335,7 +344,8 @@ export class Esp32Driver implements DeviceDriver {
           retryable: true,
         });
       }
-      if (line.trim()) lastLine = line.trim();
+      // Quoted in errors: an application that prints its own key must not put it in the station's messages.
+      if (line.trim()) lastLine = this.writtenKey ? line.trim().replaceAll(this.writtenKey, '[api key]') : line.trim();
       for (const [name, pattern] of wanted) {
         const value = pattern.exec(line)?.groups?.[name];
         if (value !== undefined && found[name] === undefined) found[name] = value;

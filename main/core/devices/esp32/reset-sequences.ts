@@ -27,7 +27,7 @@ export const RESET_SEQUENCES = {
   'hard-reset': [{ rts: true }, { waitMs: 100 }, { rts: false }],
 } as const satisfies Record<string, readonly ResetStep[]>;
 
-export type NamedResetSequence = keyof typeof RESET_SEQUENCES;
+type NamedResetSequence = keyof typeof RESET_SEQUENCES;
 
 export function resetSequence(nameOrSteps: NamedResetSequence | readonly ResetStep[]): readonly ResetStep[] {
   return typeof nameOrSteps === 'string' ? RESET_SEQUENCES[nameOrSteps] : nameOrSteps;

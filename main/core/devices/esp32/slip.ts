@@ -3,7 +3,7 @@
  * starts and ends with 0xC0; 0xC0 and 0xDB inside are sent as 0xDB 0xDC and
  * 0xDB 0xDD.
  */
-export const SLIP_END = 0xc0;
+const SLIP_END = 0xc0;
 const SLIP_ESC = 0xdb;
 const SLIP_ESC_END = 0xdc;
 const SLIP_ESC_ESC = 0xdd;

@@ -1,3 +1,4 @@
+import { CHIP_DETECT_MAGIC_REG_ADDR } from '../../devices/esp32/rom-protocol.ts';
 import type { ChipModel } from './chip-models.ts';
 
 /** Raw SPI flash commands esptool sends through the SPI controller's "user command" registers. */
@@ -20,7 +21,7 @@ export class ChipRegisters {
   constructor(model: ChipModel, mac: Uint8Array, flashSize: number) {
     this.model = model;
     this.fixed = model.fixedRegisters(mac);
-    this.fixed.set(0x40001000, model.magic);
+    this.fixed.set(CHIP_DETECT_MAGIC_REG_ADDR, model.magic);
     // JEDEC id: manufacturer 0xC8 (GigaDevice), type 0x40, capacity log2(size).
     this.flashId = 0xc8 | (0x40 << 8) | (Math.log2(flashSize) << 16);
   }

@@ -1,5 +1,5 @@
 import { constants, Inflate } from 'pako';
-import { FLASH_SECTOR_SIZE } from '../../devices/esp32/chips.ts';
+import { FLASH_SECTOR } from '../../devices/firmware-image.ts';
 import { ROM_COMMAND as OP, ROM_ERROR, romChecksum, romResponse, SYNC_DATA, type RomRequest } from '../../devices/esp32/rom-protocol.ts';
 import type { ChipModel } from './chip-models.ts';
 import type { ChipRegisters } from './chip-registers.ts';
@@ -160,7 +160,7 @@ export class RomLoader {
     const offset = data.readUInt32LE(12);
     const { flash, timing, wait } = this.options;
     if (blockSize === 0 && size !== 0) return reply(ROM_ERROR.INVALID_MESSAGE);
-    if (blockSize > MAX_BLOCK || !flash.contains(offset, size) || offset % FLASH_SECTOR_SIZE !== 0) return reply(ROM_ERROR.INVALID_MESSAGE);
+    if (blockSize > MAX_BLOCK || !flash.contains(offset, size) || offset % FLASH_SECTOR !== 0) return reply(ROM_ERROR.INVALID_MESSAGE);
     // The ROM erases the whole region before it acknowledges.
     flash.erase(offset, size);
     await wait((size / 1024) * timing.eraseMsPerKiB);

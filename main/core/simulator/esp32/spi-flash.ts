@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FLASH_SECTOR_SIZE } from '../../devices/esp32/chips.ts';
+import { FLASH_SECTOR } from '../../devices/firmware-image.ts';
 
 /** A bad spot in the simulated flash chip. */
 export interface FlashDefects {
@@ -20,7 +20,7 @@ export class SpiFlash {
   private readonly defects: FlashDefects;
 
   constructor(size: number, defects: FlashDefects = {}) {
-    if (size % FLASH_SECTOR_SIZE !== 0) throw new Error(`flash size ${size} is not a whole number of sectors`);
+    if (size % FLASH_SECTOR !== 0) throw new Error(`flash size ${size} is not a whole number of sectors`);
     this.size = size;
     this.bytes = new Uint8Array(size).fill(0xff);
     this.defects = defects;
@@ -29,15 +29,15 @@ export class SpiFlash {
   /** Erases every sector that [offset, offset + length) touches. */
   erase(offset: number, length: number): void {
     if (length === 0) return;
-    const start = Math.floor(offset / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE;
-    const end = Math.ceil((offset + length) / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE;
+    const start = Math.floor(offset / FLASH_SECTOR) * FLASH_SECTOR;
+    const end = Math.ceil((offset + length) / FLASH_SECTOR) * FLASH_SECTOR;
     this.bytes.fill(0xff, start, Math.min(end, this.size));
   }
 
   /** Programs bytes; false when the write touched a bad sector (nothing is stored there). */
   program(offset: number, data: Uint8Array): boolean {
     const bad = this.defects.badSectorAt;
-    if (bad !== undefined && rangesOverlap(offset, data.length, sectorOf(bad), FLASH_SECTOR_SIZE)) return false;
+    if (bad !== undefined && rangesOverlap(offset, data.length, sectorOf(bad), FLASH_SECTOR)) return false;
     for (let i = 0; i < data.length; i++) this.bytes[offset + i]! &= data[i]!;
     const weak = this.defects.weakBitAt;
     if (weak !== undefined && weak >= offset && weak < offset + data.length) this.bytes[weak]! ^= 0x01;
@@ -58,7 +58,7 @@ export class SpiFlash {
 }
 
 function sectorOf(address: number): number {
-  return Math.floor(address / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE;
+  return Math.floor(address / FLASH_SECTOR) * FLASH_SECTOR;
 }
 
 function rangesOverlap(aStart: number, aLength: number, bStart: number, bLength: number): boolean {
