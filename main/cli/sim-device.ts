@@ -3,11 +3,15 @@ import type { SimulatorOptions } from '../core/simulator/device-simulator.ts';
 import { startSimulatorOnPty, startSimulatorOnTcp } from '../core/simulator/simulator-hosts.ts';
 import { describeIssues } from '../core/validation.ts';
 import { parseCommand } from './args.ts';
+import { ESP32_HELP, simEsp32Command } from './sim-esp32.ts';
 
 const HELP = `Usage: station sim device [options]
 
-Runs a simulated reference device until Ctrl-C, and prints where to connect.
+Runs a simulated device until Ctrl-C, and prints where to connect.
 
+  --kind NAME            reference | esp32 (default reference)
+
+A reference (or AT) unit:
   --serial SN            serial number (default THERM00000000000001)
   --version ID           installed firmware version id (default: none)
   --tcp PORT             listen on TCP (0 picks a free port) instead of a pty
@@ -17,7 +21,12 @@ Runs a simulated reference device until Ctrl-C, and prints where to connect.
   --noise MS             print an unsolicited log line every MS milliseconds
   --slow MS              delay every answer by MS milliseconds
   --fault NAME           refuse-credentials | corrupt-image | garbage | long-line (repeatable)
-  --hang-up-after BYTES  unplug after receiving this many image bytes`;
+  --hang-up-after BYTES  unplug after receiving this many image bytes
+
+An ESP32 on its ROM bootloader (pty only):
+${ESP32_HELP}`;
+
+const ESP32_ONLY_OPTIONS = ['chip', 'mac', 'boot', 'firmware-version', 'app-line', 'flash-timing'] as const;
 
 const optionsSchema = z.object({
   serial: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 . _ : -').default('THERM00000000000001'),
@@ -37,6 +46,13 @@ export async function simDeviceCommand(argv: string[]): Promise<number> {
     'sim device',
     argv,
     {
+      kind: { type: 'string' },
+      chip: { type: 'string' },
+      mac: { type: 'string' },
+      boot: { type: 'string' },
+      'firmware-version': { type: 'string' },
+      'app-line': { type: 'string', multiple: true },
+      'flash-timing': { type: 'string' },
       serial: { type: 'string' },
       version: { type: 'string' },
       tcp: { type: 'string' },
@@ -51,7 +67,17 @@ export async function simDeviceCommand(argv: string[]): Promise<number> {
     HELP,
   );
   if (typeof args === 'number') return args;
-  const { help: _help, ...values } = args.values;
+  const { help: _help, kind, ...values } = args.values;
+  if (kind === 'esp32') return simEsp32Command({ kind, ...values });
+  if (kind !== undefined && kind !== 'reference') {
+    console.error(`station sim device: --kind: must be reference or esp32, not "${String(kind)}"`);
+    return 2;
+  }
+  const esp32Only = ESP32_ONLY_OPTIONS.filter((name) => values[name] !== undefined);
+  if (esp32Only.length) {
+    console.error(`station sim device: ${esp32Only.map((name) => `--${name}`).join(', ')} only with --kind esp32`);
+    return 2;
+  }
   const parsed = optionsSchema.safeParse(values);
   if (!parsed.success) {
     console.error(`station sim device: ${describeIssues(parsed.error).map((line) => `--${line}`).join('; ')}`);

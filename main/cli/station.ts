@@ -16,7 +16,7 @@ Commands:
   serve         the station's screen in a browser (--demo: a simulated line)
   history       print or export the recorded units (CSV or JSON)
   outbox        list the cloud calls waiting in the outbox, or replay them now
-  sim device    run a simulated reference device on a pty or TCP port
+  sim device    run a simulated reference or ESP32 device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
 
 Run "station <command> --help" for a command's options; "station --version" for the version.

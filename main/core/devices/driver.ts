@@ -1,4 +1,5 @@
 import type { TransferProgress } from '../transfer/progress.ts';
+import type { FlashPart } from './firmware-image.ts';
 
 export interface Credentials {
   thingId: string;
@@ -10,6 +11,13 @@ export interface FirmwareImage {
   /** Lowercase hex SHA-256 of data. */
   sha256: string;
   versionId: string;
+  /**
+   * The image as parts at flash addresses (an ESP-IDF build: bootloader,
+   * partition table, application). When present, data holds the same parts
+   * merged into one binary from address 0 (gaps erased, 0xFF), so a driver
+   * that takes one blob still gets the whole image. See firmware-image.ts.
+   */
+  parts?: readonly FlashPart[];
 }
 
 export interface BootReport {

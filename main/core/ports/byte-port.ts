@@ -1,4 +1,5 @@
 import type { PortDisconnectedError } from '../errors.ts';
+import type { LineControl } from './line-control.ts';
 
 /** Why a port stopped being usable. */
 export type PortCloseReason =
@@ -26,6 +27,12 @@ export interface BytePort {
   readonly closed: Promise<PortCloseReason>;
   /** Close on purpose. Safe to call twice or after a disconnect. */
   close(): Promise<void>;
+  /**
+   * Modem lines (DTR/RTS/break) and the baud rate, where the link has them:
+   * serial ports do, raw-TCP servers refuse with LineControlUnsupportedError,
+   * in-memory ports record every call. Text-protocol drivers never need it.
+   */
+  readonly control?: LineControl;
 }
 
 /** Serial line settings from a device profile. */

@@ -8,6 +8,8 @@ import { BaseBytePort } from './base-port.ts';
 import { withHangupDetection } from './hangup-detection.ts';
 import type { BytePort, SerialSettings } from './byte-port.ts';
 import { writeTimeoutFor } from './byte-port.ts';
+import type { LineControl } from './line-control.ts';
+import { SerialLineControl } from './serial-line-control.ts';
 
 export type SerialBinding = BindingInterface;
 
@@ -55,13 +57,18 @@ export function describeOpenError(path: string, error: unknown): PortOpenError {
 
 class SerialBytePort extends BaseBytePort {
   private readonly stream: SerialPortStream;
-  private readonly baudRate: number;
+  /** The current rate: write timeouts follow it when a driver raises it. */
+  private baudRate: number;
   private watchTimer: NodeJS.Timeout | undefined;
+  readonly control: LineControl;
 
   constructor(path: string, stream: SerialPortStream, baudRate: number) {
     super(path);
     this.stream = stream;
     this.baudRate = baudRate;
+    this.control = new SerialLineControl(stream, path, (rate) => {
+      this.baudRate = rate;
+    });
     stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
     // The OS reports a vanished device in its own words (EBADF, EIO, ENXIO): say what a technician sees.
     stream.on('close', (error?: Error & { disconnected?: boolean }) => {

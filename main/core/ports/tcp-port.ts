@@ -2,6 +2,7 @@ import net from 'node:net';
 import { PortOpenError } from '../errors.ts';
 import { BaseBytePort } from './base-port.ts';
 import type { BytePort } from './byte-port.ts';
+import { LineControlUnsupportedError, type LineControl } from './line-control.ts';
 
 /** Parses tcp://host:port (raw-TCP serial device servers, e.g. RFC 2217-less "raw" mode). */
 export function parseTcpAddress(path: string): { host: string; port: number } | undefined {
@@ -12,12 +13,33 @@ export function parseTcpAddress(path: string): { host: string; port: number } | 
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+/** A raw-TCP link carries bytes only: no modem lines, and the baud rate is the server's setting. */
+function tcpLineControl(path: string): LineControl {
+  const where = { port: path };
+  return {
+    setSignals: async () => {
+      throw new LineControlUnsupportedError('a raw-TCP serial device server cannot drive DTR/RTS or send a break', {
+        where,
+        hint: 'Put the unit into its bootloader by hand (hold BOOT while powering it), or connect it to a local serial port.',
+      });
+    },
+    setBaudRate: async (baudRate) => {
+      throw new LineControlUnsupportedError(`a raw-TCP serial device server cannot be switched to ${baudRate} baud from the station`, {
+        where,
+        hint: 'Set the line speed on the serial device server itself, and keep the profile at that speed.',
+      });
+    },
+  };
+}
+
 class TcpBytePort extends BaseBytePort {
   private readonly socket: net.Socket;
+  readonly control: LineControl;
 
   constructor(path: string, socket: net.Socket) {
     super(path);
     this.socket = socket;
+    this.control = tcpLineControl(path);
     socket.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
     socket.on('end', () => this.hangUp('the serial device server closed the connection'));
     socket.on('close', () => this.hangUp('the connection to the serial device server was lost'));

@@ -16,11 +16,20 @@ export interface PtySimulator {
   stop(): Promise<void>;
 }
 
-/**
- * Runs a simulated unit behind a real pseudo-terminal (socat makes the pair),
- * so the station talks to it through the same serialport code as to hardware.
- */
-export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string, linkName = options.serial): Promise<PtySimulator> {
+/** A socat pty pair: the station opens one end, a simulated unit the other. */
+export interface PtyLine {
+  /** The pty the station opens. */
+  stationEnd: string;
+  /** The pty the simulated unit opens. */
+  deviceEnd: string;
+  /** Yanks the cable: kills the pty pair, so both ends hang up at once. */
+  unplug(): void;
+  /** Kills socat (if still running), waits for it and removes the links. */
+  dispose(): Promise<void>;
+}
+
+/** Makes a pty pair with socat, linked as <linkName>.tty (station) and <linkName>.device in the directory (a new temporary one by default). */
+export async function openPtyLine(linkName: string, directory?: string): Promise<PtyLine> {
   const dir = directory ?? mkdtempSync(join(tmpdir(), 'station-sim-'));
   const stationEnd = join(dir, `${linkName}.tty`);
   const deviceEnd = join(dir, `${linkName}.device`);
@@ -39,19 +48,35 @@ export async function startSimulatorOnPty(options: SimulatorOptions, directory?:
     else socat.once('exit', () => resolve());
   });
   const unplug = () => socat.kill('SIGKILL');
-  const port = await openPort(deviceEnd);
-  const simulator = new DeviceSimulator(port, { ...options, hangUp: options.hangUp ?? unplug });
   return {
-    path: stationEnd,
-    simulator,
+    stationEnd,
+    deviceEnd,
     unplug,
-    async stop() {
-      await simulator.stop();
-      await port.close();
+    async dispose() {
       unplug();
       await exited;
       if (directory) for (const link of [stationEnd, deviceEnd]) rmSync(link, { force: true });
       else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs a simulated unit behind a real pseudo-terminal (socat makes the pair),
+ * so the station talks to it through the same serialport code as to hardware.
+ */
+export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string, linkName = options.serial): Promise<PtySimulator> {
+  const line = await openPtyLine(linkName, directory);
+  const port = await openPort(line.deviceEnd);
+  const simulator = new DeviceSimulator(port, { ...options, hangUp: options.hangUp ?? line.unplug });
+  return {
+    path: line.stationEnd,
+    simulator,
+    unplug: line.unplug,
+    async stop() {
+      await simulator.stop();
+      await port.close();
+      await line.dispose();
     },
   };
 }

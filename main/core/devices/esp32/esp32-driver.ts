@@ -1,0 +1,409 @@
+import { createHash } from 'node:crypto';
+import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, UnexpectedChipIdError, UnexpectedChipMagicError, type FlashSizeValues } from 'esptool-js';
+import { ProtocolError, StationError, TimeoutError } from '../../errors.ts';
+import type { BytePort } from '../../ports/byte-port.ts';
+import { LineControlUnsupportedError } from '../../ports/line-control.ts';
+import { ProgressMeter } from '../../transfer/progress.ts';
+import type { BootReport, Credentials, DeviceDriver, DriverCapabilities, FirmwareImage, FlashOptions, StepOptions } from '../driver.ts';
+import { flashPartsOf, type FlashPart } from '../firmware-image.ts';
+import { BytePortTransport } from './byte-port-transport.ts';
+import { CHIP_FACTS, chipByName } from './chips.ts';
+import { esp32Capabilities, type Esp32Profile } from './esp32-profile.ts';
+import { buildNvsPartition } from './nvs-partition.ts';
+import { findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX_SIZE, PARTITION_TABLE_OFFSET } from './partition-table.ts';
+import { resetSequence, runResetSequence } from './reset-sequences.ts';
+import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize } from './rom-commands.ts';
+import { describeRomError } from './rom-protocol.ts';
+
+/** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
+const ROM_FLASH_WRITE_SIZE = 0x400;
+const APP_CONSOLE_BAUD = 115200;
+
+export interface Esp32DriverOptions {
+  /** esptool-js's progress lines ("Compressed 174432 bytes to 81796…"); never carry credentials. */
+  log?: (line: string) => void;
+}
+
+type ChipState = 'unknown' | 'bootloader' | 'application';
+
+/**
+ * An ESP32-family unit through its ROM bootloader, on Espressif's esptool-js
+ * over a BytePort. It resets the chip into the bootloader with the profile's
+ * sequence (or finds it there), refuses a chip that is not the profile's,
+ * reads the MAC from eFuse, writes flash compressed (at a raised baud rate
+ * where the port allows) and checks every part against the chip's own MD5,
+ * writes credentials as an NVS partition and checks them the same way (the
+ * secret never comes back over the line), and hard-resets into the
+ * application to read the version it reports at boot.
+ *
+ * It talks to the ROM, not to esptool's flasher stub: the same protocol the
+ * simulated chip is validated for against esptool --no-stub, and one that
+ * still works in secure download mode.
+ */
+export class Esp32Driver implements DeviceDriver {
+  readonly port: string;
+  readonly capabilities: DriverCapabilities;
+  private readonly profile: Esp32Profile;
+  private readonly bytePort: BytePort;
+  private readonly transport: BytePortTransport;
+  private readonly loader: ESPLoader;
+  private state: ChipState = 'unknown';
+  private serial: string | undefined;
+  private hostBaud: number;
+  /** The rate the ROM speaks while in the bootloader: the ROM rate, or the raised one. */
+  private bootloaderBaud: number;
+  /** The api key written in this session: redacted from any application output quoted in an error. */
+  private writtenKey: string | undefined;
+  /** Where credentials go, learned from the partition table of the image flashed in this session. */
+  private imageNvs: { offset: number; size: number } | undefined;
+
+  constructor(port: BytePort, profile: Esp32Profile, options: Esp32DriverOptions = {}) {
+    this.bytePort = port;
+    this.port = port.path;
+    this.profile = profile;
+    this.capabilities = esp32Capabilities(profile);
+    this.hostBaud = profile.romBaudRate;
+    this.bootloaderBaud = profile.romBaudRate;
+    const log = options.log ?? (() => undefined);
+    this.transport = new BytePortTransport(port, log);
+    this.loader = new ESPLoader({
+      transport: this.transport,
+      baudrate: profile.romBaudRate,
+      romBaudrate: profile.romBaudRate,
+      terminal: { clean: () => undefined, writeLine: log, write: log },
+      debugLogging: false,
+      enableTracing: false,
+    });
+  }
+
+  async identify(options: StepOptions = {}): Promise<{ serial: string }> {
+    return this.step('identify', options, async () => {
+      const source = this.profile.serialNumber;
+      if (source.source === 'boot-output') {
+        const found = await this.bootApplication({ serial: new RegExp(source.pattern) }, source.timeoutMs, 'identify');
+        if (!/^[\x21-\x7e]{1,64}$/.test(found.serial!)) {
+          throw new ProtocolError(`the application printed a serial number that is not 1 to 64 printable characters (${JSON.stringify(found.serial)})`, {
+            hint: 'Check serialNumber.pattern in the device profile: its (?<serial>…) group should take the serial number only.',
+          });
+        }
+        this.serial = found.serial!;
+      } else {
+        await this.ensureBootloader();
+        const mac = await this.loader.chip.readMac(this.loader);
+        this.serial = source.prefix + (source.format === 'hex-upper' ? mac.replace(/:/g, '').toUpperCase() : mac.toLowerCase());
+      }
+      return { serial: this.serial };
+    });
+  }
+
+  /** Boots the application to read the version it reports (only when the profile asks for it). */
+  async readVersion(options: StepOptions = {}): Promise<string | undefined> {
+    return this.step('read-version', options, async () => {
+      const found = await this.bootApplication({ version: new RegExp(this.profile.boot.versionPattern) }, this.profile.boot.timeoutMs, 'read-version');
+      return found.version;
+    });
+  }
+
+  async flash(image: FirmwareImage, options: FlashOptions = {}): Promise<void> {
+    return this.step('flash', options, async () => {
+      const parts = flashPartsOf(image, this.profile.singleImageOffset);
+      this.imageNvs = this.nvsFromImage(parts);
+      await this.ensureBootloader();
+      await this.raiseBaudRate();
+      const total = parts.reduce((sum, part) => sum + part.data.length, 0);
+      const meter = new ProgressMeter(total, options.onProgress);
+      const before = parts.map((_, index) => parts.slice(0, index).reduce((sum, part) => sum + part.data.length, 0));
+      await this.writeParts(parts, (index, written, size) => meter.update(before[index]! + Math.round((parts[index]!.data.length * written) / size)));
+      for (const part of parts) await this.verifyPart(part, 'flash');
+      meter.finish();
+    });
+  }
+
+  async writeCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
+    return this.step('write-credentials', options, async () => {
+      const nvs = this.nvsPartition();
+      this.writtenKey = credentials.apiKey;
+      const data = this.credentialsImage(credentials, nvs.size);
+      await this.ensureBootloader();
+      await this.writeParts([{ name: 'nvs', offset: nvs.offset, data }]);
+    });
+  }
+
+  /** Compares the chip's MD5 of the NVS partition with the image these credentials make: nothing secret is read back. */
+  async verifyCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
+    return this.step('verify-credentials', options, async () => {
+      const nvs = this.nvsPartition();
+      this.writtenKey = credentials.apiKey;
+      const expected = createHash('md5').update(this.credentialsImage(credentials, nvs.size)).digest('hex');
+      await this.ensureBootloader();
+      const actual = await flashMd5(this.loader, nvs.offset, nvs.size, this.port);
+      if (actual !== expected) {
+        throw new StationError('CREDENTIALS_MISMATCH', `the unit's NVS partition at 0x${nvs.offset.toString(16)} does not hold the credentials written`, {
+          hint: "Write the credentials again; if it repeats, the unit's flash may be faulty.",
+          retryable: true,
+        });
+      }
+    });
+  }
+
+  /** A hard reset into the application; resolves with the version (and serial) its boot log reports. */
+  async reboot(options: StepOptions = {}): Promise<BootReport> {
+    return this.step('reboot', options, async () => {
+      const patterns: { version: RegExp; serial?: RegExp } = { version: new RegExp(this.profile.boot.versionPattern) };
+      const source = this.profile.serialNumber;
+      if (source.source === 'boot-output') patterns.serial = new RegExp(source.pattern);
+      else if (this.profile.boot.serialPattern) patterns.serial = new RegExp(this.profile.boot.serialPattern);
+      const found = await this.bootApplication(patterns, this.profile.boot.timeoutMs, 'reboot');
+      return { serial: found.serial ?? this.serial ?? '', version: found.version };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.transport.dispose();
+    await this.bytePort.close();
+  }
+
+  /** Runs a step with its cancellation wired into the transport, and every failure said in the station's terms. */
+  private async step<T>(step: string, options: StepOptions, run: () => Promise<T>): Promise<T> {
+    this.transport.signal = options.signal;
+    try {
+      return await run();
+    } catch (error) {
+      throw describeFailure(error, { port: this.port, serial: this.serial, step });
+    } finally {
+      this.transport.signal = undefined;
+    }
+  }
+
+  /** Resets the chip into its ROM bootloader (unless it is there already), syncs, and checks it is the profile's chip. */
+  private async ensureBootloader(): Promise<void> {
+    if (this.state === 'bootloader') return;
+    await this.setHostBaud(this.profile.romBaudRate);
+    const sequence = this.profile.reset.enterBootloader;
+    let canReset = sequence !== 'none' && this.bytePort.control !== undefined;
+    let bootText = '';
+    for (let attempt = 0; attempt < this.profile.reset.attempts; attempt++) {
+      if (canReset) {
+        this.transport.flushInput();
+        try {
+          await runResetSequence(this.bytePort.control!, resetSequence(sequence as Exclude<typeof sequence, 'none'>), this.transport.signal);
+        } catch (error) {
+          if (!(error instanceof LineControlUnsupportedError)) throw error;
+          // Like esptool on a port without modem lines: try the sync anyway, the unit may be waiting already.
+          canReset = false;
+        }
+        bootText = this.transport.pendingText() || bootText;
+      }
+      try {
+        await this.loader.connect('no_reset', 1, true);
+        break;
+      } catch (error) {
+        if (error instanceof UnexpectedChipIdError || error instanceof UnexpectedChipMagicError) throw this.unknownChip(error);
+        if (!(error instanceof ESPError) || attempt === this.profile.reset.attempts - 1) throw this.noSync(error, canReset, bootText);
+      }
+    }
+    this.checkChip();
+    this.state = 'bootloader';
+    this.bootloaderBaud = this.profile.romBaudRate;
+    this.loader.FLASH_WRITE_SIZE = ROM_FLASH_WRITE_SIZE;
+    await attachFlash(this.loader, this.profile.chip);
+    const size = await this.loader.detectFlashSize();
+    if (size) await setFlashSize(this.loader, this.loader.flashSizeBytes(size as FlashSizeValues));
+  }
+
+  private noSync(error: unknown, canReset: boolean, bootText: string): StationError {
+    if (!(error instanceof ESPError)) return describeFailure(error, { port: this.port });
+    const bootMode = /boot:(0x[0-9a-fA-F]+)/.exec(bootText);
+    const booted = bootMode && !/waiting for download/.test(bootText);
+    const what = booted
+      ? `the unit started its application (${bootMode[1]}) instead of the ROM bootloader`
+      : `the unit did not answer the ROM bootloader's sync (${this.profile.reset.attempts} ${this.profile.reset.attempts === 1 ? 'attempt' : 'attempts'})`;
+    const hint = canReset
+      ? 'Check the auto-reset circuit (DTR/RTS to EN/IO0) and the cable, or hold BOOT while plugging the unit in.'
+      : 'This port cannot reset the unit (no DTR/RTS): hold BOOT while plugging the unit in, then retry.';
+    return new StationError('BOOTLOADER_NO_SYNC', what, { where: { port: this.port }, hint, retryable: true, cause: error });
+  }
+
+  /** The ROM answered, but with a chip id or magic value esptool-js does not know. */
+  private unknownChip(error: Error): StationError {
+    return new StationError('WRONG_CHIP', `this unit's chip is not one the station knows (${error.message.replace(/\. Failed to autodetect chip type\.$/, '')}), but the profile "${this.profile.name}" is for ${CHIP_FACTS[this.profile.chip].name}`, {
+      where: { port: this.port },
+      hint: 'Check that this unit belongs on this line.',
+      retryable: false,
+      cause: error,
+    });
+  }
+
+  private checkChip(): void {
+    const expected = CHIP_FACTS[this.profile.chip].name;
+    const actual = this.loader.chip.CHIP_NAME;
+    if (chipByName(actual) !== this.profile.chip) {
+      throw new StationError('WRONG_CHIP', `this unit is an ${actual}, but the profile "${this.profile.name}" is for ${expected}`, {
+        where: { port: this.port },
+        hint: `Check that this unit belongs on this line, or choose the device profile for ${actual}.`,
+        retryable: false,
+      });
+    }
+  }
+
+  /** Tells the ROM to speed up, then follows it; skipped where the port cannot change its rate (TCP). */
+  private async raiseBaudRate(): Promise<void> {
+    const target = this.profile.flashBaudRate;
+    const control = this.bytePort.control;
+    if (!target || target === this.hostBaud || !control) return;
+    try {
+      await control.setBaudRate(this.hostBaud);
+    } catch (error) {
+      if (error instanceof LineControlUnsupportedError) return;
+      throw error;
+    }
+    await changeRomBaudRate(this.loader, this.profile.chip, target);
+    this.bootloaderBaud = target;
+    await this.setHostBaud(target);
+    await this.transport.drainInput(50, 200);
+    try {
+      await this.loader.readReg(this.loader.CHIP_DETECT_MAGIC_REG_ADDR, 1000);
+    } catch (error) {
+      this.state = 'unknown';
+      throw new StationError('BAUD_RATE_FAILED', `the unit stopped answering after switching to ${target} baud`, {
+        hint: 'Lower flashBaudRate in the device profile, or use an adapter and cable that carry that rate.',
+        retryable: true,
+        cause: error,
+      });
+    }
+  }
+
+  private async setHostBaud(baudRate: number): Promise<void> {
+    if (baudRate === this.hostBaud || !this.bytePort.control) return;
+    await this.bytePort.control.setBaudRate(baudRate);
+    this.hostBaud = baudRate;
+  }
+
+  private async writeParts(parts: FlashPart[], onProgress?: (index: number, written: number, total: number) => void): Promise<void> {
+    await this.loader.writeFlash({
+      fileArray: parts.map((part) => ({ data: part.data, address: part.offset })),
+      flashMode: 'keep',
+      flashFreq: 'keep',
+      flashSize: 'keep',
+      eraseAll: false,
+      compress: true,
+      reportProgress: onProgress,
+    });
+  }
+
+  /** The chip's MD5 of what it holds against the MD5 of what was sent (padded to 4 bytes as written). */
+  private async verifyPart(part: FlashPart, step: string): Promise<void> {
+    const padded = part.data.length % 4 === 0 ? part.data : Buffer.concat([part.data, Buffer.alloc(4 - (part.data.length % 4), 0xff)]);
+    const expected = createHash('md5').update(padded).digest('hex');
+    const actual = await flashMd5(this.loader, part.offset, padded.length, this.port);
+    if (actual !== expected) {
+      throw new StationError('FLASH_VERIFY_FAILED', `the flash at 0x${part.offset.toString(16)} (${part.name}) holds different bytes than were written (chip MD5 ${actual}, expected ${expected})`, {
+        where: { port: this.port, step },
+        hint: "Retry the flash; if it fails again, the unit's flash is faulty: set it aside.",
+        retryable: true,
+      });
+    }
+  }
+
+  /** Boots the application (hard reset, or "run user code" where the port has no reset lines) and reads its log for the patterns. */
+  private async bootApplication(patterns: { version?: RegExp; serial?: RegExp }, timeoutMs: number, step: string): Promise<{ version?: string; serial?: string }> {
+    const control = this.bytePort.control;
+    let reset = false;
+    if (control) {
+      try {
+        await this.setHostBaud(APP_CONSOLE_BAUD);
+        this.transport.flushInput();
+        await runResetSequence(control, resetSequence(this.profile.reset.hardReset), this.transport.signal);
+        reset = true;
+      } catch (error) {
+        if (!(error instanceof LineControlUnsupportedError)) throw error;
+      }
+    }
+    if (!reset) {
+      await this.ensureBootloader();
+      await this.setHostBaud(this.bootloaderBaud);
+      await runUserCode(this.loader, this.profile.chip);
+      await this.setHostBaud(APP_CONSOLE_BAUD);
+    }
+    this.state = 'application';
+    const found: { version?: string; serial?: string } = {};
+    const wanted = Object.entries(patterns) as Array<['version' | 'serial', RegExp]>;
+    const deadline = performance.now() + timeoutMs;
+    let lastLine = '';
+    while (wanted.some(([name]) => found[name] === undefined)) {
+      const left = Math.max(0, deadline - performance.now());
+      let line: string;
+      try {
+        line = await this.transport.readTextLine({ timeoutMs: left, maxLength: this.profile.maxLineLength, awaiting: 'boot log' });
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+        const missing = wanted.filter(([name]) => found[name] === undefined).map(([name]) => name).join(' and ');
+        throw new StationError('BOOT_FAILED', `the application did not report its ${missing} within ${timeoutMs} ms of the reset${lastLine ? ` (last line: "${lastLine}")` : ' (it printed nothing)'}`, {
+          where: { port: this.port, step },
+          hint: 'The new image did not start. Retry the flash; if it repeats, check the image is built for this chip and board.',
+          retryable: true,
+        });
+      }
+      // Quoted in errors: an application that prints its own key must not put it in the station's messages.
+      if (line.trim()) lastLine = this.writtenKey ? line.trim().replaceAll(this.writtenKey, '[api key]') : line.trim();
+      for (const [name, pattern] of wanted) {
+        const value = pattern.exec(line)?.groups?.[name];
+        if (value !== undefined && found[name] === undefined) found[name] = value;
+      }
+    }
+    return found;
+  }
+
+  private nvsFromImage(parts: FlashPart[]): { offset: number; size: number } | undefined {
+    const table = parts.find((part) => part.offset === PARTITION_TABLE_OFFSET) ?? parts.find((part) => part.offset === 0 && part.data.length > PARTITION_TABLE_OFFSET);
+    if (!table) return undefined;
+    const bytes = table.offset === 0 ? table.data.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + PARTITION_TABLE_MAX_SIZE) : table.data;
+    const parsed = parsePartitionTable(bytes);
+    if (!parsed.ok) return undefined;
+    const nvs = findNvsPartition(parsed.partitions, this.profile.credentials.nvsLabel);
+    return nvs && { offset: nvs.offset, size: nvs.size };
+  }
+
+  /** The profile's NVS place if it names one, else the image's partition table. */
+  private nvsPartition(): { offset: number; size: number } {
+    const nvs = this.profile.credentials.nvsPartition ?? this.imageNvs;
+    if (!nvs) {
+      throw new StationError('NVS_UNKNOWN', 'the NVS partition for the credentials is unknown: no image with a partition table was flashed in this session', {
+        hint: 'Set credentials.nvsPartition (offset and size) in the device profile, or flash an image that carries its partition table.',
+        retryable: false,
+      });
+    }
+    return nvs;
+  }
+
+  private credentialsImage(credentials: Credentials, size: number): Uint8Array {
+    const { namespace, keys } = this.profile.credentials;
+    return buildNvsPartition([{ name: namespace, strings: [{ key: keys.thingId, value: credentials.thingId }, { key: keys.apiKey, value: credentials.apiKey }] }], size);
+  }
+}
+
+/**
+ * esptool-js's errors in the station's words: the ROM's status code named,
+ * timeouts as TimeoutErrors, the port's own errors as they are.
+ */
+function describeFailure(error: unknown, where: { port: string; serial?: string; step?: string }): StationError {
+  if (error instanceof StationError) return error.at(where);
+  if (error instanceof EspTimeoutError) {
+    return new TimeoutError(`the ROM bootloader stopped answering (${error.message})`, { where, hint: 'Check the cable and the unit\'s power, then retry.' });
+  }
+  if (error instanceof ESPError) {
+    const status = /failed with status (\d+),(\d+)/.exec(error.message);
+    if (status) {
+      const code = Number(status[2]);
+      const action = error.message.replace(/^Failed to /, '').replace(/ failed with status.*$/, '');
+      return new StationError(code === 0x08 ? 'FLASH_WRITE_FAILED' : 'ROM_ERROR', `the chip's ROM could not ${action}: ${describeRomError(code)}`, {
+        where,
+        hint: code === 0x08 ? "Retry once; if it repeats, the unit's flash is faulty: set it aside." : 'Retry; if it repeats, check the image and the device profile.',
+        retryable: true,
+        cause: error,
+      });
+    }
+    return new ProtocolError(`the ROM bootloader exchange failed (${error.message})`, { where, cause: error });
+  }
+  return new StationError('UNEXPECTED', error instanceof Error ? error.message : String(error), { where, cause: error });
+}

@@ -1,0 +1,280 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ESP32_CHIPS, CHIP_FACTS, type Esp32Chip } from '../../../main/core/devices/esp32/chips.ts';
+import { Esp32Driver } from '../../../main/core/devices/esp32/esp32-driver.ts';
+import { parseEsp32Profile, type Esp32ProfileInput } from '../../../main/core/devices/esp32/esp32-profile.ts';
+import { buildNvsPartition } from '../../../main/core/devices/esp32/nvs-partition.ts';
+import { partedFirmwareImage, mergeFlashParts } from '../../../main/core/devices/firmware-image.ts';
+import type { FirmwareImage } from '../../../main/core/devices/driver.ts';
+import { PortDisconnectedError, StationError } from '../../../main/core/errors.ts';
+import type { BytePort } from '../../../main/core/ports/byte-port.ts';
+import { LineControlUnsupportedError, type LineControlEvent } from '../../../main/core/ports/line-control.ts';
+import { openPort } from '../../../main/core/ports/open-port.ts';
+import { buildDemoFirmware, DEMO_LAYOUT, type DemoFirmware } from '../../../main/core/simulator/esp32/demo-firmware.ts';
+import { startEsp32InMemory, startEsp32OnPty, type HostedEsp32 } from '../../../main/core/simulator/esp32/esp32-hosts.ts';
+import type { Esp32SimulatorOptions } from '../../../main/core/simulator/esp32/esp32-simulator.ts';
+import { createHash } from 'node:crypto';
+import type { ChipRegisters } from '../../../main/core/simulator/esp32/chip-registers.ts';
+
+const MAC = '24:0a:c4:5e:00:2a';
+const credentials = { thingId: '5f0c2a9be1d74c3a8e6b1d2f3a4c5b6d', apiKey: 'sk_live_9Qz2LmX7vB4nR8tK1wY6pJ3h' };
+
+const hosts: HostedEsp32[] = [];
+const drivers: Esp32Driver[] = [];
+afterEach(async () => {
+  await Promise.all(drivers.splice(0).map((driver) => driver.close()));
+  await Promise.all(hosts.splice(0).map((host) => host.stop()));
+});
+
+function profileFor(chip: Esp32Chip, overrides: Partial<Esp32ProfileInput> = {}) {
+  return parseEsp32Profile({ driver: 'esp32', name: `line-${chip}`, chip, flashBaudRate: 921600, ...overrides });
+}
+
+/** A simulated chip on an in-memory pair: the station's DTR/RTS reach its EN/IO0, its baud rate must match. */
+function inMemory(options: Partial<Esp32SimulatorOptions> & { chip: Esp32Chip }, profile = profileFor(options.chip)) {
+  const host = startEsp32InMemory(`sim://${options.chip}`, { mac: MAC, powerOn: 'application', ...options });
+  hosts.push(host);
+  const driver = new Esp32Driver(host.port, profile);
+  drivers.push(driver);
+  return { host, driver };
+}
+
+async function onPty(options: Partial<Esp32SimulatorOptions> & { chip: Esp32Chip }, profile = profileFor(options.chip)) {
+  const host = await startEsp32OnPty({ mac: MAC, ...options });
+  hosts.push(host);
+  const driver = new Esp32Driver(await openPort(host.path), profile);
+  drivers.push(driver);
+  return { host, driver };
+}
+
+function firmware(chip: Esp32Chip, version = '4.2.0'): { build: DemoFirmware; image: FirmwareImage } {
+  const build = buildDemoFirmware({ chip, version });
+  return { build, image: partedFirmwareImage(build.parts, `v${version}`) };
+}
+
+const lines = (calls: readonly LineControlEvent[]) => calls.map((call) => (call.type === 'baud' ? `baud ${call.baudRate}` : `D${Number(call.dtr)}R${Number(call.rts)}`));
+
+describe.each(ESP32_CHIPS)('the ESP32 driver on esptool-js, against the simulated %s ROM bootloader', (chip) => {
+  it('resets into the bootloader, reads the MAC, flashes at 921600 baud, writes and verifies credentials, boots the new version', async () => {
+    const { host, driver } = inMemory({ chip });
+    const { build, image } = firmware(chip);
+
+    expect(await driver.identify()).toEqual({ serial: MAC });
+    const progress: number[] = [];
+    await driver.flash(image, { onProgress: (p) => progress.push(p.bytesDone) });
+    expect(progress.at(-1)).toBe(build.parts.reduce((sum, part) => sum + part.data.length, 0));
+    for (const part of build.parts) {
+      expect(Buffer.from(host.simulator.flash.read(part.offset, part.data.length)).equals(Buffer.from(part.data)), part.name).toBe(true);
+    }
+
+    await driver.writeCredentials(credentials);
+    await driver.verifyCredentials(credentials);
+    const nvs = buildNvsPartition([{ name: 'station', strings: [{ key: 'thingId', value: credentials.thingId }, { key: 'apiKey', value: credentials.apiKey }] }], DEMO_LAYOUT.nvs.size);
+    expect(Buffer.from(host.simulator.flash.read(DEMO_LAYOUT.nvs.offset, DEMO_LAYOUT.nvs.size)).equals(Buffer.from(nvs))).toBe(true);
+
+    expect(await driver.reboot()).toEqual({ serial: MAC, version: '4.2.0' });
+    expect(host.simulator.bootedVersions).toEqual(['4.2.0']);
+    expect(host.simulator.garbledBytes).toBe(0);
+    // esptool's classic reset, the rate raised for flashing and back to 115200 before the hard reset, then the hard reset.
+    expect(lines(host.port.controlCalls)).toEqual(['D0R1', 'D0R1', 'D1R1', 'D1R0', 'D0R0', 'baud 115200', 'baud 921600', 'baud 115200', 'D0R1', 'D0R0']);
+  });
+});
+
+describe('the ESP32 driver: serial numbers, versions and where credentials go', () => {
+  it('reads the serial number from the application boot log when the profile says so, and checks it again after the reboot', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32s3', version: '1.0.0' });
+    const profile = profileFor('esp32s3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>[A-Z0-9-]+)' } });
+    const { host, driver } = inMemory(
+      { chip: 'esp32s3', flashContents: installed.parts, appLines: ['I (402) main: serial number: THERM-0042'] },
+      profile,
+    );
+    expect(await driver.identify()).toEqual({ serial: 'THERM-0042' });
+    await driver.flash(firmware('esp32s3', '1.1.0').image);
+    expect(await driver.reboot()).toEqual({ serial: 'THERM-0042', version: '1.1.0' });
+    expect(host.simulator.bootedVersions).toEqual(['1.0.0', '1.1.0']);
+  });
+
+  it('refuses a serial number from the boot log that is not a plain token', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
+    const profile = profileFor('esp32c3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>.+)' } });
+    const { driver } = inMemory({ chip: 'esp32c3', flashContents: installed.parts, appLines: ['I (402) main: serial number: THERM 42'] }, profile);
+    await expect(driver.identify()).rejects.toThrow(/serial number that is not 1 to 64 printable characters \("THERM 42"\)/);
+  });
+
+  it('formats a MAC serial as the profile asks', async () => {
+    const { driver } = inMemory({ chip: 'esp32c3' }, profileFor('esp32c3', { serialNumber: { source: 'mac', format: 'hex-upper', prefix: 'ESP-' } }));
+    expect(await driver.identify()).toEqual({ serial: 'ESP-240AC45E002A' });
+  });
+
+  it('reads the installed version before flashing only when the profile asks', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32', version: '0.9.3' });
+    const { driver } = inMemory({ chip: 'esp32', flashContents: installed.parts }, profileFor('esp32', { boot: { readVersionBeforeFlash: true } }));
+    expect(driver.capabilities.readVersion).toBe(true);
+    expect(await driver.readVersion()).toBe('0.9.3');
+    expect(inMemory({ chip: 'esp32' }).driver.capabilities.readVersion).toBe(false);
+  });
+
+  it('writes a merged binary at 0x0 and still finds the NVS partition in its partition table', async () => {
+    const { build } = firmware('esp32c3');
+    const merged = mergeFlashParts(build.parts);
+    const image: FirmwareImage = { data: merged, sha256: createHash('sha256').update(merged).digest('hex'), versionId: 'merged' };
+    const { host, driver } = inMemory({ chip: 'esp32c3' });
+    await driver.flash(image);
+    expect(Buffer.from(host.simulator.flash.read(0, merged.length)).equals(Buffer.from(merged))).toBe(true);
+    await driver.writeCredentials(credentials);
+    await driver.verifyCredentials(credentials);
+    expect((await driver.reboot()).version).toBe('4.2.0');
+  });
+
+  it('needs the NVS place from the profile when the image has no partition table, and then uses it', async () => {
+    const { build } = firmware('esp32');
+    const app = build.parts.find((part) => part.name === 'app')!;
+    const appOnly: FirmwareImage = { data: app.data, sha256: createHash('sha256').update(app.data).digest('hex'), versionId: 'app' };
+    const withoutPlace = inMemory({ chip: 'esp32', flashContents: build.parts }, profileFor('esp32', { singleImageOffset: '0x10000' }));
+    await withoutPlace.driver.flash(appOnly);
+    await expect(withoutPlace.driver.writeCredentials(credentials)).rejects.toMatchObject({ code: 'NVS_UNKNOWN', hint: expect.stringMatching(/credentials\.nvsPartition/) });
+
+    const profile = profileFor('esp32', { singleImageOffset: '0x10000', credentials: { nvsPartition: { offset: '0x9000', size: '0x6000' } } });
+    const { host, driver } = inMemory({ chip: 'esp32', flashContents: build.parts }, profile);
+    await driver.flash(appOnly);
+    await driver.writeCredentials(credentials);
+    await driver.verifyCredentials(credentials);
+    expect(host.simulator.flash.read(0x9000, 4)).toEqual(Uint8Array.of(0xfe, 0xff, 0xff, 0xff));
+  });
+
+  it('refuses credentials the unit does not hold, without ever naming the key', async () => {
+    const { driver } = inMemory({ chip: 'esp32s3' });
+    await driver.flash(firmware('esp32s3').image);
+    await driver.writeCredentials(credentials);
+    const other = { ...credentials, apiKey: 'sk_live_SOMETHINGELSE000000000000' };
+    const error = (await driver.verifyCredentials(other).catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'CREDENTIALS_MISMATCH', where: { step: 'verify-credentials' } });
+    expect(error.describe()).not.toContain(other.apiKey);
+    expect(error.describe()).not.toContain(credentials.apiKey);
+  });
+
+  it('on an adapter that changes speed but has no DTR/RTS, talks to the ROM at its own rate before "run user code"', async () => {
+    const host = startEsp32InMemory('sim://no-lines', { chip: 'esp32', mac: MAC, powerOn: 'download' });
+    hosts.push(host);
+    const withoutLines: BytePort = Object.create(host.port, {
+      control: {
+        value: {
+          setSignals: async () => {
+            throw new LineControlUnsupportedError('no modem lines here');
+          },
+          setBaudRate: (rate: number) => host.port.control.setBaudRate(rate),
+        },
+      },
+    });
+    const driver = new Esp32Driver(withoutLines, profileFor('esp32'));
+    drivers.push(driver);
+    await driver.flash(firmware('esp32', '6.0.0').image);
+    expect(await driver.reboot()).toMatchObject({ version: '6.0.0' });
+    expect(lines(host.port.controlCalls)).toEqual(['baud 115200', 'baud 921600', 'baud 115200', 'baud 921600', 'baud 115200']);
+  });
+
+  it('on a pty (no DTR/RTS) syncs with a unit already in its bootloader and starts the application with "run user code"', async () => {
+    const { host, driver } = await onPty({ chip: 'esp32c3' });
+    expect(await driver.identify()).toEqual({ serial: MAC });
+    await driver.flash(firmware('esp32c3', '5.0.1').image);
+    await driver.writeCredentials(credentials);
+    await driver.verifyCredentials(credentials);
+    expect(await driver.reboot()).toEqual({ serial: MAC, version: '5.0.1' });
+    expect(host.simulator.mode).toBe('application');
+  });
+});
+
+describe('the ESP32 driver: each fault fails the unit with what to do', () => {
+  it('never syncs (IO0 not wired): says the application started instead, and to check the auto-reset circuit or hold BOOT', async () => {
+    const { driver } = inMemory({ chip: 'esp32', faults: { neverSyncs: true } }, profileFor('esp32', { reset: { attempts: 2 } }));
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'BOOTLOADER_NO_SYNC', retryable: true, where: { step: 'identify' } });
+    expect(error.describe()).toMatch(/the unit started its application \(0x13\) instead of the ROM bootloader.*auto-reset circuit.*hold BOOT while plugging the unit in/);
+  });
+
+  it('never syncs on a port without reset lines: says this port cannot reset the unit, hold BOOT', async () => {
+    const { driver } = await onPty({ chip: 'esp32s3', faults: { neverSyncs: true } }, profileFor('esp32s3', { reset: { attempts: 1 } }));
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    // Whether the application's power-on log reaches the station before it opens the pty is a race; either account is right.
+    expect(error.describe()).toMatch(/(did not answer the ROM bootloader's sync \(1 attempt\)|started its application \(0x8\) instead of the ROM bootloader).*cannot reset the unit \(no DTR\/RTS\): hold BOOT/);
+  });
+
+  it('wrong chip: names both chips and the profile to choose', async () => {
+    const { driver } = inMemory({ chip: 'esp32c3' }, profileFor('esp32s3'));
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'WRONG_CHIP', retryable: false });
+    expect(error.describe()).toContain(`this unit is an ${CHIP_FACTS.esp32c3.name}, but the profile "line-esp32s3" is for ${CHIP_FACTS.esp32s3.name}`);
+    expect(error.hint).toContain('choose the device profile for ESP32-C3');
+  });
+
+  it('a chip the station does not know at all: refused at once, not retried as a sync failure', async () => {
+    const { host, driver } = inMemory({ chip: 'esp32' });
+    (host.simulator as unknown as { registers: ChipRegisters }).registers.write(0x40001000, 0xdeadbeef, 0xffffffff);
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'WRONG_CHIP', retryable: false });
+    expect(error.describe()).toContain('this unit\'s chip is not one the station knows (Unexpected CHIP magic value 0xdeadbeef), but the profile "line-esp32" is for ESP32');
+  });
+
+  it('a cancelled step stops waiting for a unit that never answers', async () => {
+    const { driver } = inMemory({ chip: 'esp32', faults: { neverSyncs: true } });
+    const abort = new AbortController();
+    const started = performance.now();
+    setTimeout(() => abort.abort(), 300);
+    await expect(driver.identify({ signal: abort.signal })).rejects.toMatchObject({ code: 'CANCELLED', where: { step: 'identify' } });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('flash write error (a bad sector): names the ROM error and says to set the unit aside if it repeats', async () => {
+    const { driver } = inMemory({ chip: 'esp32', faults: { badSectorAt: 0x10000 } });
+    const error = (await driver.flash(firmware('esp32').image).catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'FLASH_WRITE_FAILED', where: { step: 'flash' } });
+    expect(error.describe()).toMatch(/could not write compressed data to flash after seq 0: flash write error.*set it aside/);
+  });
+
+  it('MD5 mismatch (a weak flash bit): names the part and both digests', async () => {
+    const { driver } = inMemory({ chip: 'esp32s3', faults: { weakBitAt: 0x11000 } });
+    const error = (await driver.flash(firmware('esp32s3').image).catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'FLASH_VERIFY_FAILED', where: { step: 'flash' } });
+    expect(error.describe()).toMatch(/the flash at 0x10000 \(app\) holds different bytes than were written \(chip MD5 [0-9a-f]{32}, expected [0-9a-f]{32}\).*set it aside/);
+  });
+
+  it('unplug mid-flash: a disconnect at the flash step, seen within a second', async () => {
+    let unpluggedAt = 0;
+    const host = await startEsp32OnPty({
+      chip: 'esp32',
+      mac: MAC,
+      faults: { unplugAfterBytes: 64 * 1024 },
+      hangUp: () => {
+        unpluggedAt = performance.now();
+        host.unplug();
+      },
+    });
+    hosts.push(host);
+    const driver = new Esp32Driver(await openPort(host.path), profileFor('esp32'));
+    drivers.push(driver);
+    const error = (await driver.flash(firmware('esp32').image).catch((e: unknown) => e)) as StationError;
+    expect(error).toBeInstanceOf(PortDisconnectedError);
+    expect(error.where.step).toBe('flash');
+    expect(performance.now() - unpluggedAt).toBeLessThan(1000);
+  });
+
+  it('never quotes the api key from the application log in an error', async () => {
+    const profile = profileFor('esp32s3', { boot: { versionPattern: 'Firmware (?<version>\\S+)', timeoutMs: 800 } });
+    const { driver } = inMemory({ chip: 'esp32s3', appLines: [`I (500) main: provisioned with key ${credentials.apiKey}`] }, profile);
+    await driver.flash(firmware('esp32s3').image);
+    await driver.writeCredentials(credentials);
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error.describe()).toContain('(last line: "I (500) main: provisioned with key [api key]")');
+    expect(error.describe()).not.toContain(credentials.apiKey);
+  });
+
+  it('an image that does not boot: the reboot fails with the boot log line that says why', async () => {
+    const { build } = firmware('esp32c3');
+    // A broken build: the app's checksum byte is wrong, so the bootloader refuses it (the flash itself is faithful).
+    const parts = build.parts.map((part) => (part.name === 'app' ? { ...part, data: Uint8Array.from(part.data, (byte, i) => (i === part.data.length - 33 ? byte ^ 0xff : byte)) } : part));
+    const { driver } = inMemory({ chip: 'esp32c3' }, profileFor('esp32c3', { boot: { timeoutMs: 1500 } }));
+    await driver.flash(partedFirmwareImage(parts, 'broken'));
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'BOOT_FAILED', where: { step: 'reboot' } });
+    expect(error.describe()).toMatch(/did not report its version within 1500 ms of the reset \(last line: "E \(113\) boot: No bootable app partitions in the partition table"\).*did not start/);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { SlipDecoder, slipEncode, type SlipEvent } from '../../../main/core/devices/esp32/slip.ts';
+
+function decodeAll(chunks: Uint8Array[], maxPacket?: number): SlipEvent[] {
+  const events: SlipEvent[] = [];
+  const decoder = new SlipDecoder((event) => events.push(event), maxPacket);
+  for (const chunk of chunks) decoder.push(chunk);
+  return events;
+}
+
+describe('SLIP framing', () => {
+  it('escapes 0xC0 and 0xDB and frames with 0xC0', () => {
+    expect([...slipEncode(Uint8Array.of(0x01, 0xc0, 0x02, 0xdb, 0x03))]).toEqual([0xc0, 0x01, 0xdb, 0xdc, 0x02, 0xdb, 0xdd, 0x03, 0xc0]);
+  });
+
+  it('gives back every packet whole, however the bytes are split, and keeps the text between packets apart', () => {
+    const a = Uint8Array.of(0x01, 0xc0, 0xdb, 0xc0, 0xdb);
+    const b = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+    const wire = Buffer.concat([Buffer.from('waiting for download\r\n'), slipEncode(a), slipEncode(b)]);
+    const byteByByte = decodeAll([...wire].map((byte) => Uint8Array.of(byte)));
+    const packets = byteByByte.filter((event) => event.type === 'packet').map((event) => [...event.packet]);
+    expect(packets).toEqual([[...a], [...b]]);
+    const text = byteByByte.filter((event) => event.type === 'text').map((event) => event.bytes.toString()).join('');
+    expect(text).toBe('waiting for download\r\n');
+  });
+
+  it('drops a packet with a bad escape and one over the size limit, and recovers for the next', () => {
+    const bad = Buffer.from([0xc0, 0x01, 0xdb, 0x99, 0x02, 0xc0]);
+    const long = slipEncode(new Uint8Array(100));
+    const good = slipEncode(Uint8Array.of(7, 8, 9));
+    const events = decodeAll([Buffer.concat([bad, long, good])], 64);
+    expect(events.filter((event) => event.type === 'invalid').map((event) => event.reason)).toEqual(['an invalid escape 0xdb 0x99', 'a packet longer than 64 bytes']);
+    expect(events.filter((event) => event.type === 'packet').map((event) => [...event.packet])).toContainEqual([7, 8, 9]);
+  });
+});
