@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GadgetKeeperAdapter } from '../main/core/cloud/gadgetkeeper-adapter.ts';
+import { GadgetKeeperAdapter } from '../main/core/cloud/gadgetkeeper/adapter.ts';
 import { Connectivity } from '../main/core/engine/connectivity.ts';
 import { OutboxReplayer } from '../main/core/engine/outbox-replayer.ts';
 import { Journal } from '../main/core/storage/journal.ts';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { DEMO_EXOSITE_SEED, DEMO_FLEETFREEDOM_SEED, DEMO_GADGETKEEPER_SEED } from '../core/cloud/emulators/demo-seeds.ts';
-import { startExositeEmulator, type ExositeSeed } from '../core/cloud/emulators/exosite-emulator.ts';
-import { startFleetFreedomEmulator, type FleetFreedomSeed, type SocketFault } from '../core/cloud/emulators/fleetfreedom-emulator.ts';
-import { startGadgetKeeperEmulator, type GadgetKeeperSeed } from '../core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startExositeEmulator, type ExositeSeed } from '../core/cloud/exosite/emulator.ts';
+import { startFleetFreedomEmulator, type FleetFreedomSeed, type SocketFault } from '../core/cloud/fleetfreedom/emulator.ts';
+import { startGadgetKeeperEmulator, type GadgetKeeperSeed } from '../core/cloud/gadgetkeeper/emulator.ts';
 import type { FaultRule } from '../core/cloud/emulators/http-emulator.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseJson } from '../core/validation.ts';

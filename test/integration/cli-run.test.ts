@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../main/core/simulator/simulator-hosts.ts';
 
 function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FirmwareFileWriter, type WritableFile } from '../../main/core/cloud/firmware-file.ts';
-import { GadgetKeeperAdapter } from '../../main/core/cloud/gadgetkeeper-adapter.ts';
+import { GadgetKeeperAdapter } from '../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { StationError } from '../../main/core/errors.ts';
 
 const destination = () => join(mkdtempSync(join(tmpdir(), 'fw-file-')), 'download-1');

@@ -1,9 +1,9 @@
 import type { LineConfig } from '../config/line-config.ts';
 import { resolveSecret } from '../config/line-config.ts';
 import type { CloudAdapter } from './cloud-adapter.ts';
-import { ExositeAdapter } from './exosite-adapter.ts';
-import { FleetFreedomAdapter } from './fleetfreedom-adapter.ts';
-import { GadgetKeeperAdapter } from './gadgetkeeper-adapter.ts';
+import { ExositeAdapter } from './exosite/adapter.ts';
+import { FleetFreedomAdapter } from './fleetfreedom/adapter.ts';
+import { GadgetKeeperAdapter } from './gadgetkeeper/adapter.ts';
 
 /** The adapter a line configuration names, with its secrets resolved. */
 export async function createCloudAdapter(cloud: LineConfig['cloud'], options: { onGhostId?: (ghostId: string) => void; ghostId?: string } = {}): Promise<CloudAdapter> {

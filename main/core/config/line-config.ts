@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { PROVIDER_KINDS } from '../cloud/fleetfreedom-protocol.ts';
+import { PROVIDER_KINDS } from '../cloud/fleetfreedom/protocol.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { BUILT_IN_PROFILES } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/emulators/exosite-emulator.ts';
-import { FF, startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/emulators/fleetfreedom-emulator.ts';
-import { startGadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/exosite/emulator.ts';
+import { FF, startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/fleetfreedom/emulator.ts';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 
 describe('GadgetKeeper emulator, spoken to directly', () => {
   it('accepts the key as the ApiKey query parameter too, and answers writes with 204 and no body', async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/emulators/exosite-emulator.ts';
-import { ExositeAdapter } from '../../../main/core/cloud/exosite-adapter.ts';
+import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/exosite/emulator.ts';
+import { ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
 
 const SN = 'THERM00000000000042';
 const attached = { canDeliverCredentials: async () => true };

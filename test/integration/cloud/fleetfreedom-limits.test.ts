@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { FleetFreedomSession } from '../../../main/core/cloud/fleetfreedom-session.ts';
+import { FleetFreedomSession } from '../../../main/core/cloud/fleetfreedom/session.ts';
 
 /** A hostile Fleet Freedom socket on loopback: answers too large to hold, and answers that never end. */
 

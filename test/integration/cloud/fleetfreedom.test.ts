@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/emulators/fleetfreedom-emulator.ts';
-import { FleetFreedomAdapter, type FleetFreedomSettings } from '../../../main/core/cloud/fleetfreedom-adapter.ts';
+import { startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/fleetfreedom/emulator.ts';
+import { FleetFreedomAdapter, type FleetFreedomSettings } from '../../../main/core/cloud/fleetfreedom/adapter.ts';
 import { ConfigError } from '../../../main/core/errors.ts';
 
 const seed = {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator, type GadgetKeeperSeed } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
-import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper-adapter.ts';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator, type GadgetKeeperSeed } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
+import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { ConfigError } from '../../../main/core/errors.ts';
 
 const SERIAL = 'THERM00000000000042';

@@ -6,7 +6,7 @@
  * by more than 512 MiB, so an unbounded answer cannot take the machine down.
  */
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper-adapter.ts';
+import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 
 const [url, timeoutMs] = process.argv.slice(2);
 const RUNAWAY = 512 * 1024 * 1024;

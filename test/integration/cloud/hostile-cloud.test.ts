@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { ExositeAdapter } from '../../../main/core/cloud/exosite-adapter.ts';
-import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper-adapter.ts';
+import { ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
+import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { MAX_RETRY_AFTER_MS, READ_RETRY } from '../../../main/core/cloud/http.ts';
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';

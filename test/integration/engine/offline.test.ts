@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { StationEvent } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
@@ -121,7 +121,7 @@ describe('offline operation with Fleet Freedom and Exosite', () => {
   });
 
   it('Fleet Freedom: mergeProvider waits in the outbox and replays; a duplicate from a lost answer counts as done', async () => {
-    const { startFleetFreedomEmulator } = await import('../../../main/core/cloud/emulators/fleetfreedom-emulator.ts');
+    const { startFleetFreedomEmulator } = await import('../../../main/core/cloud/fleetfreedom/emulator.ts');
     const { writeFileSync } = await import('node:fs');
     const ff = await startFleetFreedomEmulator({ companies: [{ id: 7, name: 'Fleet' }], users: [{ username: 'line', password: 'pw', companies: [7] }] }, { connectionDelayMs: 5 });
     closers.push(() => ff.stop());
@@ -150,7 +150,7 @@ describe('offline operation with Fleet Freedom and Exosite', () => {
   });
 
   it('Exosite: offline, the unit is flashed but never activated later without it, and the record says so', async () => {
-    const { startExositeEmulator } = await import('../../../main/core/cloud/emulators/exosite-emulator.ts');
+    const { startExositeEmulator } = await import('../../../main/core/cloud/exosite/emulator.ts');
     const exo = await startExositeEmulator({ models: [{ vendor: 'acme', model: 'therm', serialNumbers: [serial(1), serial(2)], content: [{ id: 'fw.bin', firmware: { size: 30_000 } }] }] });
     closers.push(() => exo.stop());
     for (let i = 1; i <= 2; i++) sims.push(await startSimulatorOnPty({ serial: serial(i), bootDelayMs: 20 }));

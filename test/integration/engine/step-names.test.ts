@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';

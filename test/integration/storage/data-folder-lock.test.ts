@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator } from '../../../main/core/cloud/emulators/gadgetkeeper-emulator.ts';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { DataFolderLock, dataFolder } from '../../../main/core/storage/data-folder.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';

@@ -1,6 +1,6 @@
-import type { ExositeSeed } from './exosite-emulator.ts';
-import type { FleetFreedomSeed } from './fleetfreedom-emulator.ts';
-import type { GadgetKeeperSeed } from './gadgetkeeper-emulator.ts';
+import type { ExositeSeed } from '../exosite/emulator.ts';
+import type { FleetFreedomSeed } from '../fleetfreedom/emulator.ts';
+import type { GadgetKeeperSeed } from '../gadgetkeeper/emulator.ts';
 
 /** THERM00000000000001 … THERM00000000000nnn: the serial numbers the demo line's simulated units use. */
 export function demoSerials(count = 100): string[] {

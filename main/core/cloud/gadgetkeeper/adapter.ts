@@ -1,7 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { ProgressMeter } from '../transfer/progress.ts';
+import { ProgressMeter } from '../../transfer/progress.ts';
 import type {
   ActivateOptions,
   CallOptions,
@@ -12,13 +12,13 @@ import type {
   DownloadedFirmware,
   ThingCredentials,
   VersionInfo,
-} from './cloud-adapter.ts';
-import { REPEATABLE } from './cloud-adapter.ts';
-import { CloudError } from './cloud-error.ts';
-import { DownloadAttempt, firmwareTooLarge } from './download-attempt.ts';
-import { FirmwareFileWriter } from './firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type HttpSettings } from './http.ts';
-import { cloudLimits, type CloudLimits } from './limits.ts';
+} from '../cloud-adapter.ts';
+import { REPEATABLE } from '../cloud-adapter.ts';
+import { CloudError } from '../cloud-error.ts';
+import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
+import { FirmwareFileWriter } from '../firmware-file.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type HttpSettings } from '../http.ts';
+import { cloudLimits, type CloudLimits } from '../limits.ts';
 
 export interface GadgetKeeperPaths {
   activate: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
-import { serveEmulator, seededBytes, type EmulatorReply, type EmulatorRequest, type RouteResult, type RunningEmulator } from './http-emulator.ts';
+import { serveEmulator, seededBytes, type EmulatorReply, type EmulatorRequest, type RouteResult, type RunningEmulator } from '../emulators/http-emulator.ts';
 
 export const exositeSeedSchema = z
   .object({

@@ -1,10 +1,10 @@
 import WebSocket from 'ws';
 import { z } from 'zod';
-import type { CloudStep } from './cloud-adapter.ts';
-import { CloudError } from './cloud-error.ts';
-import { FF } from './fleetfreedom-protocol.ts';
-import { checkBaseUrl } from './http.ts';
-import { DEFAULT_CLOUD_LIMITS, formatBytes, formatDuration } from './limits.ts';
+import type { CloudStep } from '../cloud-adapter.ts';
+import { CloudError } from '../cloud-error.ts';
+import { FF } from './protocol.ts';
+import { checkBaseUrl } from '../http.ts';
+import { DEFAULT_CLOUD_LIMITS, formatBytes, formatDuration } from '../limits.ts';
 
 export interface FleetFreedomSessionSettings {
   /** wss://socket.fleetfreedom.com; ws:// only to loopback or with allowInsecure. */

@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
-import { ProgressMeter } from '../transfer/progress.ts';
+import { ProgressMeter } from '../../transfer/progress.ts';
 import type {
   ActivateOptions,
   CallOptions,
@@ -11,13 +11,13 @@ import type {
   DownloadedFirmware,
   ThingCredentials,
   VersionInfo,
-} from './cloud-adapter.ts';
-import { REPEATABLE } from './cloud-adapter.ts';
-import { CloudError } from './cloud-error.ts';
-import { DownloadAttempt, firmwareTooLarge } from './download-attempt.ts';
-import { FirmwareFileWriter } from './firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from './http.ts';
-import { cloudLimits, type CloudLimits } from './limits.ts';
+} from '../cloud-adapter.ts';
+import { REPEATABLE } from '../cloud-adapter.ts';
+import { CloudError } from '../cloud-error.ts';
+import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
+import { FirmwareFileWriter } from '../firmware-file.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
+import { cloudLimits, type CloudLimits } from '../limits.ts';
 
 export interface ExositeSettings extends HttpSettings {
   vendor: string;

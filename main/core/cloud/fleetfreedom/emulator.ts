@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
-import { FF, PROVIDER_KINDS } from '../fleetfreedom-protocol.ts';
+import { FF, PROVIDER_KINDS } from './protocol.ts';
 
 export { FF };
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
-import { serveEmulator, seededBytes, type EmulatorReply, type EmulatorRequest, type RouteResult, type RunningEmulator } from './http-emulator.ts';
+import { serveEmulator, seededBytes, type EmulatorReply, type EmulatorRequest, type RouteResult, type RunningEmulator } from '../emulators/http-emulator.ts';
 
 const hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters');
 

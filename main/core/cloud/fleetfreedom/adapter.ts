@@ -1,9 +1,9 @@
-import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from './cloud-adapter.ts';
-import { REPEATABLE } from './cloud-adapter.ts';
-import { CloudError } from './cloud-error.ts';
-import { FF } from './fleetfreedom-protocol.ts';
-import { FleetFreedomSession, type FleetFreedomSessionSettings } from './fleetfreedom-session.ts';
-import { withRetry, type RetryPolicy } from './http.ts';
+import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from '../cloud-adapter.ts';
+import { REPEATABLE } from '../cloud-adapter.ts';
+import { CloudError } from '../cloud-error.ts';
+import { FF } from './protocol.ts';
+import { FleetFreedomSession, type FleetFreedomSessionSettings } from './session.ts';
+import { withRetry, type RetryPolicy } from '../http.ts';
 
 export interface FleetFreedomSettings extends FleetFreedomSessionSettings {
   /** The company the units are added to. */
