@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { DEMO_EXOSITE_SEED, DEMO_FLEETFREEDOM_SEED, DEMO_GADGETKEEPER_SEED } from '../core/cloud/emulators/demo-seeds.ts';
-import { startExositeEmulator, type ExositeSeed } from '../core/cloud/exosite/emulator.ts';
-import { startFleetFreedomEmulator, type FleetFreedomSeed, type SocketFault } from '../core/cloud/fleetfreedom/emulator.ts';
-import { startGadgetKeeperEmulator, type GadgetKeeperSeed } from '../core/cloud/gadgetkeeper/emulator.ts';
+import { cloudBackends, findCloudBackend } from '../core/cloud/backends.ts';
 import type { FaultRule } from '../core/cloud/emulators/http-emulator.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseJson } from '../core/validation.ts';
 import { parseCommand } from './args.ts';
 
-const HELP = `Usage: station sim cloud <gadgetkeeper|exosite|fleetfreedom> [options]
+/** The backends come from the registry, so a new one appears here by itself. */
+const help = () => `Usage: station sim cloud <${cloudBackends().map((backend) => backend.id).join('|')}> [options]
 
 Runs a local emulator of a provisioning cloud until Ctrl-C, and prints its URL.
 
@@ -18,7 +16,7 @@ Runs a local emulator of a provisioning cloud until Ctrl-C, and prints its URL.
   --fault SPEC      inject a fault (repeatable), as STEP:KIND[:ARG[:RETRY_AFTER]]:
                       download:reset-mid-body    activate:drop-after-effect
                       rename:status:503          rename:status:429:5
-                      target-version:latency:800 current-version:no-answer
+                      target-version:latency:800 confirm:no-answer
                     (Fleet Freedom steps are message names, e.g. mergeProvider:no-answer)`;
 
 /** Parses STEP:KIND[:ARG[:RETRY_AFTER]]; `times` is large so the fault lasts while the emulator runs. */
@@ -44,13 +42,13 @@ export function parseFault(spec: string): FaultRule {
 }
 
 export async function simCloudCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand('sim cloud', argv, { port: { type: 'string' }, seed: { type: 'string' }, fault: { type: 'string', multiple: true } }, HELP, true);
+  const parsed = parseCommand('sim cloud', argv, { port: { type: 'string' }, seed: { type: 'string' }, fault: { type: 'string', multiple: true } }, help(), true);
   if (typeof parsed === 'number') return parsed;
   const { positionals } = parsed;
   const values = parsed.values as { port?: string; seed?: string; fault?: string[] };
-  const backend = positionals[0];
-  if (backend !== 'gadgetkeeper' && backend !== 'exosite' && backend !== 'fleetfreedom') {
-    console.error(`station sim cloud: name the cloud: gadgetkeeper, exosite or fleetfreedom\n\n${HELP}`);
+  const descriptor = findCloudBackend(positionals[0] ?? '');
+  if (!descriptor) {
+    console.error(`station sim cloud: name the cloud: ${cloudBackends().map((backend) => backend.id).join(', ')}\n\n${help()}`);
     return 2;
   }
   const port = Number(values.port ?? 0);
@@ -61,34 +59,12 @@ export async function simCloudCommand(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? undefined : parseJson(await readFile(values.seed, 'utf8'), `seed ${values.seed}`);
   const faults = (values.fault ?? []).map(parseFault);
 
-  let url: string;
-  let stop: () => Promise<void>;
-  if (backend === 'fleetfreedom') {
-    // Seeds are validated by the emulators themselves.
-    const emulator = await startFleetFreedomEmulator((seed ?? DEMO_FLEETFREEDOM_SEED) as FleetFreedomSeed, { port });
-    for (const fault of faults) emulator.addFault(toSocketFault(fault));
-    ({ url, stop } = emulator);
-  } else {
-    const emulator =
-      backend === 'gadgetkeeper'
-        ? await startGadgetKeeperEmulator((seed ?? DEMO_GADGETKEEPER_SEED) as GadgetKeeperSeed, { port })
-        : await startExositeEmulator((seed ?? DEMO_EXOSITE_SEED) as ExositeSeed, { port });
-    for (const fault of faults) emulator.addFault(fault);
-    ({ url, stop } = emulator);
-  }
-  console.log(`${backend} emulator listening on ${url}`);
+  const emulator = await descriptor.startEmulator({ seed, port, faults });
+  console.log(`${descriptor.id} emulator listening on ${emulator.url}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await stop();
+  await emulator.stop();
   return 0;
-}
-
-/** Fleet Freedom faults name a message instead of a route, and have no HTTP statuses. */
-function toSocketFault(fault: FaultRule): SocketFault {
-  const command = fault.step;
-  if (fault.kind === 'latency') return { command, kind: 'latency', ms: fault.ms, times: fault.times };
-  if (fault.kind === 'no-answer' || fault.kind === 'drop-after-effect') return { command, kind: fault.kind, times: fault.times };
-  throw new ConfigError(`--fault ${fault.step}:${fault.kind}: Fleet Freedom supports latency, no-answer and drop-after-effect`);
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineConfigSchema, loadLineConfig, resolveSecret } from '../../main/core/config/line-config.ts';
+import { lineConfigSchema, loadLineConfig } from '../../main/core/config/line-config.ts';
+import { resolveSecret } from '../../main/core/secret-ref.ts';
 import { ConfigError } from '../../main/core/errors.ts';
 
 function write(config: unknown): string {

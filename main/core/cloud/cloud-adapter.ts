@@ -1,6 +1,10 @@
 import type { TransferProgress } from '../transfer/progress.ts';
 
-export type CloudBackend = 'gadgetkeeper' | 'exosite' | 'fleetfreedom';
+/** Which cloud: a stable id (configuration, journal, cache keys) and the name people read. */
+export interface CloudBackend {
+  readonly id: string;
+  readonly label: string;
+}
 
 /**
  * The pipeline steps that call a cloud, by the pipeline's own names: one
@@ -80,7 +84,7 @@ export interface ActivateOptions extends CallOptions {
  */
 export interface CloudAdapter {
   readonly backend: CloudBackend;
-  readonly steps: Partial<Record<CloudStep, CallSafety>>;
+  readonly steps: Readonly<Partial<Record<CloudStep, CallSafety>>>;
   /** activate: a new thing (or the existing one) and its credentials for a serial number. */
   activate?(serial: string, options?: ActivateOptions): Promise<ThingCredentials>;
   /** register: adds the unit (e.g. as a Fleet Freedom provider); an existing one counts as registered. */

@@ -1,12 +1,6 @@
 import { StationError, type StationErrorOptions } from '../errors.ts';
 import type { CloudBackend, CloudStep } from './cloud-adapter.ts';
 
-export const BACKEND_NAMES: Record<CloudBackend, string> = {
-  gadgetkeeper: 'GadgetKeeper',
-  exosite: 'Exosite',
-  fleetfreedom: 'Fleet Freedom',
-};
-
 export type CloudFailure =
   | 'network' // no connection, reset, DNS
   | 'timeout' // no answer in time

@@ -2,7 +2,7 @@ import type { AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { CancelledError, StationError } from '../errors.ts';
 import { CallTimer, chunksWithin } from './call-timer.ts';
-import { BACKEND_NAMES, CloudError } from './cloud-error.ts';
+import { CloudError } from './cloud-error.ts';
 import { transportError, type ErrorContext } from './http.ts';
 import { downloadDeadlineMs, formatBytes, formatDuration, type CloudLimits } from './limits.ts';
 
@@ -64,7 +64,7 @@ export class DownloadAttempt {
    * disk) pass as they are.
    */
   failure(error: unknown): Error {
-    const name = BACKEND_NAMES[this.context.backend];
+    const name = this.context.backend.label;
     const where = { serial: this.context.serial, step: this.context.step };
     const expired = this.timer.expired;
     if (expired?.name === 'stall') {
@@ -104,7 +104,7 @@ export class DownloadAttempt {
 
 /** The station's refusal of an image over maxFirmwareBytes, before or while it arrives. */
 export function firmwareTooLarge(context: ErrorContext, versionId: string, maxBytes: number, announcedBytes?: number): CloudError {
-  const name = BACKEND_NAMES[context.backend];
+  const name = context.backend.label;
   const size = announcedBytes === undefined ? `sends more than ${formatBytes(maxBytes)}` : `announces ${formatBytes(announcedBytes)}`;
   return new CloudError(`the firmware ${versionId} that ${name} ${size} is larger than the station accepts (maxFirmwareBytes: ${formatBytes(maxBytes)})`, {
     backend: context.backend,

@@ -4,7 +4,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { CancelledError, ConfigError } from '../errors.ts';
 import { sleep } from '../sleep.ts';
 import type { CloudBackend, CloudStep } from './cloud-adapter.ts';
-import { BACKEND_NAMES, CloudError, type CloudFailure } from './cloud-error.ts';
+import { CloudError, type CloudFailure } from './cloud-error.ts';
 import { CallTimer } from './call-timer.ts';
 import { cloudLimits, formatBytes, formatDuration, type CloudLimits } from './limits.ts';
 
@@ -55,14 +55,14 @@ export function checkBaseUrl(baseUrl: string, backend: CloudBackend, allowInsecu
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigError(`the ${BACKEND_NAMES[backend]} URL "${baseUrl}" is not a valid URL`);
+    throw new ConfigError(`the ${backend.label} URL "${baseUrl}" is not a valid URL`);
   }
   const [secure, plain] = schemes as [string, string];
   if (url.protocol !== secure && url.protocol !== plain) {
-    throw new ConfigError(`the ${BACKEND_NAMES[backend]} URL must start with ${secure}//`);
+    throw new ConfigError(`the ${backend.label} URL must start with ${secure}//`);
   }
   if (url.protocol === plain && !isLoopbackHost(url.hostname) && !allowInsecureHttp) {
-    throw new ConfigError(`the ${BACKEND_NAMES[backend]} URL uses ${plain}// to ${url.hostname}, which would send credentials unencrypted`, {
+    throw new ConfigError(`the ${backend.label} URL uses ${plain}// to ${url.hostname}, which would send credentials unencrypted`, {
       hint: `Use ${secure}//, or set allowInsecureHttp in the cloud settings if this network is trusted.`,
     });
   }
@@ -131,7 +131,7 @@ const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENET
  * they are summarised, never attached. The operator's cancel stays a cancel.
  */
 export function transportError(error: unknown, context: ErrorContext, mayHaveTakenEffect: boolean, timer?: CallTimer): CloudError | CancelledError {
-  const name = BACKEND_NAMES[context.backend];
+  const name = context.backend.label;
   const where = { serial: context.serial, step: context.step };
   const hint = "Check the station's internet connection; the call can wait in the outbox.";
   if (timer?.expired) {
@@ -204,7 +204,7 @@ export function statusError(response: AxiosResponse, context: ErrorContext, what
   const status = response.status;
   const failure: CloudFailure =
     status === 429 ? 'rate-limited' : status >= 500 ? 'server' : status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 409 ? 'conflict' : 'refused';
-  return new CloudError(`${what} (${BACKEND_NAMES[context.backend]} answered ${status})`, {
+  return new CloudError(`${what} (${context.backend.label} answered ${status})`, {
     backend: context.backend,
     cloudStep: context.step,
     failure,
@@ -216,7 +216,7 @@ export function statusError(response: AxiosResponse, context: ErrorContext, what
 }
 
 export function invalidResponse(context: ErrorContext, what: string): CloudError {
-  return new CloudError(`${BACKEND_NAMES[context.backend]} sent an answer the station does not understand: ${what}`, {
+  return new CloudError(`${context.backend.label} sent an answer the station does not understand: ${what}`, {
     backend: context.backend,
     cloudStep: context.step,
     failure: 'invalid-response',

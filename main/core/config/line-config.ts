@@ -1,63 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { PROVIDER_KINDS } from '../cloud/fleetfreedom/protocol.ts';
+import { cloudConfigSchema, findCloudBackend } from '../cloud/backends.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { BUILT_IN_PROFILES } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 
-/** A secret written in the file, or (better) a reference to an environment variable or a file holding it. */
-const secretRef = z.union([z.string().min(1), z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
-export type SecretRef = z.infer<typeof secretRef>;
-
 const hexId = z.string().regex(/^[0-9a-fA-F]{4}$/, 'must be 4 hex digits, e.g. "303a"');
-
-const cloudSchema = z.discriminatedUnion('backend', [
-  z
-    .object({
-      backend: z.literal('gadgetkeeper'),
-      url: z.string().url(),
-      productKey: secretRef.optional(),
-      allowInsecureHttp: z.boolean().default(false),
-      paths: z
-        .object({
-          activate: z.string(),
-          rename: z.string(),
-          targetVersion: z.string(),
-          firmware: z.string(),
-          switchVersion: z.string(),
-        })
-        .partial()
-        .strict()
-        .optional(),
-      timeoutMs: z.number().int().min(100).max(600_000).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      backend: z.literal('exosite'),
-      url: z.string().url().default('https://m2.exosite.com'),
-      vendor: z.string().min(1),
-      model: z.string().min(1),
-      versionAlias: z.string().min(1).default('fw_version'),
-      firmwareContentId: z.string().min(1).optional(),
-      allowInsecureHttp: z.boolean().default(false),
-      timeoutMs: z.number().int().min(100).max(600_000).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      backend: z.literal('fleetfreedom'),
-      url: z.string().url().default('wss://socket.fleetfreedom.com'),
-      username: z.string().min(1),
-      password: secretRef,
-      company: z.number().int().positive(),
-      providerKind: z.enum(PROVIDER_KINDS),
-      allowInsecureHttp: z.boolean().default(false),
-    })
-    .strict(),
-]);
 
 const portSchema = z.union([
   z.string().min(1).max(512),
@@ -67,7 +17,7 @@ const portSchema = z.union([
 
 export const lineConfigSchema = z
   .object({
-    cloud: cloudSchema,
+    cloud: cloudConfigSchema,
     device: z.object({ profile: z.string().min(1).default('reference') }).strict().default({ profile: 'reference' }),
     ports: z.array(portSchema).max(256).default([]),
     /** Start a unit as soon as it is plugged in. */
@@ -114,13 +64,13 @@ export const lineConfigSchema = z
   })
   .strict()
   .superRefine((config, context) => {
-    if (config.cloud.backend === 'fleetfreedom' && config.firmware.source === 'cloud') {
-      context.addIssue({ code: 'custom', path: ['firmware', 'source'], message: 'Fleet Freedom serves no firmware: pin a file with {"source":"file","path":…,"versionId":…}' });
+    const backend = findCloudBackend(config.cloud.backend);
+    if (backend && !backend.steps.download && config.firmware.source === 'cloud') {
+      context.addIssue({ code: 'custom', path: ['firmware', 'source'], message: `${backend.label} serves no firmware: pin a file with {"source":"file","path":…,"versionId":…}` });
     }
   });
 
 export type LineConfig = z.output<typeof lineConfigSchema>;
-export type LineConfigInput = z.input<typeof lineConfigSchema>;
 
 /** Reads and validates a line configuration; relative paths in it are relative to the file. */
 export async function loadLineConfig(path: string): Promise<LineConfig> {
@@ -135,21 +85,4 @@ export async function loadLineConfig(path: string): Promise<LineConfig> {
   if (config.firmware.source === 'file') config.firmware.path = resolve(base, config.firmware.path);
   if (!Object.hasOwn(BUILT_IN_PROFILES, config.device.profile)) config.device.profile = resolve(base, config.device.profile);
   return config;
-}
-
-/** The value of a secret reference; errors say which field and never the value. */
-export async function resolveSecret(ref: SecretRef, field: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (typeof ref === 'string') return ref;
-  if ('env' in ref) {
-    const value = env[ref.env];
-    if (!value) throw new ConfigError(`${field}: the environment variable ${ref.env} is not set`);
-    return value;
-  }
-  try {
-    const value = (await readFile(ref.file, 'utf8')).trim();
-    if (!value) throw new Error('empty');
-    return value;
-  } catch (error) {
-    throw new ConfigError(`${field}: the secret file ${ref.file} could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
 }

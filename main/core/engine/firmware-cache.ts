@@ -67,7 +67,7 @@ export class FirmwareCache {
 
   /** The cache key of a cloud version. */
   keyOf(versionId: string): string {
-    return `${this.adapter.backend}:${versionId}`;
+    return `${this.adapter.backend.id}:${versionId}`;
   }
 
   /** The verified image of a version if it is cached (works offline), else undefined. */

@@ -121,8 +121,8 @@ export class OutboxReplayer {
   private async send(entry: OutboxEntry): Promise<void> {
     const { journal, adapter } = this.options;
     const call = entry.call as OutboxCall;
-    if (entry.backend !== adapter.backend || adapter.steps[call] === undefined) {
-      throw new StationError('OUTBOX_WRONG_CLOUD', `the outbox holds a ${entry.call} call for ${entry.backend}, which the configured cloud (${adapter.backend}) cannot make`, {
+    if (entry.backend !== adapter.backend.id || adapter.steps[call] === undefined) {
+      throw new StationError('OUTBOX_WRONG_CLOUD', `the outbox holds a ${entry.call} call for ${entry.backend}, which the configured cloud (${adapter.backend.label}) cannot make`, {
         hint: 'Replay it with the line configuration it was queued under (station outbox replay --config FILE).',
       });
     }

@@ -1,5 +1,5 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
-import { createCloudAdapter } from '../cloud/create-adapter.ts';
+import { createCloudAdapter } from '../cloud/backends.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';

@@ -150,7 +150,7 @@ function skipReason(result: boolean | string | void): string | undefined {
 /** Queues the step's call in the outbox; every later cloud call of the unit follows it there, in order. */
 function defer(deps: PipelineDeps, unit: UnitState, deferrable: NonNullable<Step['deferrable']>): string {
   unit.deferred.push(deferrable.call);
-  deps.journal.enqueue(unit.unitId!, deps.adapter.backend, deferrable.call, deferrable.payload(unit));
+  deps.journal.enqueue(unit.unitId!, deps.adapter.backend.id, deferrable.call, deferrable.payload(unit));
   return 'queued for replay when the cloud is back';
 }
 
@@ -183,7 +183,7 @@ async function withoutCloud(deps: PipelineDeps, step: Step, unit: UnitState): Pr
 function missingOffline(deps: PipelineDeps, unit: UnitState): StationError | undefined {
   const { config, journal, cache, adapter } = deps;
   if (config.firmware.source === 'file') return undefined;
-  const target = unit.target?.id ?? journal.setting(LAST_TARGET(adapter.backend));
+  const target = unit.target?.id ?? journal.setting(LAST_TARGET(adapter.backend.id));
   if (target === undefined) return noTarget();
   if (unit.image !== undefined || journal.cachedFirmware(cache.keyOf(target)) !== undefined) return undefined;
   return notCached(target);
@@ -228,7 +228,7 @@ function outcomeUnknown(error: CloudError): StationError {
 
 function planSteps(deps: PipelineDeps): Step[] {
   const { adapter, cache, journal, config, port, signal, capabilities } = deps;
-  const backend = adapter.backend;
+  const backend = adapter.backend.id;
   // The plan follows what the cloud declares and what the unit's driver can do, never a backend's name.
   const cloud = adapter.steps;
   const firmwareFromCloud = config.firmware.source === 'cloud';

@@ -1,5 +1,5 @@
-import { DEMO_GADGETKEEPER_SEED, demoSerials } from '../cloud/emulators/demo-seeds.ts';
-import { startGadgetKeeperEmulator } from '../cloud/gadgetkeeper/emulator.ts';
+import { demoSerials } from '../cloud/emulators/demo-serials.ts';
+import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator } from '../cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { BytePort } from '../ports/byte-port.ts';
 import { createMemoryPortPair } from '../ports/memory-port.ts';

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { GADGETKEEPER } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { createHttpClient, IDLE_SOCKET_MS } from '../../../main/core/cloud/http.ts';
 
 describe('cloud HTTP client: idle keep-alive sockets', () => {
@@ -11,7 +12,7 @@ describe('cloud HTTP client: idle keep-alive sockets', () => {
     server.on('connection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}` }, 'gadgetkeeper');
+    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}` }, GADGETKEEPER);
     try {
       await client.get('/a');
       await client.get('/b');

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { DEMO_GADGETKEEPER_SEED } from '../../../main/core/cloud/emulators/demo-seeds.ts';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
+
+import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
 import { dispatch } from '../../../main/core/desk/dispatch.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';

@@ -2,6 +2,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import type {
+  CloudBackend,
   ActivateOptions,
   CallOptions,
   CallSafety,
@@ -37,14 +38,20 @@ const CIK = /^[0-9a-f]{40}$/;
  * can receive the CIK right now, never retried, and never replayed offline.
  * thingId is the serial number and apiKey the CIK.
  */
+/** Exosite's identity, for errors and records. */
+export const EXOSITE: CloudBackend = { id: 'exosite', label: 'Exosite' };
+
+/** Activation works once per serial number: never retried, never replayed, skipped offline (the unit activates itself in the field). */
+export const EXOSITE_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>> = Object.freeze({
+  activate: { retrySafe: false, replaySafe: false, offlineSkip: 'Exosite activation is one-shot and never replayed without the unit; the unit activates itself in the field' },
+  'target-version': REPEATABLE,
+  download: REPEATABLE,
+  confirm: REPEATABLE,
+});
+
 export class ExositeAdapter implements CloudAdapter {
-  readonly backend = 'exosite' as const;
-  readonly steps: Partial<Record<CloudStep, CallSafety>> = {
-    activate: { retrySafe: false, replaySafe: false, offlineSkip: 'Exosite activation is one-shot and never replayed without the unit; the unit activates itself in the field' },
-    'target-version': REPEATABLE,
-    download: REPEATABLE,
-    confirm: REPEATABLE,
-  };
+  readonly backend = EXOSITE;
+  readonly steps = EXOSITE_STEPS;
   private readonly http: AxiosInstance;
   private readonly settings: ExositeSettings;
   private readonly limits: CloudLimits;
@@ -53,7 +60,7 @@ export class ExositeAdapter implements CloudAdapter {
   constructor(settings: ExositeSettings) {
     this.settings = settings;
     this.limits = cloudLimits(settings);
-    this.http = createHttpClient(settings, 'exosite');
+    this.http = createHttpClient(settings, EXOSITE);
     this.alias = settings.versionAlias ?? 'fw_version';
   }
 

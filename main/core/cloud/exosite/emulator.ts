@@ -1,3 +1,4 @@
+import { demoSerials } from '../emulators/demo-serials.ts';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
@@ -215,3 +216,14 @@ export async function startExositeEmulator(seed: ExositeSeed, options: { port?: 
   const running = await serveEmulator(exositeRouter(state), options);
   return { ...running, state };
 }
+
+export const DEMO_EXOSITE_SEED: ExositeSeed = {
+  models: [
+    {
+      vendor: 'acme',
+      model: 'thermometer',
+      serialNumbers: demoSerials(),
+      content: [{ id: 'thermometer-1.1.0.bin', description: 'current release', firmware: { size: 256 * 1024 } }],
+    },
+  ],
+};

@@ -1,7 +1,7 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from '../cloud-adapter.ts';
 import { REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
-import { FF } from './protocol.ts';
+import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './session.ts';
 import { withRetry, type RetryPolicy } from '../http.ts';
 
@@ -19,9 +19,12 @@ export interface FleetFreedomSettings extends FleetFreedomSessionSettings {
  * update) and an "already exists" answer counts as registered; that makes a
  * repeat after a lost answer safe.
  */
+/** Registration only: an existing provider counts as registered, so a repeat is safe; firmware comes from a pinned file. */
+export const FLEET_FREEDOM_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>> = Object.freeze({ register: REPEATABLE });
+
 export class FleetFreedomAdapter implements CloudAdapter {
-  readonly backend = 'fleetfreedom' as const;
-  readonly steps: Partial<Record<CloudStep, CallSafety>> = { register: REPEATABLE };
+  readonly backend = FLEET_FREEDOM;
+  readonly steps = FLEET_FREEDOM_STEPS;
   private readonly session: FleetFreedomSession;
   private readonly settings: FleetFreedomSettings;
 

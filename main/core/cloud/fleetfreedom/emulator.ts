@@ -168,3 +168,9 @@ export async function startFleetFreedomEmulator(seed: FleetFreedomSeed, options:
   });
   return emulator;
 }
+
+/** A demo account; the emulator is local and these are not secrets of any real service. */
+export const DEMO_FLEETFREEDOM_SEED: FleetFreedomSeed = {
+  companies: [{ id: 1, name: 'Demo Fleet' }],
+  users: [{ username: 'demo', password: 'demo-password', companies: [1] }],
+};

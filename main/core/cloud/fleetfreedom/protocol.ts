@@ -1,3 +1,8 @@
+import type { CloudBackend } from '../cloud-adapter.ts';
+
+/** Fleet Freedom's identity, for errors and records. */
+export const FLEET_FREEDOM: CloudBackend = { id: 'fleetfreedom', label: 'Fleet Freedom' };
+
 /** Constants of the Fleet Freedom WebSocket API (shared/specs/cloud-backends.md), shared by the client and the emulator. */
 
 export const PROVIDER_KINDS = ['airlink', 'bluetree', 'datatrans', 'genx', 'json', 'lbs', 'lmu', 'mobile', 'smartwitness', 'spiderAT', 'spiderMT', 'titan', 'ttu', 'xirgo'] as const;

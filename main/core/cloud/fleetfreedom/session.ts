@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { CloudStep } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
-import { FF } from './protocol.ts';
+import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { checkBaseUrl } from '../http.ts';
 import { DEFAULT_CLOUD_LIMITS, formatBytes, formatDuration } from '../limits.ts';
 
@@ -60,7 +60,7 @@ export class FleetFreedomSession {
   private readonly socketErrors = new WeakMap<WebSocket, Error>();
 
   constructor(settings: FleetFreedomSessionSettings) {
-    checkBaseUrl(settings.url, 'fleetfreedom', settings.allowInsecure, ['wss:', 'ws:']);
+    checkBaseUrl(settings.url, FLEET_FREEDOM, settings.allowInsecure, ['wss:', 'ws:']);
     this.settings = settings;
     this.ghostId = settings.ghostId;
   }
@@ -176,7 +176,7 @@ export class FleetFreedomSession {
     const answer = await this.exchange(socket, 'login', { username, password, userAgent }, step);
     if (answer.errorCode === FF.invalidCredentials) {
       throw new CloudError(`Fleet Freedom refused the login of user ${username} (invalid credentials)`, {
-        backend: 'fleetfreedom',
+        backend: FLEET_FREEDOM,
         cloudStep: step,
         failure: 'unauthorized',
         retryable: false,
@@ -244,7 +244,7 @@ export class FleetFreedomSession {
       'invalid-response': 'Check the Fleet Freedom URL: it may point at something other than the Fleet Freedom socket API.',
     };
     return new CloudError(message, {
-      backend: 'fleetfreedom',
+      backend: FLEET_FREEDOM,
       cloudStep: step,
       failure,
       outcomeUnknown: failure === 'network' || failure === 'timeout',

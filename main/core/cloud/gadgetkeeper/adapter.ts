@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import type {
+  CloudBackend,
   ActivateOptions,
   CallOptions,
   CallSafety,
@@ -17,7 +18,7 @@ import { REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type HttpSettings } from '../http.ts';
+import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
 import { cloudLimits, type CloudLimits } from '../limits.ts';
 
 export interface GadgetKeeperPaths {
@@ -52,15 +53,21 @@ const versionSchema = z.object({ id: hex32, name: z.string().max(500).optional()
  * previous one, so it is never repeated after an unanswered attempt: the
  * caller gets an error marked outcomeUnknown and decides.
  */
+/** GadgetKeeper's identity, for errors and records. */
+export const GADGETKEEPER: CloudBackend = { id: 'gadgetkeeper', label: 'GadgetKeeper' };
+
+/** Activation issues a new key and revokes the old one: safe to replay for a unit that holds none, never to retry blindly. */
+export const GADGETKEEPER_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>> = Object.freeze({
+  activate: { retrySafe: false, replaySafe: true },
+  rename: REPEATABLE,
+  'target-version': REPEATABLE,
+  download: REPEATABLE,
+  confirm: REPEATABLE,
+});
+
 export class GadgetKeeperAdapter implements CloudAdapter {
-  readonly backend = 'gadgetkeeper' as const;
-  readonly steps: Partial<Record<CloudStep, CallSafety>> = {
-    activate: { retrySafe: false, replaySafe: true },
-    rename: REPEATABLE,
-    'target-version': REPEATABLE,
-    download: REPEATABLE,
-    confirm: REPEATABLE,
-  };
+  readonly backend = GADGETKEEPER;
+  readonly steps = GADGETKEEPER_STEPS;
   private readonly http: AxiosInstance;
   private readonly settings: GadgetKeeperSettings;
   private readonly limits: CloudLimits;
@@ -69,7 +76,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   constructor(settings: GadgetKeeperSettings) {
     this.settings = settings;
     this.limits = cloudLimits(settings);
-    this.http = createHttpClient(settings, 'gadgetkeeper');
+    this.http = createHttpClient(settings, GADGETKEEPER);
     this.paths = { ...DEFAULT_GADGETKEEPER_PATHS, ...settings.paths };
   }
 
@@ -207,7 +214,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     });
   }
 
-  private parse<S extends z.ZodType>(schema: S, response: AxiosResponse<string>, context: { backend: 'gadgetkeeper'; step: CloudStep }, what: string): z.output<S> {
+  private parse<S extends z.ZodType>(schema: S, response: AxiosResponse<string>, context: ErrorContext, what: string): z.output<S> {
     let body: unknown;
     try {
       body = JSON.parse(response.data);
@@ -247,7 +254,7 @@ function isStrictBase64(text: string): boolean {
   return true;
 }
 
-function decodeFirmwareJson(body: Buffer, context: { backend: 'gadgetkeeper'; step: CloudStep }): Buffer {
+function decodeFirmwareJson(body: Buffer, context: ErrorContext): Buffer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));

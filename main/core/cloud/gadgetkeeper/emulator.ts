@@ -1,3 +1,4 @@
+import { demoSerials } from '../emulators/demo-serials.ts';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
@@ -210,3 +211,17 @@ export async function startGadgetKeeperEmulator(seed: GadgetKeeperSeed, options:
   const running = await serveEmulator(gadgetKeeperRouter(state), options);
   return { ...running, state };
 }
+
+export const DEMO_GADGETKEEPER_SEED: GadgetKeeperSeed = {
+  products: [
+    {
+      name: 'Thermometer',
+      serialNumbers: demoSerials(),
+      versions: [
+        { name: '1.0.0', description: 'factory image', firmware: { size: 128 * 1024 } },
+        { name: '1.1.0', description: 'current release', firmware: { size: 256 * 1024 } },
+      ],
+      target: '1.1.0',
+    },
+  ],
+};

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { resolveSecret, secretRefSchema } from '../../secret-ref.ts';
+import type { CloudBackendDescriptor } from '../cloud-backend.ts';
+import { GADGETKEEPER, GADGETKEEPER_STEPS, GadgetKeeperAdapter } from './adapter.ts';
+import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator, type GadgetKeeperSeed } from './emulator.ts';
+
+const configSchema = z
+  .object({
+    backend: z.literal(GADGETKEEPER.id),
+    url: z.string().url(),
+    productKey: secretRefSchema.optional(),
+    allowInsecureHttp: z.boolean().default(false),
+    /** Every path template is configurable ([station default] where the public documentation is silent). */
+    paths: z.object({ activate: z.string(), rename: z.string(), targetVersion: z.string(), firmware: z.string(), switchVersion: z.string() }).partial().strict().optional(),
+    timeoutMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict();
+export type GadgetKeeperConfig = z.output<typeof configSchema>;
+
+/** The GadgetKeeper Provision API (shared/specs/cloud-backends.md §1). */
+export const gadgetKeeperBackend: CloudBackendDescriptor<GadgetKeeperConfig> = {
+  ...GADGETKEEPER,
+  configSchema,
+  steps: GADGETKEEPER_STEPS,
+  defaultUrl: 'https://api.gadgetkeeper.com',
+  settings: { fields: [], secret: { label: 'Product key', configKey: 'productKey' } },
+  async createAdapter(config) {
+    return new GadgetKeeperAdapter({
+      baseUrl: config.url,
+      allowInsecureHttp: config.allowInsecureHttp,
+      timeoutMs: config.timeoutMs,
+      paths: config.paths,
+      productKey: config.productKey === undefined ? undefined : await resolveSecret(config.productKey, 'cloud.productKey'),
+    });
+  },
+  async startEmulator({ seed, port, faults = [] }) {
+    // The seed is validated by the emulator itself.
+    const emulator = await startGadgetKeeperEmulator((seed ?? DEMO_GADGETKEEPER_SEED) as GadgetKeeperSeed, { port });
+    for (const fault of faults) emulator.addFault(fault);
+    return emulator;
+  },
+};
