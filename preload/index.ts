@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { CALL_CHANNEL, createBridge, UPDATE_CHANNEL, type Method } from './contract.ts';
+import { CALL_CHANNEL, createBridge, UPDATE_CHANNEL, type Method } from '../contract/station-contract.ts';
 
 /**
  * The one bridge: the contract's calls and its update stream, each answer and

@@ -1,5 +1,5 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../preload/contract.ts';
+import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../contract/station-contract.ts';
 import { dispatch } from '../core/desk/dispatch.ts';
 import type { StationDesk } from '../core/desk/station-desk.ts';
 

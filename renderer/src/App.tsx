@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type KeyboardEvent } from 'react';
-import type { StationBridge } from '../../preload/contract.ts';
+import type { StationBridge } from '../../contract/station-contract.ts';
 import { HeaderBar } from './components/HeaderBar.tsx';
 import { HistoryPanel } from './components/HistoryPanel.tsx';
 import { PortTile } from './components/PortTile.tsx';

@@ -1,4 +1,4 @@
-import { FIRMWARE_CHUNK_BYTES, type StationBridge } from '../../preload/contract.ts';
+import { FIRMWARE_CHUNK_BYTES, type StationBridge } from '../../contract/station-contract.ts';
 
 /**
  * Sends a firmware file to the station's firmware folder, one chunk after the

@@ -1,4 +1,4 @@
-import type { TileState } from '../../preload/contract.ts';
+import type { TileState } from '../../contract/station-contract.ts';
 
 export const STEP_LABELS: Record<string, string> = {
   identify: 'Identify',

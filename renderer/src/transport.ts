@@ -1,4 +1,4 @@
-import { answerSchema, createBridge, type Method, type StationBridge } from '../../preload/contract.ts';
+import { answerSchema, createBridge, type Method, type StationBridge } from '../../contract/station-contract.ts';
 
 declare global {
   interface Window {

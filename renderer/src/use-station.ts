@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Header, Snapshot, StationBridge, Tile, Update } from '../../preload/contract.ts';
+import type { Header, Snapshot, StationBridge, Tile, Update } from '../../contract/station-contract.ts';
 import { connectStation } from './transport.ts';
 
 export interface StationState {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SettingsInput } from '../../preload/contract.ts';
+import type { SettingsInput } from '../../contract/station-contract.ts';
 import { storeInput, toLineConfig, type LineSettings } from '../../main/core/desk/desk-settings.ts';
 import { FirmwareUploads, safeFirmwareName } from '../../main/core/desk/firmware-uploads.ts';
 import { loadStationPolicy, type StationPolicy } from '../../main/core/desk/station-policy.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
-import type { SettingsInput } from '../../preload/contract.ts';
+import type { SettingsInput } from '../../contract/station-contract.ts';
 import { CONTENT_SECURITY_POLICY } from '../../main/core/serve/content-security-policy.ts';
 import { CALL_CHANNEL, registerIpc, streamUpdates } from '../../main/electron/ipc.ts';
 

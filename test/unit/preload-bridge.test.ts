@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { methods, type StationBridge, type Update } from '../../preload/contract.ts';
+import { methods, type StationBridge, type Update } from '../../contract/station-contract.ts';
 
 const electron = vi.hoisted(() => {
   const exposed = new Map<string, unknown>();

@@ -1,3 +1,4 @@
+import type { PipelineStep } from '../../../contract/pipeline-steps.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 
 /** Which cloud: a stable id (configuration, journal, cache keys) and the name people read. */
@@ -10,8 +11,7 @@ export interface CloudBackend {
  * The pipeline steps that call a cloud, by the pipeline's own names: one
  * vocabulary for the pipeline, the adapters, their errors and the outbox.
  */
-export const CLOUD_STEPS = ['activate', 'register', 'rename', 'target-version', 'download', 'confirm'] as const;
-export type CloudStep = (typeof CLOUD_STEPS)[number];
+export type CloudStep = Extract<PipelineStep, 'activate' | 'register' | 'rename' | 'target-version' | 'download' | 'confirm'>;
 
 /** The cloud calls that may wait in the offline outbox. */
 export type OutboxCall = Extract<CloudStep, 'activate' | 'register' | 'rename' | 'confirm'>;

@@ -1,9 +1,11 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { SettingsInput, SettingsView } from '../../../preload/contract.ts';
+import type { BackendChoice, SettingsInput, SettingsView } from '../../../contract/station-contract.ts';
+import { cloudBackends, requireCloudBackend } from '../cloud/backends.ts';
+import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
-import { parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
+import { BUILT_IN_PROFILES, parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
 import type { SecretBox } from '../storage/secret-box.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
@@ -18,7 +20,7 @@ export interface SettingsStore {
 /** The line as stored: the one secret only sealed. */
 const lineSettingsSchema = z
   .object({
-    backend: z.enum(['gadgetkeeper', 'exosite', 'fleetfreedom']),
+    backend: z.string().min(1),
     url: z.string().min(1),
     fields: z.record(z.string(), z.string()),
     sealedSecret: z.string().optional(),
@@ -34,12 +36,7 @@ export const storedSettingsSchema = z.object({ line: lineSettingsSchema.optional
 export type StoredSettings = z.infer<typeof storedSettingsSchema>;
 
 const SECRET_CONTEXT = 'settings:cloud-secret';
-/** The fields each backend takes besides its url and its secret. */
-const FIELDS = {
-  gadgetkeeper: [],
-  exosite: ['vendor', 'model'],
-  fleetfreedom: ['username', 'company', 'providerKind'],
-} as const;
+/** A firmware file from the firmware folder, pinned instead of the cloud's (the only way for a backend that serves none). */
 const FIRMWARE_FIELDS = ['firmwarePath', 'firmwareVersion'] as const;
 
 /** A settings file kept as JSON; written whole through a rename, so a crash never leaves half a file. */
@@ -72,13 +69,15 @@ export function readStoredSettings(store: SettingsStore): StoredSettings {
  * moving the cloud address needs the secret typed again.
  */
 export function storeInput(input: SettingsInput, previous: LineSettings | undefined, box: SecretBox, policy: StationPolicy): LineSettings {
-  const allowed = new Set<string>([...FIELDS[input.backend], ...FIRMWARE_FIELDS]);
+  const backend = requireCloudBackend(input.backend);
+  const secretName = backend.settings.secret?.label.toLowerCase();
+  const allowed = new Set<string>([...backend.settings.fields.map((field) => field.name), ...FIRMWARE_FIELDS]);
   const fields = Object.fromEntries(Object.entries(input.fields).map(([name, value]) => [name, value.trim()] as const).filter(([name, value]) => allowed.has(name) && value !== ''));
   const url = input.url.trim();
   const sameCloud = previous !== undefined && previous.backend === input.backend && sameOrigin(previous.url, url);
-  if (!input.secret && previous?.sealedSecret && !sameCloud && input.backend !== 'exosite') {
-    throw new ConfigError(`settings: the cloud moved (${describeCloud(previous.backend, previous.url)} → ${describeCloud(input.backend, url)}), so the stored ${SECRET_NAME[input.backend]} is not sent there`, {
-      hint: `Type the ${SECRET_NAME[input.backend]} for the new address again, then save.`,
+  if (!input.secret && previous?.sealedSecret && !sameCloud && secretName) {
+    throw new ConfigError(`settings: the cloud moved (${describeCloud(previous.backend, previous.url)} → ${describeCloud(input.backend, url)}), so the stored ${secretName} is not sent there`, {
+      hint: `Type the ${secretName} for the new address again, then save.`,
     });
   }
   const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : sameCloud ? previous?.sealedSecret : undefined;
@@ -95,8 +94,6 @@ export function storeInput(input: SettingsInput, previous: LineSettings | undefi
   toLineConfig(stored, box, policy);
   return stored;
 }
-
-const SECRET_NAME = { gadgetkeeper: 'product key', exosite: 'secret', fleetfreedom: 'password' } as const;
 
 /** Scheme, host and port: where a secret goes. Text that is not a URL only matches itself. */
 function sameOrigin(a: string, b: string): boolean {
@@ -127,14 +124,16 @@ function describeCloud(backend: string, url: string): string {
  */
 export function toLineConfig(settings: LineSettings, box: SecretBox, policy: StationPolicy): LineConfig {
   for (const port of settings.ports) checkScreenPort(port, policy);
+  const backend = requireCloudBackend(settings.backend);
   const secret = settings.sealedSecret ? box.open(Buffer.from(settings.sealedSecret, 'base64'), SECRET_CONTEXT) : undefined;
   const { fields } = settings;
-  const cloud: Record<string, unknown> = { backend: settings.backend, url: settings.url };
-  if (settings.backend === 'gadgetkeeper' && secret) cloud.productKey = secret;
-  if (settings.backend === 'exosite') Object.assign(cloud, { vendor: fields.vendor, model: fields.model });
-  if (settings.backend === 'fleetfreedom') {
-    Object.assign(cloud, { username: fields.username, password: secret, company: fields.company ? Number(fields.company) : undefined, providerKind: fields.providerKind });
+  // The backend's own fields, typed as its descriptor says; its schema then checks them like a configuration file's.
+  const cloud: Record<string, unknown> = { backend: backend.id, url: settings.url };
+  for (const field of backend.settings.fields) {
+    const value = fields[field.name];
+    if (value !== undefined) cloud[field.name] = field.kind === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
+  if (backend.settings.secret && secret) cloud[backend.settings.secret.configKey] = secret;
   const firmware = fields.firmwarePath ? { source: 'file', path: resolveFirmwareFile(fields.firmwarePath, policy), versionId: fields.firmwareVersion } : { source: 'cloud' };
   return parseOrThrow(
     lineConfigSchema,
@@ -166,5 +165,26 @@ export function settingsView(settings: LineSettings | undefined, profile: Device
     profileName: profile.name,
     firmwareFolder: policy.firmwareFolder,
     tcpPortsAllowed: policy.tcpPorts,
+    backends: cloudBackends().map(backendChoice),
+    builtInProfiles: Object.values(BUILT_IN_PROFILES).map((builtIn) => ({ name: builtIn.name, ...(builtIn.description ? { description: builtIn.description } : {}) })),
   };
+}
+
+/** A backend as the Settings screen offers it: its fields and its secret's name, from its descriptor. */
+function backendChoice(backend: CloudBackendDescriptor): BackendChoice {
+  return {
+    id: backend.id,
+    label: backend.label,
+    ...(backend.defaultUrl ? { defaultUrl: backend.defaultUrl } : {}),
+    fields: backend.settings.fields.map(({ choices, ...field }) => ({ ...field, ...(choices ? { choices: [...choices] } : {}) })),
+    ...(backend.settings.secret ? { secretLabel: backend.settings.secret.label } : {}),
+    servesFirmware: backend.steps.download !== undefined,
+  };
+}
+
+/** A built-in profile by name, as JSON an import takes; a ConfigError names the ones there are. */
+export function builtInProfileText(name: string): string {
+  const profile = Object.hasOwn(BUILT_IN_PROFILES, name) ? BUILT_IN_PROFILES[name] : undefined;
+  if (!profile) throw new ConfigError(`there is no built-in device profile "${name}"`, { hint: `Use one of ${Object.keys(BUILT_IN_PROFILES).join(', ')}.` });
+  return JSON.stringify(profile);
 }

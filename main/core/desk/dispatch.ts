@@ -1,4 +1,4 @@
-import { CONFIGURING_METHODS, isMethod, methods, type Answer, type Method } from '../../../preload/contract.ts';
+import { CONFIGURING_METHODS, isMethod, methods, type Answer, type Method } from '../../../contract/station-contract.ts';
 import { describeError } from '../errors.ts';
 import type { StationDesk } from './station-desk.ts';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { link, mkdir, open, readFile, realpath, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FirmwareChunk, FirmwareUploadStart } from '../../../preload/contract.ts';
+import type { FirmwareChunk, FirmwareUploadStart } from '../../../contract/station-contract.ts';
 import { ConfigError, StationError } from '../errors.ts';
 import type { StationPolicy } from './station-policy.ts';
 

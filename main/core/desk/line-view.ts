@@ -1,4 +1,4 @@
-import type { Header, Tile, TileState } from '../../../preload/contract.ts';
+import type { Header, Tile, TileState } from '../../../contract/station-contract.ts';
 import { PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome } from '../engine/events.ts';
 
 /** Failures a person must fix at the port (plug, cable, duplicate), not at the unit. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../preload/contract.ts';
+import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import type { StationEvent } from '../engine/events.ts';
@@ -12,7 +12,7 @@ import { referenceProfile } from '../devices/profile/load-profile.ts';
 import { historyCsv } from '../storage/history-export.ts';
 import type { UnitRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
-import { importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
+import { builtInProfileText, importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
 import { FirmwareUploads } from './firmware-uploads.ts';
 import { LineView } from './line-view.ts';
 import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
@@ -181,6 +181,11 @@ export class StationDesk {
       await this.openStation(toLineConfig(line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
       return settingsView(line, this.profile, this.policy);
     });
+  }
+
+  /** A profile built into the station (reference, reference-window…), by name: the screen needs no copy of it. */
+  async useBuiltInProfile(name: string): Promise<SettingsView> {
+    return this.importProfile(builtInProfileText(name));
   }
 
   async importProfile(text: string): Promise<SettingsView> {

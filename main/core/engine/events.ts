@@ -1,20 +1,6 @@
-/** The pipeline's steps, in the order a unit goes through them. */
-export const PIPELINE_STEPS = [
-  'identify',
-  'activate',
-  'register',
-  'rename',
-  'target-version',
-  'current-version',
-  'download',
-  'flash',
-  'write-credentials',
-  'verify-credentials',
-  'reboot',
-  'confirm',
-] as const;
+import type { PipelineStep } from '../../../contract/pipeline-steps.ts';
 
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+export { PIPELINE_STEPS, type PipelineStep } from '../../../contract/pipeline-steps.ts';
 
 export type UnitResultKind = 'passed' | 'failed' | 'pending';
 

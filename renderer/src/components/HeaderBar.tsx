@@ -1,4 +1,4 @@
-import type { Header, StationBridge } from '../../../preload/contract.ts';
+import type { Header, StationBridge } from '../../../contract/station-contract.ts';
 
 interface Props {
   header: Header | undefined;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { HistoryRow, StationBridge } from '../../../preload/contract.ts';
+import type { HistoryRow, StationBridge } from '../../../contract/station-contract.ts';
 import { errorText } from '../format.ts';
 
 /** Recorded units, searchable by serial number, exportable as CSV (never with credentials). */

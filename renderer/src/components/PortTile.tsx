@@ -1,4 +1,4 @@
-import type { StationBridge, Tile } from '../../../preload/contract.ts';
+import type { StationBridge, Tile } from '../../../contract/station-contract.ts';
 import { bytes, duration, shortPort, STATE_LOOK, STEP_LABELS, withoutPlace } from '../format.ts';
 
 interface Props {

@@ -1,33 +1,18 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { PortList, SettingsInput, SettingsView, StationBridge } from '../../../preload/contract.ts';
-import { REFERENCE_PROFILE, REFERENCE_WINDOW_PROFILE } from '../../../main/core/devices/profile/reference-profile.ts';
+import type { BackendChoice, PortList, SettingsField, SettingsInput, SettingsView, StationBridge } from '../../../contract/station-contract.ts';
 import { uploadFirmware } from '../firmware-upload.ts';
 import { errorText } from '../format.ts';
 
-/** Profiles that ship with the station: plain data, offered without a file. */
-const BUILT_IN = [REFERENCE_PROFILE, REFERENCE_WINDOW_PROFILE];
-
-type Backend = SettingsInput['backend'];
-const FIELDS: Record<Backend, Array<{ name: string; label: string }>> = {
-  gadgetkeeper: [],
-  exosite: [
-    { name: 'vendor', label: 'Vendor' },
-    { name: 'model', label: 'Model' },
-  ],
-  fleetfreedom: [
-    { name: 'username', label: 'User name' },
-    { name: 'company', label: 'Company id' },
-    { name: 'providerKind', label: 'Provider kind' },
-    { name: 'firmwarePath', label: 'Firmware file' },
-    { name: 'firmwareVersion', label: 'Firmware version id' },
-  ],
-};
-const SECRET_LABEL: Record<Backend, string> = { gadgetkeeper: 'Product key', exosite: 'Secret (unused)', fleetfreedom: 'Password' };
+/** A firmware file pinned from the firmware folder: the way for a backend that serves no firmware. */
+const FIRMWARE_FIELDS: SettingsField[] = [
+  { name: 'firmwarePath', label: 'Firmware file', kind: 'text', required: true },
+  { name: 'firmwareVersion', label: 'Firmware version id', kind: 'text', required: true },
+];
 
 /** Cloud, credentials, ports, auto-start and the device profile. The stored secret is never shown, only replaced. */
 export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   const [view, setView] = useState<SettingsView | undefined>();
-  const [backend, setBackend] = useState<Backend>('gadgetkeeper');
+  const [backendId, setBackendId] = useState<string>('');
   const [url, setUrl] = useState('');
   const [fields, setFields] = useState<Record<string, string>>({});
   const [secret, setSecret] = useState('');
@@ -39,7 +24,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
 
   const load = (settings: SettingsView) => {
     setView(settings);
-    setBackend(settings.backend ?? 'gadgetkeeper');
+    setBackendId(settings.backend ?? settings.backends[0]?.id ?? '');
     setUrl(settings.url ?? '');
     setFields(settings.fields);
     setPorts(settings.ports.join('\n'));
@@ -55,7 +40,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     event.preventDefault();
     try {
       const input: SettingsInput = {
-        backend,
+        backend: backendId,
         url,
         fields,
         ports: ports.split('\n').map((port) => port.trim()).filter(Boolean),
@@ -92,14 +77,17 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     }
   };
 
-  const useBuiltIn = async (profile: (typeof BUILT_IN)[number]) => {
+  const useBuiltIn = async (name: string) => {
     try {
-      load(await bridge.importProfile(JSON.stringify(profile)));
-      setMessage({ ok: true, text: `Device profile ${profile.name} in use.` });
+      load(await bridge.useBuiltInProfile(name));
+      setMessage({ ok: true, text: `Device profile ${name} in use.` });
     } catch (error) {
       setMessage({ ok: false, text: errorText(error) });
     }
   };
+
+  const backend: BackendChoice | undefined = view?.backends.find((choice) => choice.id === backendId);
+  const backendFields = backend ? [...backend.fields, ...(backend.servesFirmware ? [] : FIRMWARE_FIELDS)] : [];
 
   return (
     <section aria-labelledby="settings-title">
@@ -114,30 +102,29 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
           <legend>Cloud</legend>
           <label>
             Backend
-            <select value={backend} onChange={(event) => setBackend(event.target.value as Backend)}>
-              <option value="gadgetkeeper">GadgetKeeper</option>
-              <option value="exosite">Exosite</option>
-              <option value="fleetfreedom">Fleet Freedom</option>
+            <select value={backendId} onChange={(event) => setBackendId(event.target.value)}>
+              {view?.backends.map((choice) => (
+                <option key={choice.id} value={choice.id}>
+                  {choice.label}
+                </option>
+              ))}
             </select>
           </label>
           <label>
-            Address <input value={url} onChange={(event) => setUrl(event.target.value)} placeholder="https://…" required />
+            Address <input value={url} onChange={(event) => setUrl(event.target.value)} placeholder={backend?.defaultUrl ?? 'https://…'} required />
           </label>
-          {FIELDS[backend].map((field) => (
-            <label key={field.name}>
-              {field.label}
-              <input value={fields[field.name] ?? ''} onChange={(event) => setFields({ ...fields, [field.name]: event.target.value })} />
-            </label>
+          {backendFields.map((field) => (
+            <FieldInput key={field.name} field={field} value={fields[field.name] ?? ''} onChange={(value) => setFields({ ...fields, [field.name]: value })} />
           ))}
-          {backend === 'fleetfreedom' && (
+          {backend && !backend.servesFirmware && (
             <label>
               Upload a firmware file <input type="file" onChange={(event) => void sendFirmware(event.target.files?.[0])} />
               {view?.firmwareFolder && <small>Firmware files are named from {view.firmwareFolder}.</small>}
             </label>
           )}
-          {backend !== 'exosite' && (
+          {backend?.secretLabel && (
             <label>
-              {SECRET_LABEL[backend]}
+              {backend.secretLabel}
               <input type="password" autoComplete="off" value={secret} onChange={(event) => setSecret(event.target.value)} placeholder={view?.secretStored ? 'stored, encrypted; type to replace' : 'not set'} />
             </label>
           )}
@@ -182,8 +169,8 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
         <p>In use: {view?.profileName ?? '…'}</p>
         <p>
           Built in:{' '}
-          {BUILT_IN.map((profile) => (
-            <button key={profile.name} type="button" onClick={() => void useBuiltIn(profile)} aria-pressed={view?.profileName === profile.name}>
+          {view?.builtInProfiles.map((profile) => (
+            <button key={profile.name} type="button" title={profile.description} onClick={() => void useBuiltIn(profile.name)} aria-pressed={view.profileName === profile.name}>
               {profile.name}
             </button>
           ))}
@@ -193,5 +180,26 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
         </label>
       </fieldset>
     </section>
+  );
+}
+
+/** One backend field as its kind asks: a list of choices, a number, or text. */
+function FieldInput({ field, value, onChange }: { field: SettingsField; value: string; onChange: (value: string) => void }) {
+  return (
+    <label>
+      {field.label}
+      {field.kind === 'choice' ? (
+        <select value={value} onChange={(event) => onChange(event.target.value)}>
+          <option value="">Choose…</option>
+          {field.choices?.map((choice) => (
+            <option key={choice} value={choice}>
+              {choice}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input type={field.kind === 'number' ? 'number' : 'text'} value={value} onChange={(event) => onChange(event.target.value)} />
+      )}
+    </label>
   );
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PIPELINE_STEPS } from '../main/core/engine/events.ts';
+import { PIPELINE_STEPS } from './pipeline-steps.ts';
 
 /**
  * The contract between the station core and any screen: Electron's preload
@@ -112,7 +112,35 @@ export const historyRowSchema = z
   .strict();
 export type HistoryRow = z.infer<typeof historyRowSchema>;
 
-const backendSchema = z.enum(['gadgetkeeper', 'exosite', 'fleetfreedom']);
+/** A cloud backend's id: which ones exist is the station's registry's to say, and each screen is told (SettingsView.backends). */
+const backendSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
+
+/** One field of a backend on the Settings screen, besides its address and its secret. */
+export const settingsFieldSchema = z
+  .object({
+    name: text(64).min(1),
+    label: text(128).min(1),
+    kind: z.enum(['text', 'number', 'choice']),
+    choices: z.array(text(64)).max(64).optional(),
+    required: z.boolean(),
+  })
+  .strict();
+export type SettingsField = z.infer<typeof settingsFieldSchema>;
+
+/** A cloud backend as the Settings screen offers it. */
+export const backendChoiceSchema = z
+  .object({
+    id: backendSchema,
+    label: text(128).min(1),
+    defaultUrl: text(2048).optional(),
+    fields: z.array(settingsFieldSchema).max(32),
+    /** The one secret this backend takes (product key, password), if any. */
+    secretLabel: text(128).optional(),
+    /** False: the backend serves no firmware, so a file from the firmware folder is pinned. */
+    servesFirmware: z.boolean(),
+  })
+  .strict();
+export type BackendChoice = z.infer<typeof backendChoiceSchema>;
 
 /** Settings as a screen sees them: secrets are never sent back, only whether one is stored. */
 export const settingsViewSchema = z
@@ -130,6 +158,10 @@ export const settingsViewSchema = z
     firmwareFolder: text(4096).optional(),
     /** The tcp:// ports the station policy lets a screen use. */
     tcpPortsAllowed: z.array(text(512)).max(256).optional(),
+    /** The cloud backends this station speaks, with the fields each takes. */
+    backends: z.array(backendChoiceSchema).max(32),
+    /** Device profiles built into the station, offered without a file. */
+    builtInProfiles: z.array(z.object({ name: text(64).min(1), description: text(500).optional() }).strict()).max(64),
   })
   .strict();
 export type SettingsView = z.infer<typeof settingsViewSchema>;
@@ -196,6 +228,7 @@ export const methods = {
   getSettings: { params: none, result: settingsViewSchema },
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
+  useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
   startFirmwareUpload: { params: z.tuple([firmwareUploadStartSchema]), result: z.object({ upload: text(64), name: text(128) }).strict() },
   sendFirmwareChunk: {
@@ -215,7 +248,7 @@ export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
  * `station serve` refuses them unless it was started to allow them
  * (--allow-settings); the app's own window may always make them.
  */
-export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'importProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);

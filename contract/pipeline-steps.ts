@@ -1,0 +1,21 @@
+/**
+ * The pipeline's steps, in the order a unit goes through them: the one
+ * vocabulary the engine, the cloud adapters, the outbox, the journal and the
+ * screens share.
+ */
+export const PIPELINE_STEPS = [
+  'identify',
+  'activate',
+  'register',
+  'rename',
+  'target-version',
+  'current-version',
+  'download',
+  'flash',
+  'write-credentials',
+  'verify-credentials',
+  'reboot',
+  'confirm',
+] as const;
+
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
