@@ -48,10 +48,9 @@ export async function outboxCommand(argv: string[]): Promise<number> {
   const config = values.config ? await loadLineConfig(values.config) : await lastConfig(dataDir);
   const station = await Station.open({ config, dataDir, autoReplay: false });
   try {
-    station.journal.requeueInFlight();
-    const done = await station.replayer.replayNow();
+    const done = await station.replayOutboxNow();
     if (!values.json) console.log(`replayed ${done} call(s)`);
-    const left = station.journal.outboxEntries();
+    const left = station.outboxEntries();
     print(left);
     return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? EXIT_PENDING : 0;
   } finally {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadLineConfig } from '../core/config/line-config.ts';
 import { jsonFileSettingsStore } from '../core/desk/desk-settings.ts';
 import { StationDesk } from '../core/desk/station-desk.ts';
-import { hostNameSchema, loadStationPolicy, STATION_POLICY_FILE } from '../core/desk/station-policy.ts';
+import { hostNameSchema, loadStationPolicy } from '../core/desk/station-policy.ts';
+import { dataFolder } from '../core/storage/data-folder.ts';
 import { ConfigError } from '../core/errors.ts';
 import { MIN_TOKEN_LENGTH, startWebServer } from '../core/serve/web-server.ts';
 import { loadOrCreateKeyFile } from '../core/storage/secret-box.ts';
@@ -31,7 +32,7 @@ on every start unless you give one.
   --allow-host NAME  a host name browsers use to reach this station, besides
                      loopback and this machine's addresses (repeatable)
   --policy FILE      the station policy: tcp:// ports and the firmware folder a screen
-                     may use, more host names (default <data dir>/${STATION_POLICY_FILE})
+                     may use, more host names (default <data dir>/station-policy.json)
   --data-dir DIR     journal, settings, firmware cache and key (default ~/.local/share/provisioning-station)
 
 Runs until Ctrl-C; units at work are given 30 s to finish, then cancelled.`;
@@ -99,7 +100,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const fixedConfig = values.config ? { config: await loadLineConfig(values.config), source: values.config } : undefined;
   const desk = new StationDesk({
     dataDir,
-    settings: jsonFileSettingsStore(join(dataDir, 'settings.json')),
+    settings: jsonFileSettingsStore(dataFolder(dataDir).settings),
     secretKey: await loadOrCreateKeyFile(dataDir),
     fixedConfig,
     policy,

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { safeStorage } from 'electron';
 import Store from 'electron-store';
 import type { SettingsStore } from '../core/desk/desk-settings.ts';
 import { StationError } from '../core/errors.ts';
-import { KEY_FILE_NAME, loadOrCreateKeyFile } from '../core/storage/secret-box.ts';
+import { dataFolder } from '../core/storage/data-folder.ts';
+import { loadOrCreateKeyFile } from '../core/storage/secret-box.ts';
 
 /** The part of electron-store the app uses: its settings and its sealed key. */
 export interface AppStore {
@@ -72,7 +72,7 @@ export async function electronSecretKey(store: AppStore, dataDir: string, keycha
     if (shouldReEncrypt) store.set(SEALED_KEY, await seal(keychain, key));
     return key;
   }
-  const keyFile = join(dataDir, KEY_FILE_NAME);
+  const keyFile = dataFolder(dataDir).keyFile;
   const adopted = (await stat(keyFile).catch(() => undefined)) ? await loadOrCreateKeyFile(dataDir) : undefined;
   const key = adopted ?? randomBytes(32);
   store.set(SEALED_KEY, await seal(keychain, key));
@@ -102,7 +102,7 @@ async function unseal(keychain: Keychain, sealed: string): Promise<{ key: Buffer
 /** A key sealed while a keychain seemed to protect it goes to the key file once the keychain is only `basic_text`. */
 async function moveSealedKeyToFile(store: AppStore, dataDir: string, keychain: Keychain, sealed: string): Promise<Buffer> {
   const { key } = await unseal(keychain, sealed);
-  const keyFile = join(dataDir, KEY_FILE_NAME);
+  const keyFile = dataFolder(dataDir).keyFile;
   if (await stat(keyFile).catch(() => undefined)) {
     if (!(await loadOrCreateKeyFile(dataDir)).equals(key)) {
       throw new StationError('SECRET_KEY_CONFLICT', `the app holds two different secrets keys: one sealed in station.json and one in ${keyFile}`, {

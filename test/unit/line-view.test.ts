@@ -55,7 +55,7 @@ describe('LineView: what the screens show of a line', () => {
     const view = new LineView();
     view.apply(outcome({ result: 'pending' }));
     expect(view.tile(PORT)).toMatchObject({ state: 'pending', queued: 1 });
-    expect(view.settleRecent(PORT, 1, 'passed')).toBe(true);
+    expect(view.settleRecent(1, 'passed')).toBe(PORT);
     expect(view.tile(PORT)).toMatchObject({ state: 'passed', queued: 0 });
     expect(view.header({ configured: true, demo: false, lineRunning: true, online: true, outboxPending: 0 })).toMatchObject({ passed: 1, pending: 0 });
   });

@@ -69,17 +69,20 @@ export class LineView {
     return tile.port;
   }
 
-  /** A unit record's state changed outside the pipeline (its queued cloud calls went through): returns whether a tile changed. */
-  settleRecent(port: string, unitId: number, result: 'passed' | 'failed' | 'pending'): boolean {
-    const tile = this.tiles.get(port);
-    const entry = tile?.recent.find((unit) => unit.unitId === unitId);
-    if (!tile || !entry || entry.result === result) return false;
-    if (entry.result === 'pending') this.counts.pending--;
-    this.counts[result]++;
-    entry.result = result;
-    if (tile.unitId === unitId && tile.state === 'pending') tile.state = result;
-    tile.queued = tile.recent.filter((unit) => unit.result === 'pending').length;
-    return true;
+  /** A unit's record changed outside the pipeline (its queued cloud calls went through, or one failed): returns the port whose tile changed. */
+  settleRecent(unitId: number, result: 'passed' | 'failed' | 'pending'): string | undefined {
+    for (const tile of this.tiles.values()) {
+      const entry = tile.recent.find((unit) => unit.unitId === unitId);
+      if (!entry) continue;
+      if (entry.result === result) return undefined;
+      this.counts[entry.result]--;
+      this.counts[result]++;
+      entry.result = result;
+      if (tile.unitId === unitId && tile.state === 'pending') tile.state = result;
+      tile.queued = tile.recent.filter((unit) => unit.result === 'pending').length;
+      return tile.port;
+    }
+    return undefined;
   }
 
   header(extra: Pick<Header, 'configured' | 'demo' | 'lineRunning' | 'online' | 'outboxPending'> & { problem?: string; demoInMemory?: string }): Header {

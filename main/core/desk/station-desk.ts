@@ -1,14 +1,14 @@
-import { join } from 'node:path';
 import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import type { StationEvent } from '../engine/events.ts';
-import { Station } from '../engine/station.ts';
+import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { referenceProfile } from '../devices/profile/load-profile.ts';
+import { dataFolder } from '../storage/data-folder.ts';
 import { historyCsv } from '../storage/history-export.ts';
 import type { UnitRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
@@ -59,8 +59,10 @@ export class StationDesk {
   private readonly dirtyPorts = new Set<string>();
   private headerDirty = false;
   private readonly publishTimer: NodeJS.Timeout;
-  private readonly settleTimer: NodeJS.Timeout;
+  private readonly headerTimer: NodeJS.Timeout;
   private lastHeader = '';
+  /** Cloud calls waiting, as last counted (when the outbox changed, not on every publish). */
+  private outboxWaiting = 0;
   /** One thing at a time changes the station (open, demo, settings, close). */
   private change: Promise<unknown> = Promise.resolve();
 
@@ -74,10 +76,11 @@ export class StationDesk {
     this.stored = readStoredSettings(options.settings);
     this.profile = settingsProfile(this.stored);
     this.publishTimer = setInterval(() => this.publish(), options.publishIntervalMs ?? 100);
-    this.settleTimer = setInterval(() => this.settle(), 1000);
+    // Units per hour and the like move with time alone: the header is compared once a second.
+    this.headerTimer = setInterval(() => this.refreshHeader(), 1000);
     // The desk's ticks alone never keep a process alive; its servers and ports do.
     this.publishTimer.unref();
-    this.settleTimer.unref();
+    this.headerTimer.unref();
   }
 
   /** Opens the configured line, if there is one, and starts it when the settings say so. */
@@ -156,17 +159,17 @@ export class StationDesk {
   }
 
   async replayOutbox(): Promise<Result<'replayOutbox'>> {
-    void this.requireStation().replayer.replayNow().catch((error: unknown) => this.fail(error));
+    void this.requireStation().replayOutboxNow().catch((error: unknown) => this.fail(error));
     return OK;
   }
 
   async history(query: { serial?: string; limit?: number }): Promise<HistoryRow[]> {
-    const units = this.station?.journal.units({ serialContains: query.serial?.trim() || undefined, limit: query.limit ?? 200 }) ?? [];
+    const units = this.station?.history({ serialContains: query.serial?.trim() || undefined, limit: query.limit ?? 200 }) ?? [];
     return units.map(historyRow);
   }
 
   async exportCsv(query: { serial?: string }): Promise<string> {
-    return historyCsv(this.station?.journal.units({ serialContains: query.serial?.trim() || undefined, limit: 100_000 }) ?? []);
+    return historyCsv(this.station?.history({ serialContains: query.serial?.trim() || undefined, limit: 100_000 }) ?? []);
   }
 
   async getSettings(): Promise<SettingsView> {
@@ -216,7 +219,7 @@ export class StationDesk {
       const count = this.options.demoPorts ?? 4;
       const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
       try {
-        await this.openStation(demo.config, referenceProfile, demo.open, join(this.options.dataDir, 'demo'), demo);
+        await this.openStation(demo.config, referenceProfile, demo.open, dataFolder(this.options.dataDir).demo, demo);
       } catch (error) {
         await demo.stop();
         throw error;
@@ -228,7 +231,7 @@ export class StationDesk {
   /** A clean quit: units at work get `graceMs` to finish, the rest are cancelled (their records say so); the journal is closed. */
   async close(graceMs = 30_000): Promise<void> {
     clearInterval(this.publishTimer);
-    clearInterval(this.settleTimer);
+    clearInterval(this.headerTimer);
     await this.uploads.close();
     await this.serially(async () => {
       const deadline = Date.now() + graceMs;
@@ -251,6 +254,8 @@ export class StationDesk {
       throw error;
     }
     this.demo = demo;
+    this.outboxWaiting = this.station.outboxWaiting();
+    this.station.onNotice((notice) => this.onNotice(notice));
     this.view = new LineView(this.options.now);
     this.view.setPorts(
       config.ports.filter((port) => typeof port === 'string'),
@@ -270,19 +275,31 @@ export class StationDesk {
 
   private onEvent(event: StationEvent): void {
     this.dirtyPorts.add(this.view.apply(event));
-    if (event.type === 'unit') this.headerDirty = true;
+    if (event.type !== 'unit') return;
+    // A unit that passed offline left calls in the outbox.
+    if (event.result === 'pending') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
+    this.headerDirty = true;
+  }
+
+  /** What the station announces: a unit's queued calls settled, the outbox or the cloud changed. */
+  private onNotice(notice: StationNotice): void {
+    if (notice.type === 'outbox-changed') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
+    if (notice.type === 'unit-settled' && notice.unit.result !== 'in-progress') {
+      const port = this.view.settleRecent(notice.unit.id, notice.unit.result);
+      if (port) this.dirtyPorts.add(port);
+    }
+    this.headerDirty = true;
   }
 
   private header() {
     const station = this.station;
-    const counts = station?.journal.outboxCounts();
     return this.view.header({
       configured: station !== undefined,
       demo: this.demo !== undefined,
       ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
       lineRunning: this.line !== undefined,
-      online: station?.connectivity.online ?? false,
-      outboxPending: counts ? counts.pending + counts['in-flight'] : 0,
+      online: station !== undefined && station.cloudState !== 'offline',
+      outboxPending: station ? this.outboxWaiting : 0,
       ...(this.problem ? { problem: this.problem } : {}),
     });
   }
@@ -310,22 +327,9 @@ export class StationDesk {
     this.emit({ type: 'snapshot', snapshot });
   }
 
-  /** Once a second: the header's own changes, and units that waited for the cloud become passed when their queued calls went through. */
-  private settle(): void {
-    // What no event announces (cloud back online, outbox drained) is looked up here, once a second, not on every publish.
+  /** Once a second: the header as time alone changes it (units per hour), sent only if it did change. */
+  private refreshHeader(): void {
     if (this.listeners.size > 0 && JSON.stringify(this.header()) !== this.lastHeader) this.headerDirty = true;
-    const station = this.station;
-    if (!station) return;
-    for (const tile of this.view.allTiles()) {
-      for (const unit of tile.recent) {
-        if (unit.result !== 'pending' || unit.unitId === undefined) continue;
-        const record = station.journal.unit(unit.unitId);
-        if (record && record.result !== 'pending' && record.result !== 'in-progress' && this.view.settleRecent(tile.port, unit.unitId, record.result)) {
-          this.dirtyPorts.add(tile.port);
-          this.headerDirty = true;
-        }
-      }
-    }
   }
 
   private emit(update: Update): void {

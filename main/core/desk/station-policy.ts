@@ -1,8 +1,9 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, normalize, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseTcpAddress } from '../ports/tcp-port.ts';
+import { dataFolder } from '../storage/data-folder.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 
 /**
@@ -13,8 +14,6 @@ import { parseJson, parseOrThrow } from '../validation.ts';
  * also answers to the extra host names listed here. A line configuration given
  * with --config is the operator's own and is not held to this.
  */
-export const STATION_POLICY_FILE = 'station-policy.json';
-const DEFAULT_FIRMWARE_FOLDER = 'firmware-files';
 const MiB = 1024 * 1024;
 
 /** A host name or address as a browser writes it in a URL, without scheme or port. */
@@ -60,7 +59,7 @@ export interface StationPolicy {
  * invalid, is an error that names the field.
  */
 export function loadStationPolicy(dataDir: string, file?: string): StationPolicy {
-  const path = resolve(file ?? join(dataDir, STATION_POLICY_FILE));
+  const path = resolve(file ?? dataFolder(dataDir).policy);
   let text: string | undefined;
   try {
     text = readFileSync(path, 'utf8');
@@ -72,7 +71,7 @@ export function loadStationPolicy(dataDir: string, file?: string): StationPolicy
   const parsed = parseOrThrow(stationPolicySchema, raw, `station policy ${path}`, 'Correct the fields named above in that file.');
   const policy: StationPolicy = {
     tcpPorts: parsed.tcpPorts.map(normalizeTcp),
-    firmwareFolder: parsed.firmwareFolder ? resolve(dirname(path), parsed.firmwareFolder) : resolve(dataDir, DEFAULT_FIRMWARE_FOLDER),
+    firmwareFolder: parsed.firmwareFolder ? resolve(dirname(path), parsed.firmwareFolder) : resolve(dataFolder(dataDir).firmwareFiles),
     maxFirmwareBytes: parsed.maxFirmwareBytes,
     allowedHosts: parsed.allowedHosts.map((host) => host.toLowerCase()),
     source: text === undefined ? `the default station policy (no ${path})` : `the station policy ${path}`,

@@ -15,6 +15,8 @@ export interface ReplayerOptions {
   /** Backoff for a failed call: base × 2^(attempts-1), capped, with jitter. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Told whenever a call went through or was given up, and when a unit's record changed because of it (its calls all done, or one failed). */
+  onProgress?: (change: { unitId: number; settled: boolean }) => void;
 }
 
 /**
@@ -33,10 +35,9 @@ export class OutboxReplayer {
     this.options = options;
   }
 
-  /** Starts the background loop; calls interrupted by a crash are queued again first. */
+  /** Starts the background loop (the station has already queued again the calls a crash interrupted). */
   start(): void {
     if (this.running) return;
-    this.options.journal.requeueInFlight();
     this.running = true;
     const tick = async () => {
       if (!this.running) return;
@@ -94,11 +95,16 @@ export class OutboxReplayer {
     try {
       await this.send(entry);
       outcome = 'done';
+      let settled = false;
       if (journal.unfinishedOutbox(entry.unitId) === 0) {
         const unit = journal.unit(entry.unitId);
         // The unit's cloud side is complete; it stays pending only while it is still owed its credentials.
-        if (unit && unit.result !== 'failed') journal.finishUnit(entry.unitId, unit.credentialsState === 'pending' ? 'pending' : 'passed');
+        if (unit && unit.result !== 'failed') {
+          journal.finishUnit(entry.unitId, unit.credentialsState === 'pending' ? 'pending' : 'passed');
+          settled = true;
+        }
       }
+      this.options.onProgress?.({ unitId: entry.unitId, settled });
     } catch (error) {
       const message = describeError(error);
       // One failed call is not an outage: the probe decides (and, offline, the loop waits for it to answer).
@@ -112,6 +118,7 @@ export class OutboxReplayer {
         journal.markFailed(entry.id, message);
         journal.finishUnit(entry.unitId, 'failed', { step: entry.call, error: `replay of ${entry.call} failed: ${message}` });
         outcome = 'failed';
+        this.options.onProgress?.({ unitId: entry.unitId, settled: true });
       }
     }
     return outcome;

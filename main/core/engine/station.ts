@@ -7,10 +7,10 @@ import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
-import { Journal, type UnitRecord } from '../storage/journal.ts';
+import { Journal, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
-import { Connectivity } from './connectivity.ts';
+import { Connectivity, type ConnectivityState } from './connectivity.ts';
 import type { StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
@@ -36,6 +36,13 @@ export interface StationSetup {
   secretKey?: Buffer;
 }
 
+/**
+ * What the station tells screens and tools without being asked: a unit's
+ * queued cloud calls went through (or one failed), the outbox changed, the
+ * cloud came or went.
+ */
+export type StationNotice = { type: 'unit-settled'; unit: UnitRecord } | { type: 'outbox-changed' } | { type: 'cloud'; state: ConnectivityState };
+
 /** Where the line configuration a station last ran with is kept, for tools that run without --config. */
 export const LINE_CONFIG_SETTING = 'line-config';
 
@@ -57,6 +64,7 @@ export class Station {
   private readonly running = new Map<string, AbortController>();
   private readonly open: typeof openPort;
   private readonly lock: DataFolderLock;
+  private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
 
   private constructor(
     setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & {
@@ -81,9 +89,15 @@ export class Station {
       connectivity: this.connectivity,
       concurrency: this.config.concurrency.cloudCalls,
       probeIntervalMs: setup.probeIntervalMs,
+      onProgress: ({ unitId, settled }) => {
+        const unit = settled ? this.journal.unit(unitId) : undefined;
+        if (unit) this.notify({ type: 'unit-settled', unit });
+        this.notify({ type: 'outbox-changed' });
+      },
     });
     // The outbox replays by itself: whenever the cloud is back, and on a steady tick.
     this.connectivity.onChange((online) => {
+      this.notify({ type: 'cloud', state: this.connectivity.state });
       if (online) void this.replayer.drain();
     });
     if (setup.autoReplay) this.replayer.start();
@@ -100,6 +114,8 @@ export class Station {
       adapter = setup.adapter ?? (await createCloudAdapter(setup.config.cloud));
       const box = new SecretBox(setup.secretKey ?? (await loadOrCreateKeyFile(setup.dataDir)));
       journal = Journal.open(folder.journal, box);
+      // Calls a crash left in flight go back to the queue: this process holds the folder, so nobody else is sending them.
+      journal.requeueInFlight();
       const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads, maxFirmwareBytes: setup.config.maxFirmwareBytes });
       await cache.sweep();
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
@@ -120,6 +136,38 @@ export class Station {
       lock.release();
       throw error;
     }
+  }
+
+  /** Listens to the station's notices (units settled by the outbox, outbox and cloud changes); returns how to stop. */
+  onNotice(listener: (notice: StationNotice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
+  /** Whether the cloud answers: not checked yet, online, or shown offline by a probe. */
+  get cloudState(): ConnectivityState {
+    return this.connectivity.state;
+  }
+
+  /** Units on record, newest first (history screens and exports). */
+  history(filter: { serial?: string; serialContains?: string; limit?: number } = {}): UnitRecord[] {
+    return this.journal.units(filter);
+  }
+
+  /** Cloud calls waiting in the outbox or in flight. */
+  outboxWaiting(): number {
+    const counts = this.journal.outboxCounts();
+    return counts.pending + counts['in-flight'];
+  }
+
+  /** The calls not yet done (waiting, in flight or failed), oldest first. */
+  outboxEntries(): OutboxEntry[] {
+    return this.journal.outboxEntries();
+  }
+
+  /** The operator's "replay now": every waiting call is due at once and the cloud is tried; resolves with how many calls completed. */
+  replayOutboxNow(): Promise<number> {
+    return this.replayer.replayNow();
   }
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
@@ -235,7 +283,12 @@ export class Station {
     });
   }
 
+  private notify(notice: StationNotice): void {
+    for (const listener of this.noticeListeners) listener(notice);
+  }
+
   async close(): Promise<void> {
+    this.noticeListeners.clear();
     await this.replayer.stop();
     await this.adapter.close();
     this.journal.close();

@@ -16,6 +16,14 @@ export interface DataFolder {
   lock: string;
   /** The pid of that process, for the message a second one gets. */
   lockOwner: string;
+  /** Settings saved from a screen (`station serve`; the app keeps them with electron-store). */
+  settings: string;
+  /** The station policy a screen cannot write: tcp ports, firmware folder, host names. */
+  policy: string;
+  /** Firmware files a screen may name or upload, unless the policy names another folder. */
+  firmwareFiles: string;
+  /** The demo line's own journal and cache, apart from the real line's. */
+  demo: string;
 }
 
 export function dataFolder(dir: string): DataFolder {
@@ -26,6 +34,10 @@ export function dataFolder(dir: string): DataFolder {
     firmwareCache: join(dir, 'firmware'),
     lock: join(dir, 'station.lock'),
     lockOwner: join(dir, 'station.lock.pid'),
+    settings: join(dir, 'settings.json'),
+    policy: join(dir, 'station-policy.json'),
+    firmwareFiles: join(dir, 'firmware-files'),
+    demo: join(dir, 'demo'),
   };
 }
 

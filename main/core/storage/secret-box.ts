@@ -1,12 +1,11 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError, StationError } from '../errors.ts';
+import { dataFolder } from './data-folder.ts';
 
 const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-export const KEY_FILE_NAME = 'station.key';
 
 /**
  * AES-256-GCM for secrets at rest (api keys, CIKs, cloud passwords). Each
@@ -60,7 +59,7 @@ export class SecretBox {
 export async function loadOrCreateKeyFile(dataDir: string): Promise<Buffer> {
   const existing = await loadKeyFile(dataDir);
   if (existing) return existing;
-  const path = join(dataDir, KEY_FILE_NAME);
+  const path = dataFolder(dataDir).keyFile;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   await writeFile(path, key.toString('base64'), { mode: 0o600, flag: 'wx' });
@@ -70,7 +69,7 @@ export async function loadOrCreateKeyFile(dataDir: string): Promise<Buffer> {
 
 /** The data folder's key if it has one (tools that only read never create one); undefined when there is none. */
 export async function loadKeyFile(dataDir: string): Promise<Buffer | undefined> {
-  const path = join(dataDir, KEY_FILE_NAME);
+  const path = dataFolder(dataDir).keyFile;
   const existing = await stat(path).catch(() => undefined);
   if (!existing) return undefined;
   if (process.platform !== 'win32' && (existing.mode & 0o077) !== 0) {

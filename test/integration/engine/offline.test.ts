@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { StationEvent } from '../../../main/core/engine/events.ts';
-import { Station } from '../../../main/core/engine/station.ts';
+import { Station, type StationNotice } from '../../../main/core/engine/station.ts';
 import { until } from '../../helpers/until.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
 
@@ -48,13 +48,23 @@ describe('offline operation and the outbox (GadgetKeeper)', () => {
     expect(station.journal.outboxCounts().pending).toBe(9); // activate, rename, confirm for each
     expect(emulator.calls.get('download')).toBe(1);
 
-    // Back online: the outbox drains by itself.
+    // Back online: the outbox drains by itself, and the station announces each unit it settles (no one polls for it).
+    const notices: StationNotice[] = [];
+    station.onNotice((notice) => notices.push(notice));
     emulator.setOffline(false);
     await until(() => {
       const counts = station!.journal.outboxCounts();
       return counts.pending + counts['in-flight'] === 0;
     });
     expect(station.connectivity.online).toBe(true);
+    await until(() => notices.filter((notice) => notice.type === 'unit-settled').length === 3);
+    expect(notices.filter((notice) => notice.type === 'unit-settled').map((notice) => (notice as { unit: { serial: string; result: string } }).unit).map((unit) => [unit.serial, unit.result]).sort()).toEqual([
+      [serial(3), 'pending'],
+      [serial(4), 'pending'],
+      [serial(5), 'pending'],
+    ]);
+    expect(notices).toContainEqual({ type: 'cloud', state: 'online' });
+    expect(station.outboxWaiting()).toBe(0);
     for (let i = 1; i <= 5; i++) {
       const thing = emulator.state.thingsBySerial.get(serial(i))!;
       expect(thing.currentVersionId).toBe(target);
