@@ -1,24 +1,12 @@
 import type { TransferProgress } from '../transfer/progress.ts';
-import type { FlashPart } from './firmware-image.ts';
+import type { FirmwareImage } from './firmware-image.ts';
 
 export interface Credentials {
   thingId: string;
   apiKey: string;
 }
 
-export interface FirmwareImage {
-  data: Uint8Array;
-  /** Lowercase hex SHA-256 of data. */
-  sha256: string;
-  versionId: string;
-  /**
-   * The image as parts at flash addresses (an ESP-IDF build: bootloader,
-   * partition table, application). When present, data holds the same parts
-   * merged into one binary from address 0 (gaps erased, 0xFF), so a driver
-   * that takes one blob still gets the whole image. See firmware-image.ts.
-   */
-  parts?: readonly FlashPart[];
-}
+export type { FirmwareImage } from './firmware-image.ts';
 
 export interface BootReport {
   serial: string;

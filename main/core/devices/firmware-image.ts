@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
-import type { FirmwareImage } from './driver.ts';
 
 /**
  * Multi-part firmware: what an ESP-IDF build flashes (bootloader, partition
@@ -12,6 +11,21 @@ export interface FlashPart {
   /** Flash address. */
   offset: number;
   data: Uint8Array;
+}
+
+/** A firmware version as the station flashes it: one binary, and optionally the parts it is made of. */
+export interface FirmwareImage {
+  data: Uint8Array;
+  /** Lowercase hex SHA-256 of data. */
+  sha256: string;
+  versionId: string;
+  /**
+   * The image as parts at flash addresses (an ESP-IDF build: bootloader,
+   * partition table, application). When present, data holds the same parts
+   * merged into one binary from address 0 (gaps erased, 0xFF), so a driver
+   * that takes one blob still gets the whole image. See firmware-image.ts.
+   */
+  parts?: readonly FlashPart[];
 }
 
 /** Flash is erased in 4 KiB sectors; a part that starts mid-sector would erase its neighbour's bytes. */
