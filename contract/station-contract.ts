@@ -50,7 +50,7 @@ export const tileSchema = z
     port: text(512),
     serial: text(128).optional(),
     state: tileStateSchema,
-    /** Every pipeline step this station runs, in order, with where the unit is in it. */
+    /** The steps the engine planned for this unit (its plan event), in order, with where the unit is in them. */
     steps: z.array(z.object({ step: pipelineStepSchema, state: stepStateSchema }).strict()).max(PIPELINE_STEPS.length),
     step: pipelineStepSchema.optional(),
     progress: z

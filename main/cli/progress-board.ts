@@ -26,7 +26,12 @@ export class ProgressBoard {
     if (!row) return;
     row.serial = event.serial ?? row.serial;
     row.cloudWaitUntil = event.type === 'waiting' ? event.until : undefined;
-    if (event.type === 'waiting') {
+    if (event.type === 'plan') {
+      row.state = 'working';
+      row.step = undefined;
+      row.percent = undefined;
+      row.error = undefined;
+    } else if (event.type === 'waiting') {
       row.state = 'working';
       row.step = event.step;
     } else if (event.type === 'step') {

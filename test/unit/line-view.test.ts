@@ -18,6 +18,19 @@ const outcome = (over: Partial<UnitOutcome>): UnitOutcome => ({
 });
 
 describe('LineView: what the screens show of a line', () => {
+  it('shows the line\'s plan on idle tiles, then exactly the plan the engine published for the unit', () => {
+    const view = new LineView();
+    view.setPorts([PORT], 'waiting', ['identify', 'register', 'target-version', 'download', 'flash', 'reboot']);
+    expect(view.tile(PORT)!.steps.map((entry) => entry.step)).toEqual(['identify', 'register', 'target-version', 'download', 'flash', 'reboot']);
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'register', 'flash'] });
+    expect(view.tile(PORT)!.steps).toEqual([
+      { step: 'identify', state: 'pending' },
+      { step: 'register', state: 'pending' },
+      { step: 'flash', state: 'pending' },
+    ]);
+    expect(view.tile(PORT)!.state).toBe('working');
+  });
+
   it('follows a unit through its steps and its flash progress', () => {
     const view = new LineView();
     view.setPorts([PORT], 'waiting');

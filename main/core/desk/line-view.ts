@@ -5,8 +5,8 @@ import { PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome 
 const ATTENTION_CODES = new Set(['PORT_DISCONNECTED', 'PORT_OPEN_FAILED', 'SERIAL_DUPLICATE']);
 const RECENT_UNITS = 8;
 
-function freshTile(port: string, state: TileState): Tile {
-  return { port, state, steps: PIPELINE_STEPS.map((step) => ({ step, state: 'pending' as const })), recent: [], queued: 0 };
+function freshTile(port: string, state: TileState, plan: readonly PipelineStep[]): Tile {
+  return { port, state, steps: plan.map((step) => ({ step, state: 'pending' as const })), recent: [], queued: 0 };
 }
 
 /**
@@ -16,6 +16,8 @@ function freshTile(port: string, state: TileState): Tile {
  */
 export class LineView {
   private readonly tiles = new Map<string, Tile>();
+  /** The steps this line runs for a unit, shown on a tile before its unit's own plan arrives. */
+  private plan: readonly PipelineStep[] = PIPELINE_STEPS;
   private readonly counts = { passed: 0, failed: 0, pending: 0 };
   private firstUnitAt: number | undefined;
   readonly shiftStartedAt: number;
@@ -26,13 +28,14 @@ export class LineView {
     this.shiftStartedAt = now();
   }
 
-  /** The line's ports, in the configured order; a port no longer configured disappears. */
-  setPorts(ports: string[], state: TileState): void {
+  /** The line's ports, in the configured order, each showing the line's plan until a unit starts; a port no longer configured disappears. */
+  setPorts(ports: string[], state: TileState, plan: readonly PipelineStep[] = PIPELINE_STEPS): void {
+    this.plan = plan;
     const keep = new Set(ports);
     for (const port of this.tiles.keys()) if (!keep.has(port)) this.tiles.delete(port);
     for (const port of ports) {
       const tile = this.tiles.get(port);
-      if (!tile) this.tiles.set(port, freshTile(port, state));
+      if (!tile) this.tiles.set(port, freshTile(port, state, plan));
       else if (tile.state === 'idle' || tile.state === 'waiting') tile.state = state;
     }
   }
@@ -55,7 +58,8 @@ export class LineView {
     const tile = this.tiles.get(event.port) ?? this.adopt(event.port);
     if (event.serial !== undefined) tile.serial = event.serial;
     delete tile.waitingForCloud;
-    if (event.type === 'waiting') tile.waitingForCloud = { reason: event.reason, until: event.until };
+    if (event.type === 'plan') this.beginUnit(tile, event.steps);
+    else if (event.type === 'waiting') tile.waitingForCloud = { reason: event.reason, until: event.until };
     else if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
     else if (event.type === 'progress') {
       tile.progress = {
@@ -101,13 +105,13 @@ export class LineView {
   }
 
   private adopt(port: string): Tile {
-    const tile = freshTile(port, 'waiting');
+    const tile = freshTile(port, 'waiting', this.plan);
     this.tiles.set(port, tile);
     return tile;
   }
 
   private applyStep(tile: Tile, step: PipelineStep, status: 'started' | 'done' | 'skipped' | 'failed', error?: string): void {
-    if (status === 'started' && (step === 'identify' || tile.state !== 'working')) this.beginUnit(tile);
+    if (status === 'started' && tile.state !== 'working') this.beginUnit(tile, this.plan);
     const entry = tile.steps.find((candidate) => candidate.step === step);
     if (entry) entry.state = status;
     if (status === 'started') tile.step = step;
@@ -115,10 +119,11 @@ export class LineView {
     if (status === 'failed') tile.failure = { step, message: error ?? `failed at ${step}` };
   }
 
-  private beginUnit(tile: Tile): void {
+  /** A unit starts on the tile: its steps are the plan the engine published (every step, for a unit seen mid-way). */
+  private beginUnit(tile: Tile, plan: readonly PipelineStep[]): void {
     this.firstUnitAt ??= this.now();
     tile.state = 'working';
-    tile.steps = PIPELINE_STEPS.map((step) => ({ step, state: 'pending' as const }));
+    tile.steps = plan.map((step) => ({ step, state: 'pending' as const }));
     tile.startedAt = this.now();
     delete tile.finishedAt;
     delete tile.failure;
@@ -137,8 +142,6 @@ export class LineView {
       tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: outcome.error ?? 'failed' };
     } else {
       tile.state = outcome.result;
-      // Steps this line's plan does not include (e.g. register on GadgetKeeper) did not run: say so rather than leave them waiting.
-      for (const entry of tile.steps) if (entry.state === 'pending') entry.state = 'skipped';
     }
     // A retry replaces the failed record's place in the list rather than adding a unit.
     const previous = outcome.unitId === undefined ? undefined : tile.recent.find((unit) => unit.unitId === outcome.unitId);

@@ -260,6 +260,7 @@ export class StationDesk {
     this.view.setPorts(
       config.ports.filter((port) => typeof port === 'string'),
       'idle',
+      this.station.plan,
     );
     this.publishAll();
     if (config.autoStart) await this.startLine();

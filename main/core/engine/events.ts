@@ -22,6 +22,8 @@ export interface UnitOutcome {
 }
 
 export type StationEvent =
+  /** When a unit starts: the steps its port will run, in order (from the cloud's declared steps and the driver's capabilities). */
+  | { type: 'plan'; port: string; serial: undefined; steps: PipelineStep[] }
   | { type: 'step'; port: string; serial: string | undefined; step: PipelineStep; status: 'started' | 'done' | 'skipped' | 'failed'; durationMs?: number; error?: string }
   | {
       type: 'progress';

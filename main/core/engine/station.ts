@@ -11,11 +11,12 @@ import { Journal, type OutboxEntry, type UnitRecord } from '../storage/journal.t
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
-import type { StationEvent, UnitOutcome } from './events.ts';
+import type { PipelineStep, StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
-import { runUnit } from './unit-pipeline.ts';
+import { runUnit } from './pipeline/run-unit.ts';
+import { planSteps } from './pipeline/step-plan.ts';
 import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
 import { PortDiscovery } from '../ports/discovery.ts';
 
@@ -136,6 +137,11 @@ export class Station {
       lock.release();
       throw error;
     }
+  }
+
+  /** The steps this line runs for each unit, from the cloud's declared steps, the driver's capabilities and the configuration. */
+  get plan(): PipelineStep[] {
+    return planSteps({ cloud: this.adapter.steps, capabilities: profileCapabilities(this.profile), config: this.config });
   }
 
   /** Listens to the station's notices (units settled by the outbox, outbox and cloud changes); returns how to stop. */

@@ -1,0 +1,22 @@
+import { driverOf, type StepModule } from '../pipeline-types.ts';
+
+/** Gets the unit's cloud credentials, unless the station already holds ones it never delivered. */
+export const activateStep: StepModule = {
+  name: 'activate',
+  applies: ({ cloud }) => cloud.activate !== undefined,
+  create: (deps) => ({
+    name: 'activate',
+    cloudStep: 'activate',
+    run: async (unit) => {
+      // The station already holds this unit's credentials: a new activation would revoke them (or, on Exosite, be refused).
+      if (unit.credentials) return `credentials the station already holds for this unit (record ${unit.credentialsFrom}); no new activation`;
+      // A one-shot activation (Exosite) is made only while this very unit still answers on this port.
+      const canDeliverCredentials = async () => (await driverOf(unit).identify({ signal: deps.signal })).serial === unit.serial;
+      unit.credentials = await deps.adapter.activate!(unit.serial!, { signal: deps.signal, canDeliverCredentials });
+      unit.credentialsFrom = unit.unitId;
+      deps.journal.storeCredentials(unit.unitId!, unit.credentials, 'held');
+    },
+    deferrable: { call: 'activate', payload: (unit) => ({ serial: unit.serial }) },
+    offlineSkip: deps.adapter.steps.activate?.offlineSkip,
+  }),
+};
