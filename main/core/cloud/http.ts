@@ -261,3 +261,16 @@ export function requestWithRetry<R, T>(
 ): Promise<T> {
   return withRetry(async () => check(await sendWithin(context, { timeoutMs: options.timeoutMs, signal: options.signal, mayHaveTakenEffect: true }, send)), options);
 }
+
+/**
+ * Whether the cloud answers at all: one GET, any status counts; only a
+ * connection or a deadline failure (offline) throws.
+ */
+export async function probeByGet(http: AxiosInstance, backend: CloudBackend, path: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await requestWithRetry(
+    { backend, step: 'target-version' },
+    { retrySafe: false, timeoutMs, signal },
+    (callSignal) => http.get<string>(path, { signal: callSignal }),
+    () => undefined,
+  );
+}

@@ -17,7 +17,7 @@ import { REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
+import { createHttpClient, probeByGet, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
 import { cloudLimits, type CloudLimits } from '../limits.ts';
 
 export interface ExositeSettings extends HttpSettings {
@@ -216,12 +216,7 @@ export class ExositeAdapter implements CloudAdapter {
   }
 
   async probe(options: CallOptions = {}): Promise<void> {
-    await requestWithRetry(
-      { backend: this.backend, step: 'target-version' },
-      { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
-      (signal) => this.http.get<string>('/timestamp', { signal }),
-      () => undefined,
-    );
+    await probeByGet(this.http, this.backend, '/timestamp', this.limits.timeoutMs, options.signal);
   }
 
   async close(): Promise<void> {}

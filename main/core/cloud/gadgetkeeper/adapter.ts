@@ -18,7 +18,7 @@ import { REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
-import { createHttpClient, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
+import { createHttpClient, probeByGet, invalidResponse, requestWithRetry, retryPolicyFor, sendWithin, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
 import { cloudLimits, type CloudLimits } from '../limits.ts';
 
 export interface GadgetKeeperPaths {
@@ -178,12 +178,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
   }
 
   async probe(options: CallOptions = {}): Promise<void> {
-    await requestWithRetry(
-      { backend: this.backend, step: 'target-version' },
-      { retrySafe: false, timeoutMs: this.limits.timeoutMs, signal: options.signal },
-      (signal) => this.http.get<string>('/', { signal }),
-      () => undefined,
-    );
+    await probeByGet(this.http, this.backend, '/', this.limits.timeoutMs, options.signal);
   }
 
   async close(): Promise<void> {}
