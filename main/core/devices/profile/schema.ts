@@ -153,4 +153,3 @@ export const deviceProfileSchema = z
 
 export type DeviceProfile = z.output<typeof deviceProfileSchema>;
 export type DeviceProfileInput = z.input<typeof deviceProfileSchema>;
-export type CommandSpec = DeviceProfile['commands']['readSerial'];
