@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
-import { startDemoLine } from '../core/simulator/demo-line.ts';
+import { DEMO_KINDS, startDemoLine, type DemoKind } from '../core/simulator/demo-line.ts';
 import { parseCommand } from './args.ts';
 import { ProgressBoard } from './progress-board.ts';
 
-const HELP = `Usage: station demo [--ports N] [--json]
+const HELP = `Usage: station demo [--ports N] [--kind reference|esp32] [--json]
 
 Runs a whole line without hardware or a cloud account: a local GadgetKeeper
 emulator with a demo product, N simulated units (on pseudo-terminals when
@@ -16,13 +16,21 @@ socat is installed, else in memory), and the station provisioning them all at
 once with a live progress board. Exit status 0 when every unit passed.
 
   --ports N    simulated units, 1 to 64 (default 4)
+  --kind K     reference: thermometers speaking the reference protocol (default);
+               esp32: blank ESP32-S3 chips flashed through their ROM bootloader,
+               credentials written into NVS
   --json       print station events as JSON lines instead of the board; the first
                line describes the line: {"type":"demo-line","onPty":…,"memoryFallbackReason":…}`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand('demo', argv, { ports: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const parsed = parseCommand('demo', argv, { ports: { type: 'string' }, kind: { type: 'string' }, json: { type: 'boolean' } }, HELP);
   if (typeof parsed === 'number') return parsed;
-  const values = parsed.values as { ports?: string; json?: boolean };
+  const values = parsed.values as { ports?: string; kind?: string; json?: boolean };
+  const kind = values.kind ?? 'reference';
+  if (!(DEMO_KINDS as readonly string[]).includes(kind)) {
+    console.error(`station demo: --kind is one of ${DEMO_KINDS.join(', ')}`);
+    return 2;
+  }
   const count = Number(values.ports ?? 4);
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     console.error('station demo: --ports must be a whole number from 1 to 64');
@@ -30,8 +38,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
 
   const workDir = mkdtempSync(join(tmpdir(), 'station-demo-'));
-  const units = await startDemoLine({ ports: count });
-  const station = await Station.open({ config: units.config, dataDir: join(workDir, 'data'), open: units.open });
+  const units = await startDemoLine({ ports: count, kind: kind as DemoKind });
+  const station = await Station.open({ config: units.config, profile: units.profile, dataDir: join(workDir, 'data'), open: units.open });
   const board = new ProgressBoard(units.paths);
   const live = !values.json && process.stdout.isTTY === true;
   const print = (event: StationEvent) => {

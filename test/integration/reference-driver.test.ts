@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FirmwareImage } from '../../main/core/devices/driver.ts';
-import { parseProfile, referenceProfile, referenceWindowProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { parseTextProfile, referenceProfile, referenceWindowProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
 import { DeviceError, PortDisconnectedError, ProtocolError, StationError } from '../../main/core/errors.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
@@ -64,7 +64,7 @@ describe('reference driver against the device simulator on a real pty', () => {
   });
 
   it('a unit that only speaks YMODEM tells a windowed sender in time, instead of hanging', async () => {
-    const { driver } = await connect({ transfer: 'ymodem' }, parseProfile({ ...referenceWindowProfile, commands: { ...referenceWindowProfile.commands, flash: { ...referenceWindowProfile.commands.flash!, startTimeoutMs: 1000 } } }));
+    const { driver } = await connect({ transfer: 'ymodem' }, parseTextProfile({ ...referenceWindowProfile, commands: { ...referenceWindowProfile.commands, flash: { ...referenceWindowProfile.commands.flash!, startTimeoutMs: 1000 } } }));
     const error = await driver.flash(image(4096)).catch((e: unknown) => e);
     expect((error as StationError).describe()).toMatch(/step flash: no answer from the receiver to start \(W\).*ymodem-window/);
   });
@@ -109,7 +109,7 @@ describe('reference driver against the device simulator on a real pty', () => {
   });
 
   it('refuses a serial number that does not match the profile pattern', async () => {
-    const profile = parseProfile({ ...referenceProfile, serialNumberPattern: '^SN[0-9]+$' });
+    const profile = parseTextProfile({ ...referenceProfile, serialNumberPattern: '^SN[0-9]+$' });
     const { driver } = await connect({}, profile);
     await expect(driver.identify()).rejects.toThrow(/serial number "THERM00000000000042", which does not match/);
   });
@@ -143,7 +143,7 @@ describe('reference driver against the device simulator on a real pty', () => {
   });
 
   it('talks to a vendor AT-style profile without code', async () => {
-    const profile = parseProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')));
+    const profile = parseTextProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')));
     const { sim, driver } = await connect({ dialect: 'at', version: '1.4.2', noiseIntervalMs: 20 }, profile);
     expect(await driver.identify()).toEqual({ serial: SERIAL });
     expect(await driver.readVersion()).toBe('1.4.2');
@@ -155,7 +155,7 @@ describe('reference driver against the device simulator on a real pty', () => {
   });
 
   it('surfaces an AT "+CME ERROR" with its code', async () => {
-    const profile = parseProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')));
+    const profile = parseTextProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')));
     const { driver } = await connect({ dialect: 'at' }, profile);
     await expect(driver.verifyCredentials(credentials)).rejects.toMatchObject({ deviceCode: '30' });
   });

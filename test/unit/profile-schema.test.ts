@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadProfile, parseProfile, referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { loadProfile, parseTextProfile, referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { ConfigError } from '../../main/core/errors.ts';
 
 const at = () => JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8')) as Record<string, unknown>;
@@ -23,7 +23,7 @@ describe('device profiles', () => {
   });
 
   it('accepts the AT example and fills defaults', () => {
-    const profile = parseProfile(at());
+    const profile = parseTextProfile(at());
     expect(profile.lineEnding).toBe('\r\n');
     expect(profile.commands.flash).toBeUndefined();
   });
@@ -31,7 +31,7 @@ describe('device profiles', () => {
   it('names the bad field: an invalid regular expression', () => {
     const data = at();
     (data.commands as Record<string, { expect: unknown }>).readSerial!.expect = '^+SN:(';
-    const error = errorOf(() => parseProfile(data, 'profiles/bad.json'));
+    const error = errorOf(() => parseTextProfile(data, 'profiles/bad.json'));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain('profiles/bad.json is invalid');
     expect(error.message).toContain('commands.readSerial.expect');
@@ -42,13 +42,13 @@ describe('device profiles', () => {
     const commands = data.commands as Record<string, { send: string; expect: unknown }>;
     commands.readSerial!.expect = '^\\+SN:(\\S+)$';
     commands.writeCredentials!.send = 'AT+CREDS={thing},{apiKey}';
-    const error = errorOf(() => parseProfile(data));
+    const error = errorOf(() => parseTextProfile(data));
     expect(error.message).toContain('commands.readSerial.expect: needs a named group (?<serial>…)');
     expect(error.message).toContain('commands.writeCredentials.send: unknown placeholder {thing}');
   });
 
   it('names the bad field: wrong types and unknown keys', () => {
-    const error = errorOf(() => parseProfile({ ...at(), serial: { baudRate: 'fast' }, colour: 'blue' }));
+    const error = errorOf(() => parseTextProfile({ ...at(), serial: { baudRate: 'fast' }, colour: 'blue' }));
     expect(error.message).toContain('serial.baudRate');
     expect(error.message).toMatch(/colour/);
   });

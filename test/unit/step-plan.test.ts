@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { EXOSITE_STEPS } from '../../main/core/cloud/exosite/adapter.ts';
 import { FLEET_FREEDOM_STEPS } from '../../main/core/cloud/fleetfreedom/adapter.ts';
 import { GADGETKEEPER_STEPS } from '../../main/core/cloud/gadgetkeeper/adapter.ts';
-import { parseProfile, referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { parseTextProfile, referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { profileCapabilities } from '../../main/core/devices/profile-driver.ts';
 import { planSteps } from '../../main/core/engine/pipeline/step-plan.ts';
 
 const reference = profileCapabilities(referenceProfile);
-const at = profileCapabilities(parseProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8'))));
+const at = profileCapabilities(parseTextProfile(JSON.parse(readFileSync('profiles/examples/at-thermometer.json', 'utf8'))));
 const fromCloud = { source: 'cloud' } as const;
 const pinned = { source: 'file', path: '/fw.bin', versionId: 'fw-1' } as const;
 

@@ -4,7 +4,7 @@ import type { BackendChoice, SettingsInput, SettingsView } from '../../../contra
 import { cloudBackends, requireCloudBackend } from '../cloud/backends.ts';
 import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
-import type { DeviceProfile } from '../devices/profile/schema.ts';
+import type { DeviceProfile } from '../devices/device-profile.ts';
 import { BUILT_IN_PROFILES, parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
 import type { SecretBox } from '../storage/secret-box.ts';

@@ -1,13 +1,12 @@
 import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
 import type { LineConfig } from '../config/line-config.ts';
-import type { DeviceProfile } from '../devices/profile/schema.ts';
+import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
 import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
-import { referenceProfile } from '../devices/profile/load-profile.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { historyCsv } from '../storage/history-export.ts';
 import type { UnitRecord } from '../storage/journal.ts';
@@ -219,7 +218,7 @@ export class StationDesk {
       const count = this.options.demoPorts ?? 4;
       const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
       try {
-        await this.openStation(demo.config, referenceProfile, demo.open, dataFolder(this.options.dataDir).demo, demo);
+        await this.openStation(demo.config, demo.profile, demo.open, dataFolder(this.options.dataDir).demo, demo);
       } catch (error) {
         await demo.stop();
         throw error;

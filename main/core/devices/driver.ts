@@ -47,5 +47,12 @@ export interface DeviceDriver {
   flash(image: FirmwareImage, options?: FlashOptions): Promise<void>;
   /** Restarts the unit and resolves with what its boot banner reports. */
   reboot(options?: StepOptions): Promise<BootReport>;
+  /**
+   * The version a unit reports at boot after this image was flashed, when the
+   * image says it itself (an ESP-IDF application's esp_app_desc_t version);
+   * undefined when the unit reports the version id it was flashed with (the
+   * reference protocol).
+   */
+  bootVersionOf?(image: FirmwareImage): string | undefined;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import type {
   StepOptions,
 } from './driver.ts';
 import { compileProfilePattern } from './profile/safe-pattern.ts';
-import type { DeviceProfile } from './profile/schema.ts';
+import type { TextProfile } from './profile/schema.ts';
 
 /** Values substituted into a command line: printable, no spaces, so they cannot inject a second command. */
 const SAFE_VALUE = /^[\x21-\x7e]{1,256}$/;
@@ -40,13 +40,13 @@ interface Exchange {
 export class ProfileDriver implements DeviceDriver {
   readonly port: string;
   readonly capabilities: DriverCapabilities;
-  private readonly profile: DeviceProfile;
+  private readonly profile: TextProfile;
   private readonly bytePort: BytePort;
   private readonly reader: PortReader;
   private readonly errorPattern: RegExp;
   private readonly serialPattern: RegExp;
 
-  constructor(port: BytePort, profile: DeviceProfile) {
+  constructor(port: BytePort, profile: TextProfile) {
     this.bytePort = port;
     this.port = port.path;
     this.profile = profile;
@@ -184,7 +184,7 @@ export class ProfileDriver implements DeviceDriver {
   private require<K extends 'readVersion' | 'writeCredentials' | 'verifyCredentials' | 'flash' | 'reboot'>(
     name: K,
     step: string,
-  ): NonNullable<DeviceProfile['commands'][K]> {
+  ): NonNullable<TextProfile['commands'][K]> {
     const spec = this.profile.commands[name];
     if (!spec) {
       throw new StationError('PROFILE_UNSUPPORTED', `device profile "${this.profile.name}" has no ${name} command`, {
@@ -192,7 +192,7 @@ export class ProfileDriver implements DeviceDriver {
         hint: 'Add the command to the device profile, or turn this step off for the line.',
       });
     }
-    return spec as NonNullable<DeviceProfile['commands'][K]>;
+    return spec as NonNullable<TextProfile['commands'][K]>;
   }
 
   /** Sends one command (if any) and awaits its answer lines in order; returns the named groups they captured. */
@@ -235,7 +235,7 @@ export class ProfileDriver implements DeviceDriver {
 }
 
 /** What a unit described by this profile can do: a step without its command cannot run. */
-export function profileCapabilities(profile: DeviceProfile): DriverCapabilities {
+export function profileCapabilities(profile: TextProfile): DriverCapabilities {
   const { commands } = profile;
   return {
     readVersion: commands.readVersion !== undefined,

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CloudAdapter, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES, formatBytes } from '../cloud/limits.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
+import { partedFirmwareImage } from '../devices/firmware-image.ts';
+import { readFlasherArgs } from '../devices/flasher-args.ts';
 import { StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
@@ -110,6 +112,8 @@ export class FirmwareCache {
     });
     if (!file.isFile()) throw missing('is not a regular file');
     if (file.size === 0) throw missing('is empty');
+    // An ESP-IDF build folder: flasher_args.json names the parts and their flash addresses.
+    if (basename(path) === 'flasher_args.json') return this.pinnedBuild(path, versionId);
     if (file.size > this.maxFirmwareBytes) {
       throw new StationError('FIRMWARE_TOO_LARGE', `the pinned firmware file ${path} is ${formatBytes(file.size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
         hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
@@ -119,6 +123,18 @@ export class FirmwareCache {
     const image = await this.once(key, () => this.load(key, path, versionId, file.size));
     if (!image) throw missing('changed while it was being read; try again');
     return image;
+  }
+
+  /** The parts an ESP-IDF build's flasher_args.json names, as one image (read afresh on every use, like a pinned file). */
+  private async pinnedBuild(path: string, versionId: string): Promise<FirmwareImage> {
+    const { parts } = await readFlasherArgs(path);
+    const size = parts.reduce((sum, part) => sum + part.data.length, 0);
+    if (size > this.maxFirmwareBytes) {
+      throw new StationError('FIRMWARE_TOO_LARGE', `the build ${path} is ${formatBytes(size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
+        hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
+      });
+    }
+    return partedFirmwareImage(parts, versionId, path);
   }
 
   /** Runs one check per key at a time; callers arriving meanwhile share its result. */

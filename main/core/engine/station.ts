@@ -2,8 +2,8 @@ import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
-import type { DeviceProfile } from '../devices/profile/schema.ts';
-import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
+import type { DeviceProfile } from '../devices/device-profile.ts';
+import { capabilitiesOf, createDriver, serialSettingsOf } from '../devices/device-profile.ts';
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
@@ -141,7 +141,7 @@ export class Station {
 
   /** The steps this line runs for each unit, from the cloud's declared steps, the driver's capabilities and the configuration. */
   get plan(): PipelineStep[] {
-    return planSteps({ cloud: this.adapter.steps, capabilities: profileCapabilities(this.profile), config: this.config });
+    return planSteps({ cloud: this.adapter.steps, capabilities: capabilitiesOf(this.profile), config: this.config });
   }
 
   /** Listens to the station's notices (units settled by the outbox, outbox and cloud changes); returns how to stop. */
@@ -254,8 +254,9 @@ export class Station {
     return controller !== undefined;
   }
 
+  /** Opens the port as the profile's driver kind needs it, and gives the unit that driver. */
   private connect(port: string) {
-    return this.open(port, { settings: this.profile.serial }).then((bytePort) => new ProfileDriver(bytePort, this.profile));
+    return this.open(port, { settings: serialSettingsOf(this.profile) }).then((bytePort) => createDriver(bytePort, this.profile));
   }
 
   private async runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
@@ -276,7 +277,7 @@ export class Station {
     return runUnit({
       port,
       connect: () => this.connect(port),
-      capabilities: profileCapabilities(this.profile),
+      capabilities: capabilitiesOf(this.profile),
       adapter: this.adapter,
       cache: this.cache,
       journal: this.journal,

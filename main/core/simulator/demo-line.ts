@@ -1,33 +1,20 @@
 import { demoSerials } from '../cloud/emulators/demo-serials.ts';
 import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator } from '../cloud/gadgetkeeper/emulator.ts';
-import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
+import { lineConfigSchema } from '../config/line-config.ts';
+import { referenceProfile } from '../devices/profile/load-profile.ts';
 import type { BytePort } from '../ports/byte-port.ts';
 import { createMemoryPortPair } from '../ports/memory-port.ts';
 import { openPort } from '../ports/open-port.ts';
+import type { DemoLine, DemoLineOptions } from './demo-line-types.ts';
 import { DeviceSimulator, type SimulatorOptions } from './device-simulator.ts';
+import { startEsp32DemoLine } from './esp32/esp32-demo-line.ts';
 import { startSimulatorOnPty, type PtySimulator } from './simulator-hosts.ts';
 
-export interface DemoLineOptions {
-  ports: number;
-  /** Units (by index) whose flash chip refuses the credentials once, so a retry passes: the demo of a failure. */
-  flakyUnits?: number[];
-}
-
-/** A whole line without hardware or a cloud account: a local GadgetKeeper emulator and simulated units. */
-export interface DemoLine {
-  config: LineConfig;
-  cloudUrl: string;
-  /** The units' port paths. */
-  paths: string[];
-  /** True when the units sit on pseudo-terminals (through the real serial code); false when in memory. */
-  onPty: boolean;
-  /** When the units fell back to memory: why the ptys could not be made (socat missing or failing). Screens and the CLI say so. */
-  memoryFallbackReason?: string;
-  open: typeof openPort;
-  stop(): Promise<void>;
-}
+export type { DemoKind, DemoLine, DemoLineOptions } from './demo-line-types.ts';
+export { DEMO_KINDS } from './demo-line-types.ts';
 
 export async function startDemoLine(options: DemoLineOptions): Promise<DemoLine> {
+  if (options.kind === 'esp32') return startEsp32DemoLine(options);
   const emulator = await startGadgetKeeperEmulator(DEMO_GADGETKEEPER_SEED);
   const flaky = new Set(options.flakyUnits ?? []);
   const units = await simulatedUnits(
@@ -50,6 +37,7 @@ export async function startDemoLine(options: DemoLineOptions): Promise<DemoLine>
   return {
     ...units,
     config,
+    profile: referenceProfile,
     cloudUrl: emulator.url,
     stop: async () => {
       await units.stop();

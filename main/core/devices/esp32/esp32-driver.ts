@@ -4,13 +4,15 @@ import { ProtocolError, StationError, TimeoutError } from '../../errors.ts';
 import type { BytePort } from '../../ports/byte-port.ts';
 import { LineControlUnsupportedError } from '../../ports/line-control.ts';
 import { ProgressMeter } from '../../transfer/progress.ts';
+import { compileProfilePattern } from '../profile/safe-pattern.ts';
 import type { BootReport, Credentials, DeviceDriver, DriverCapabilities, FirmwareImage, FlashOptions, StepOptions } from '../driver.ts';
 import { flashPartsOf, type FlashPart } from '../firmware-image.ts';
 import { BytePortTransport } from './byte-port-transport.ts';
 import { CHIP_FACTS, chipByName } from './chips.ts';
 import { esp32Capabilities, type Esp32Profile } from './esp32-profile.ts';
 import { buildNvsPartition } from './nvs-partition.ts';
-import { findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX_SIZE, PARTITION_TABLE_OFFSET } from './partition-table.ts';
+import { readAppDescriptor } from './app-image.ts';
+import { findBootApp, findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX_SIZE, PARTITION_TABLE_OFFSET, type Partition } from './partition-table.ts';
 import { resetSequence, runResetSequence } from './reset-sequences.ts';
 import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
@@ -80,7 +82,7 @@ export class Esp32Driver implements DeviceDriver {
     return this.step('identify', options, async () => {
       const source = this.profile.serialNumber;
       if (source.source === 'boot-output') {
-        const found = await this.bootApplication({ serial: new RegExp(source.pattern) }, source.timeoutMs, 'identify');
+        const found = await this.bootApplication({ serial: compileProfilePattern(source.pattern) }, source.timeoutMs, 'identify');
         if (!/^[\x21-\x7e]{1,64}$/.test(found.serial!)) {
           throw new ProtocolError(`the application printed a serial number that is not 1 to 64 printable characters (${JSON.stringify(found.serial)})`, {
             hint: 'Check serialNumber.pattern in the device profile: its (?<serial>…) group should take the serial number only.',
@@ -99,7 +101,7 @@ export class Esp32Driver implements DeviceDriver {
   /** Boots the application to read the version it reports (only when the profile asks for it). */
   async readVersion(options: StepOptions = {}): Promise<string | undefined> {
     return this.step('read-version', options, async () => {
-      const found = await this.bootApplication({ version: new RegExp(this.profile.boot.versionPattern) }, this.profile.boot.timeoutMs, 'read-version');
+      const found = await this.bootApplication({ version: compileProfilePattern(this.profile.boot.versionPattern) }, this.profile.boot.timeoutMs, 'read-version');
       return found.version;
     });
   }
@@ -149,13 +151,23 @@ export class Esp32Driver implements DeviceDriver {
   /** A hard reset into the application; resolves with the version (and serial) its boot log reports. */
   async reboot(options: StepOptions = {}): Promise<BootReport> {
     return this.step('reboot', options, async () => {
-      const patterns: { version: RegExp; serial?: RegExp } = { version: new RegExp(this.profile.boot.versionPattern) };
+      const patterns: { version: RegExp; serial?: RegExp } = { version: compileProfilePattern(this.profile.boot.versionPattern) };
       const source = this.profile.serialNumber;
-      if (source.source === 'boot-output') patterns.serial = new RegExp(source.pattern);
-      else if (this.profile.boot.serialPattern) patterns.serial = new RegExp(this.profile.boot.serialPattern);
+      if (source.source === 'boot-output') patterns.serial = compileProfilePattern(source.pattern);
+      else if (this.profile.boot.serialPattern) patterns.serial = compileProfilePattern(this.profile.boot.serialPattern);
       const found = await this.bootApplication(patterns, this.profile.boot.timeoutMs, 'reboot');
       return { serial: found.serial ?? this.serial ?? '', version: found.version };
     });
+  }
+
+  /** The application's own version (esp_app_desc_t) in the image: what its boot log will say. */
+  bootVersionOf(image: FirmwareImage): string | undefined {
+    const parts = flashPartsOf(image, this.profile.singleImageOffset);
+    const table = this.partitionTableOf(parts);
+    const app = table && findBootApp(table);
+    const part = app ? parts.find((candidate) => candidate.offset <= app.offset && app.offset < candidate.offset + candidate.data.length) : parts.find((candidate) => readAppDescriptor(candidate.data));
+    if (!part) return undefined;
+    return readAppDescriptor(app ? part.data.subarray(app.offset - part.offset) : part.data)?.version;
   }
 
   async close(): Promise<void> {
@@ -355,13 +367,18 @@ export class Esp32Driver implements DeviceDriver {
   }
 
   private nvsFromImage(parts: FlashPart[]): { offset: number; size: number } | undefined {
+    const table = this.partitionTableOf(parts);
+    const nvs = table && findNvsPartition(table, this.profile.credentials.nvsLabel);
+    return nvs && { offset: nvs.offset, size: nvs.size };
+  }
+
+  /** The partition table an image carries: its own part at 0x8000, or inside a merged binary from 0. */
+  private partitionTableOf(parts: FlashPart[]): Partition[] | undefined {
     const table = parts.find((part) => part.offset === PARTITION_TABLE_OFFSET) ?? parts.find((part) => part.offset === 0 && part.data.length > PARTITION_TABLE_OFFSET);
     if (!table) return undefined;
     const bytes = table.offset === 0 ? table.data.subarray(PARTITION_TABLE_OFFSET, PARTITION_TABLE_OFFSET + PARTITION_TABLE_MAX_SIZE) : table.data;
     const parsed = parsePartitionTable(bytes);
-    if (!parsed.ok) return undefined;
-    const nvs = findNvsPartition(parsed.partitions, this.profile.credentials.nvsLabel);
-    return nvs && { offset: nvs.offset, size: nvs.size };
+    return parsed.ok ? parsed.partitions : undefined;
   }
 
   /** The profile's NVS place if it names one, else the image's partition table. */

@@ -1,7 +1,7 @@
-import type { DeviceProfileInput } from './schema.ts';
+import type { TextProfileInput } from './schema.ts';
 
 /** The built-in profile for the reference device protocol (shared/specs/reference-device-protocol.md). */
-export const REFERENCE_PROFILE: DeviceProfileInput = {
+export const REFERENCE_PROFILE: TextProfileInput = {
   name: 'reference',
   description: 'Reference device protocol v1: text commands at 115200 8N1, YMODEM firmware transfer.',
   serial: { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 },
@@ -36,7 +36,7 @@ export const REFERENCE_PROFILE: DeviceProfileInput = {
  * for units whose firmware receiver supports it: the same commands, and a
  * flash that streams instead of waiting for an ACK after every block.
  */
-export const REFERENCE_WINDOW_PROFILE: DeviceProfileInput = {
+export const REFERENCE_WINDOW_PROFILE: TextProfileInput = {
   ...REFERENCE_PROFILE,
   name: 'reference-window',
   description: 'Reference device protocol v1 with the ymodem-window streaming transfer.',

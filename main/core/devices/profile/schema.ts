@@ -3,7 +3,7 @@ import { BLOCK_PROTOCOLS } from '../../transfer/transfer-types.ts';
 import { nestedQuantifier } from './safe-pattern.ts';
 
 /**
- * A device profile is data: how to talk to one kind of unit over a text
+ * A text device profile is data: how to talk to one kind of unit over a text
  * protocol. Vendors write these as JSON; this schema is the one place that
  * decides what a valid profile is.
  */
@@ -55,8 +55,10 @@ export const serialSettingsSchema = z
   .strict();
 
 
-export const deviceProfileSchema = z
+export const textProfileSchema = z
   .object({
+    /** The driver kind: "text" (this schema) unless the profile names another ("esp32"). */
+    driver: z.literal('text').default('text'),
     name: z.string().min(1).max(64),
     description: z.string().max(500).optional(),
     serial: serialSettingsSchema.default({ baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }),
@@ -151,5 +153,5 @@ export const deviceProfileSchema = z
     }
   });
 
-export type DeviceProfile = z.output<typeof deviceProfileSchema>;
-export type DeviceProfileInput = z.input<typeof deviceProfileSchema>;
+export type TextProfile = z.output<typeof textProfileSchema>;
+export type TextProfileInput = z.input<typeof textProfileSchema>;

@@ -8,12 +8,15 @@ export const rebootStep: StepModule = {
   create: (deps) => ({
     name: 'reboot',
     run: async (unit) => {
-      const boot = await driverOf(unit).reboot({ signal: deps.signal });
+      const driver = driverOf(unit);
+      const boot = await driver.reboot({ signal: deps.signal });
+      // The version the unit will say it runs: the image's own where it carries one (ESP-IDF), else the version id it was flashed with.
+      const expected = (unit.image && driver.bootVersionOf?.(unit.image)) ?? unit.target!.id;
       if (boot.serial !== unit.serial) {
         throw new StationError('REBOOT_MISMATCH', `after reboot the port reports unit ${boot.serial}, not ${unit.serial}`, { hint: 'Was the unit swapped? Plug the right unit back in.' });
       }
-      if (boot.version !== unit.target!.id) {
-        throw new StationError('BOOTED_WRONG_VERSION', `the unit booted version ${boot.version ?? 'none'}, not ${unit.target!.id}`, {
+      if (boot.version !== expected) {
+        throw new StationError('BOOTED_WRONG_VERSION', `the unit booted version ${boot.version ?? 'none'}, not ${expected}${expected === unit.target!.id ? '' : ` (version ${unit.target!.id})`}`, {
           hint: 'The new image did not start; the unit keeps its old image. Retry the flash, or set the unit aside.',
           retryable: true,
         });
