@@ -8,7 +8,7 @@ const LAYERS = [
   { name: 'core utilities', path: '^main/core/[^/]+\\.ts$' },
   { name: 'ports and storage', path: '^main/core/(ports|storage)/' },
   { name: 'transfer', path: '^main/core/transfer/' },
-  { name: 'devices and clouds', path: '^main/core/(devices|cloud)/' },
+  { name: 'devices, clouds, labels', path: '^main/core/(devices|cloud|labels|operator)/' },
   { name: 'config', path: '^main/core/config/' },
   { name: 'simulator', path: '^main/core/simulator/' },
   { name: 'engine', path: '^main/core/engine/' },

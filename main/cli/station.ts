@@ -7,6 +7,7 @@ import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 import { simCloudCommand } from './sim-cloud.ts';
 import { simDeviceCommand } from './sim-device.ts';
+import { simPrinterCommand } from './sim-printer.ts';
 
 const USAGE = `Usage: station <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   outbox        list the cloud calls waiting in the outbox, or replay them now
   sim device    run a simulated reference or ESP32 device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
+  sim printer   run a label printer's raw port (9100) that keeps the labels it receives
 
 Run "station <command> --help" for a command's options; "station --version" for the version.
 
@@ -28,8 +30,9 @@ const SIM_USAGE = `Usage: station sim <device|cloud> [options]
 
   sim device    run a simulated reference device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
+  sim printer   run a label printer's raw port (9100) that keeps the labels it receives
 
-Run "station sim device --help" or "station sim cloud --help" for their options.`;
+Run "station sim device --help", "station sim cloud --help" or "station sim printer --help" for their options.`;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -72,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'outbox') return outboxCommand(argv.slice(1));
   if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
   if (command === 'sim' && sub === 'cloud') return simCloudCommand(rest);
+  if (command === 'sim' && sub === 'printer') return simPrinterCommand(rest);
   if (command === undefined || command === '--help' || command === '-h') {
     console.log(USAGE);
     return command === undefined ? EXIT_USAGE : EXIT_OK;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../main/core/cloud/http.ts';
-import { DEFAULT_MAX_FIRMWARE_BYTES, formatBytes, formatDuration } from '../../main/core/cloud/limits.ts';
+import { DEFAULT_MAX_FIRMWARE_BYTES } from '../../main/core/cloud/limits.ts';
+import { formatBytes, formatDuration } from '../../main/core/format.ts';
 import { lineConfigSchema } from '../../main/core/config/line-config.ts';
 
 const now = Date.parse('2026-03-01T12:00:00Z');

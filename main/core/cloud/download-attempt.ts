@@ -4,7 +4,8 @@ import { CancelledError, StationError } from '../errors.ts';
 import { CallTimer, chunksWithin } from './call-timer.ts';
 import { CloudError } from './cloud-error.ts';
 import { transportError, type ErrorContext } from './http.ts';
-import { downloadDeadlineMs, formatBytes, formatDuration, type CloudLimits } from './limits.ts';
+import { formatBytes, formatDuration } from '../format.ts';
+import { downloadDeadlineMs, type CloudLimits } from './limits.ts';
 
 /**
  * One attempt at a streamed firmware download, under three limits: the answer

@@ -6,7 +6,8 @@ import { sleep } from '../sleep.ts';
 import type { CloudBackend, CloudStep } from './cloud-adapter.ts';
 import { CloudError, type CloudFailure } from './cloud-error.ts';
 import { CallTimer } from './call-timer.ts';
-import { cloudLimits, formatBytes, formatDuration, type CloudLimits } from './limits.ts';
+import { formatBytes, formatDuration } from '../format.ts';
+import { cloudLimits, type CloudLimits } from './limits.ts';
 
 export interface RetryPolicy {
   attempts: number;

@@ -4,7 +4,8 @@ import type { CloudStep } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { checkBaseUrl } from '../http.ts';
-import { DEFAULT_CLOUD_LIMITS, formatBytes, formatDuration } from '../limits.ts';
+import { formatBytes, formatDuration } from '../../format.ts';
+import { DEFAULT_CLOUD_LIMITS } from '../limits.ts';
 
 export interface FleetFreedomSessionSettings {
   /** wss://socket.fleetfreedom.com; ws:// only to loopback or with allowInsecure. */

@@ -1,0 +1,58 @@
+import { ConfigError } from '../errors.ts';
+
+/** What a label template may print, each as {name}. */
+export const LABEL_PLACEHOLDERS = ['serial', 'thingId', 'versionId', 'date', 'slot', 'operator'] as const;
+export type LabelPlaceholder = (typeof LABEL_PLACEHOLDERS)[number];
+export type LabelValues = Partial<Record<LabelPlaceholder, string>>;
+
+/** The problems of a ZPL template in words (empty when it is fine): it must be one label and name only known placeholders. */
+export function labelTemplateProblems(template: string): string[] {
+  const problems: string[] = [];
+  const trimmed = template.trim();
+  if (!/^\^XA/i.test(trimmed) || !/\^XZ$/i.test(trimmed)) problems.push('must be one ZPL label, from ^XA to ^XZ');
+  for (const [, name] of trimmed.matchAll(/\{(\w+)\}/g)) {
+    if (!(LABEL_PLACEHOLDERS as readonly string[]).includes(name!)) problems.push(`unknown placeholder {${name}}; use ${LABEL_PLACEHOLDERS.map((known) => `{${known}}`).join(', ')}`);
+  }
+  return problems;
+}
+
+/**
+ * The label for one unit: the template with its placeholders filled. A value
+ * is printed as text: the characters that start ZPL commands (^ and ~) and
+ * control characters are dropped, so an operator's name or a serial number
+ * cannot change the label's layout or send commands to the printer.
+ */
+export function renderLabel(template: string, values: LabelValues): string {
+  const problems = labelTemplateProblems(template);
+  if (problems.length > 0) throw new ConfigError(`the label template is invalid: ${problems.join('; ')}`, { hint: 'Fix labels.print.template in the line configuration.' });
+  return template.trim().replace(/\{(\w+)\}/g, (_, name: LabelPlaceholder) => zplText(values[name] ?? ''));
+}
+
+/** Field data as plain text for ^FD…^FS. */
+export function zplText(value: string): string {
+  return value.replace(/[\^~\x00-\x1f\x7f]/g, '');
+}
+
+/** A sample label's values, for `station print-test` and the preview in Settings. */
+export function sampleLabelValues(now = new Date()): Required<LabelValues> {
+  return {
+    serial: 'THERM00000000000042',
+    thingId: '0123456789abcdef0123456789abcdef',
+    versionId: 'fedcba9876543210fedcba9876543210',
+    date: now.toISOString().slice(0, 10),
+    slot: 'A1',
+    operator: 'Sample Operator',
+  };
+}
+
+/** A label that fits a 2×1 inch thermal label at 203 dpi: the serial as text, Code 128 and a QR code. */
+export const DEFAULT_LABEL_TEMPLATE = [
+  '^XA',
+  '^CI28',
+  '^FO20,15^A0N,28,28^FDSN {serial}^FS',
+  '^FO20,50^BY2^BCN,60,N,N,N^FD{serial}^FS',
+  '^FO20,120^A0N,20,20^FDFW {versionId}^FS',
+  '^FO20,145^A0N,20,20^FD{date} {slot} {operator}^FS',
+  '^FO300,10^BQN,2,4^FDQA,{serial}^FS',
+  '^XZ',
+].join('\n');

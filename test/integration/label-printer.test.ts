@@ -1,0 +1,70 @@
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLabelPrinter } from '../../main/core/labels/label-printer.ts';
+import { startPrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
+
+describe('label printers', () => {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('raw TCP (9100): the printer keeps each label as a job', async () => {
+    const printer = await startPrinterEmulator();
+    cleanup.push(() => printer.stop());
+    const target = createLabelPrinter({ kind: 'tcp', host: printer.host, port: printer.port });
+    await target.print('^XA^FDone^FS^XZ');
+    await target.print('^XA^FDtwo^FS^XZ\n^XA^FDthree^FS^XZ');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(printer.jobs).toEqual(['^XA^FDone^FS^XZ', '^XA^FDtwo^FS^XZ', '^XA^FDthree^FS^XZ']);
+  });
+
+  it('a printer that is off, or takes nothing, fails the label in bounded time saying what to do', async () => {
+    const printer = await startPrinterEmulator();
+    const { host, port } = printer;
+    await printer.stop();
+    await expect(createLabelPrinter({ kind: 'tcp', host, port }).print('^XA^XZ')).rejects.toMatchObject({
+      code: 'LABEL_NOT_PRINTED',
+      message: `label not printed: the printer at ${host}:${port} could not be reached (ECONNREFUSED)`,
+    });
+    // Accepts the connection and never reads: a jammed printer with a full buffer.
+    const held: Socket[] = [];
+    const jammed = createServer((socket) => {
+      held.push(socket);
+      socket.pause();
+    });
+    await new Promise<void>((resolve) => jammed.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise((resolve) => jammed.close(resolve));
+    });
+    const jammedPort = (jammed.address() as { port: number }).port;
+    const started = Date.now();
+    const error = await createLabelPrinter({ kind: 'tcp', host: '127.0.0.1', port: jammedPort }, { timeoutMs: 500 })
+      .print(`^XA^FD${'x'.repeat(8 * 1024 * 1024)}^FS^XZ`)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LABEL_NOT_PRINTED', message: `label not printed: the printer at 127.0.0.1:${jammedPort} did not take the label within 500 ms` });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a CUPS queue gets the label raw through lp -d QUEUE -o raw (a stand-in lp on PATH records what it is given)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'fake-lp-'));
+    const record = join(bin, 'record');
+    writeFileSync(join(bin, 'lp'), `#!/bin/sh\necho "$@" > ${record}.args\ncat > ${record}.job\n`);
+    chmodSync(join(bin, 'lp'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    cleanup.push(() => (process.env.PATH = path));
+    await createLabelPrinter({ kind: 'cups', queue: 'zebra1' }).print('^XA^FDcups^FS^XZ');
+    expect(readFileSync(`${record}.args`, 'utf8').trim()).toBe('-d zebra1 -o raw');
+    expect(readFileSync(`${record}.job`, 'utf8')).toBe('^XA^FDcups^FS^XZ');
+
+    writeFileSync(join(bin, 'lp'), '#!/bin/sh\necho "lp: The printer or class does not exist." >&2\nexit 1\n');
+    await expect(createLabelPrinter({ kind: 'cups', queue: 'nope' }).print('^XA^XZ')).rejects.toMatchObject({
+      message: 'label not printed: the CUPS queue nope refused the label (lp: lp: The printer or class does not exist.)',
+    });
+  });
+});

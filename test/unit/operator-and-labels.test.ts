@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { CancelledError } from '../../main/core/errors.ts';
+import { OperatorPrompts } from '../../main/core/engine/operator-prompts.ts';
+import { DEFAULT_LABEL_TEMPLATE, labelTemplateProblems, renderLabel, sampleLabelValues } from '../../main/core/labels/label-template.ts';
+import { hashPin, verifyPin } from '../../main/core/operator/engineer-pin.ts';
+
+describe('label templates', () => {
+  it('fills the placeholders, and a value cannot inject ZPL commands', () => {
+    const label = renderLabel('^XA^FO10,10^FD{serial} {operator}^FS^XZ', { serial: 'SN1', operator: 'Eve^XZ^XA~JR' });
+    expect(label).toBe('^XA^FO10,10^FDSN1 EveXZXAJR^FS^XZ');
+    expect(renderLabel(DEFAULT_LABEL_TEMPLATE, sampleLabelValues(new Date('2026-11-30T00:00:00Z')))).toContain('^FDQA,THERM00000000000042^FS');
+  });
+
+  it('refuses a template that is not one label or names an unknown placeholder', () => {
+    expect(labelTemplateProblems('^FD{serial}^FS')).toEqual(['must be one ZPL label, from ^XA to ^XZ']);
+    expect(labelTemplateProblems('^XA^FD{apiKey}^FS^XZ')).toEqual(['unknown placeholder {apiKey}; use {serial}, {thingId}, {versionId}, {date}, {slot}, {operator}']);
+    expect(() => renderLabel('^XA^FD{apiKey}^FS^XZ', {})).toThrow(/label template is invalid/);
+  });
+});
+
+describe('the engineer PIN', () => {
+  it('is kept as a salted scrypt hash, never in plain text, and checked', async () => {
+    const a = await hashPin('4711');
+    const b = await hashPin('4711');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(a).not.toBe(b);
+    expect(a).not.toContain('4711');
+    expect(await verifyPin('4711', a)).toBe(true);
+    expect(await verifyPin('4712', a)).toBe(false);
+    expect(await verifyPin('4711', 'plain:4711')).toBe(false);
+  });
+});
+
+describe('operator prompts', () => {
+  it('a step waits for the answer on its own port while others go on', async () => {
+    const prompts = new OperatorPrompts();
+    const changes: Array<[string, string | undefined]> = [];
+    prompts.onChange((port, prompt) => changes.push([port, prompt?.text]));
+    const a = prompts.ask({ port: 'A', serial: 'SN-A', kind: 'scan', text: 'Scan the label of SN-A', timeoutMs: 10_000 });
+    const b = prompts.ask({ port: 'B', serial: 'SN-B', kind: 'confirm', text: 'Is the LED green?', timeoutMs: 10_000 });
+    expect(prompts.open().map((prompt) => prompt.port)).toEqual(['A', 'B']);
+    prompts.answer('B', 'yes');
+    expect(await b).toBe('yes');
+    prompts.answer('A', 'SN-A');
+    expect(await a).toBe('SN-A');
+    expect(changes).toEqual([['A', 'Scan the label of SN-A'], ['B', 'Is the LED green?'], ['B', undefined], ['A', undefined]]);
+    expect(() => prompts.answer('A', 'late')).toThrow('port A is not waiting for the operator');
+  });
+
+  it('a scan that names no port goes to the one port waiting for a scan, and is refused when none or several wait', async () => {
+    const prompts = new OperatorPrompts();
+    expect(() => prompts.scan('SN-X')).toThrow('a label was scanned, but no unit waits for a scan');
+    const a = prompts.ask({ port: 'A', serial: 'SN-A', kind: 'scan', text: 'scan', timeoutMs: 10_000 });
+    const b = prompts.ask({ port: 'B', serial: 'SN-B', kind: 'scan', text: 'scan', timeoutMs: 10_000 });
+    expect(() => prompts.scan('SN-A')).toThrow('2 units wait for a scan (A, B)');
+    prompts.answer('B', 'SN-B');
+    await b;
+    expect(prompts.scan('SN-A')).toBe('A');
+    expect(await a).toBe('SN-A');
+  });
+
+  it('gives up after its time with what to do, and on cancel', async () => {
+    const prompts = new OperatorPrompts();
+    await expect(prompts.ask({ port: 'A', serial: 'SN', kind: 'scan', text: 'Scan the label', timeoutMs: 30 })).rejects.toMatchObject({ code: 'OPERATOR_TIMEOUT', message: 'no answer to "Scan the label" within 30 ms' });
+    const controller = new AbortController();
+    const pending = prompts.ask({ port: 'A', serial: 'SN', kind: 'scan', text: 'Scan', timeoutMs: 10_000, signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(CancelledError);
+    expect(prompts.open()).toEqual([]);
+  });
+});
