@@ -5,6 +5,7 @@
  */
 export const PIPELINE_STEPS = [
   'identify',
+  'label-check',
   'activate',
   'register',
   'rename',
@@ -16,6 +17,7 @@ export const PIPELINE_STEPS = [
   'verify-credentials',
   'reboot',
   'confirm',
+  'label-print',
 ] as const;
 
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];

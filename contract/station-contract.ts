@@ -60,6 +60,8 @@ export const tileSchema = z
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
     failure: z.object({ step: pipelineStepSchema.optional(), message: text(4000) }).strict().optional(),
+    /** The unit waits for the operator (a label to scan, something to confirm), until `until` (epoch ms). */
+    prompt: z.object({ id: text(64), kind: z.enum(['scan', 'confirm']), text: text(500), until: z.number() }).strict().optional(),
     /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
     waitingForCloud: z.object({ reason: text(4000), until: z.number() }).strict().optional(),
     unitId: count.optional(),
@@ -230,6 +232,11 @@ export const methods = {
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
+  /** The operator's answer on a port's tile, or a scan with no port (it goes to the one port waiting for a scan); answers with the port. */
+  answerOperator: {
+    params: z.tuple([z.object({ port: portName.optional(), promptId: text(64).optional(), value: text(4096) }).strict()]),
+    result: z.object({ port: portName }).strict(),
+  },
   startFirmwareUpload: { params: z.tuple([firmwareUploadStartSchema]), result: z.object({ upload: text(64), name: text(128) }).strict() },
   sendFirmwareChunk: {
     params: z.tuple([firmwareChunkSchema]),

@@ -11,6 +11,8 @@ interface Row {
   error: string | undefined;
   /** Set while the unit waits for the cloud: until when (epoch ms). */
   cloudWaitUntil: number | undefined;
+  /** Set while the unit waits for the operator: what to do. */
+  prompt?: string;
 }
 
 /** The terminal's view of a line: one row per port, updated from station events. */
@@ -26,6 +28,10 @@ export class ProgressBoard {
     if (!row) return;
     row.serial = event.serial ?? row.serial;
     row.cloudWaitUntil = event.type === 'waiting' ? event.until : undefined;
+    if (event.type === 'prompt') {
+      row.prompt = event.prompt?.text;
+      return;
+    }
     if (event.type === 'plan') {
       row.state = 'working';
       row.step = undefined;
@@ -66,6 +72,7 @@ function renderRow(row: Row): string {
   if (row.state === 'failed') return `${head} FAILED at ${row.step}: ${row.error ?? ''}`;
   if (row.state === 'waiting') return `${head} waiting`;
   const step = (row.step ?? '').padEnd(18);
+  if (row.prompt !== undefined) return `${head} ${step} ${row.prompt}`;
   if (row.cloudWaitUntil !== undefined) return `${head} ${step} waiting for the cloud (up to ${Math.max(0, Math.ceil((row.cloudWaitUntil - Date.now()) / 1000))} s more)`;
   if (row.percent === undefined) return `${head} ${step}`;
   const filled = Math.round(row.percent / 5);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { cloudConfigSchema, findCloudBackend } from '../cloud/backends.ts';
+import { labelsConfigSchema } from './labels-config.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { BUILT_IN_PROFILES } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
@@ -53,6 +54,10 @@ export const lineConfigSchema = z
       .min(1024, 'must be at least 1024 bytes')
       .max(512 * 1024 * 1024, 'must be at most 536870912 bytes (512 MiB)')
       .default(DEFAULT_MAX_FIRMWARE_BYTES),
+    /** Label check (scan) and label printing; neither by default. */
+    labels: labelsConfigSchema.default({}),
+    /** This station's name in every unit record (traceability); the machine's host name by default. */
+    stationId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 of A-Z a-z 0-9 . _ : -').optional(),
     concurrency: z
       .object({
         ports: z.number().int().min(1).max(256).default(32),

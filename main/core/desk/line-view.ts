@@ -58,6 +58,11 @@ export class LineView {
     const tile = this.tiles.get(event.port) ?? this.adopt(event.port);
     if (event.serial !== undefined) tile.serial = event.serial;
     delete tile.waitingForCloud;
+    if (event.type === 'prompt') {
+      if (event.prompt) tile.prompt = { id: event.prompt.id, kind: event.prompt.kind, text: event.prompt.text, until: event.prompt.until };
+      else delete tile.prompt;
+      return tile.port;
+    }
     if (event.type === 'plan') this.beginUnit(tile, event.steps);
     else if (event.type === 'waiting') tile.waitingForCloud = { reason: event.reason, until: event.until };
     else if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
@@ -128,6 +133,7 @@ export class LineView {
     delete tile.finishedAt;
     delete tile.failure;
     delete tile.progress;
+    delete tile.prompt;
     delete tile.step;
     delete tile.unitId;
     delete tile.serial;

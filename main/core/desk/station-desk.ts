@@ -157,6 +157,10 @@ export class StationDesk {
     return OK;
   }
 
+  async answerOperator(answer: { port?: string; promptId?: string; value: string }): Promise<Result<'answerOperator'>> {
+    return { port: this.requireStation().answerOperator(answer) };
+  }
+
   async replayOutbox(): Promise<Result<'replayOutbox'>> {
     void this.requireStation().replayOutboxNow().catch((error: unknown) => this.fail(error));
     return OK;

@@ -1,3 +1,4 @@
+import type { OperatorPrompt } from './operator-prompts.ts';
 import type { PipelineStep } from '../../../contract/pipeline-steps.ts';
 
 export { PIPELINE_STEPS, type PipelineStep } from '../../../contract/pipeline-steps.ts';
@@ -16,6 +17,8 @@ export interface UnitOutcome {
   errorCode?: string;
   thingId: string | undefined;
   versionId: string | undefined;
+  /** The unit passed but its label could not be printed: why (it can be printed again from History). */
+  labelNotPrinted?: string;
   /** Milliseconds per step that ran. */
   steps: Partial<Record<PipelineStep, number>>;
   unitId: number | undefined;
@@ -35,6 +38,8 @@ export type StationEvent =
       bytesPerSecond: number;
       secondsLeft: number | undefined;
     }
+  /** The unit waits for the operator (a label to scan…) on its tile; `prompt` undefined when it no longer does. */
+  | { type: 'prompt'; port: string; serial: string | undefined; prompt: OperatorPrompt | undefined }
   /** The unit needs what only the cloud can give (its first target, firmware not cached) and waits for it, until `until` (epoch ms). */
   | { type: 'waiting'; port: string; serial: string | undefined; step: PipelineStep; reason: string; until: number }
   | UnitOutcome;

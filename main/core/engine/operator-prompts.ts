@@ -44,7 +44,16 @@ export class OperatorPrompts {
   }
 
   /** Asks the operator on one port and resolves with the answer; a TimeoutError-like StationError after `timeoutMs`, CancelledError on abort. */
-  ask(request: { port: string; serial: string | undefined; kind: PromptKind; text: string; timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+  ask(request: {
+    port: string;
+    serial: string | undefined;
+    kind: PromptKind;
+    text: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** Told when this prompt opens (with it) and closes (undefined): the step's own events for the tile. */
+    announce?: (prompt: OperatorPrompt | undefined) => void;
+  }): Promise<string> {
     if (this.waiting.has(request.port)) return Promise.reject(new Error(`port ${request.port} already waits for the operator`));
     if (request.signal?.aborted) return Promise.reject(new CancelledError());
     const prompt: OperatorPrompt = { id: randomUUID(), port: request.port, serial: request.serial, kind: request.kind, text: request.text, until: Date.now() + request.timeoutMs };
@@ -54,6 +63,7 @@ export class OperatorPrompts {
         request.signal?.removeEventListener('abort', aborted);
         if (this.waiting.get(request.port)?.prompt.id === prompt.id) this.waiting.delete(request.port);
         this.emit(request.port, undefined);
+        request.announce?.(undefined);
       };
       const aborted = () => {
         close();
@@ -77,6 +87,7 @@ export class OperatorPrompts {
         },
       });
       this.emit(request.port, prompt);
+      request.announce?.(prompt);
     });
   }
 

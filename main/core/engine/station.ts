@@ -16,6 +16,8 @@ import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';
+import { OperatorPrompts } from './operator-prompts.ts';
+import { createLabelPrinter, type LabelPrinter } from '../labels/label-printer.ts';
 import { planSteps } from './pipeline/step-plan.ts';
 import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
 import { PortDiscovery } from '../ports/discovery.ts';
@@ -66,6 +68,12 @@ export class Station {
   private readonly open: typeof openPort;
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
+  /** Where steps ask the operator, and where answers and scans come back. */
+  private readonly prompts = new OperatorPrompts();
+  /** Where labels go, when the line prints them. */
+  private readonly printer: LabelPrinter | undefined;
+  /** Who is at the station (signed in, or `station run --operator`): in every unit record and label. */
+  operator: string | undefined;
 
   private constructor(
     setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & {
@@ -77,6 +85,8 @@ export class Station {
     },
   ) {
     this.lock = setup.lock;
+    const print = setup.config.labels.print;
+    this.printer = print ? createLabelPrinter(print.printer, { timeoutMs: print.timeoutSeconds * 1000 }) : undefined;
     this.config = setup.config;
     this.journal = setup.journal;
     this.cache = setup.cache;
@@ -287,7 +297,21 @@ export class Station {
       emit: onEvent,
       signal,
       retryOf,
+      prompts: this.prompts,
+      operator: this.operator,
+      printer: this.printer,
     });
+  }
+
+  /**
+   * The operator's answer on a port's tile (a scanned label…), or a scan that
+   * names no port, which goes to the one port waiting for a scan; returns the
+   * port it went to.
+   */
+  answerOperator(answer: { port?: string; value: string; promptId?: string }): string {
+    if (answer.port === undefined) return this.prompts.scan(answer.value);
+    this.prompts.answer(answer.port, answer.value, answer.promptId);
+    return answer.port;
   }
 
   private notify(notice: StationNotice): void {

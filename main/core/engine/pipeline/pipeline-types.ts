@@ -2,10 +2,12 @@ import type { CallSafety, CloudAdapter, CloudStep, OutboxCall, ThingCredentials,
 import type { LineConfig } from '../../config/line-config.ts';
 import type { DeviceDriver, DriverCapabilities, FirmwareImage } from '../../devices/driver.ts';
 import type { Journal } from '../../storage/journal.ts';
+import type { LabelPrinter } from '../../labels/label-printer.ts';
 import type { TransferProgress } from '../../transfer/progress.ts';
 import type { ActiveSerials } from '../active-serials.ts';
 import type { Connectivity } from '../connectivity.ts';
 import type { PipelineStep, StationEvent } from '../events.ts';
+import type { OperatorPrompts } from '../operator-prompts.ts';
 import type { FirmwareCache } from '../firmware-cache.ts';
 
 /** Everything a unit's pipeline runs with, on one port. */
@@ -25,6 +27,14 @@ export interface PipelineDeps {
   signal?: AbortSignal;
   /** Retry of a failed unit: continue its record and reuse what the cloud already gave it. */
   retryOf?: number;
+  /** Where steps ask the operator (a label to scan). */
+  prompts: OperatorPrompts;
+  /** Who is at the station, for records and labels. */
+  operator?: string;
+  /** The port's slot name, for labels. */
+  slot?: string;
+  /** Where labels go, when the line prints them. */
+  printer?: LabelPrinter;
 }
 
 /** What the steps learn as the unit goes along. */
@@ -40,6 +50,8 @@ export interface UnitState {
   deviceVersion?: string;
   /** Cloud calls left in the outbox: once one is, every later cloud call follows it there, in order. */
   deferred: OutboxCall[];
+  /** The unit passed, but its label could not be printed: why. */
+  labelNotPrinted?: string;
 }
 
 /** One step as it runs for one unit. */
@@ -63,7 +75,7 @@ export interface Step {
 export interface PlanContext {
   cloud: Readonly<Partial<Record<CloudStep, CallSafety>>>;
   capabilities: DriverCapabilities;
-  config: Pick<LineConfig, 'thingNameTemplate' | 'firmware'>;
+  config: Pick<LineConfig, 'thingNameTemplate' | 'firmware'> & Partial<Pick<LineConfig, 'labels'>>;
 }
 
 /**

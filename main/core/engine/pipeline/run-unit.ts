@@ -78,6 +78,7 @@ function outcome(
     failedStep,
     error,
     ...(errorCode === undefined ? {} : { errorCode }),
+    ...(unit.labelNotPrinted === undefined ? {} : { labelNotPrinted: unit.labelNotPrinted }),
     thingId: unit.credentials?.thingId,
     versionId: unit.target?.id,
     steps,

@@ -6,6 +6,8 @@ import { currentVersionStep } from './steps/current-version.ts';
 import { downloadStep } from './steps/download.ts';
 import { flashStep } from './steps/flash.ts';
 import { identifyStep } from './steps/identify.ts';
+import { labelCheckStep } from './steps/label-check.ts';
+import { labelPrintStep } from './steps/label-print.ts';
 import { rebootStep } from './steps/reboot.ts';
 import { registerStep } from './steps/register.ts';
 import { renameStep } from './steps/rename.ts';
@@ -16,6 +18,7 @@ import { writeCredentialsStep } from './steps/write-credentials.ts';
 /** Every step there is, in the order a unit goes through them; each decides for itself whether a line needs it. */
 export const STEP_MODULES: readonly StepModule[] = [
   identifyStep,
+  labelCheckStep,
   activateStep,
   registerStep,
   renameStep,
@@ -27,6 +30,7 @@ export const STEP_MODULES: readonly StepModule[] = [
   verifyCredentialsStep,
   rebootStep,
   confirmStep,
+  labelPrintStep,
 ];
 
 /** The steps a line runs for each unit, from the cloud's declared steps, the driver's capabilities and the configuration. */
