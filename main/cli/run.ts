@@ -2,10 +2,11 @@ import { loadLineConfig } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
-import { ConfigError } from '../core/errors.ts';
+import { createInterface, type Interface } from 'node:readline';
+import { ConfigError, describeError } from '../core/errors.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
-const HELP = `Usage: station run --config FILE [--port PATH]... [--once] [--json] [--data-dir DIR]
+const HELP = `Usage: station run --config FILE [--port PATH]... [--operator NAME] [--once] [--json] [--data-dir DIR]
 
 Provisions units on the line's ports.
 
@@ -13,22 +14,34 @@ Provisions units on the line's ports.
   --port PATH       a port to use (repeatable); replaces the configuration's list
   --once            one unit per port, then exit (otherwise: the next unit when one
                     is plugged in, until Ctrl-C; USB ids in "ports" are detected)
+  --operator NAME   who runs the line: in every unit record and on every label
   --json            one JSON object per line: progress events, and a "unit" object per unit
   --data-dir DIR    journal, firmware cache and key (default ~/.local/share/provisioning-station)
 
 Exit status: 0 every unit passed; 1 a unit failed; 2 bad usage or configuration;
 3 none failed, but some units' cloud calls wait in the outbox (they replay by
-themselves when the cloud is back; "station outbox list" shows them).`;
+themselves when the cloud is back; "station outbox list" shows them).
+
+With labels.check in the configuration, each line typed (or scanned by a
+keyboard-wedge scanner) on standard input is a scanned label; it goes to the
+unit waiting for one ("port:label" names the port when several wait).`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(
     'run',
     argv,
-    { config: { type: 'string' }, port: { type: 'string', multiple: true }, once: { type: 'boolean' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+    {
+      config: { type: 'string' },
+      port: { type: 'string', multiple: true },
+      operator: { type: 'string' },
+      once: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+    },
     HELP,
   );
   if (typeof parsed === 'number') return parsed;
-  const values = parsed.values as { config?: string; port?: string[]; once?: boolean; json?: boolean; 'data-dir'?: string };
+  const values = parsed.values as { config?: string; port?: string[]; operator?: string; once?: boolean; json?: boolean; 'data-dir'?: string };
   if (!values.config) {
     console.error(`station run: --config is required\n\n${HELP}`);
     return 2;
@@ -40,6 +53,8 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const print = values.json ? printJson : printHuman;
   const station = await Station.open({ config, dataDir: values['data-dir'] ?? defaultDataDir() });
+  station.operator = values.operator?.trim() || undefined;
+  const scans = config.labels.check ? readScans(station, ports) : undefined;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -51,10 +66,29 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (!values.json) printSummary(outcomes);
     return exitStatus(outcomes);
   } finally {
+    scans?.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await station.close();
   }
+}
+
+/** Lines on standard input are scanned labels (a keyboard-wedge scanner types them and Enter). */
+function readScans(station: Station, ports: string[]): Interface {
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    const scan = line.trim();
+    if (!scan) return;
+    // "PORT:label" names one of the line's ports; a bare label goes to the one unit waiting for a scan.
+    const named = ports.find((port) => scan.startsWith(`${port}:`));
+    try {
+      const port = named ? station.answerOperator({ port: named, value: scan.slice(named.length + 1) }) : station.answerOperator({ value: scan });
+      console.error(`station run: label scanned for ${port}`);
+    } catch (error) {
+      console.error(`station run: ${describeError(error)}`);
+    }
+  });
+  return lines;
 }
 
 /** Exit status 3: nothing failed, but the cloud has not heard of every unit yet. */
@@ -72,6 +106,7 @@ function printJson(event: StationEvent): void {
 
 function printHuman(event: StationEvent): void {
   const who = `[${event.port}${event.serial ? ` ${event.serial}` : ''}]`;
+  if (event.type === 'prompt' && event.prompt) console.log(`${who} ${event.prompt.text} (then Enter)`);
   if (event.type === 'step' && event.status !== 'started') {
     const timing = event.durationMs === undefined ? '' : ` (${event.durationMs} ms)`;
     console.log(`${who} ${event.step} ${event.status}${timing}${event.error ? `: ${event.error}` : ''}`);
