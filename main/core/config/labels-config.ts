@@ -1,21 +1,9 @@
 import { z } from 'zod';
-import { nestedQuantifier } from '../devices/profile/safe-pattern.ts';
+import { patternWithGroup } from '../devices/profile/safe-pattern.ts';
 import { DEFAULT_LABEL_TEMPLATE, labelTemplateProblems } from '../labels/label-template.ts';
 
-const serialPattern = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine((source) => {
-    try {
-      new RegExp(source);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'is not a valid regular expression')
-  .refine((source) => source.includes('(?<serial>'), 'needs a named group (?<serial>…) for the serial number in the label')
-  .refine((source) => nestedQuantifier(source) === undefined, 'repeats a repeated group (like (a+)+), which can take exponential time on a long scan');
+/** The serial number inside a scanned label. */
+const serialPattern = patternWithGroup('serial');
 
 const template = z.string().min(1).max(16_384).superRefine((text, context) => {
   for (const problem of labelTemplateProblems(text)) context.addIssue({ code: 'custom', message: problem });

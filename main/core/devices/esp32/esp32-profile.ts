@@ -1,28 +1,12 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../../validation.ts';
-import { nestedQuantifier } from '../profile/safe-pattern.ts';
+import { patternWithGroup } from '../profile/safe-pattern.ts';
 import type { DriverCapabilities } from '../driver.ts';
 import { ESP32_CHIPS } from './chips.ts';
 import { RESET_SEQUENCES, resetStepSchema } from './reset-sequences.ts';
 
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A regular expression that must capture the named group. */
-const patternWith = (group: string) =>
-  z
-    .string()
-    .min(1)
-    .max(512)
-    .refine(isValidRegex, 'is not a valid regular expression')
-    .refine((source) => source.includes(`(?<${group}>`), `needs a named group (?<${group}>…)`)
-    .refine((source) => nestedQuantifier(source) === undefined, 'repeats a repeated group (like (a+)+), which can take exponential time on a long line');
+const patternWith = patternWithGroup;
 
 const hexAddress = z.union([z.number().int().min(0), z.string().regex(/^0x[0-9a-fA-F]{1,8}$/).transform((text) => Number.parseInt(text, 16))]);
 const nvsKey = z.string().regex(/^[\x21-\x7e]{1,15}$/, 'must be 1 to 15 printable ASCII characters');

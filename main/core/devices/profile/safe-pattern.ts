@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { z } from 'zod';
 
 /**
  * V8 switches a regular expression to its linear-time engine once it
@@ -65,3 +66,34 @@ export function nestedQuantifier(source: string): string | undefined {
   }
   return undefined;
 }
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A regular expression from a profile or a configuration: valid, and without
+ * a repeated group that repeats (catastrophic backtracking).
+ */
+export const patternSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine(isValidRegex, { message: 'is not a valid regular expression' })
+  .superRefine((source, context) => {
+    const nested = nestedQuantifier(source);
+    if (nested) {
+      context.addIssue({
+        code: 'custom',
+        message: `repeats a repeated group (${nested}), which can take exponential time on a long line; write it without the outer repeat, e.g. ([A-Z0-9]+) instead of ([A-Z0-9]+)+`,
+      });
+    }
+  });
+
+/** A pattern that must capture the named group. */
+export const patternWithGroup = (group: string) => patternSchema.refine((source) => source.includes(`(?<${group}>`), `needs a named group (?<${group}>…)`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BLOCK_PROTOCOLS } from '../../transfer/transfer-types.ts';
-import { nestedQuantifier } from './safe-pattern.ts';
+import { patternSchema } from './safe-pattern.ts';
 
 /**
  * A text device profile is data: how to talk to one kind of unit over a text
@@ -8,29 +8,7 @@ import { nestedQuantifier } from './safe-pattern.ts';
  * decides what a valid profile is.
  */
 
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const pattern = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine(isValidRegex, { message: 'is not a valid regular expression' })
-  .superRefine((source, context) => {
-    const nested = nestedQuantifier(source);
-    if (nested) {
-      context.addIssue({
-        code: 'custom',
-        message: `repeats a repeated group (${nested}), which can take exponential time on a long line; write it without the outer repeat, e.g. ([A-Z0-9]+) instead of ([A-Z0-9]+)+`,
-      });
-    }
-  });
+const pattern = patternSchema;
 
 /** One pattern, or several lines awaited in order (e.g. "+SN:…" then "OK"). */
 const expectation = z.union([pattern, z.array(pattern).min(1).max(8)]);
