@@ -1,6 +1,6 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
-import type { LineConfig } from '../config/line-config.ts';
+import { usbPorts, type LineConfig } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/profile/schema.ts';
 import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts';
@@ -63,6 +63,8 @@ export class Station {
   private readonly activeSerials = new ActiveSerials();
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
   private readonly running = new Map<string, AbortController>();
+  /** The unit each port last finished (a cancel does not finish it): a restarted line does not do it again. */
+  private readonly finishedOnPort = new Map<string, string>();
   private readonly open: typeof openPort;
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
@@ -195,6 +197,11 @@ export class Station {
       if (workers.has(port)) return;
       const loop = async () => {
         let last: string | undefined;
+        // A line started again: a port whose unit is done and still plugged in waits for the next one.
+        const done = this.finishedOnPort.get(port);
+        if (done !== undefined && (await identifyOnce(() => this.connect(port)).catch(() => undefined)) === done) {
+          await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal: options.signal, pollMs: options.swapPollMs }).catch(() => undefined);
+        }
         while (!options.signal.aborted) {
           const outcome = await this.runOne(port, onEvent, options.signal);
           outcomes.push(outcome);
@@ -207,7 +214,7 @@ export class Station {
       workers.set(port, loop().finally(() => workers.delete(port)));
     };
     for (const port of ports) work(port);
-    const usb = this.config.ports.filter((port) => typeof port !== 'string');
+    const usb = usbPorts(this.config.ports);
     const discovery = usb.length
       ? new PortDiscovery({ filters: usb, onEvent: (event) => (event.type === 'arrived' ? work(event.port.path) : undefined) })
       : undefined;
@@ -265,7 +272,9 @@ export class Station {
     if (signal?.aborted) controller.abort();
     this.running.set(port, controller);
     try {
-      return await this.pipeline(port, onEvent, controller.signal, retryOf);
+      const outcome = await this.pipeline(port, onEvent, controller.signal, retryOf);
+      if (outcome.errorCode !== 'CANCELLED' && outcome.serial !== undefined) this.finishedOnPort.set(port, outcome.serial);
+      return outcome;
     } finally {
       signal?.removeEventListener('abort', stop);
       if (this.running.get(port) === controller) this.running.delete(port);
