@@ -1,4 +1,4 @@
-import { loadLineConfig } from '../core/config/line-config.ts';
+import { loadLineConfig, portPaths, usbPorts } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
@@ -34,8 +34,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const config = await loadLineConfig(values.config);
-  const ports = values.port ?? config.ports.filter((port): port is string => typeof port === 'string');
-  const detects = !values.port && config.ports.some((port) => typeof port !== 'string');
+  const ports = values.port ?? portPaths(config.ports);
+  const detects = !values.port && usbPorts(config.ports).length > 0;
   if (ports.length === 0 && !(detects && !values.once)) throw new ConfigError('no ports to use: list them in "ports" or pass --port PATH');
 
   const print = values.json ? printJson : printHuman;

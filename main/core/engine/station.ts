@@ -7,7 +7,7 @@ import { ProfileDriver, profileCapabilities } from '../devices/profile-driver.ts
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
-import { Journal, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
+import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
@@ -157,9 +157,9 @@ export class Station {
     return this.connectivity.state;
   }
 
-  /** Units on record, newest first (history screens and exports). */
-  history(filter: { serial?: string; serialContains?: string; limit?: number } = {}): UnitRecord[] {
-    return this.journal.units(filter);
+  /** Every try of units on record, newest first unless asked otherwise (History, exports, the line's figures). */
+  history(filter: AttemptFilter = {}): AttemptRecord[] {
+    return this.journal.attempts(filter);
   }
 
   /** Cloud calls waiting in the outbox or in flight. */

@@ -49,6 +49,8 @@ export interface AttemptRecord {
   error: string | undefined;
   thingId: string | undefined;
   versionId: string | undefined;
+  /** Where the unit's credentials are now (the record's, not this try's). */
+  credentialsState: CredentialsState;
   startedAt: number;
   finishedAt: number | undefined;
 }
@@ -296,7 +298,7 @@ export class Journal {
     // Numbered over every attempt before filtering: a unit's second try stays its second in any view.
     const rows = this.sql(
       `WITH numbered AS (
-         SELECT a.*, u.serial AS serial, u.thing_id AS thing_id, u.version_id AS version_id,
+         SELECT a.*, u.serial AS serial, u.thing_id AS thing_id, u.version_id AS version_id, u.credentials_state AS credentials_state,
                 ROW_NUMBER() OVER (PARTITION BY CASE WHEN u.serial = '' THEN 'record:' || u.id ELSE u.serial END ORDER BY a.id) AS number
          FROM attempts a JOIN units u ON u.id = a.unit_id)
        SELECT * FROM numbered ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -596,6 +598,7 @@ function toAttempt(row: Row): AttemptRecord {
     error: text(row.error),
     thingId: text(row.thing_id),
     versionId: text(row.version_id),
+    credentialsState: row.credentials_state as CredentialsState,
     startedAt: Number(row.started_at),
     finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
   };
