@@ -17,6 +17,7 @@ function attempt(serial: string, result: AttemptRecord['result'], start: number,
     error: undefined,
     thingId: undefined,
     versionId: undefined,
+    credentialsState: 'written',
     startedAt: start * 1000,
     finishedAt: end === undefined ? undefined : end * 1000,
   };
