@@ -78,6 +78,11 @@ export function percent(fraction: number | undefined): string {
   return fraction === undefined ? 'no units yet' : `${Math.floor(fraction * 1000) / 10} %`;
 }
 
+/** A message's first whole sentence: never cut inside one. */
+export function firstSentence(message: string): string {
+  return /^.*?[.!?](?=\s+[A-Z]|$)/s.exec(message)?.[0] ?? message;
+}
+
 /** The last part of a port path: /dev/serial/by-id/usb-… is too long for a tile. */
 export function shortPort(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).pop() ?? path;

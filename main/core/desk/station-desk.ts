@@ -190,21 +190,23 @@ export class StationDesk {
 
   /** The station's own checks on settings a screen is about to save, each problem on its field; nothing is written. */
   async checkSettings(input: SettingsInput): Promise<FieldProblem[]> {
-    try {
-      const line = storeInput(input, this.stored.line, this.box, this.policy);
-      this.refuseEmptyRunningLine(line);
-      return [];
-    } catch (error) {
-      if (error instanceof SettingsRefused) return error.problems;
-      throw error;
+    const problems: FieldProblem[] = [];
+    for (const check of [() => storeInput(input, this.stored.line, this.box, this.policy), () => this.refuseEmptyRunningLine(portCount(input))]) {
+      try {
+        check();
+      } catch (error) {
+        if (!(error instanceof SettingsRefused)) throw error;
+        problems.push(...error.problems);
+      }
     }
+    return problems;
   }
 
   async saveSettings(input: SettingsInput): Promise<SettingsView> {
     this.refuseWhenFixed();
     return this.serially(async () => {
+      this.refuseEmptyRunningLine(portCount(input));
       const line = storeInput(input, this.stored.line, this.box, this.policy);
-      this.refuseEmptyRunningLine(line);
       this.write({ ...this.stored, line });
       await this.openStation(toLineConfig(line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
       return this.settingsView(line);
@@ -286,6 +288,8 @@ export class StationDesk {
     this.view.setPorts(lineSlots(config.ports), 'idle', this.station.plan);
     this.lineStartedAt = undefined;
     this.readAttempts();
+    // One probe, so the header soon says whether the cloud answers instead of "not checked yet".
+    void this.station.connectivity.confirm();
     this.publishAll();
     if (config.autoStart) await this.startLine();
   }
@@ -354,8 +358,8 @@ export class StationDesk {
   }
 
   /** A running line is not replaced by one with no ports: the screen would go blank while units may be at work. */
-  private refuseEmptyRunningLine(line: LineSettings): void {
-    if (!this.line || line.ports.length > 0) return;
+  private refuseEmptyRunningLine(ports: number): void {
+    if (!this.line || ports > 0) return;
     const running = this.view.allTiles().length;
     throw new SettingsRefused(
       [fieldProblem('ports', `The line is running on ${running} port${running === 1 ? '' : 's'}; settings with no ports would leave it nothing to run. Add the ports, or stop the line first`)],
@@ -438,6 +442,11 @@ export class StationDesk {
     this.change = next.catch(() => undefined);
     return next;
   }
+}
+
+/** The ports a screen named, blank rows left out. */
+function portCount(input: SettingsInput): number {
+  return input.ports.filter((port) => (typeof port === 'string' ? port : port.path).trim() !== '').length;
 }
 
 function attemptFilter(query: Omit<HistoryQuery, 'limit'>, limit: number): AttemptFilter {

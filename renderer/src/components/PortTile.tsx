@@ -1,5 +1,5 @@
 import type { StationBridge, Tile } from '../../../contract/station-contract.ts';
-import { bytes, duration, shortPort, STATE_LOOK, STEP_DOING, STEP_LABELS, stateWord, unitPercent, withoutPlace } from '../format.ts';
+import { bytes, duration, firstSentence, shortPort, STATE_LOOK, STEP_DOING, STEP_LABELS, stateWord, unitPercent, withoutPlace } from '../format.ts';
 
 export type Density = 'roomy' | 'regular' | 'dense';
 
@@ -35,20 +35,21 @@ export function PortTile({ tile, now, lineRunning, density, act }: Props) {
           <span className="visually-hidden">Slot </span>
           {tile.slot}
         </h2>
-        <span className="port" title={tile.port}>
-          {shortPort(tile.port)}
-        </span>
+        {working ? (
+          <span className="percent" aria-label={`${unitDone} percent done`}>
+            {unitDone}%
+          </span>
+        ) : (
+          <span className="port" title={tile.port}>
+            {shortPort(tile.port)}
+          </span>
+        )}
       </header>
       <p id={`${id}-state`} className="state" role="status" aria-live="polite">
         <span className="icon" aria-hidden="true">
           {look.icon}
         </span>{' '}
         <span className="word">{working && tile.step ? STEP_DOING[tile.step] : word}</span>
-        {working && (
-          <span className="percent" aria-label={`${unitDone} percent done`}>
-            {unitDone}%
-          </span>
-        )}
       </p>
       {working && (
         <div
@@ -82,15 +83,17 @@ export function PortTile({ tile, now, lineRunning, density, act }: Props) {
         <p className="failure" title={tile.failure.message}>
           <strong>{tile.state === 'cancelled' ? 'Cancelled' : 'Failed'} at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}</strong>
           {/* The whole reason or none: a dense tile names the step, and the reason is its tooltip and in History. */}
-          {!dense && tile.state !== 'cancelled' && <>: {withoutPlace(tile.failure.message)}</>}
+          {/* A smaller tile gives the first whole sentence (what happened); the advice after it is in the tooltip and History. */}
+          {!dense && tile.state !== 'cancelled' && <>: {density === 'roomy' ? withoutPlace(tile.failure.message) : firstSentence(withoutPlace(tile.failure.message))}</>}
         </p>
       )}
       <TileAction tile={tile} lineRunning={lineRunning} act={act} />
-      {(density === 'roomy' || (density === 'regular' && working)) && tile.steps.length > 0 && (
-        <ol className="steps" aria-label={`Steps on slot ${tile.slot}`}>
+      {tile.steps.length > 0 && (density === 'roomy' || working) && (
+        // The unit's planned steps: named on a roomy tile, a segment each on a smaller one.
+        <ol className={density === 'roomy' ? 'steps' : 'step-track'} aria-label={`Steps on slot ${tile.slot}`}>
           {tile.steps.map(({ step, state }) => (
             <li key={step} className={`step step-${state}`} aria-current={working && tile.step === step ? 'step' : undefined} title={`${STEP_LABELS[step]}: ${state}`}>
-              {STEP_LABELS[step]}
+              <span className={density === 'roomy' ? undefined : 'visually-hidden'}>{STEP_LABELS[step]}</span>
             </li>
           ))}
         </ol>
