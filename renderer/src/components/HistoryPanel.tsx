@@ -130,7 +130,7 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
               <td className={`result-${row.result}`}>
                 <span aria-hidden="true">{RESULTS[row.result].icon}</span> {RESULTS[row.result].words}
               </td>
-              <td>{row.serial || '(no serial read)'}</td>
+              <td className="serial">{row.serial || '(no serial read)'}</td>
               <td className="num">{row.attempt}</td>
               <td>{row.slot ?? ''}</td>
               <td>{row.port}</td>
