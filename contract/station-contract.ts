@@ -345,11 +345,13 @@ export type Params<M extends Method> = z.infer<(typeof methods)[M]['params']>;
 export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
 
 /**
- * Calls that change what the station is set up to do or write files on it.
+ * Calls that change what the station is set up to do or write files on it,
+ * and checkSettings, which runs the same checks (they look at the paths a
+ * screen names, so it is no probe for a screen that may only watch).
  * `station serve` refuses them unless it was started to allow them
  * (--allow-settings); the app's own window may always make them.
  */
-export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);

@@ -37,11 +37,12 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     bridge.listPorts().then(setDetected, () => undefined);
   }, [bridge]);
 
-  // Saving asks the station's own checks first: each problem goes next to its field, in the field's words.
+  // A refused save asks the station's own checks which fields were wrong: each problem goes next to its field, in the field's words.
   const save = async (event: FormEvent) => {
     event.preventDefault();
+    let input: SettingsInput | undefined;
     try {
-      const input: SettingsInput = {
+      input = {
         backend: backendId,
         url,
         fields,
@@ -50,17 +51,15 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
         ...(secret ? { secret } : {}),
         ...(template.trim() ? { thingNameTemplate: template.trim() } : {}),
       };
-      const found = await bridge.checkSettings(input);
-      setProblems(found);
-      if (found.length > 0) {
-        setMessage({ ok: false, text: `Not saved: ${found.length === 1 ? 'one field needs' : `${found.length} fields need`} correcting (shown below).` });
-        return;
-      }
       load(await bridge.saveSettings(input));
       setSecret('');
+      setProblems([]);
       setMessage({ ok: true, text: 'Saved. The line was reopened with these settings.' });
     } catch (error) {
-      setMessage({ ok: false, text: errorText(error) });
+      // A screen that may not configure is not told more than that.
+      const found = input ? await bridge.checkSettings(input).catch(() => []) : [];
+      setProblems(found);
+      setMessage({ ok: false, text: found.length > 0 ? `Not saved: ${found.length === 1 ? 'one field needs' : `${found.length} fields need`} correcting (shown below).` : errorText(error) });
     }
   };
   const problemsOf = (field: string) => problems.filter((problem) => problem.field === field);

@@ -139,6 +139,8 @@ describe('station serve, hardened', () => {
         await c.call('saveSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: SECRET, ports: ['/dev/ttyNOPE0'], autoStart: false }),
         await c.call('importProfile', readFileSync('profiles/examples/at-thermometer.json', 'utf8')),
         await c.call('startFirmwareUpload', { name: 'fw.bin', size: 10 }),
+        // Its checks look at the paths a screen names: no probe of the station's files for a screen that only watches.
+        await c.call('checkSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, ports: ['/etc/shadow'], autoStart: false }),
       ];
       for (const answer of answers) expect(answer).toEqual({ ok: false, error: expect.stringMatching(/refused\. .*--allow-settings/) });
       expect(existsSync(settingsFile())).toBe(false);
