@@ -37,19 +37,35 @@ export type PortList = z.infer<typeof portListSchema>;
 export const pipelineStepSchema = z.enum(PIPELINE_STEPS);
 export const stepStateSchema = z.enum(['pending', 'started', 'done', 'skipped', 'failed']);
 
-/** What a port's tile shows: idle (no line), waiting (for a unit), working, or the last unit's result. */
-export const tileStateSchema = z.enum(['idle', 'waiting', 'working', 'passed', 'pending', 'failed', 'attention']);
+/**
+ * What a port's tile shows: idle (no line), waiting (for a unit), working, or
+ * the last unit's result; attention: a person must act at the port (replug,
+ * set the unit aside); cancelled: the operator or a stopped line ended it.
+ */
+export const tileStateSchema = z.enum(['idle', 'waiting', 'working', 'passed', 'pending', 'failed', 'attention', 'cancelled']);
 export type TileState = z.infer<typeof tileStateSchema>;
 
+/**
+ * The one thing to do about a unit that did not pass: try it again (a button),
+ * plug it in again (a person at the port), or set it aside (it cannot pass
+ * here: a duplicate serial, a unit the cloud refuses).
+ */
+export const tileActionSchema = z.enum(['retry', 'replug', 'set-aside']);
+export type TileAction = z.infer<typeof tileActionSchema>;
+
 export const recentUnitSchema = z
-  .object({ unitId: count.optional(), serial: text(128).optional(), result: z.enum(['passed', 'failed', 'pending']), at: z.number() })
+  .object({ unitId: count.optional(), serial: text(128).optional(), result: z.enum(['passed', 'failed', 'pending', 'cancelled']), at: z.number() })
   .strict();
 
 export const tileSchema = z
   .object({
     port: text(512),
+    /** The port's name on the fixture ("A3"; 1…N by default): tiles are ordered and titled by it. */
+    slot: text(32).min(1),
     serial: text(128).optional(),
     state: tileStateSchema,
+    /** For a unit that did not pass: the one action that fits its failure. */
+    action: tileActionSchema.optional(),
     /** The steps the engine planned for this unit (its plan event), in order, with where the unit is in them. */
     steps: z.array(z.object({ step: pipelineStepSchema, state: stepStateSchema }).strict()).max(PIPELINE_STEPS.length),
     step: pipelineStepSchema.optional(),
@@ -73,6 +89,55 @@ export const tileSchema = z
   .strict();
 export type Tile = z.infer<typeof tileSchema>;
 
+const fraction = z.number().min(0).max(1);
+
+/**
+ * A period's figures, counted by unit (its serial number), not by try: a unit
+ * tried three times is one unit; cancelled tries count for nothing.
+ */
+export const lineFiguresSchema = z
+  .object({
+    /** Start of the period (epoch ms). */
+    since: z.number(),
+    /** Units with a finished try in the period. */
+    units: count,
+    /** Units whose last try passed (cloud done), passed with cloud calls waiting, or failed. */
+    passed: count,
+    pending: count,
+    failed: count,
+    /** Tries the operator or a stopped line cancelled. */
+    cancelled: count,
+    /** Units that passed on their first try ÷ units; undefined before the first unit. */
+    firstPassYield: fraction.optional(),
+    /** Units whose last try passed ÷ units. */
+    finalYield: fraction.optional(),
+    /** Median duration of a finished try, in seconds. */
+    medianSeconds: z.number().min(0).optional(),
+  })
+  .strict();
+export type LineFigures = z.infer<typeof lineFiguresSchema>;
+
+/** Units per hour over a rolling window; while the window is not yet full, it says so (warm-up), with what it has so far. */
+export const lineRateSchema = z
+  .object({
+    windowMinutes: z.number().int().min(1),
+    /** How much of the window has data (minutes), less than windowMinutes while warming up. */
+    minutesMeasured: z.number().min(0),
+    /** Units finished in the measured part. */
+    units: count,
+    /** undefined until a unit finished and a minute was measured. */
+    unitsPerHour: z.number().min(0).optional(),
+    warmingUp: z.boolean(),
+  })
+  .strict();
+export type LineRate = z.infer<typeof lineRateSchema>;
+
+/** Where the line's ports are: how many, at work, done with their unit, waiting for one, needing a person; and the whole line's progress. */
+export const lineProgressSchema = z
+  .object({ ports: count, working: count, done: count, waiting: count, attention: count, fraction })
+  .strict();
+export type LineProgress = z.infer<typeof lineProgressSchema>;
+
 export const headerSchema = z
   .object({
     configured: z.boolean(),
@@ -80,15 +145,17 @@ export const headerSchema = z
     /** The demo line's units run in memory, not on ptys through the serial code: why (socat missing or failing). */
     demoInMemory: text(1000).optional(),
     lineRunning: z.boolean(),
-    online: z.boolean(),
+    /** When the line was last started (epoch ms), while it has been since the station opened. */
+    lineStartedAt: z.number().optional(),
+    /** Whether the cloud answers: 'unknown' until it has been reached (or shown out of reach) once. */
+    cloud: z.enum(['unknown', 'online', 'offline']),
     outboxPending: count,
-    passed: count,
-    failed: count,
-    pending: count,
-    /** Passed ÷ finished this shift; undefined before the first unit. */
-    yield: z.number().min(0).max(1).optional(),
-    unitsPerHour: z.number().min(0),
-    shiftStartedAt: z.number(),
+    /** The shift: since this station started. */
+    shift: lineFiguresSchema,
+    /** Since the line was last started. */
+    line: lineFiguresSchema.optional(),
+    rate: lineRateSchema,
+    progress: lineProgressSchema,
     /** A problem with the whole station (configuration, cloud), in plain words. */
     problem: text(4000).optional(),
   })
@@ -98,12 +165,21 @@ export type Header = z.infer<typeof headerSchema>;
 export const snapshotSchema = z.object({ header: headerSchema, tiles: z.array(tileSchema).max(256) }).strict();
 export type Snapshot = z.infer<typeof snapshotSchema>;
 
+export const attemptResultSchema = z.enum(['in-progress', 'passed', 'failed', 'pending', 'cancelled']);
+
+/** One try of a unit: History shows every one, a retry as the unit's next attempt. */
 export const historyRowSchema = z
   .object({
+    /** The attempt's id. */
     id: count,
+    /** The unit's record (what Retry takes). */
+    unitId: count,
+    /** 1 for the unit's first try at this station, 2 for the next… */
+    attempt: z.number().int().min(1),
     serial: text(128),
     port: text(512),
-    result: z.enum(['in-progress', 'passed', 'failed', 'pending']),
+    slot: text(32).optional(),
+    result: attemptResultSchema,
     failedStep: text(64).optional(),
     error: text(4000).optional(),
     thingId: text(256).optional(),
@@ -113,6 +189,19 @@ export const historyRowSchema = z
   })
   .strict();
 export type HistoryRow = z.infer<typeof historyRowSchema>;
+
+/** What History may ask for: part of a serial, a result, a port or slot, a date range (epoch ms, `to` excluded). */
+export const historyQuerySchema = z
+  .object({
+    serial: text(128).optional(),
+    result: attemptResultSchema.optional(),
+    port: text(512).optional(),
+    from: z.number().optional(),
+    to: z.number().optional(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 
 /** A cloud backend's id: which ones exist is the station's registry's to say, and each screen is told (SettingsView.backends). */
 const backendSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/);
@@ -144,6 +233,14 @@ export const backendChoiceSchema = z
   .strict();
 export type BackendChoice = z.infer<typeof backendChoiceSchema>;
 
+/** A port of the line: its path, and the slot name the fixture gives it (1…N in order when none). */
+export const portSettingSchema = z.object({ path: text(512).min(1), slot: text(32).optional() }).strict();
+export type PortSetting = z.infer<typeof portSettingSchema>;
+
+/** A settings field the station refused, for the form to show next to it: "Password is required". */
+export const fieldProblemSchema = z.object({ field: text(64), label: text(128), message: text(2000) }).strict();
+export type FieldProblem = z.infer<typeof fieldProblemSchema>;
+
 /** Settings as a screen sees them: secrets are never sent back, only whether one is stored. */
 export const settingsViewSchema = z
   .object({
@@ -152,7 +249,7 @@ export const settingsViewSchema = z
     /** Exosite vendor/model, Fleet Freedom user/company/provider: the non-secret identity fields. */
     fields: z.record(text(64), text(256)),
     secretStored: z.boolean(),
-    ports: z.array(text(512)).max(256),
+    ports: z.array(portSettingSchema).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
     profileName: text(256),
@@ -162,6 +259,8 @@ export const settingsViewSchema = z
     tcpPortsAllowed: z.array(text(512)).max(256).optional(),
     /** The cloud backends this station speaks, with the fields each takes. */
     backends: z.array(backendChoiceSchema).max(32),
+    /** What the station runs now, when a line is open: its cloud and its ports with their slots. */
+    running: z.object({ backend: backendSchema, url: text(2048), ports: z.array(z.object({ path: text(512), slot: text(32) }).strict()).max(256), source: text(4096).optional() }).strict().optional(),
     /** Device profiles built into the station, offered without a file. */
     builtInProfiles: z.array(z.object({ name: text(64).min(1), description: text(500).optional() }).strict()).max(64),
   })
@@ -175,7 +274,7 @@ export const settingsInputSchema = z
     url: text(2048).min(1),
     fields: z.record(text(64), text(256)),
     secret: text(4096).optional(),
-    ports: z.array(text(512).min(1)).max(256),
+    ports: z.array(z.union([text(512).min(1), portSettingSchema])).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
   })
@@ -225,10 +324,12 @@ export const methods = {
   cancelPort: { params: z.tuple([portName]), result: ok },
   retryUnit: { params: z.tuple([count]), result: ok },
   replayOutbox: { params: none, result: ok },
-  history: { params: z.tuple([z.object({ serial: text(128).optional(), limit: z.number().int().min(1).max(10_000).optional() }).strict()]), result: z.array(historyRowSchema) },
-  exportCsv: { params: z.tuple([z.object({ serial: text(128).optional() }).strict()]), result: z.string() },
+  history: { params: z.tuple([historyQuerySchema]), result: z.array(historyRowSchema) },
+  exportCsv: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
   getSettings: { params: none, result: settingsViewSchema },
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
+  /** The station's own checks on settings before they are saved: each problem with its field. Writes nothing. */
+  checkSettings: { params: z.tuple([settingsInputSchema]), result: z.array(fieldProblemSchema).max(64) },
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
@@ -251,11 +352,13 @@ export type Params<M extends Method> = z.infer<(typeof methods)[M]['params']>;
 export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
 
 /**
- * Calls that change what the station is set up to do or write files on it.
+ * Calls that change what the station is set up to do or write files on it,
+ * and checkSettings, which runs the same checks (they look at the paths a
+ * screen names, so it is no probe for a screen that may only watch).
  * `station serve` refuses them unless it was started to allow them
  * (--allow-settings); the app's own window may always make them.
  */
-export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);

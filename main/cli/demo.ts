@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent } from '../core/engine/events.ts';
+import { lineSlots } from '../core/config/line-config.ts';
 import { Station } from '../core/engine/station.ts';
 import { DEMO_KINDS, startDemoLine, type DemoKind } from '../core/simulator/demo-line.ts';
 import { parseCommand } from './args.ts';
-import { ProgressBoard } from './progress-board.ts';
+import { drawLive, ProgressBoard } from './progress-board.ts';
 
 const HELP = `Usage: station demo [--ports N] [--kind reference|esp32] [--json]
 
@@ -40,37 +41,32 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'station-demo-'));
   const units = await startDemoLine({ ports: count, kind: kind as DemoKind });
   const station = await Station.open({ config: units.config, profile: units.profile, dataDir: join(workDir, 'data'), open: units.open });
-  const board = new ProgressBoard(units.paths);
+  const intro = `GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated ${kind === 'esp32' ? 'ESP32-S3 ' : ''}unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}`;
   const live = !values.json && process.stdout.isTTY === true;
+  const board = new ProgressBoard(lineSlots(units.config.ports), live ? { title: intro } : {});
   const print = (event: StationEvent) => {
     board.apply(event);
     if (values.json) console.log(JSON.stringify(event));
-    else if (!live && event.type === 'unit') console.log(board.render().split('\n')[units.paths.indexOf(event.port)]);
+    else if (!live && event.type === 'unit') console.log(board.line(event.port));
   };
   // Units in memory skip the serial code: never silently.
   if (units.memoryFallbackReason) console.error(`station demo: the simulated units run in memory, not on ptys through the serial code (${units.memoryFallbackReason})`);
   if (values.json) console.log(JSON.stringify({ type: 'demo-line', cloudUrl: units.cloudUrl, ports: units.paths, onPty: units.onPty, memoryFallbackReason: units.memoryFallbackReason ?? null }));
-  else console.log(`GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}\n`);
-  let drawn = 0;
-  const draw = () => {
-    const text = board.render(process.stdout.columns ?? 100);
-    process.stdout.write(`${drawn ? `\x1b[${drawn}F` : ''}${text.split('\n').map((line) => `${line}\x1b[K`).join('\n')}\n`);
-    drawn = units.paths.length;
-  };
-  const timer = live ? setInterval(draw, 100) : undefined;
+  else if (!live) console.log(`${intro}\n`);
+  // On a terminal the board is drawn in place, fitted to it; otherwise a line per finished unit.
+  const screen = live ? drawLive(board, process.stdout) : undefined;
   const started = performance.now();
   try {
     const outcomes = await station.provisionOnce(units.paths, throttleProgress(print));
-    clearInterval(timer);
-    if (live) draw();
+    screen?.stop();
     const seconds = (performance.now() - started) / 1000;
     const passed = outcomes.filter((o) => o.result === 'passed').length;
     if (!values.json) {
-      console.log(`\n${passed} passed, ${outcomes.length - passed} failed in ${seconds.toFixed(1)} s (${Math.round((outcomes.length / seconds) * 3600)} units per hour)`);
+      console.log(`${live ? '' : '\n'}${passed} passed, ${outcomes.length - passed} failed in ${seconds.toFixed(1)} s (${Math.round((outcomes.length / seconds) * 3600)} units per hour)`);
     }
     return passed === outcomes.length ? 0 : 1;
   } finally {
-    clearInterval(timer);
+    screen?.stop();
     await station.close();
     await units.stop();
     rmSync(workDir, { recursive: true, force: true });

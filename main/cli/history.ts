@@ -1,10 +1,11 @@
-import { exportableUnit, historyCsv } from '../core/storage/history-export.ts';
+import { exportableAttempt, historyCsv } from '../core/storage/history-export.ts';
 import { readJournal } from '../core/storage/read-journal.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
 const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--data-dir DIR]
 
-Prints the recorded units, newest first. Credentials are never exported.`;
+Prints every recorded try of a unit (a retry is the unit's next attempt), newest
+first. Credentials are never exported.`;
 
 export async function historyCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand('history', argv, { format: { type: 'string' }, serial: { type: 'string' }, limit: { type: 'string' }, 'data-dir': { type: 'string' } }, HELP);
@@ -24,8 +25,8 @@ export async function historyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const units = journal.units({ serial: values.serial, limit });
-    process.stdout.write(format === 'json' ? `${JSON.stringify(units.map(exportableUnit), null, 2)}\n` : historyCsv(units));
+    const attempts = journal.attempts({ ...(values.serial ? { serial: values.serial } : {}), limit });
+    process.stdout.write(format === 'json' ? `${JSON.stringify(attempts.map(exportableAttempt), null, 2)}\n` : historyCsv(attempts));
     return 0;
   } finally {
     journal.close();

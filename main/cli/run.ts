@@ -1,10 +1,11 @@
-import { loadLineConfig } from '../core/config/line-config.ts';
+import { lineSlots, loadLineConfig, portPaths, usbPorts } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
 import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
 import { createInterface, type Interface } from 'node:readline';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
+import { drawLive, ProgressBoard } from './progress-board.ts';
 
 const HELP = `Usage: station run --config FILE [--port PATH]... [--operator NAME] [--once] [--json] [--data-dir DIR]
 
@@ -47,14 +48,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const config = await loadLineConfig(values.config);
-  const ports = values.port ?? config.ports.filter((port): port is string => typeof port === 'string');
-  const detects = !values.port && config.ports.some((port) => typeof port !== 'string');
+  const ports = values.port ?? portPaths(config.ports);
+  const detects = !values.port && usbPorts(config.ports).length > 0;
   if (ports.length === 0 && !(detects && !values.once)) throw new ConfigError('no ports to use: list them in "ports" or pass --port PATH');
 
-  const print = values.json ? printJson : printHuman;
   const station = await Station.open({ config, dataDir: values['data-dir'] ?? defaultDataDir() });
   station.operator = values.operator?.trim() || undefined;
   const scans = config.labels.check ? readScans(station, ports) : undefined;
+  // On a terminal: a board drawn in place, fitted to it; else a line per step (--json: JSON lines).
+  const live = !values.json && process.stdout.isTTY === true;
+  const board = live ? new ProgressBoard(values.port ? ports : lineSlots(config.ports)) : undefined;
+  const screen = board ? drawLive(board, process.stdout) : undefined;
+  const print = board ? (event: StationEvent) => board.apply(event) : values.json ? printJson : printHuman;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -63,10 +68,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     const onEvent = throttleProgress(print);
     // Continuous: each port takes the next unit when one is plugged in, until Ctrl-C.
     const outcomes = values.once ? await station.provisionOnce(ports, onEvent, controller.signal) : await station.runLine(ports, { onEvent, signal: controller.signal });
+    screen?.stop();
     if (!values.json) printSummary(outcomes);
     return exitStatus(outcomes);
   } finally {
     scans?.close();
+    screen?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await station.close();

@@ -107,7 +107,7 @@ export class DeviceError extends StationError {
     super(`DEVICE_${deviceCode}`, `the device answered error ${deviceCode}${deviceText ? `: ${deviceText}` : ''}`, {
       // Non-volatile memory failures are never retried blindly (reference protocol).
       retryable: deviceCode === 'BUSY',
-      hint: deviceCode === 'STORAGE' ? 'The unit\'s memory failed; set it aside for repair.' : undefined,
+      hint: deviceCode === 'STORAGE' ? 'The unit\'s memory failed: retry it once; if it fails again, set it aside for repair.' : undefined,
       ...options,
     });
     this.deviceCode = deviceCode;

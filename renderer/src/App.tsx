@@ -2,10 +2,22 @@ import { useCallback, useEffect, useState, type KeyboardEvent } from 'react';
 import type { StationBridge } from '../../contract/station-contract.ts';
 import { HeaderBar } from './components/HeaderBar.tsx';
 import { HistoryPanel } from './components/HistoryPanel.tsx';
-import { PortTile } from './components/PortTile.tsx';
+import { PortTile, type Density } from './components/PortTile.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { errorText } from './format.ts';
+import { useOutcomeSounds } from './sounds.ts';
 import { useStation } from './use-station.ts';
+
+/** Up to 12 ports a tile has room for its steps; up to 32 it shows them while working; above, only slot, state, step and percentage, so 64 fit one screen. */
+function densityFor(count: number): Density {
+  return count <= 12 ? 'roomy' : count <= 32 ? 'regular' : 'dense';
+}
+
+/** Columns for a line of `count` ports: every tile on one 16:9 screen, four across for small lines, eight for large. */
+function gridFor(count: number): { columns: number; rows: number } {
+  const columns = count <= 4 ? Math.max(1, count) : count <= 12 ? 4 : 8;
+  return { columns, rows: Math.max(1, Math.ceil(count / columns)) };
+}
 
 const TABS = [
   { id: 'line', label: 'Line' },
@@ -17,6 +29,9 @@ type TabId = (typeof TABS)[number]['id'];
 /** The station's screen: the per-port queue first, history and settings after. */
 export function App() {
   const { bridge, header, tiles, connectionProblem } = useStation();
+  const sound = useOutcomeSounds(tiles);
+  const density = densityFor(tiles.length);
+  const grid = gridFor(tiles.length);
   const [tab, setTab] = useState<TabId>('line');
   const [problem, setProblem] = useState<string | undefined>();
   const [now, setNow] = useState(Date.now());
@@ -46,25 +61,28 @@ export function App() {
   };
 
   return (
-    <div className="app">
+    <div className={`app${tab === 'line' ? ' on-line' : ''}`}>
+      {/* The header stays on screen whatever the line's size: only the panel below it scrolls. */}
       <header className="top">
-        <h1>Provisioning Station</h1>
-        <HeaderBar header={header} act={act} />
-      </header>
-      {(connectionProblem || header?.problem || problem) && (
-        <div role="alert" className="problem">
-          {connectionProblem && <p>{connectionProblem}</p>}
-          {header?.problem && <p>{header.problem}</p>}
-          {problem && <p>{problem}</p>}
+        <div className="title-row">
+          <h1>Provisioning Station</h1>
+          <nav role="tablist" aria-label="Views" onKeyDown={onTabKey}>
+            {TABS.map((t) => (
+              <button key={t.id} id={`tab-${t.id}`} type="button" role="tab" aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} tabIndex={tab === t.id ? 0 : -1} onClick={() => setTab(t.id)}>
+                {t.label}
+              </button>
+            ))}
+          </nav>
         </div>
-      )}
-      <nav role="tablist" aria-label="Views" onKeyDown={onTabKey}>
-        {TABS.map((t) => (
-          <button key={t.id} id={`tab-${t.id}`} type="button" role="tab" aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} tabIndex={tab === t.id ? 0 : -1} onClick={() => setTab(t.id)}>
-            {t.label}
-          </button>
-        ))}
-      </nav>
+        <HeaderBar header={header} now={now} sound={sound} act={act} />
+        {(connectionProblem || header?.problem || problem) && (
+          <div role="alert" className="problem">
+            {connectionProblem && <p>{connectionProblem}</p>}
+            {header?.problem && <p>{header.problem}</p>}
+            {problem && <p>{problem}</p>}
+          </div>
+        )}
+      </header>
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
         {tab === 'line' && header && !header.configured && (
           <section className="first-run" aria-labelledby="first-run-title">
@@ -78,10 +96,23 @@ export function App() {
             </button>
           </section>
         )}
-        {tab === 'line' && (
-          <section className={`tiles${tiles.length > 12 ? ' compact' : ''}`} aria-label="Ports">
+        {tab === 'line' && header?.configured && tiles.length === 0 && (
+          <section className="first-run" aria-labelledby="no-ports-title">
+            <h2 id="no-ports-title">This line has no ports</h2>
+            <p>Add the line's serial ports, with their slot names, in Settings.</p>
+            <button type="button" onClick={() => setTab('settings')}>
+              Open settings
+            </button>
+          </section>
+        )}
+        {tab === 'line' && tiles.length > 0 && (
+          <section
+            className={`tiles ${density}`}
+            aria-label="Ports"
+            style={{ gridTemplateColumns: `repeat(${grid.columns}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${grid.rows}, minmax(var(--tile-min), var(--tile-max)))` }}
+          >
             {tiles.map((tile) => (
-              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} compact={tiles.length > 12} act={act} />
+              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} density={density} act={act} />
             ))}
           </section>
         )}

@@ -15,8 +15,8 @@ import { startStationServe, type ServedStation } from '../helpers/station-serve.
 const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENS = resolve('test-results/screens');
 
-async function openScreen(browser: Browser, url: string): Promise<{ page: Page; tileUpdates: Array<{ port: string; at: number }> }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+async function openScreen(browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; tileUpdates: Array<{ port: string; at: number }> }> {
+  const page = await browser.newPage({ viewport });
   const tileUpdates: Array<{ port: string; at: number }> = [];
   // Every update the station pushes, as the browser received it: to check the coalescing.
   page.on('websocket', (ws) =>
@@ -25,6 +25,21 @@ async function openScreen(browser: Browser, url: string): Promise<{ page: Page; 
       if (message.update?.type === 'tile') tileUpdates.push({ port: message.update.tile!.port, at: Date.now() });
     }),
   );
+  // Every tone the page plays (Web Audio), by frequency.
+  await page.addInitScript(() => {
+    const tones: number[] = [];
+    (window as unknown as { tones: number[] }).tones = tones;
+    const create = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function (this: AudioContext) {
+      const oscillator = create.call(this);
+      const start = oscillator.start.bind(oscillator);
+      oscillator.start = (when?: number) => {
+        tones.push(oscillator.frequency.value);
+        start(when);
+      };
+      return oscillator;
+    };
+  });
   // The highest progress each bar showed, seen from the page itself.
   await page.addInitScript(() => {
     const seen: number[] = [];
@@ -38,7 +53,15 @@ async function openScreen(browser: Browser, url: string): Promise<{ page: Page; 
 }
 
 const tile = (page: Page, serialEnd: string) => page.locator('article.tile', { hasText: `THERM000000000000${serialEnd}` });
-const badge = (page: Page, serialEnd: string, words: string) => tile(page, serialEnd).locator('.badge', { hasText: words });
+const badge = (page: Page, serialEnd: string, words: string) => tile(page, serialEnd).locator('.state', { hasText: new RegExp(words, 'i') });
+const figure = (page: Page, testId: string) => page.getByTestId(testId).innerText();
+const tones = (page: Page) => page.evaluate(() => (window as unknown as { tones: number[] }).tones);
+
+/** The header's counts and yields as the technician reads them. */
+async function counts(page: Page): Promise<Record<string, string>> {
+  const entries = await Promise.all(['passed', 'failed', 'first-pass-yield', 'final-yield'].map(async (id) => [id, await figure(page, id)] as const));
+  return Object.fromEntries(entries);
+}
 
 /**
  * The demo line's units must be on ptys, through the real serial code: the
@@ -199,6 +222,8 @@ describe('the station screen in Chromium, against station serve --demo', () => {
     it('takes units from plugged in to passed, shows a failure with its step, and retry makes it pass', { timeout: 90_000 }, async () => {
       const { page, tileUpdates } = await openScreen(browser, station.url);
       await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
+      // Nothing has reached a cloud yet: the screen says so, not "online".
+      expect(await figure(page, 'cloud')).toMatch(/Cloud not checked yet/);
       await page.getByRole('button', { name: 'Start the demo line' }).click();
       await expect.poll(() => page.locator('article.tile').count(), { timeout: 20_000 }).toBe(4);
       await expectUnitsOnPtys(page, station);
@@ -217,10 +242,13 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       const progress = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
       expect(progress.some((value) => value > 0 && value < 100)).toBe(true);
 
+      // One action fits a failure a retry can fix: Retry, and nothing that contradicts it.
+      expect(await failed.getByRole('button').allInnerTexts()).toEqual(['Retry']);
       await failed.getByRole('button', { name: 'Retry' }).click();
       await badge(page, '03', 'Passed').waitFor({ timeout: 40_000 });
-      expect(await page.getByTestId('passed').innerText()).toBe('4');
-      expect(await page.getByTestId('failed').innerText()).toBe('0');
+      // The retry passed: every unit passed in the end, but one of four needed a second try.
+      await expect.poll(() => counts(page)).toEqual({ passed: '4', failed: '0', 'first-pass-yield': '75 %', 'final-yield': '100 %' });
+      expect(await figure(page, 'cloud')).toMatch(/Cloud online/);
       await page.screenshot({ path: join(SCREENS, 'line-4-all-passed-1280x800.png') });
 
       // Coalesced: no port got more than about ten updates in any second.
@@ -264,18 +292,33 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       }
     });
 
-    it('searches the history by serial number and exports CSV without secrets; the tabs work from the keyboard', { timeout: 30_000 }, async () => {
+    it('History shows both attempts of the retried unit, filters by serial, result and slot, and exports CSV without secrets; the tabs work from the keyboard', { timeout: 30_000 }, async () => {
       const { page } = await openScreen(browser, station.url);
       await page.getByRole('tab', { name: 'Line' }).focus();
       await page.keyboard.press('ArrowRight');
       await expect.poll(() => page.getByRole('tab', { name: 'History' }).getAttribute('aria-selected')).toBe('true');
       await page.getByLabel('Serial number').fill('0003');
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
-      expect(await page.locator('tbody tr').innerText()).toMatch(/THERM00000000000003.*passed/s);
+      // Every try is kept: the failure and the retry that passed, newest first, each with its result icon and duration.
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+      const [retried, first] = await page.locator('tbody tr').allInnerTexts();
+      expect(retried).toMatch(/✓ passed\s+THERM00000000000003\s+2\s+3\s+\S+\s+\s*\d+ s/);
+      expect(first).toMatch(/✗ failed\s+THERM00000000000003\s+1\s+3\s+\S+\s+Credentials\s+\d+ s/);
+      await page.getByLabel('Serial number').fill('');
+      await page.getByLabel('Result').selectOption('failed');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await expect.poll(() => page.locator('tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/✗ failed\s+THERM00000000000003\s+1/)]);
+      await page.getByLabel('Result').selectOption('');
+      await page.getByLabel('Port or slot').fill('4');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await expect.poll(() => page.locator('tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/THERM00000000000004\s+1\s+4/)]);
+      await page.screenshot({ path: join(SCREENS, 'history-1280x800.png') });
+      await page.getByLabel('Port or slot').fill('');
+      await page.getByLabel('Serial number').fill('0003');
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       const csv = readFileSync((await download.path())!, 'utf8');
-      expect(csv.split('\r\n')[0]).toBe('id,serial,port,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt');
+      expect(csv.split('\r\n')[0]).toBe('id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds');
+      expect(csv.trim().split('\r\n')).toHaveLength(3);
       expect(csv).toContain('THERM00000000000003');
       expect(csv).not.toMatch(/apiKey|credentials":/i);
       await page.close();
@@ -297,7 +340,16 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       await page.getByLabel('Backend').selectOption('exosite');
       await page.getByLabel('Address').fill('https://m2.exosite.com');
       await page.getByRole('button', { name: 'Save settings' }).click();
-      await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/vendor/);
+      // Each problem next to its field, in the field's own words; no configuration paths.
+      await expect.poll(() => page.locator('#problem-vendor').innerText()).toBe('Vendor is required');
+      expect(await page.locator('#problem-model').innerText()).toBe('Model is required');
+      expect(await page.getByLabel('Vendor').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.locator('.settings').innerText()).not.toMatch(/cloud\.|Invalid input/);
+      // Choices are lists and numbers are numbers.
+      await page.getByLabel('Backend').selectOption('fleetfreedom');
+      expect(await page.getByLabel('Provider kind').evaluate((element) => element.tagName)).toBe('SELECT');
+      expect(await page.getByLabel('Company id').getAttribute('type')).toBe('number');
+      await page.getByLabel('Backend').selectOption('exosite');
       await page.screenshot({ path: join(SCREENS, 'settings-1280x800.png') });
       await page.close();
     } finally {
@@ -318,18 +370,142 @@ describe('the station screen in Chromium, against station serve --demo', () => {
     }
   });
 
-  it('shows a 32-port line', { timeout: 180_000 }, async () => {
+  it('an 8-port line, as it first comes up and when done', { timeout: 120_000 }, async () => {
+    const station = await startStationServe(['--demo', '--ports', '8']);
+    try {
+      const { page } = await openScreen(browser, station.url, { width: 1920, height: 1080 });
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 60_000 }).toBe(8);
+      await expectUnitsOnPtys(page, station);
+      await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 90_000 }).toBe(8);
+      // Slots are the titles, in order.
+      expect(await page.locator('article.tile .slot').allTextContents()).toEqual(['Slot 1', 'Slot 2', 'Slot 3', 'Slot 4', 'Slot 5', 'Slot 6', 'Slot 7', 'Slot 8']);
+      await page.screenshot({ path: join(SCREENS, 'line-8-done-1920x1080.png') });
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+
+  it('32 ports on 1920×1080: every tile on screen with a 24 px state word, states apart in greyscale, sounds, reduced motion, and a restart that counts nothing twice', { timeout: 240_000 }, async () => {
     const station = await startStationServe(['--ports', '32']);
     try {
-      const { page } = await openScreen(browser, station.url);
+      const { page } = await openScreen(browser, station.url, { width: 1920, height: 1080 });
+      await page.getByRole('button', { name: 'Sound off' }).click();
       await page.getByRole('button', { name: 'Start the demo line' }).click();
       await expect.poll(() => page.locator('article.tile').count(), { timeout: 60_000 }).toBe(32);
       await expectUnitsOnPtys(page, station);
-      await expect.poll(() => page.locator('[role="progressbar"]').count(), { timeout: 60_000, interval: 50 }).toBeGreaterThan(3);
-      await page.screenshot({ path: join(SCREENS, 'line-32-flashing-1280x800.png') });
-      await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 120_000 }).toBe(32);
+      await expect.poll(() => page.locator('article.tile-working [role="progressbar"]').count(), { timeout: 60_000, interval: 20 }).toBeGreaterThan(3);
+      // Working tiles move, unless the technician asked for less motion.
+      const working = page.locator('article.tile-working').first();
+      const animation = () => working.evaluate((element) => getComputedStyle(element).animationName).catch(() => 'gone');
+      expect(await animation()).toBe('working-stripes');
+      await page.emulateMedia({ reducedMotion: 'reduce' });
+      expect(['none', 'gone']).toContain(await animation());
+      await page.emulateMedia({ reducedMotion: 'no-preference' });
+      await page.screenshot({ path: join(SCREENS, 'line-32-working-1920x1080.png') });
+
+      await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 150_000 }).toBe(32);
       expect(await page.locator('article.tile-failed').count()).toBe(1);
-      await page.screenshot({ path: join(SCREENS, 'line-32-done-full.png'), fullPage: true });
+
+      // Every tile fits the screen, no scrolling, and every state word is at least 24 CSS px.
+      const boxes = await page.locator('article.tile').evaluateAll((tiles) =>
+        tiles.map((tile) => {
+          const box = tile.getBoundingClientRect();
+          const word = tile.querySelector('.state .word')!;
+          return { bottom: box.bottom, right: box.right, top: box.top, left: box.left, fontPx: parseFloat(getComputedStyle(word).fontSize), clipped: word.scrollWidth > word.clientWidth + 1 };
+        }),
+      );
+      for (const box of boxes) {
+        expect(box.top).toBeGreaterThanOrEqual(0);
+        expect(box.left).toBeGreaterThanOrEqual(0);
+        expect(box.bottom).toBeLessThanOrEqual(1080);
+        expect(box.right).toBeLessThanOrEqual(1920);
+        expect(box.fontPx).toBeGreaterThanOrEqual(24);
+        expect(box.clipped).toBe(false);
+      }
+      expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight)).toBe(true);
+      // The failed tile's action is on screen, not cut off by its reason.
+      const failed = page.locator('article.tile-failed');
+      const [tileBox, retryBox] = [await failed.boundingBox(), await failed.getByRole('button', { name: 'Retry' }).boundingBox()];
+      expect(retryBox!.y + retryBox!.height).toBeLessThanOrEqual(tileBox!.y + tileBox!.height);
+
+      // Passed and failed differ in more than colour: icon and pattern, seen in greyscale too.
+      const look = (selector: string) =>
+        page.locator(selector).first().evaluate((element) => ({ icon: element.querySelector('.state .icon')!.textContent, pattern: getComputedStyle(element).backgroundImage }));
+      const [passedLook, failedLook] = [await look('article.tile-passed'), await look('article.tile-failed')];
+      expect(passedLook).toEqual({ icon: '✓', pattern: 'none' });
+      expect(failedLook.icon).toBe('✗');
+      expect(failedLook.pattern).toMatch(/repeating-linear-gradient/);
+      await page.screenshot({ path: join(SCREENS, 'line-32-done-1920x1080.png') });
+      await page.evaluate(() => (document.documentElement.style.filter = 'grayscale(1)'));
+      await page.screenshot({ path: join(SCREENS, 'line-32-done-greyscale-1920x1080.png') });
+      await page.evaluate(() => (document.documentElement.style.filter = ''));
+
+      // Sound was on: a high tone for passes, low ones for the failure.
+      await expect.poll(() => tones(page)).toEqual(expect.arrayContaining([880, 220]));
+
+      // Stopping and starting the line counts no unit again.
+      const before = await counts(page);
+      expect(before).toEqual({ passed: '31', failed: '1', 'first-pass-yield': '96.8 %', 'final-yield': '96.8 %' });
+      await page.getByRole('button', { name: 'Stop line' }).click();
+      await page.getByRole('button', { name: 'Start line' }).click();
+      await page.getByRole('button', { name: 'Stop line' }).waitFor();
+      // The ports look at their units again and find them done: nothing starts (given time to, had it been going to).
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(await page.locator('article.tile-working').count()).toBe(0);
+      expect(await counts(page)).toEqual(before);
+
+      // Muted, a retry that passes makes no sound, and the retried unit stays a first-pass failure.
+      await page.getByRole('button', { name: 'Sound on' }).click();
+      const heard = (await tones(page)).length;
+      await failed.getByRole('button', { name: 'Retry' }).click();
+      await expect.poll(() => page.locator('article.tile-failed').count(), { timeout: 60_000 }).toBe(0);
+      await expect.poll(() => counts(page)).toEqual({ passed: '32', failed: '0', 'first-pass-yield': '96.8 %', 'final-yield': '100 %' });
+      expect((await tones(page)).length).toBe(heard);
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+
+  it('64 ports switch to a denser layout; the header stays on screen while the tiles scroll', { timeout: 240_000 }, async () => {
+    const station = await startStationServe(['--demo', '--ports', '64']);
+    try {
+      const { page } = await openScreen(browser, station.url, { width: 1920, height: 1080 });
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 90_000 }).toBe(64);
+      expect(await page.locator('section.tiles.dense').count()).toBe(1);
+      await expect.poll(() => page.locator('article.tile-passed, article.tile-failed').count(), { timeout: 200_000 }).toBe(64);
+      const last = await page.locator('article.tile').last().boundingBox();
+      expect(last!.y + last!.height).toBeLessThanOrEqual(1080);
+      await page.screenshot({ path: join(SCREENS, 'line-64-done-1920x1080.png') });
+      // On a smaller screen the tiles scroll under a header that stays.
+      await page.setViewportSize({ width: 1280, height: 720 });
+      await page.locator('article.tile').last().scrollIntoViewIfNeeded();
+      const header = await page.getByRole('region', { name: 'Line status' }).boundingBox();
+      expect(header!.y).toBeGreaterThanOrEqual(0);
+      expect(header!.y + header!.height).toBeLessThanOrEqual(720);
+      expect(await page.locator('article.tile').first().evaluate((element) => element.getBoundingClientRect().bottom)).toBeLessThan(header!.y + header!.height + 1);
+      await page.screenshot({ path: join(SCREENS, 'line-64-scrolled-1280x720.png') });
+      await page.close();
+    } finally {
+      await station.stop();
+    }
+  });
+
+  it('refuses to save a line with no ports over the running one, saying why next to the ports', { timeout: 120_000 }, async () => {
+    const station = await startStationServe(['--demo', '--ports', '2', '--allow-settings']);
+    try {
+      const { page } = await openScreen(browser, station.url);
+      await expect.poll(() => page.locator('article.tile').count(), { timeout: 60_000 }).toBe(2);
+      await page.getByRole('tab', { name: 'Settings' }).click();
+      await expect.poll(() => page.getByTestId('running-line').innerText()).toMatch(/Running now: GadgetKeeper at http:\/\/127\.0\.0\.1:\d+, 2 ports \(slots 1, 2\), from the demo line/);
+      await page.getByLabel('Address').fill('http://127.0.0.1:9');
+      await page.getByLabel('Product key').fill('pk-test');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.locator('#problem-ports').innerText()).toMatch(/The line is running on 2 ports; settings with no ports would leave it nothing to run/);
+      await page.getByRole('tab', { name: 'Line' }).click();
+      expect(await page.locator('article.tile').count()).toBe(2);
+      expect(await page.getByRole('button', { name: 'Stop line' }).count()).toBe(1);
       await page.close();
     } finally {
       await station.stop();

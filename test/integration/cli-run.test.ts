@@ -100,8 +100,8 @@ describe('station history', () => {
     const csv = await station(['history', '--data-dir', dataDir]);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.trim().split('\r\n');
-    expect(lines[0]).toBe('id,serial,port,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt');
-    expect(lines[1]).toContain('SN-B,/dev/ttyACM1,failed,flash,"port /dev/ttyACM1, step flash: the device was unplugged, ""really"""');
+    expect(lines[0]).toBe('id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds');
+    expect(lines[1]).toContain('SN-B,/dev/ttyACM1,,failed,flash,"port /dev/ttyACM1, step flash: the device was unplugged, ""really"""');
     expect(csv.stdout).not.toContain('k'.repeat(32));
 
     const json = await station(['history', '--format', 'json', '--serial', 'SN-A', '--data-dir', dataDir]);

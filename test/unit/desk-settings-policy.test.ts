@@ -81,19 +81,19 @@ describe('settings from a screen, held to the station policy', () => {
     it('the station key, any file outside, a way out with .., or a link out of the folder is refused', () => {
       symlinkSync(join(dataDir, 'station.key'), join(policy.firmwareFolder, 'innocent.bin'));
       for (const firmwarePath of [join(dataDir, 'station.key'), '../station.key', '/etc/passwd', 'innocent.bin', '.', 'missing.bin']) {
-        expect(() => storeInput(fleetfreedom({ fields: { ...fleetfreedom().fields, firmwarePath } }), undefined, box, policy), firmwarePath).toThrow(/firmwarePath: .*(outside|not in|not a file)/);
+        expect(() => storeInput(fleetfreedom({ fields: { ...fleetfreedom().fields, firmwarePath } }), undefined, box, policy), firmwarePath).toThrow(/Firmware file .*(outside|not in|not a file)/);
       }
     });
 
     it('settings stored before are checked again when the line opens', () => {
       const stored: LineSettings = { backend: 'gadgetkeeper', url: 'http://127.0.0.1:8080', fields: { firmwarePath: join(dataDir, 'station.key'), firmwareVersion: 'v1' }, ports: [], autoStart: false };
-      expect(() => toLineConfig(stored, box, policy)).toThrow(/firmwarePath: .*outside the firmware folder/);
+      expect(() => toLineConfig(stored, box, policy)).toThrow(/Firmware file .*outside the firmware folder/);
     });
   });
 
   describe('ports', () => {
     it('a tcp:// port only when the station policy lists it', () => {
-      expect(() => storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['tcp://127.0.0.1:4001'] }), undefined, box, policy)).toThrow(/ports: tcp:\/\/127.0.0.1:4001 is not one of the tcp:\/\/ ports .*tcpPorts/);
+      expect(() => storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['tcp://127.0.0.1:4001'] }), undefined, box, policy)).toThrow(/Port tcp:\/\/127.0.0.1:4001 is not one of the tcp:\/\/ ports .*tcpPorts/);
       writeFileSync(join(dataDir, 'station-policy.json'), JSON.stringify({ tcpPorts: ['tcp://127.0.0.1:4001'] }));
       const allowing = loadStationPolicy(dataDir);
       expect(storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['TCP://127.0.0.1:4001'] }), undefined, box, allowing).ports).toEqual(['TCP://127.0.0.1:4001']);
@@ -101,7 +101,7 @@ describe('settings from a screen, held to the station policy', () => {
 
     it('a file is not a serial port; a pty and a device not plugged in yet are', () => {
       for (const port of [join(dataDir, 'station.key'), 'relative/tty', '/tmp/not-a-device-yet']) {
-        expect(() => storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: [port] }), undefined, box, policy), port).toThrow(/ports: .*(not a serial|does not exist)/);
+        expect(() => storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: [port] }), undefined, box, policy), port).toThrow(/Port .*(not a serial|does not exist)/);
       }
       expect(storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['/dev/ttyACM7', '/dev/null'] }), undefined, box, policy).ports).toHaveLength(2);
     });

@@ -3,6 +3,7 @@ import { LineView } from '../../main/core/desk/line-view.ts';
 import type { UnitOutcome } from '../../main/core/engine/events.ts';
 
 const PORT = '/dev/ttyUSB0';
+const at = (path: string, slot: string) => ({ path, slot });
 const outcome = (over: Partial<UnitOutcome>): UnitOutcome => ({
   type: 'unit',
   port: PORT,
@@ -20,7 +21,7 @@ const outcome = (over: Partial<UnitOutcome>): UnitOutcome => ({
 describe('LineView: what the screens show of a line', () => {
   it('shows the line\'s plan on idle tiles, then exactly the plan the engine published for the unit', () => {
     const view = new LineView();
-    view.setPorts([PORT], 'waiting', ['identify', 'register', 'target-version', 'download', 'flash', 'reboot']);
+    view.setPorts([at(PORT, '1')], 'waiting', ['identify', 'register', 'target-version', 'download', 'flash', 'reboot']);
     expect(view.tile(PORT)!.steps.map((entry) => entry.step)).toEqual(['identify', 'register', 'target-version', 'download', 'flash', 'reboot']);
     view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'register', 'flash'] });
     expect(view.tile(PORT)!.steps).toEqual([
@@ -31,9 +32,19 @@ describe('LineView: what the screens show of a line', () => {
     expect(view.tile(PORT)!.state).toBe('working');
   });
 
-  it('follows a unit through its steps and its flash progress', () => {
+  it('titles tiles by slot and orders them as a person reads slots (A2 before A10), whatever the configured order', () => {
     const view = new LineView();
-    view.setPorts([PORT], 'waiting');
+    view.setPorts([at('/dev/ttyACM0', 'A10'), at('/dev/ttyACM1', 'A2'), at('/dev/ttyACM2', 'B1'), at('/dev/ttyACM3', 'A1')], 'idle');
+    expect(view.allTiles().map((tile) => `${tile.slot}=${tile.port}`)).toEqual(['A1=/dev/ttyACM3', 'A2=/dev/ttyACM1', 'A10=/dev/ttyACM0', 'B1=/dev/ttyACM2']);
+    // A port found by its USB ids is named by its device file.
+    view.apply({ type: 'plan', port: '/dev/ttyUSB7', serial: undefined, steps: ['identify'] });
+    expect(view.tile('/dev/ttyUSB7')!.slot).toBe('ttyUSB7');
+  });
+
+  it('follows a unit through its steps and its flash progress, and the line\'s progress with it', () => {
+    const view = new LineView();
+    view.setPorts([at(PORT, '1'), at('/dev/other', '2')], 'waiting', ['identify', 'flash']);
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'flash'] });
     view.apply({ type: 'step', port: PORT, serial: undefined, step: 'identify', status: 'started' });
     view.apply({ type: 'step', port: PORT, serial: 'SN1', step: 'identify', status: 'done' });
     view.apply({ type: 'step', port: PORT, serial: 'SN1', step: 'flash', status: 'started' });
@@ -41,27 +52,35 @@ describe('LineView: what the screens show of a line', () => {
     const tile = view.tile(PORT)!;
     expect(tile).toMatchObject({ state: 'working', serial: 'SN1', step: 'flash', progress: { bytesDone: 512, total: 1024 } });
     expect(tile.steps.find((s) => s.step === 'identify')!.state).toBe('done');
+    // One port half through its steps, one waiting: a quarter of the line.
+    expect(view.progress()).toEqual({ ports: 2, working: 1, done: 0, waiting: 1, attention: 0, fraction: 0.25 });
     view.apply({ type: 'step', port: PORT, serial: 'SN1', step: 'flash', status: 'done' });
     expect(view.tile(PORT)!.progress).toBeUndefined();
+    view.apply(outcome({}));
+    expect(view.progress()).toMatchObject({ done: 1, working: 0, fraction: 0.5 });
   });
 
-  it('tells a failed unit from a port that needs a person', () => {
+  it('offers the one action that fits the failure: retry, replug, or set aside; a cancel is not a failure', () => {
     const view = new LineView();
     view.apply(outcome({ result: 'failed', failedStep: 'write-credentials', error: 'memory write failed', errorCode: 'DEVICE_ERROR' }));
-    expect(view.tile(PORT)).toMatchObject({ state: 'failed', failure: { step: 'write-credentials', message: 'memory write failed' } });
+    expect(view.tile(PORT)).toMatchObject({ state: 'failed', action: 'retry', failure: { step: 'write-credentials', message: 'memory write failed' } });
     view.apply(outcome({ unitId: 2, result: 'failed', failedStep: 'flash', error: 'unplugged', errorCode: 'PORT_DISCONNECTED' }));
-    expect(view.tile(PORT)!.state).toBe('attention');
+    expect(view.tile(PORT)).toMatchObject({ state: 'attention', action: 'replug' });
+    view.apply(outcome({ unitId: 3, result: 'failed', failedStep: 'identify', error: 'on two ports', errorCode: 'SERIAL_DUPLICATE' }));
+    expect(view.tile(PORT)).toMatchObject({ state: 'attention', action: 'set-aside' });
+    view.apply(outcome({ unitId: 4, result: 'failed', failedStep: 'activate', error: 'not registered', errorCode: 'CLOUD_NOT_FOUND' }));
+    expect(view.tile(PORT)).toMatchObject({ state: 'failed', action: 'set-aside' });
+    view.apply(outcome({ unitId: 5, result: 'failed', failedStep: 'flash', error: 'cancelled', errorCode: 'CANCELLED' }));
+    expect(view.tile(PORT)).toMatchObject({ state: 'cancelled', action: 'retry' });
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify'] });
+    expect(view.tile(PORT)!.action).toBeUndefined();
   });
 
-  it('a retried unit replaces its failure in the counts and the recent list', () => {
-    let now = 0;
-    const view = new LineView(() => now);
+  it('lists every try of a retried unit on its tile', () => {
+    const view = new LineView();
     view.apply(outcome({ result: 'failed', failedStep: 'flash', error: 'x' }));
-    now = 120_000;
     view.apply(outcome({ result: 'passed' }));
-    const header = view.header({ configured: true, demo: false, lineRunning: true, online: true, outboxPending: 0 });
-    expect(header).toMatchObject({ passed: 1, failed: 0, yield: 1 });
-    expect(view.tile(PORT)!.recent).toHaveLength(1);
+    expect(view.tile(PORT)!.recent.map((unit) => unit.result)).toEqual(['passed', 'failed']);
   });
 
   it('a unit that waited for the cloud becomes passed when its calls went through', () => {
@@ -70,6 +89,5 @@ describe('LineView: what the screens show of a line', () => {
     expect(view.tile(PORT)).toMatchObject({ state: 'pending', queued: 1 });
     expect(view.settleRecent(1, 'passed')).toBe(PORT);
     expect(view.tile(PORT)).toMatchObject({ state: 'passed', queued: 0 });
-    expect(view.header({ configured: true, demo: false, lineRunning: true, online: true, outboxPending: 0 })).toMatchObject({ passed: 1, pending: 0 });
   });
 });

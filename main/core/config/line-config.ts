@@ -10,11 +10,41 @@ import { parseJson, parseOrThrow } from '../validation.ts';
 
 const hexId = z.string().regex(/^[0-9a-fA-F]{4}$/, 'must be 4 hex digits, e.g. "303a"');
 
+/** A slot's name on the line, as written on the fixture: "A3", "12", "left-2". */
+export const slotNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$/, 'a slot is 1 to 16 letters, digits, ".", "_" or "-", e.g. "A3"');
+
+const usbIdsSchema = z.object({ vendorId: hexId, productId: hexId.optional() }).strict();
+
 const portSchema = z.union([
   z.string().min(1).max(512),
+  /** A port with the slot name the fixture gives it. */
+  z.object({ path: z.string().min(1).max(512), slot: slotNameSchema.optional() }).strict(),
   /** Auto-detect: every port whose USB ids match. */
-  z.object({ vendorId: hexId, productId: hexId.optional() }).strict(),
+  usbIdsSchema,
 ]);
+export type PortEntry = z.infer<typeof portSchema>;
+export type UsbIds = z.infer<typeof usbIdsSchema>;
+
+/** The line's ports named by path, each with its slot: the one given, else its place among them (1…N). */
+export function lineSlots(ports: readonly PortEntry[]): Array<{ path: string; slot: string }> {
+  const named = ports.filter((port) => typeof port === 'string' || 'path' in port);
+  return named.map((port, index) => (typeof port === 'string' ? { path: port, slot: String(index + 1) } : { path: port.path, slot: port.slot ?? String(index + 1) }));
+}
+
+/** The ports named by path, in configured order. */
+export function portPaths(ports: readonly PortEntry[]): string[] {
+  return lineSlots(ports).map((entry) => entry.path);
+}
+
+/** The ports given by USB ids (joined when a matching device appears). */
+export function usbPorts(ports: readonly PortEntry[]): UsbIds[] {
+  return ports.filter((port): port is UsbIds => typeof port !== 'string' && 'vendorId' in port);
+}
+
+/** A port's slot on the line; a port found by its USB ids is named by its device file. */
+export function slotOf(ports: readonly PortEntry[], path: string): string {
+  return lineSlots(ports).find((entry) => entry.path === path)?.slot ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+}
 
 export const lineConfigSchema = z
   .object({
@@ -69,6 +99,14 @@ export const lineConfigSchema = z
   })
   .strict()
   .superRefine((config, context) => {
+    const seen = { path: new Map<string, number>(), slot: new Map<string, number>() };
+    lineSlots(config.ports).forEach(({ path, slot }, index) => {
+      for (const [kind, value] of [['path', path], ['slot', slot]] as const) {
+        const first = seen[kind].get(value);
+        if (first !== undefined) context.addIssue({ code: 'custom', path: ['ports', index], message: `${kind === 'path' ? 'port' : 'slot'} ${value} is listed twice (also entry ${first + 1})` });
+        else seen[kind].set(value, index);
+      }
+    });
     const backend = findCloudBackend(config.cloud.backend);
     if (backend && !backend.steps.download && config.firmware.source === 'cloud') {
       context.addIssue({ code: 'custom', path: ['firmware', 'source'], message: `${backend.label} serves no firmware: pin a file with {"source":"file","path":…,"versionId":…}` });

@@ -9,6 +9,7 @@ import { BUILT_IN_PROFILES, parseProfile, referenceProfile } from '../devices/pr
 import { ConfigError } from '../errors.ts';
 import type { SecretBox } from '../storage/secret-box.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
+import { fieldProblem, problemsFromIssues, SettingsRefused, type FieldProblem } from './settings-problems.ts';
 import { checkScreenPort, resolveFirmwareFile, type StationPolicy } from './station-policy.ts';
 
 /** Where the desk keeps its settings: electron-store in the app, a JSON file for `station serve`. */
@@ -24,7 +25,8 @@ const lineSettingsSchema = z
     url: z.string().min(1),
     fields: z.record(z.string(), z.string()),
     sealedSecret: z.string().optional(),
-    ports: z.array(z.string().min(1)),
+    /** A port's path, or its path and the slot name the fixture gives it. */
+    ports: z.array(z.union([z.string().min(1), z.object({ path: z.string().min(1), slot: z.string().optional() }).strict()])),
     autoStart: z.boolean(),
     thingNameTemplate: z.string().optional(),
   })
@@ -69,23 +71,22 @@ export function readStoredSettings(store: SettingsStore): StoredSettings {
  * moving the cloud address needs the secret typed again.
  */
 export function storeInput(input: SettingsInput, previous: LineSettings | undefined, box: SecretBox, policy: StationPolicy): LineSettings {
-  const backend = requireCloudBackend(input.backend);
+  const backend = backendOrRefuse(input.backend);
   const secretName = backend.settings.secret?.label.toLowerCase();
   const allowed = new Set<string>([...backend.settings.fields.map((field) => field.name), ...FIRMWARE_FIELDS]);
   const fields = Object.fromEntries(Object.entries(input.fields).map(([name, value]) => [name, value.trim()] as const).filter(([name, value]) => allowed.has(name) && value !== ''));
   const url = input.url.trim();
   const sameCloud = previous !== undefined && previous.backend === input.backend && sameOrigin(previous.url, url);
   if (!input.secret && previous?.sealedSecret && !sameCloud && secretName) {
-    throw new ConfigError(`settings: the cloud moved (${describeCloud(previous.backend, previous.url)} → ${describeCloud(input.backend, url)}), so the stored ${secretName} is not sent there`, {
-      hint: `Type the ${secretName} for the new address again, then save.`,
-    });
+    const problem = fieldProblem('secret', `The cloud moved (${describeCloud(previous.backend, previous.url)} → ${describeCloud(input.backend, url)}), so the stored ${secretName} is not sent there`, backend);
+    throw new SettingsRefused([problem], `Type the ${secretName} for the new address again, then save.`);
   }
   const sealedSecret = input.secret ? box.seal(input.secret, SECRET_CONTEXT).toString('base64') : sameCloud ? previous?.sealedSecret : undefined;
   const stored: LineSettings = {
     backend: input.backend,
     url,
     fields,
-    ports: input.ports.map((port) => port.trim()).filter(Boolean),
+    ports: input.ports.map(trimPort).filter((port) => (typeof port === 'string' ? port : port.path) !== ''),
     autoStart: input.autoStart,
     ...(sealedSecret ? { sealedSecret } : {}),
     ...(input.thingNameTemplate?.trim() ? { thingNameTemplate: input.thingNameTemplate.trim() } : {}),
@@ -123,8 +124,18 @@ function describeCloud(backend: string, url: string): string {
  * changed are checked again when the line opens.
  */
 export function toLineConfig(settings: LineSettings, box: SecretBox, policy: StationPolicy): LineConfig {
-  for (const port of settings.ports) checkScreenPort(port, policy);
-  const backend = requireCloudBackend(settings.backend);
+  const backend = backendOrRefuse(settings.backend);
+  const problems: FieldProblem[] = [];
+  // The station policy's rules, each broken one on the field it concerns.
+  const policed = (field: string, check: () => void) => {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(fieldProblem(field, sentence(error.message), backend));
+    }
+  };
+  for (const port of settings.ports) policed('ports', () => checkScreenPort(typeof port === 'string' ? port : port.path, policy));
   const secret = settings.sealedSecret ? box.open(Buffer.from(settings.sealedSecret, 'base64'), SECRET_CONTEXT) : undefined;
   const { fields } = settings;
   // The backend's own fields, typed as its descriptor says; its schema then checks them like a configuration file's.
@@ -134,13 +145,35 @@ export function toLineConfig(settings: LineSettings, box: SecretBox, policy: Sta
     if (value !== undefined) cloud[field.name] = field.kind === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   if (backend.settings.secret && secret) cloud[backend.settings.secret.configKey] = secret;
-  const firmware = fields.firmwarePath ? { source: 'file', path: resolveFirmwareFile(fields.firmwarePath, policy), versionId: fields.firmwareVersion } : { source: 'cloud' };
-  return parseOrThrow(
-    lineConfigSchema,
-    { cloud, ports: settings.ports, autoStart: settings.autoStart, firmware, ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}) },
-    'settings',
-    'Correct the fields named above on the Settings page.',
-  );
+  let firmwarePath = fields.firmwarePath;
+  if (firmwarePath) policed('firmwarePath', () => (firmwarePath = resolveFirmwareFile(fields.firmwarePath!, policy)));
+  const firmware = firmwarePath ? { source: 'file', path: firmwarePath, versionId: fields.firmwareVersion } : { source: 'cloud' };
+  const data = { cloud, ports: settings.ports, autoStart: settings.autoStart, firmware, ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}) };
+  const parsed = lineConfigSchema.safeParse(data);
+  if (!parsed.success) problems.push(...problemsFromIssues(parsed.error.issues, data, backend));
+  if (problems.length > 0 || !parsed.success) throw new SettingsRefused(problems);
+  return parsed.data;
+}
+
+function backendOrRefuse(id: string): CloudBackendDescriptor {
+  try {
+    return requireCloudBackend(id);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new SettingsRefused([fieldProblem('backend', sentence(error.message))], error.hint);
+    throw error;
+  }
+}
+
+/** A port as a screen gave it, trimmed; a slot left empty is no slot. */
+function trimPort(port: SettingsInput['ports'][number]): LineSettings['ports'][number] {
+  if (typeof port === 'string') return port.trim();
+  const slot = port.slot?.trim();
+  return slot ? { path: port.path.trim(), slot } : port.path.trim();
+}
+
+/** An error message as a sentence on its own, next to a field. */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 /** Validates a device profile a technician imports; the error lists every wrong field. */
@@ -159,7 +192,7 @@ export function settingsView(settings: LineSettings | undefined, profile: Device
     ...(settings ? { backend: settings.backend, url: settings.url } : {}),
     fields: settings?.fields ?? {},
     secretStored: settings?.sealedSecret !== undefined,
-    ports: settings?.ports ?? [],
+    ports: (settings?.ports ?? []).map((port) => (typeof port === 'string' ? { path: port } : port)),
     autoStart: settings?.autoStart ?? true,
     ...(settings?.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
     profileName: profile.name,

@@ -1,42 +1,63 @@
-import type { Header, Tile, TileState } from '../../../contract/station-contract.ts';
+import type { LineProgress, Tile, TileAction, TileState } from '../../../contract/station-contract.ts';
 import { PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome } from '../engine/events.ts';
 
-/** Failures a person must fix at the port (plug, cable, duplicate), not at the unit. */
-const ATTENTION_CODES = new Set(['PORT_DISCONNECTED', 'PORT_OPEN_FAILED', 'SERIAL_DUPLICATE']);
+/** Failures a person fixes at the port by plugging the unit (or the right unit) in again. */
+const REPLUG_CODES = new Set(['PORT_DISCONNECTED', 'PORT_OPEN_FAILED', 'RETRY_WRONG_UNIT']);
+/** Failures a retry here cannot fix: the unit is set aside (a duplicate serial, a unit the cloud does not know, a one-shot call whose outcome is unknown). */
+const SET_ASIDE_CODES = new Set(['SERIAL_DUPLICATE', 'CLOUD_OUTCOME_UNKNOWN', 'CLOUD_NOT_FOUND', 'CLOUD_CONFLICT', 'WRONG_CHIP']);
 const RECENT_UNITS = 8;
 
-function freshTile(port: string, state: TileState, plan: readonly PipelineStep[]): Tile {
-  return { port, state, steps: plan.map((step) => ({ step, state: 'pending' as const })), recent: [], queued: 0 };
+/** Slots in the order a person reads them: A2 before A10, 9 before 10. */
+const bySlot = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/** A port of the line and its name on the fixture. */
+export interface PortSlot {
+  path: string;
+  slot: string;
+}
+
+function freshTile(port: PortSlot, state: TileState, plan: readonly PipelineStep[]): Tile {
+  return { port: port.path, slot: port.slot, state, steps: plan.map((step) => ({ step, state: 'pending' as const })), recent: [], queued: 0 };
+}
+
+/** The one action that fits how a unit ended, and whether a person must come to the port for it. */
+export function actionFor(outcome: Pick<UnitOutcome, 'result' | 'errorCode'>): { state: TileState; action?: TileAction } {
+  if (outcome.result !== 'failed') return { state: outcome.result };
+  const code = outcome.errorCode ?? '';
+  if (code === 'CANCELLED') return { state: 'cancelled', action: 'retry' };
+  if (REPLUG_CODES.has(code)) return { state: 'attention', action: 'replug' };
+  if (SET_ASIDE_CODES.has(code)) return { state: code === 'SERIAL_DUPLICATE' ? 'attention' : 'failed', action: 'set-aside' };
+  return { state: 'failed', action: 'retry' };
 }
 
 /**
- * What the screens show of a line, built from the station's events: a tile per
- * port and the shift's counters. Pure state, no I/O: the desk feeds it events
- * and publishes what changed.
+ * What the screens show of a line's ports, built from the station's events:
+ * a tile per port, ordered by slot. Pure state, no I/O: the desk feeds it
+ * events and publishes what changed. The line's counts come from the journal
+ * (line-figures.ts), not from here.
  */
 export class LineView {
   private readonly tiles = new Map<string, Tile>();
   /** The steps this line runs for a unit, shown on a tile before its unit's own plan arrives. */
   private plan: readonly PipelineStep[] = PIPELINE_STEPS;
-  private readonly counts = { passed: 0, failed: 0, pending: 0 };
-  private firstUnitAt: number | undefined;
-  readonly shiftStartedAt: number;
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.now = now;
-    this.shiftStartedAt = now();
   }
 
-  /** The line's ports, in the configured order, each showing the line's plan until a unit starts; a port no longer configured disappears. */
-  setPorts(ports: string[], state: TileState, plan: readonly PipelineStep[] = PIPELINE_STEPS): void {
+  /** The line's ports with their slots, each showing the line's plan until a unit starts; a port no longer configured disappears. */
+  setPorts(ports: readonly PortSlot[], state: TileState, plan: readonly PipelineStep[] = PIPELINE_STEPS): void {
     this.plan = plan;
-    const keep = new Set(ports);
+    const keep = new Set(ports.map((port) => port.path));
     for (const port of this.tiles.keys()) if (!keep.has(port)) this.tiles.delete(port);
     for (const port of ports) {
-      const tile = this.tiles.get(port);
-      if (!tile) this.tiles.set(port, freshTile(port, state, plan));
-      else if (tile.state === 'idle' || tile.state === 'waiting') tile.state = state;
+      const tile = this.tiles.get(port.path);
+      if (!tile) this.tiles.set(port.path, freshTile(port, state, plan));
+      else {
+        tile.slot = port.slot;
+        if (tile.state === 'idle' || tile.state === 'waiting') tile.state = state;
+      }
     }
   }
 
@@ -49,8 +70,27 @@ export class LineView {
     return this.tiles.get(port);
   }
 
+  /** Every tile, in slot order. */
   allTiles(): Tile[] {
-    return [...this.tiles.values()];
+    return [...this.tiles.values()].sort((a, b) => bySlot.compare(a.slot, b.slot));
+  }
+
+  /** Where the ports are, and the line's progress: a port done counts whole, a port at work by the steps its unit has behind it. */
+  progress(): LineProgress {
+    const tiles = [...this.tiles.values()];
+    const count = (...states: TileState[]) => tiles.filter((tile) => states.includes(tile.state)).length;
+    const working = tiles.filter((tile) => tile.state === 'working');
+    const behind = working.reduce((sum, tile) => sum + tile.steps.filter((step) => step.state === 'done' || step.state === 'skipped').length / Math.max(1, tile.steps.length), 0);
+    const done = count('passed', 'pending', 'failed', 'cancelled');
+    const attention = count('attention');
+    return {
+      ports: tiles.length,
+      working: working.length,
+      done,
+      waiting: count('idle', 'waiting'),
+      attention,
+      fraction: tiles.length ? Math.min(1, (done + attention + behind) / tiles.length) : 0,
+    };
   }
 
   /** Applies one station event; returns the port whose tile changed. */
@@ -84,33 +124,20 @@ export class LineView {
       const entry = tile.recent.find((unit) => unit.unitId === unitId);
       if (!entry) continue;
       if (entry.result === result) return undefined;
-      this.counts[entry.result]--;
-      this.counts[result]++;
       entry.result = result;
-      if (tile.unitId === unitId && tile.state === 'pending') tile.state = result;
+      if (tile.unitId === unitId && tile.state === 'pending') {
+        tile.state = result;
+        if (result === 'failed') tile.action = 'retry';
+      }
       tile.queued = tile.recent.filter((unit) => unit.result === 'pending').length;
       return tile.port;
     }
     return undefined;
   }
 
-  header(extra: Pick<Header, 'configured' | 'demo' | 'lineRunning' | 'online' | 'outboxPending'> & { problem?: string; demoInMemory?: string }): Header {
-    const finished = this.counts.passed + this.counts.failed + this.counts.pending;
-    const hours = this.firstUnitAt === undefined ? 0 : (this.now() - this.firstUnitAt) / 3_600_000;
-    return {
-      ...extra,
-      passed: this.counts.passed,
-      failed: this.counts.failed,
-      pending: this.counts.pending,
-      ...(finished > 0 ? { yield: (this.counts.passed + this.counts.pending) / finished } : {}),
-      // Under a minute of work the rate is noise: wait for it.
-      unitsPerHour: hours > 1 / 60 ? Math.round(finished / hours) : 0,
-      shiftStartedAt: this.shiftStartedAt,
-    };
-  }
-
+  /** A port found by its USB ids joins the line, named by its device file. */
   private adopt(port: string): Tile {
-    const tile = freshTile(port, 'waiting', this.plan);
+    const tile = freshTile({ path: port, slot: port.split(/[\\/]/).filter(Boolean).pop() ?? port }, 'waiting', this.plan);
     this.tiles.set(port, tile);
     return tile;
   }
@@ -126,38 +153,24 @@ export class LineView {
 
   /** A unit starts on the tile: its steps are the plan the engine published (every step, for a unit seen mid-way). */
   private beginUnit(tile: Tile, plan: readonly PipelineStep[]): void {
-    this.firstUnitAt ??= this.now();
     tile.state = 'working';
     tile.steps = plan.map((step) => ({ step, state: 'pending' as const }));
     tile.startedAt = this.now();
-    delete tile.finishedAt;
-    delete tile.failure;
-    delete tile.progress;
-    delete tile.prompt;
-    delete tile.step;
-    delete tile.unitId;
-    delete tile.serial;
+    for (const key of ['finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action'] as const) delete tile[key];
   }
 
   private applyOutcome(tile: Tile, outcome: UnitOutcome): void {
     tile.finishedAt = this.now();
     delete tile.progress;
     if (outcome.unitId !== undefined) tile.unitId = outcome.unitId;
-    if (outcome.result === 'failed') {
-      tile.state = outcome.errorCode !== undefined && ATTENTION_CODES.has(outcome.errorCode) ? 'attention' : 'failed';
-      tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: outcome.error ?? 'failed' };
-    } else {
-      tile.state = outcome.result;
-    }
-    // A retry replaces the failed record's place in the list rather than adding a unit.
-    const previous = outcome.unitId === undefined ? undefined : tile.recent.find((unit) => unit.unitId === outcome.unitId);
-    if (previous) {
-      this.counts[previous.result]--;
-      tile.recent.splice(tile.recent.indexOf(previous), 1);
-    }
-    tile.recent.unshift({ ...(outcome.unitId === undefined ? {} : { unitId: outcome.unitId }), ...(outcome.serial ? { serial: outcome.serial } : {}), result: outcome.result, at: this.now() });
+    const { state, action } = actionFor(outcome);
+    tile.state = state;
+    if (action) tile.action = action;
+    if (outcome.result === 'failed') tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: outcome.error ?? 'failed' };
+    // Every try is listed: a retried unit shows its failure and its pass.
+    const result = state === 'cancelled' ? 'cancelled' : outcome.result;
+    tile.recent.unshift({ ...(outcome.unitId === undefined ? {} : { unitId: outcome.unitId }), ...(outcome.serial ? { serial: outcome.serial } : {}), result, at: this.now() });
     tile.recent.length = Math.min(tile.recent.length, RECENT_UNITS);
-    tile.queued = tile.recent.filter((unit) => unit.result === 'pending').length;
-    this.counts[outcome.result]++;
+    tile.queued = new Set(tile.recent.filter((unit) => unit.result === 'pending').map((unit) => unit.unitId)).size;
   }
 }

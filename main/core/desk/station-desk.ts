@@ -1,5 +1,5 @@
-import type { FirmwareChunk, FirmwareUploadStart, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
-import type { LineConfig } from '../config/line-config.ts';
+import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
+import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
 import { Station, type StationNotice } from '../engine/station.ts';
@@ -9,11 +9,13 @@ import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { historyCsv } from '../storage/history-export.ts';
-import type { UnitRecord } from '../storage/journal.ts';
+import type { AttemptFilter, AttemptRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
 import { builtInProfileText, importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
 import { FirmwareUploads } from './firmware-uploads.ts';
+import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
+import { fieldProblem, SettingsRefused } from './settings-problems.ts';
 import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
 
 export interface DeskOptions {
@@ -64,6 +66,14 @@ export class StationDesk {
   private outboxWaiting = 0;
   /** One thing at a time changes the station (open, demo, settings, close). */
   private change: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+  /** The shift: since this desk started. Its figures survive a line reopened with new settings. */
+  private readonly shiftStartedAt: number;
+  private lineStartedAt: number | undefined;
+  /** The shift's attempts, oldest first, as last read from the journal (when a unit finished or settled). */
+  private attempts: AttemptRecord[] = [];
+  /** Where the running line's configuration came from, for Settings to name. */
+  private configSource: string | undefined;
 
   constructor(options: DeskOptions) {
     this.options = options;
@@ -71,6 +81,8 @@ export class StationDesk {
     // The rules live here, not in a transport: the app's window is held to them as a browser is.
     this.policy = options.policy ?? loadStationPolicy(options.dataDir);
     this.uploads = new FirmwareUploads(this.policy);
+    this.now = options.now ?? Date.now;
+    this.shiftStartedAt = this.now();
     this.view = new LineView(options.now);
     this.stored = readStoredSettings(options.settings);
     this.profile = settingsProfile(this.stored);
@@ -116,9 +128,9 @@ export class StationDesk {
     const station = this.requireStation();
     if (this.line) return OK;
     const controller = new AbortController();
-    const ports = station.config.ports.filter((port) => typeof port === 'string');
-    const done = station.runLine(ports, { onEvent: (event) => this.onEvent(event), signal: controller.signal }).catch((error: unknown) => this.fail(error));
+    const done = station.runLine(portPaths(station.config.ports), { onEvent: (event) => this.onEvent(event), signal: controller.signal }).catch((error: unknown) => this.fail(error));
     this.line = { controller, done };
+    this.lineStartedAt = this.now();
     this.view.setIdleState('waiting');
     this.touchAll();
     return OK;
@@ -166,26 +178,41 @@ export class StationDesk {
     return OK;
   }
 
-  async history(query: { serial?: string; limit?: number }): Promise<HistoryRow[]> {
-    const units = this.station?.history({ serialContains: query.serial?.trim() || undefined, limit: query.limit ?? 200 }) ?? [];
-    return units.map(historyRow);
+  /** Every try of units, newest first, filtered as History asks. */
+  async history(query: HistoryQuery): Promise<HistoryRow[]> {
+    return (this.station?.history(attemptFilter(query, query.limit ?? 200)) ?? []).map(historyRow);
   }
 
-  async exportCsv(query: { serial?: string }): Promise<string> {
-    return historyCsv(this.station?.history({ serialContains: query.serial?.trim() || undefined, limit: 100_000 }) ?? []);
+  async exportCsv(query: Omit<HistoryQuery, 'limit'>): Promise<string> {
+    return historyCsv(this.station?.history(attemptFilter(query, 100_000)) ?? []);
   }
 
   async getSettings(): Promise<SettingsView> {
-    return settingsView(this.stored.line, this.profile, this.policy);
+    return this.settingsView(this.stored.line);
+  }
+
+  /** The station's own checks on settings a screen is about to save, each problem on its field; nothing is written. */
+  async checkSettings(input: SettingsInput): Promise<FieldProblem[]> {
+    const problems: FieldProblem[] = [];
+    for (const check of [() => storeInput(input, this.stored.line, this.box, this.policy), () => this.refuseEmptyRunningLine(portCount(input))]) {
+      try {
+        check();
+      } catch (error) {
+        if (!(error instanceof SettingsRefused)) throw error;
+        problems.push(...error.problems);
+      }
+    }
+    return problems;
   }
 
   async saveSettings(input: SettingsInput): Promise<SettingsView> {
     this.refuseWhenFixed();
     return this.serially(async () => {
+      this.refuseEmptyRunningLine(portCount(input));
       const line = storeInput(input, this.stored.line, this.box, this.policy);
       this.write({ ...this.stored, line });
       await this.openStation(toLineConfig(line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(line, this.profile, this.policy);
+      return this.settingsView(line);
     });
   }
 
@@ -202,7 +229,7 @@ export class StationDesk {
       this.profile = imported.profile;
       // A line already set up reopens with the new profile (not the demo line, whose units speak the reference protocol).
       if (this.stored.line && !this.demo) await this.openStation(toLineConfig(this.stored.line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
-      return settingsView(this.stored.line, this.profile, this.policy);
+      return this.settingsView(this.stored.line);
     });
   }
 
@@ -257,14 +284,15 @@ export class StationDesk {
       throw error;
     }
     this.demo = demo;
+    this.configSource = demo ? 'the demo line' : this.options.fixedConfig?.source;
     this.outboxWaiting = this.station.outboxWaiting();
     this.station.onNotice((notice) => this.onNotice(notice));
     this.view = new LineView(this.options.now);
-    this.view.setPorts(
-      config.ports.filter((port) => typeof port === 'string'),
-      'idle',
-      this.station.plan,
-    );
+    this.view.setPorts(lineSlots(config.ports), 'idle', this.station.plan);
+    this.lineStartedAt = undefined;
+    this.readAttempts();
+    // One probe, so the header soon says whether the cloud answers instead of "not checked yet".
+    void this.station.connectivity.confirm();
     this.publishAll();
     if (config.autoStart) await this.startLine();
   }
@@ -279,10 +307,18 @@ export class StationDesk {
 
   private onEvent(event: StationEvent): void {
     this.dirtyPorts.add(this.view.apply(event));
+    // The line's progress moves with every step.
+    if (event.type === 'step' || event.type === 'plan') this.headerDirty = true;
     if (event.type !== 'unit') return;
     // A unit that passed offline left calls in the outbox.
     if (event.result === 'pending') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
+    this.readAttempts();
     this.headerDirty = true;
+  }
+
+  /** The shift's attempts from the journal: the figures count what is recorded, not what the screen saw. */
+  private readAttempts(): void {
+    this.attempts = this.station?.history({ from: this.shiftStartedAt, order: 'oldest', limit: 1_000_000 }) ?? [];
   }
 
   /** What the station announces: a unit's queued calls settled, the outbox or the cloud changed. */
@@ -291,21 +327,47 @@ export class StationDesk {
     if (notice.type === 'unit-settled' && notice.unit.result !== 'in-progress') {
       const port = this.view.settleRecent(notice.unit.id, notice.unit.result);
       if (port) this.dirtyPorts.add(port);
+      this.readAttempts();
     }
     this.headerDirty = true;
   }
 
-  private header() {
+  private header(): Header {
     const station = this.station;
-    return this.view.header({
+    const now = this.now();
+    return {
       configured: station !== undefined,
       demo: this.demo !== undefined,
       ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
       lineRunning: this.line !== undefined,
-      online: station !== undefined && station.cloudState !== 'offline',
+      ...(this.lineStartedAt === undefined ? {} : { lineStartedAt: this.lineStartedAt }),
+      // 'unknown' until the cloud has answered (or been shown out of reach): never "online" on faith.
+      cloud: station ? station.cloudState : 'unknown',
       outboxPending: station ? this.outboxWaiting : 0,
+      shift: lineFigures(this.attempts, this.shiftStartedAt),
+      ...(this.lineStartedAt === undefined ? {} : { line: lineFigures(this.attempts, this.lineStartedAt) }),
+      rate: lineRate(this.attempts, this.lineStartedAt ?? this.shiftStartedAt, now),
+      progress: this.view.progress(),
       ...(this.problem ? { problem: this.problem } : {}),
-    });
+    };
+  }
+
+  private settingsView(line: LineSettings | undefined): SettingsView {
+    const view = settingsView(line, this.profile, this.policy);
+    const config = this.station?.config;
+    if (!config) return view;
+    const cloud = config.cloud as { backend: string; url: string };
+    return { ...view, running: { backend: cloud.backend, url: cloud.url, ports: lineSlots(config.ports), ...(this.configSource ? { source: this.configSource } : {}) } };
+  }
+
+  /** A running line is not replaced by one with no ports: the screen would go blank while units may be at work. */
+  private refuseEmptyRunningLine(ports: number): void {
+    if (!this.line || ports > 0) return;
+    const running = this.view.allTiles().length;
+    throw new SettingsRefused(
+      [fieldProblem('ports', `The line is running on ${running} port${running === 1 ? '' : 's'}; settings with no ports would leave it nothing to run. Add the ports, or stop the line first`)],
+      'Add at least one port, or stop the line before saving settings without ports.',
+    );
   }
 
   /** Sends what changed since the last tick: so 32 busy ports cost at most ten updates a second each. */
@@ -385,12 +447,32 @@ export class StationDesk {
   }
 }
 
-function historyRow(unit: UnitRecord): HistoryRow {
+/** The ports a screen named, blank rows left out. */
+function portCount(input: SettingsInput): number {
+  return input.ports.filter((port) => (typeof port === 'string' ? port : port.path).trim() !== '').length;
+}
+
+function attemptFilter(query: Omit<HistoryQuery, 'limit'>, limit: number): AttemptFilter {
+  const port = query.port?.trim();
+  return {
+    ...(query.serial?.trim() ? { serialContains: query.serial.trim() } : {}),
+    ...(query.result ? { result: query.result } : {}),
+    ...(port ? { port } : {}),
+    ...(query.from === undefined ? {} : { from: query.from }),
+    ...(query.to === undefined ? {} : { to: query.to }),
+    limit,
+  };
+}
+
+function historyRow(unit: AttemptRecord): HistoryRow {
   const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     id: unit.id,
+    unitId: unit.unitId,
+    attempt: unit.number,
     serial: unit.serial,
     port: unit.port,
+    ...optional('slot', unit.slot),
     result: unit.result,
     ...optional('failedStep', unit.failedStep),
     ...optional('error', unit.error),

@@ -104,7 +104,7 @@ export function defaultStationPolicy(dataDir: string): StationPolicy {
 export function checkScreenPort(port: string, policy: StationPolicy): void {
   if (/^tcp:/i.test(port)) {
     if (!policy.tcpPorts.includes(normalizeTcp(port))) {
-      throw new ConfigError(`settings are invalid: ports: ${port} is not one of the tcp:// ports ${policy.source} allows (tcpPorts)`, {
+      throw new ConfigError(`port ${port} is not one of the tcp:// ports ${policy.source} allows (tcpPorts)`, {
         hint: 'Ask the station\'s operator to add it to "tcpPorts" in the station policy file and restart the station.',
       });
     }
@@ -112,7 +112,7 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
   }
   if (process.platform === 'win32' && /^(?:\\\\\.\\)?COM\d{1,3}$/i.test(port)) return;
   const refuse = (why: string) =>
-    new ConfigError(`settings are invalid: ports: ${port} ${why}`, { hint: 'Name a serial port (e.g. /dev/ttyACM0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.' });
+    new ConfigError(`port ${port} ${why}`, { hint: 'Name a serial port (e.g. /dev/ttyACM0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.' });
   if (!isAbsolute(port)) throw refuse('is not a serial port path');
   let real: string;
   try {
@@ -133,7 +133,7 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
 export function resolveFirmwareFile(name: string, policy: StationPolicy): string {
   const folder = policy.firmwareFolder;
   const refuse = (why: string) =>
-    new ConfigError(`settings are invalid: firmwarePath: ${name} ${why}`, { hint: `Upload the firmware file from Settings, or put it in ${folder}; only files in that folder can be named from a screen.` });
+    new ConfigError(`firmware file ${name} ${why}`, { hint: `Upload the firmware file from Settings, or put it in ${folder}; only files in that folder can be named from a screen.` });
   let realFolder: string;
   try {
     realFolder = realpathSync(folder);

@@ -1,13 +1,13 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
-import type { LineConfig } from '../config/line-config.ts';
+import { usbPorts, type LineConfig } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { capabilitiesOf, createDriver, serialSettingsOf } from '../devices/device-profile.ts';
 import { openPort } from '../ports/open-port.ts';
 import { StationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
-import { Journal, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
+import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
@@ -65,6 +65,8 @@ export class Station {
   private readonly activeSerials = new ActiveSerials();
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
   private readonly running = new Map<string, AbortController>();
+  /** The unit each port last finished (a cancel does not finish it): a restarted line does not do it again. */
+  private readonly finishedOnPort = new Map<string, string>();
   private readonly open: typeof openPort;
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
@@ -165,9 +167,9 @@ export class Station {
     return this.connectivity.state;
   }
 
-  /** Units on record, newest first (history screens and exports). */
-  history(filter: { serial?: string; serialContains?: string; limit?: number } = {}): UnitRecord[] {
-    return this.journal.units(filter);
+  /** Every try of units on record, newest first unless asked otherwise (History, exports, the line's figures). */
+  history(filter: AttemptFilter = {}): AttemptRecord[] {
+    return this.journal.attempts(filter);
   }
 
   /** Cloud calls waiting in the outbox or in flight. */
@@ -205,6 +207,11 @@ export class Station {
       if (workers.has(port)) return;
       const loop = async () => {
         let last: string | undefined;
+        // A line started again: a port whose unit is done and still plugged in waits for the next one.
+        const done = this.finishedOnPort.get(port);
+        if (done !== undefined && (await identifyOnce(() => this.connect(port)).catch(() => undefined)) === done) {
+          await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal: options.signal, pollMs: options.swapPollMs }).catch(() => undefined);
+        }
         while (!options.signal.aborted) {
           const outcome = await this.runOne(port, onEvent, options.signal);
           outcomes.push(outcome);
@@ -217,7 +224,7 @@ export class Station {
       workers.set(port, loop().finally(() => workers.delete(port)));
     };
     for (const port of ports) work(port);
-    const usb = this.config.ports.filter((port) => typeof port !== 'string');
+    const usb = usbPorts(this.config.ports);
     const discovery = usb.length
       ? new PortDiscovery({ filters: usb, onEvent: (event) => (event.type === 'arrived' ? work(event.port.path) : undefined) })
       : undefined;
@@ -276,7 +283,9 @@ export class Station {
     if (signal?.aborted) controller.abort();
     this.running.set(port, controller);
     try {
-      return await this.pipeline(port, onEvent, controller.signal, retryOf);
+      const outcome = await this.pipeline(port, onEvent, controller.signal, retryOf);
+      if (outcome.errorCode !== 'CANCELLED' && outcome.serial !== undefined) this.finishedOnPort.set(port, outcome.serial);
+      return outcome;
     } finally {
       signal?.removeEventListener('abort', stop);
       if (this.running.get(port) === controller) this.running.delete(port);

@@ -1,24 +1,35 @@
-import type { UnitRecord } from './journal.ts';
+import type { AttemptRecord } from './journal.ts';
 
-/** What a history export holds of each unit; credentials are never among them. */
-export const HISTORY_COLUMNS = ['id', 'serial', 'port', 'result', 'failedStep', 'error', 'thingId', 'versionId', 'credentialsState', 'startedAt', 'finishedAt'] as const;
+/** What a history export holds of each try of a unit; credentials are never among them. */
+export const HISTORY_COLUMNS = ['id', 'unitId', 'attempt', 'serial', 'port', 'slot', 'result', 'failedStep', 'error', 'thingId', 'versionId', 'credentialsState', 'startedAt', 'finishedAt', 'seconds'] as const;
+type Column = (typeof HISTORY_COLUMNS)[number];
 
-function timeOrValue(column: string, value: unknown): unknown {
-  if (value === undefined) return null;
-  return (column === 'startedAt' || column === 'finishedAt') && typeof value === 'number' ? new Date(value).toISOString() : value;
+function valueOf(attempt: AttemptRecord, column: Column): unknown {
+  switch (column) {
+    case 'attempt':
+      return attempt.number;
+    case 'startedAt':
+      return new Date(attempt.startedAt).toISOString();
+    case 'finishedAt':
+      return attempt.finishedAt === undefined ? null : new Date(attempt.finishedAt).toISOString();
+    case 'seconds':
+      return attempt.finishedAt === undefined ? null : Math.round((attempt.finishedAt - attempt.startedAt) / 100) / 10;
+    default:
+      return attempt[column] ?? null;
+  }
 }
 
-export function exportableUnit(unit: UnitRecord): Record<string, unknown> {
-  return Object.fromEntries(HISTORY_COLUMNS.map((column) => [column, timeOrValue(column, unit[column])]));
+export function exportableAttempt(attempt: AttemptRecord): Record<string, unknown> {
+  return Object.fromEntries(HISTORY_COLUMNS.map((column) => [column, valueOf(attempt, column)]));
 }
 
 /** RFC 4180 CSV; cells that a spreadsheet would run as a formula are prefixed with '. */
-export function historyCsv(units: UnitRecord[]): string {
+export function historyCsv(attempts: AttemptRecord[]): string {
   const cell = (value: unknown) => {
     let text = value === null || value === undefined ? '' : String(value);
     if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
     return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
-  const rows = units.map((unit) => HISTORY_COLUMNS.map((column) => cell(timeOrValue(column, unit[column]))).join(','));
+  const rows = attempts.map((attempt) => HISTORY_COLUMNS.map((column) => cell(valueOf(attempt, column))).join(','));
   return `${[HISTORY_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
 }

@@ -3,9 +3,12 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges } from 'node:sqlite';
 import { StationError } from '../errors.ts';
 import { createPrivateFile } from './data-folder.ts';
+import { ATTEMPTS_SCHEMA, migrateJournal } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
 
 export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
+/** One try of a unit ends like its unit, or cancelled (by the operator or a stopped line): a cancel is not a failure. */
+export type AttemptResult = UnitResult | 'cancelled';
 /** Where the unit's cloud credentials are: none yet, held by the station, written to the unit, or owed to it (write when replugged). */
 export type CredentialsState = 'none' | 'held' | 'written' | 'pending';
 export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
@@ -24,6 +27,48 @@ export interface UnitRecord {
   credentialsState: CredentialsState;
   startedAt: number;
   finishedAt: number | undefined;
+}
+
+/**
+ * One try of a unit on the line. A unit (its serial number) may be tried
+ * several times: a retry, a unit plugged in again, a line restarted. The
+ * journal keeps every try; yields and History are made from them.
+ */
+export interface AttemptRecord {
+  id: number;
+  /** The engine's record the attempt ran on (credentials, outbox, steps). */
+  unitId: number;
+  serial: string;
+  /** 1 for the unit's first attempt at this station, 2 for its second… */
+  number: number;
+  port: string;
+  /** The port's slot name on the line when the attempt ran. */
+  slot: string | undefined;
+  result: AttemptResult;
+  failedStep: string | undefined;
+  error: string | undefined;
+  thingId: string | undefined;
+  versionId: string | undefined;
+  /** Where the unit's credentials are now (the record's, not this try's). */
+  credentialsState: CredentialsState;
+  startedAt: number;
+  finishedAt: number | undefined;
+}
+
+export interface AttemptFilter {
+  serial?: string;
+  /** Part of a serial number, as a technician types it. */
+  serialContains?: string;
+  result?: AttemptResult;
+  /** Port path or slot name, exactly. */
+  port?: string;
+  /** Attempts started at or after (epoch ms). */
+  from?: number;
+  /** Attempts started before (epoch ms). */
+  to?: number;
+  limit?: number;
+  /** Newest first (History) or oldest first (the line's figures). */
+  order?: 'newest' | 'oldest';
 }
 
 export interface OutboxEntry {
@@ -49,7 +94,8 @@ export interface StepEvent {
   detail: string | undefined;
 }
 
-const SCHEMA_VERSION = 1;
+/** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt. */
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE units (
@@ -95,6 +141,7 @@ CREATE TABLE outbox (
   UNIQUE (unit_id, seq)
 );
 CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+${ATTEMPTS_SCHEMA}
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -149,9 +196,7 @@ export class Journal {
       if (version === 0) {
         db.exec(`BEGIN; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
       } else if (version !== SCHEMA_VERSION) {
-        throw new StationError('JOURNAL_VERSION', `the journal ${path} has schema version ${version}; this station understands ${SCHEMA_VERSION}`, {
-          hint: 'Use the station version that wrote it, or another --data-dir.',
-        });
+        migrateJournal(db, version, SCHEMA_VERSION, path);
       }
       return new Journal(db, box, options.now ?? Date.now, path);
     } catch (error) {
@@ -168,8 +213,16 @@ export class Journal {
   static openExisting(path: string, box: SecretBox): Journal | undefined {
     if (!existsSync(path)) return undefined;
     try {
-      const db = new DatabaseSync(path, { readOnly: true });
+      let db = new DatabaseSync(path, { readOnly: true });
       db.exec('PRAGMA busy_timeout = 5000;');
+      const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+      if (version !== SCHEMA_VERSION) {
+        // Written by an older station: upgraded first (one transaction), then read.
+        db.close();
+        upgradeInPlace(path, version);
+        db = new DatabaseSync(path, { readOnly: true });
+        db.exec('PRAGMA busy_timeout = 5000;');
+      }
       return new Journal(db, box, Date.now, path);
     } catch (error) {
       throw journalFailure(error, path);
@@ -180,9 +233,82 @@ export class Journal {
     this.db.close();
   }
 
-  startUnit(serial: string, port: string): UnitRecord {
-    const result = this.sql("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, this.now());
-    return this.unit(Number(result.lastInsertRowid))!;
+  /** A unit's record and its first attempt. */
+  startUnit(serial: string, port: string, slot?: string): UnitRecord {
+    const id = this.transaction(() => {
+      const now = this.now();
+      const result = this.sql("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, now);
+      const unitId = Number(result.lastInsertRowid);
+      this.insertAttempt(unitId, port, slot, now);
+      return unitId;
+    });
+    return this.unit(id)!;
+  }
+
+  /**
+   * Another try of a unit on its record (a unit plugged in again to finish):
+   * a new attempt, unless its last one never ended (the station stopped
+   * mid-way), which the restart continues rather than counting it twice.
+   */
+  startAttempt(unitId: number, port: string, slot?: string): void {
+    this.transaction(() => {
+      const last = this.sql('SELECT id, result FROM attempts WHERE unit_id = ? ORDER BY id DESC LIMIT 1').get(unitId) as Row | undefined;
+      if (last?.result === 'in-progress') this.sql('UPDATE attempts SET port = ?, slot = ? WHERE id = ?').run(port, slot ?? null, Number(last.id));
+      else this.insertAttempt(unitId, port, slot, this.now());
+    });
+  }
+
+  /** A failed unit tried again on its own record (and its credentials): in progress again, as a new attempt; the failed one stays. */
+  retryUnit(unitId: number, port: string, slot?: string): void {
+    this.transaction(() => {
+      this.sql("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
+      this.startAttempt(unitId, port, slot);
+    });
+  }
+
+  /** Every try of units, with the try's number for its unit (by serial number), filtered as History asks. */
+  attempts(filter: AttemptFilter = {}): AttemptRecord[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.serial !== undefined) {
+      where.push('serial = ?');
+      params.push(filter.serial);
+    }
+    if (filter.serialContains) {
+      // A technician searches with part of a serial number; LIKE's wildcards in it are taken literally.
+      where.push("serial LIKE ? ESCAPE '\\'");
+      params.push(`%${filter.serialContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (filter.result !== undefined) {
+      where.push('result = ?');
+      params.push(filter.result);
+    }
+    if (filter.port !== undefined) {
+      where.push('(port = ? OR slot = ?)');
+      params.push(filter.port, filter.port);
+    }
+    if (filter.from !== undefined) {
+      where.push('started_at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('started_at < ?');
+      params.push(filter.to);
+    }
+    // Numbered over every attempt before filtering: a unit's second try stays its second in any view.
+    const rows = this.sql(
+      `WITH numbered AS (
+         SELECT a.*, u.serial AS serial, u.thing_id AS thing_id, u.version_id AS version_id, u.credentials_state AS credentials_state,
+                ROW_NUMBER() OVER (PARTITION BY CASE WHEN u.serial = '' THEN 'record:' || u.id ELSE u.serial END ORDER BY a.id) AS number
+         FROM attempts a JOIN units u ON u.id = a.unit_id)
+       SELECT * FROM numbered ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id ${filter.order === 'oldest' ? 'ASC' : 'DESC'} LIMIT ?`,
+    ).all(...params, filter.limit ?? 1000) as Row[];
+    return rows.map(toAttempt);
+  }
+
+  private insertAttempt(unitId: number, port: string, slot: string | undefined, at: number): void {
+    this.sql("INSERT INTO attempts (unit_id, port, slot, result, started_at) VALUES (?, ?, ?, 'in-progress', ?)").run(unitId, port, slot ?? null, at);
   }
 
   unit(id: number): UnitRecord | undefined {
@@ -247,17 +373,26 @@ export class Journal {
     return JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)) as { thingId: string; apiKey: string };
   }
 
-  /** A failed unit being retried is in progress again, on its own record. */
-  reopenUnit(unitId: number): void {
-    this.sql("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
-  }
-
   setCredentialsState(unitId: number, state: CredentialsState): void {
     this.sql('UPDATE units SET credentials_state = ? WHERE id = ?').run(state, unitId);
   }
 
-  finishUnit(unitId: number, result: Exclude<UnitResult, 'in-progress'>, failure: { step?: string; error?: string } = {}): void {
-    this.sql('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, this.now(), unitId);
+  /**
+   * A unit's result, on its record and its last attempt. A cancelled unit's
+   * record is failed (it may be retried) while its attempt says cancelled. An
+   * attempt that already ended (passed with calls in the outbox) takes the
+   * result its calls brought, keeping when it left the line.
+   */
+  finishUnit(unitId: number, result: Exclude<UnitResult, 'in-progress'>, failure: { step?: string; error?: string; cancelled?: boolean } = {}): void {
+    this.transaction(() => {
+      const now = this.now();
+      this.sql('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, now, unitId);
+      const attemptResult: AttemptResult = failure.cancelled && result === 'failed' ? 'cancelled' : result;
+      this.sql(
+        `UPDATE attempts SET result = ?, failed_step = ?, error = ?, finished_at = COALESCE(finished_at, ?)
+         WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)`,
+      ).run(attemptResult, failure.step ?? null, failure.error ?? null, now, unitId);
+    });
   }
 
   /** Queues a cloud call for later, after the unit's earlier calls (order per unit is kept). */
@@ -417,6 +552,8 @@ export class Journal {
   }
 
   private transaction<T>(work: () => T): T {
+    // Inside another transaction: part of it.
+    if (this.db.isTransaction) return work();
     this.guard(() => this.db.exec('BEGIN IMMEDIATE'));
     try {
       const result = work();
@@ -445,6 +582,36 @@ export class Journal {
       nextAttemptAt: Number(row.next_attempt_at),
       lastError: text(row.last_error),
     };
+  }
+}
+
+function toAttempt(row: Row): AttemptRecord {
+  return {
+    id: Number(row.id),
+    unitId: Number(row.unit_id),
+    serial: String(row.serial),
+    number: Number(row.number),
+    port: String(row.port),
+    slot: text(row.slot),
+    result: row.result as AttemptResult,
+    failedStep: text(row.failed_step),
+    error: text(row.error),
+    thingId: text(row.thing_id),
+    versionId: text(row.version_id),
+    credentialsState: row.credentials_state as CredentialsState,
+    startedAt: Number(row.started_at),
+    finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
+  };
+}
+
+/** A reader (history, outbox list) of a journal an older station wrote upgrades it first: the upgrade is one transaction. */
+function upgradeInPlace(path: string, version: number): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec('PRAGMA busy_timeout = 5000;');
+    migrateJournal(db, version, SCHEMA_VERSION, path);
+  } finally {
+    db.close();
   }
 }
 

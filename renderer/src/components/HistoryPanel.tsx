@@ -1,17 +1,48 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { HistoryRow, StationBridge } from '../../../contract/station-contract.ts';
-import { errorText } from '../format.ts';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import type { HistoryQuery, HistoryRow, StationBridge } from '../../../contract/station-contract.ts';
+import { duration, errorText, STEP_LABELS } from '../format.ts';
 
-/** Recorded units, searchable by serial number, exportable as CSV (never with credentials). */
+const RESULTS: Record<HistoryRow['result'], { icon: string; words: string }> = {
+  passed: { icon: '✓', words: 'passed' },
+  pending: { icon: '☁', words: 'passed, cloud queued' },
+  failed: { icon: '✗', words: 'failed' },
+  cancelled: { icon: '⊘', words: 'cancelled' },
+  'in-progress': { icon: '▶', words: 'in progress' },
+};
+
+interface Filter {
+  serial: string;
+  result: '' | HistoryRow['result'];
+  port: string;
+  from: string;
+  to: string;
+}
+
+/** A date field's day as epoch ms at local midnight; `to` includes its whole day. */
+function toQuery(filter: Filter): Omit<HistoryQuery, 'limit'> {
+  const day = (value: string, plusDays = 0) => {
+    const [y, m, d] = value.split('-').map(Number);
+    return new Date(y!, m! - 1, d! + plusDays).getTime();
+  };
+  return {
+    ...(filter.serial.trim() ? { serial: filter.serial.trim() } : {}),
+    ...(filter.result ? { result: filter.result } : {}),
+    ...(filter.port.trim() ? { port: filter.port.trim() } : {}),
+    ...(filter.from ? { from: day(filter.from) } : {}),
+    ...(filter.to ? { to: day(filter.to, 1) } : {}),
+  };
+}
+
+/** Every try of every unit (a retry is the unit's next attempt), filtered by serial, result, port or slot and dates; exportable as CSV, never with credentials. */
 export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
-  const [query, setQuery] = useState('');
+  const [filter, setFilter] = useState<Filter>({ serial: '', result: '', port: '', from: '', to: '' });
   const [rows, setRows] = useState<HistoryRow[]>([]);
   const [problem, setProblem] = useState<string | undefined>();
 
   const search = useCallback(
-    async (serial: string) => {
+    async (query: Omit<HistoryQuery, 'limit'>) => {
       try {
-        setRows(await bridge.history({ serial: serial || undefined, limit: 500 }));
+        setRows(await bridge.history({ ...query, limit: 500 }));
         setProblem(undefined);
       } catch (error) {
         setProblem(errorText(error));
@@ -20,12 +51,12 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
     [bridge],
   );
   useEffect(() => {
-    void search('');
+    void search({});
   }, [search]);
 
   const exportCsv = async () => {
     try {
-      const csv = await bridge.exportCsv({ serial: query || undefined });
+      const csv = await bridge.exportCsv(toQuery(filter));
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
       link.download = `station-history-${new Date().toISOString().slice(0, 10)}.csv`;
@@ -35,20 +66,38 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
       setProblem(errorText(error));
     }
   };
+  const set = (key: keyof Filter) => (event: { target: { value: string } }) => setFilter({ ...filter, [key]: event.target.value });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void search(toQuery(filter));
+  };
 
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
-      <form
-        className="toolbar"
-        role="search"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void search(query);
-        }}
-      >
+      <form className="toolbar" role="search" onSubmit={submit}>
         <label>
-          Serial number <input value={query} onChange={(event) => setQuery(event.target.value)} placeholder="part of a serial" />
+          Serial number <input value={filter.serial} onChange={set('serial')} placeholder="part of a serial" />
+        </label>
+        <label>
+          Result
+          <select value={filter.result} onChange={set('result')}>
+            <option value="">Any</option>
+            <option value="passed">Passed</option>
+            <option value="pending">Passed, cloud queued</option>
+            <option value="failed">Failed</option>
+            <option value="cancelled">Cancelled</option>
+            <option value="in-progress">In progress</option>
+          </select>
+        </label>
+        <label>
+          Port or slot <input value={filter.port} onChange={set('port')} placeholder="A3 or /dev/ttyACM3" />
+        </label>
+        <label>
+          From <input type="date" value={filter.from} onChange={set('from')} />
+        </label>
+        <label>
+          To <input type="date" value={filter.to} onChange={set('to')} />
         </label>
         <button type="submit">Search</button>
         <button type="button" onClick={() => void exportCsv()}>
@@ -61,24 +110,32 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
         </p>
       )}
       <table>
-        <caption>{rows.length} unit record(s), newest first</caption>
+        <caption>{rows.length} attempt(s), newest first; a retried unit has one row per try</caption>
         <thead>
           <tr>
-            <th scope="col">Serial</th>
-            <th scope="col">Port</th>
             <th scope="col">Result</th>
+            <th scope="col">Serial</th>
+            <th scope="col">Attempt</th>
+            <th scope="col">Slot</th>
+            <th scope="col">Port</th>
             <th scope="col">Failed at</th>
+            <th scope="col">Duration</th>
             <th scope="col">Firmware</th>
             <th scope="col">Started</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.id}>
-              <td>{row.serial}</td>
+            <tr key={row.id} data-result={row.result}>
+              <td className={`result-${row.result}`}>
+                <span aria-hidden="true">{RESULTS[row.result].icon}</span> {RESULTS[row.result].words}
+              </td>
+              <td className="serial">{row.serial || '(no serial read)'}</td>
+              <td className="num">{row.attempt}</td>
+              <td>{row.slot ?? ''}</td>
               <td>{row.port}</td>
-              <td>{row.result}</td>
-              <td title={row.error}>{row.failedStep ?? ''}</td>
+              <td title={row.error}>{row.failedStep ? (STEP_LABELS[row.failedStep] ?? row.failedStep) : ''}</td>
+              <td className="num">{row.finishedAt === undefined ? '' : duration(row.finishedAt - row.startedAt)}</td>
               <td>{row.versionId ?? ''}</td>
               <td>{new Date(row.startedAt).toLocaleString()}</td>
             </tr>

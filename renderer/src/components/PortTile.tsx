@@ -1,114 +1,137 @@
 import type { StationBridge, Tile } from '../../../contract/station-contract.ts';
-import { bytes, duration, shortPort, STATE_LOOK, STEP_LABELS, withoutPlace } from '../format.ts';
+import { bytes, duration, firstSentence, shortPort, STATE_LOOK, STEP_DOING, STEP_LABELS, stateWord, unitPercent, withoutPlace } from '../format.ts';
+
+export type Density = 'roomy' | 'regular' | 'dense';
 
 interface Props {
   tile: Tile;
   now: number;
   lineRunning: boolean;
-  /** Many ports on one screen: the current step in words instead of the whole pipeline. */
-  compact: boolean;
+  /** How much a tile shows: everything (few ports), steps only while working, or slot, state, step and percentage (many ports). */
+  density: Density;
   act: (label: string, action: (bridge: StationBridge) => Promise<unknown>) => void;
 }
 
-/** One port: who is on it, where it is in the pipeline, how far the flash is, and what to do about a failure. */
-export function PortTile({ tile, now, lineRunning, compact, act }: Props) {
+/**
+ * One port, read from two metres: the whole tile in its state's colour and
+ * pattern, the slot name and the state word large, with the step and a
+ * percentage while a unit is at work, and for a unit that did not pass the
+ * whole reason and the one thing to do about it.
+ */
+export function PortTile({ tile, now, lineRunning, density, act }: Props) {
+  const dense = density === 'dense';
   const look = STATE_LOOK[tile.state];
   const id = `tile-${tile.port.replace(/[^A-Za-z0-9]/g, '-')}`;
-  const progress = tile.progress;
-  const percent = progress && progress.total > 0 ? Math.floor((progress.bytesDone / progress.total) * 100) : undefined;
   const elapsed = tile.startedAt === undefined ? undefined : (tile.finishedAt ?? now) - tile.startedAt;
-  const canRetry = (tile.state === 'failed' || tile.state === 'attention') && tile.unitId !== undefined;
+  const working = tile.state === 'working';
+  const progress = tile.progress;
+  const transferPercent = progress && progress.total > 0 ? Math.floor((progress.bytesDone / progress.total) * 100) : undefined;
+  const unitDone = unitPercent(tile);
+  const word = stateWord(tile);
   return (
-    <article className={`tile tile-${tile.state}`} aria-labelledby={`${id}-name`} data-port={tile.port}>
+    <article className={`tile tile-${tile.state}`} aria-labelledby={`${id}-slot`} aria-describedby={`${id}-state`} data-port={tile.port} data-state={tile.state}>
       <header className="tile-head">
-        <h2 id={`${id}-name`} title={tile.port}>
-          {shortPort(tile.port)}
+        <h2 id={`${id}-slot`} className="slot" title={`Slot ${tile.slot}: ${tile.port}`}>
+          <span className="visually-hidden">Slot </span>
+          {tile.slot}
         </h2>
-        <span className="badge" role="status" aria-live="polite">
-          <span aria-hidden="true">{look.icon}</span> {look.words}
-        </span>
+        {working ? (
+          <span className="percent" aria-label={`${unitDone} percent done`}>
+            {unitDone}%
+          </span>
+        ) : (
+          <span className="port" title={tile.port}>
+            {shortPort(tile.port)}
+          </span>
+        )}
       </header>
+      <p id={`${id}-state`} className="state" role="status" aria-live="polite">
+        <span className="icon" aria-hidden="true">
+          {look.icon}
+        </span>{' '}
+        <span className="word">{working && tile.step ? STEP_DOING[tile.step] : word}</span>
+      </p>
+      {working && (
+        <div
+          role="progressbar"
+          className="bar"
+          aria-label={`${progress?.step === 'flash' ? 'Flashing' : progress?.step === 'download' ? 'Downloading' : 'Progress'} on slot ${tile.slot}`}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={transferPercent ?? unitDone}
+          aria-valuetext={`${transferPercent ?? unitDone} percent`}
+        >
+          <div className="fill" style={{ width: `${transferPercent ?? unitDone}%` }} />
+        </div>
+      )}
       <p className="serial">
-        Unit <strong>{tile.serial ?? '—'}</strong>
+        {tile.serial ?? (tile.state === 'waiting' ? 'Plug in a unit' : '—')}
         {elapsed !== undefined && <span className="elapsed"> · {duration(elapsed)}</span>}
       </p>
-      {compact ? (
-        tile.state === 'working' &&
-        tile.step && (
-          <p className="step-line">
-            Step {tile.steps.findIndex((entry) => entry.step === tile.step) + 1}/{tile.steps.length}: <strong>{STEP_LABELS[tile.step]}</strong>
-          </p>
-        )
-      ) : (
-        <ol className="steps" aria-label={`Pipeline on ${shortPort(tile.port)}`}>
+      {working && progress && !dense && (
+        <p className="rate">
+          {progress.step === 'flash' ? 'Flash' : 'Download'} {transferPercent}% · {bytes(progress.bytesPerSecond)}/s
+          {progress.secondsLeft !== undefined && ` · ${duration(progress.secondsLeft * 1000)} left`}
+        </p>
+      )}
+      {tile.waitingForCloud && working && (
+        <p className="cloud-wait">
+          <strong>Waiting for the cloud</strong> (up to {duration(Math.max(0, tile.waitingForCloud.until - now))} more){dense ? '' : `: ${withoutPlace(tile.waitingForCloud.reason)}`}
+        </p>
+      )}
+      {tile.failure && (tile.state === 'failed' || tile.state === 'attention' || tile.state === 'cancelled') && (
+        <p className="failure" title={tile.failure.message}>
+          <strong>{tile.state === 'cancelled' ? 'Cancelled' : 'Failed'} at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}</strong>
+          {/* The whole reason or none: a dense tile names the step, and the reason is its tooltip and in History. */}
+          {/* A smaller tile gives the first whole sentence (what happened); the advice after it is in the tooltip and History. */}
+          {!dense && tile.state !== 'cancelled' && <>: {density === 'roomy' ? withoutPlace(tile.failure.message) : firstSentence(withoutPlace(tile.failure.message))}</>}
+        </p>
+      )}
+      <TileAction tile={tile} lineRunning={lineRunning} act={act} />
+      {tile.steps.length > 0 && (density === 'roomy' || working) && (
+        // The unit's planned steps: named on a roomy tile, a segment each on a smaller one.
+        <ol className={density === 'roomy' ? 'steps' : 'step-track'} aria-label={`Steps on slot ${tile.slot}`}>
           {tile.steps.map(({ step, state }) => (
-            <li key={step} className={`step step-${state}`} aria-current={tile.state === 'working' && tile.step === step ? 'step' : undefined} title={`${STEP_LABELS[step]}: ${state}`}>
-              {STEP_LABELS[step]}
+            <li key={step} className={`step step-${state}`} aria-current={working && tile.step === step ? 'step' : undefined} title={`${STEP_LABELS[step]}: ${state}`}>
+              <span className={density === 'roomy' ? undefined : 'visually-hidden'}>{STEP_LABELS[step]}</span>
             </li>
           ))}
         </ol>
       )}
-      {progress && percent !== undefined && (
-        <div className="progress">
-          <div
-            role="progressbar"
-            aria-label={`${progress.step === 'flash' ? 'Flashing' : 'Downloading'} on ${shortPort(tile.port)}`}
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={percent}
-            aria-valuetext={`${percent} percent`}
-            className="bar"
-          >
-            <div className="fill" style={{ width: `${percent}%` }} />
-          </div>
-          <p className="rate">
-            {progress.step === 'flash' ? 'Flashing' : 'Downloading'} {percent}% · {bytes(progress.bytesPerSecond)}/s
-            {progress.secondsLeft !== undefined && ` · ${duration(progress.secondsLeft * 1000)} left`}
-          </p>
-        </div>
-      )}
-      {tile.waitingForCloud && tile.state === 'working' && (
-        <p className="cloud-wait" role="status">
-          <strong>Waiting for the cloud</strong> (up to {duration(Math.max(0, tile.waitingForCloud.until - now))} more): {withoutPlace(tile.waitingForCloud.reason)}
-        </p>
-      )}
-      {tile.failure && (tile.state === 'failed' || tile.state === 'attention') && (
-        <p className="failure" title={tile.failure.message}>
-          <strong>Failed at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}:</strong> {withoutPlace(tile.failure.message)}
-        </p>
-      )}
-      <div className="actions">
-        {tile.state === 'working' && (
-          <button type="button" onClick={() => act(`Cancel ${tile.port}`, (bridge) => bridge.cancelPort(tile.port))}>
-            Cancel
-          </button>
-        )}
-        {canRetry && (
-          <button type="button" className="primary" onClick={() => act(`Retry ${tile.serial ?? tile.port}`, (bridge) => bridge.retryUnit(tile.unitId!))}>
-            Retry
-          </button>
-        )}
-        {!lineRunning && tile.state !== 'working' && (
-          <button type="button" onClick={() => act(`Start ${tile.port}`, (bridge) => bridge.startPort(tile.port))}>
-            Start
-          </button>
-        )}
-      </div>
-      {tile.recent.length > 0 && !compact && (
-        <details className="recent">
-          <summary>
-            {tile.recent.length} recent unit{tile.recent.length === 1 ? '' : 's'}
-            {tile.queued > 0 && `, ${tile.queued} waiting for the cloud`}
-          </summary>
-          <ul>
-            {tile.recent.map((unit) => (
-              <li key={`${unit.unitId ?? unit.serial}-${unit.at}`}>
-                {unit.serial ?? 'unknown unit'}: {STATE_LOOK[unit.result].icon} {unit.result === 'pending' ? 'cloud queued' : unit.result}
-              </li>
-            ))}
-          </ul>
-        </details>
-      )}
     </article>
   );
+}
+
+/** The one action that fits: cancel while working, retry a failure a retry can fix, a person's task otherwise, start on an idle port. */
+function TileAction({ tile, lineRunning, act }: Pick<Props, 'tile' | 'lineRunning' | 'act'>) {
+  if (tile.state === 'working') {
+    return (
+      <div className="actions">
+        <button type="button" className="quiet" onClick={() => act(`Cancel slot ${tile.slot}`, (bridge) => bridge.cancelPort(tile.port))}>
+          Cancel
+        </button>
+      </div>
+    );
+  }
+  if (tile.action === 'retry' && tile.unitId !== undefined) {
+    return (
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => act(`Retry ${tile.serial ?? `slot ${tile.slot}`}`, (bridge) => bridge.retryUnit(tile.unitId!))}>
+          Retry
+        </button>
+      </div>
+    );
+  }
+  if (tile.action === 'replug') return <p className="todo">Plug the unit in again</p>;
+  if (tile.action === 'set-aside') return <p className="todo">Set this unit aside</p>;
+  if (!lineRunning && (tile.state === 'idle' || tile.state === 'waiting' || tile.state === 'passed' || tile.state === 'pending')) {
+    return (
+      <div className="actions">
+        <button type="button" onClick={() => act(`Start slot ${tile.slot}`, (bridge) => bridge.startPort(tile.port))}>
+          Start
+        </button>
+      </div>
+    );
+  }
+  return null;
 }

@@ -1,5 +1,5 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import type { BackendChoice, PortList, SettingsField, SettingsInput, SettingsView, StationBridge } from '../../../contract/station-contract.ts';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import type { BackendChoice, FieldProblem, PortList, PortSetting, SettingsField, SettingsInput, SettingsView, StationBridge } from '../../../contract/station-contract.ts';
 import { uploadFirmware } from '../firmware-upload.ts';
 import { errorText } from '../format.ts';
 
@@ -16,7 +16,8 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   const [url, setUrl] = useState('');
   const [fields, setFields] = useState<Record<string, string>>({});
   const [secret, setSecret] = useState('');
-  const [ports, setPorts] = useState('');
+  const [ports, setPorts] = useState<PortSetting[]>([]);
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
   const [autoStart, setAutoStart] = useState(true);
   const [template, setTemplate] = useState('');
   const [detected, setDetected] = useState<PortList | undefined>();
@@ -27,7 +28,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     setBackendId(settings.backend ?? settings.backends[0]?.id ?? '');
     setUrl(settings.url ?? '');
     setFields(settings.fields);
-    setPorts(settings.ports.join('\n'));
+    setPorts(settings.ports);
     setAutoStart(settings.autoStart);
     setTemplate(settings.thingNameTemplate ?? '');
   };
@@ -36,25 +37,32 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     bridge.listPorts().then(setDetected, () => undefined);
   }, [bridge]);
 
+  // A refused save asks the station's own checks which fields were wrong: each problem goes next to its field, in the field's words.
   const save = async (event: FormEvent) => {
     event.preventDefault();
+    let input: SettingsInput | undefined;
     try {
-      const input: SettingsInput = {
+      input = {
         backend: backendId,
         url,
         fields,
-        ports: ports.split('\n').map((port) => port.trim()).filter(Boolean),
+        ports: ports.filter((port) => port.path.trim()).map((port) => (port.slot?.trim() ? { path: port.path.trim(), slot: port.slot.trim() } : { path: port.path.trim() })),
         autoStart,
         ...(secret ? { secret } : {}),
         ...(template.trim() ? { thingNameTemplate: template.trim() } : {}),
       };
       load(await bridge.saveSettings(input));
       setSecret('');
+      setProblems([]);
       setMessage({ ok: true, text: 'Saved. The line was reopened with these settings.' });
     } catch (error) {
-      setMessage({ ok: false, text: errorText(error) });
+      // A screen that may not configure is not told more than that.
+      const found = input ? await bridge.checkSettings(input).catch(() => []) : [];
+      setProblems(found);
+      setMessage({ ok: false, text: found.length > 0 ? `Not saved: ${found.length === 1 ? 'one field needs' : `${found.length} fields need`} correcting (shown below).` : errorText(error) });
     }
   };
+  const problemsOf = (field: string) => problems.filter((problem) => problem.field === field);
 
   const importProfile = async (file: File | undefined) => {
     if (!file) return;
@@ -87,6 +95,8 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   };
 
   const backend: BackendChoice | undefined = view?.backends.find((choice) => choice.id === backendId);
+  const running = view?.running;
+  const runningBackend = view?.backends.find((choice) => choice.id === running?.backend);
   const backendFields = backend ? [...backend.fields, ...(backend.servesFirmware ? [] : FIRMWARE_FIELDS)] : [];
 
   return (
@@ -97,24 +107,32 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
           {message.text}
         </p>
       )}
-      <form className="settings" onSubmit={(event) => void save(event)}>
+      {running && (
+        <p className="running" data-testid="running-line">
+          Running now: {runningBackend?.label ?? running.backend} at {running.url}, {running.ports.length} port{running.ports.length === 1 ? '' : 's'}
+          {running.ports.length > 0 && ` (slots ${running.ports.map((port) => port.slot).join(', ')})`}
+          {running.source && `, from ${running.source}`}.
+        </p>
+      )}
+      <form className="settings" onSubmit={(event) => void save(event)} noValidate>
         <fieldset>
           <legend>Cloud</legend>
-          <label>
-            Backend
-            <select value={backendId} onChange={(event) => setBackendId(event.target.value)}>
-              {view?.backends.map((choice) => (
-                <option key={choice.id} value={choice.id}>
-                  {choice.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Address <input value={url} onChange={(event) => setUrl(event.target.value)} placeholder={backend?.defaultUrl ?? 'https://…'} required />
-          </label>
+          <Field name="backend" label="Backend" problems={problemsOf('backend')}>
+            {(props) => (
+              <select {...props} value={backendId} onChange={(event) => setBackendId(event.target.value)}>
+                {view?.backends.map((choice) => (
+                  <option key={choice.id} value={choice.id}>
+                    {choice.label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field name="url" label="Address" problems={problemsOf('url')}>
+            {(props) => <input {...props} value={url} onChange={(event) => setUrl(event.target.value)} placeholder={backend?.defaultUrl ?? 'https://…'} />}
+          </Field>
           {backendFields.map((field) => (
-            <FieldInput key={field.name} field={field} value={fields[field.name] ?? ''} onChange={(value) => setFields({ ...fields, [field.name]: value })} />
+            <FieldInput key={field.name} field={field} value={fields[field.name] ?? ''} problems={problemsOf(field.name)} onChange={(value) => setFields({ ...fields, [field.name]: value })} />
           ))}
           {backend && !backend.servesFirmware && (
             <label>
@@ -123,21 +141,34 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
             </label>
           )}
           {backend?.secretLabel && (
-            <label>
-              {backend.secretLabel}
-              <input type="password" autoComplete="off" value={secret} onChange={(event) => setSecret(event.target.value)} placeholder={view?.secretStored ? 'stored, encrypted; type to replace' : 'not set'} />
-            </label>
+            <Field name="secret" label={backend.secretLabel} problems={problemsOf('secret')}>
+              {(props) => (
+                <input {...props} type="password" autoComplete="off" value={secret} onChange={(event) => setSecret(event.target.value)} placeholder={view?.secretStored ? 'stored, encrypted; type to replace' : 'not set'} />
+              )}
+            </Field>
           )}
-          <label>
-            Thing name template <input value={template} onChange={(event) => setTemplate(event.target.value)} placeholder="ThermometerDevice-{serial}" />
-          </label>
+          <Field name="thingNameTemplate" label="Thing name template" problems={problemsOf('thingNameTemplate')}>
+            {(props) => <input {...props} value={template} onChange={(event) => setTemplate(event.target.value)} placeholder="ThermometerDevice-{serial}" />}
+          </Field>
         </fieldset>
-        <fieldset>
+        <fieldset aria-describedby={problemsOf('ports').length ? 'problem-ports' : undefined}>
           <legend>Ports</legend>
-          <label>
-            One port per line
-            <textarea rows={5} value={ports} onChange={(event) => setPorts(event.target.value)} />
-          </label>
+          <p className="hint">Each port with its slot name on the fixture (A1, A2… or 1, 2…); tiles are titled and ordered by slot. Without one, a port is numbered by its place.</p>
+          <div className="port-rows">
+            {ports.map((port, index) => (
+              <div className="port-row" key={index}>
+                <input aria-label={`Slot of port ${index + 1}`} value={port.slot ?? ''} placeholder={String(index + 1)} onChange={(event) => setPorts(ports.map((p, i) => (i === index ? { ...p, slot: event.target.value } : p)))} />
+                <input aria-label={`Port ${index + 1}`} value={port.path} placeholder="/dev/ttyACM0" onChange={(event) => setPorts(ports.map((p, i) => (i === index ? { ...p, path: event.target.value } : p)))} />
+                <button type="button" onClick={() => setPorts(ports.filter((_, i) => i !== index))} aria-label={`Remove port ${index + 1}`}>
+                  Remove
+                </button>
+              </div>
+            ))}
+          </div>
+          <button type="button" onClick={() => setPorts([...ports, { path: '' }])}>
+            Add a port
+          </button>
+          <Problems id="problem-ports" problems={problemsOf('ports')} />
           <p className="hint">
             {view?.tcpPortsAllowed?.length
               ? `Serial device servers this station allows: ${view.tcpPortsAllowed.join(', ')}.`
@@ -149,7 +180,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
               {detected.ports.map((port) => (
                 <li key={port.path}>
                   {port.path} {port.vendorId ? `(${port.vendorId}:${port.productId ?? '????'})` : ''}{' '}
-                  <button type="button" onClick={() => setPorts((current) => (current.split('\n').includes(port.path) ? current : `${current.trim()}\n${port.path}`.trim()))}>
+                  <button type="button" onClick={() => setPorts((current) => (current.some((entry) => entry.path === port.path) ? current : [...current.filter((entry) => entry.path.trim()), { path: port.path }]))}>
                     Add
                   </button>
                 </li>
@@ -183,23 +214,56 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   );
 }
 
-/** One backend field as its kind asks: a list of choices, a number, or text. */
-function FieldInput({ field, value, onChange }: { field: SettingsField; value: string; onChange: (value: string) => void }) {
+interface ControlProps {
+  id: string;
+  'aria-invalid': boolean;
+  'aria-describedby'?: string;
+}
+
+/** A labelled control with the station's problems for it right below, tied to it for screen readers. */
+function Field({ name, label, problems, children }: { name: string; label: string; problems: FieldProblem[]; children: (props: ControlProps) => ReactNode }) {
+  const id = `field-${name}`;
+  const problemId = `problem-${name}`;
   return (
-    <label>
-      {field.label}
-      {field.kind === 'choice' ? (
-        <select value={value} onChange={(event) => onChange(event.target.value)}>
-          <option value="">Choose…</option>
-          {field.choices?.map((choice) => (
-            <option key={choice} value={choice}>
-              {choice}
-            </option>
-          ))}
-        </select>
-      ) : (
-        <input type={field.kind === 'number' ? 'number' : 'text'} value={value} onChange={(event) => onChange(event.target.value)} />
-      )}
-    </label>
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children({ id, 'aria-invalid': problems.length > 0, ...(problems.length ? { 'aria-describedby': problemId } : {}) })}
+      <Problems id={problemId} problems={problems} />
+    </div>
+  );
+}
+
+function Problems({ id, problems }: { id: string; problems: FieldProblem[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <div id={id}>
+      {problems.map((problem) => (
+        <p key={problem.message} className="field-error">
+          {problem.message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+/** One backend field as its kind asks: a list of choices, a number, or text. */
+function FieldInput({ field, value, problems, onChange }: { field: SettingsField; value: string; problems: FieldProblem[]; onChange: (value: string) => void }) {
+  return (
+    <Field name={field.name} label={field.label} problems={problems}>
+      {(props) =>
+        field.kind === 'choice' ? (
+          <select {...props} value={value} onChange={(event) => onChange(event.target.value)}>
+            <option value="">Choose…</option>
+            {field.choices?.map((choice) => (
+              <option key={choice} value={choice}>
+                {choice}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input {...props} type={field.kind === 'number' ? 'number' : 'text'} inputMode={field.kind === 'number' ? 'numeric' : undefined} value={value} onChange={(event) => onChange(event.target.value)} />
+        )
+      }
+    </Field>
   );
 }

@@ -139,6 +139,8 @@ describe('station serve, hardened', () => {
         await c.call('saveSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: SECRET, ports: ['/dev/ttyNOPE0'], autoStart: false }),
         await c.call('importProfile', readFileSync('profiles/examples/at-thermometer.json', 'utf8')),
         await c.call('startFirmwareUpload', { name: 'fw.bin', size: 10 }),
+        // Its checks look at the paths a screen names: no probe of the station's files for a screen that only watches.
+        await c.call('checkSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, ports: ['/etc/shadow'], autoStart: false }),
       ];
       for (const answer of answers) expect(answer).toEqual({ ok: false, error: expect.stringMatching(/refused\. .*--allow-settings/) });
       expect(existsSync(settingsFile())).toBe(false);
@@ -155,7 +157,7 @@ describe('station serve, hardened', () => {
       const c = await client(wsUrl());
       expect(await c.call('saveSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: SECRET, ports: ['/dev/ttyNOPE0'], autoStart: false })).toMatchObject({ ok: true });
       const moved = await c.call('saveSettings', { backend: 'gadgetkeeper', url: attacker.url, fields: {}, ports: ['/dev/ttyNOPE0'], autoStart: false });
-      expect(moved).toEqual({ ok: false, error: expect.stringMatching(/the cloud moved .*127\.0\.0\.1:\d+.*Type the product key for the new address again/) });
+      expect(moved).toEqual({ ok: false, error: expect.stringMatching(/The cloud moved .*127\.0\.0\.1:\d+.*Type the product key for the new address again/) });
       expect(JSON.parse(readFileSync(settingsFile(), 'utf8')).line.url).toBe(cloud.url);
       // Given again, the new address is taken with the new secret only.
       expect(await c.call('saveSettings', { backend: 'gadgetkeeper', url: attacker.url, fields: {}, secret: 'pk-for-the-other-cloud', ports: ['/dev/ttyNOPE0'], autoStart: false })).toMatchObject({ ok: true, value: { url: attacker.url, secretStored: true } });
@@ -175,11 +177,11 @@ describe('station serve, hardened', () => {
         autoStart: true,
       });
       const keyToListener = await c.call('saveSettings', ff({ firmwarePath: join(dir, 'station.key') }, [`tcp://127.0.0.1:${attacker.port}`]));
-      expect(keyToListener).toEqual({ ok: false, error: expect.stringMatching(/ports: tcp:\/\/127\.0\.0\.1:\d+ is not one of the tcp:\/\/ ports .*tcpPorts/) });
+      expect(keyToListener).toEqual({ ok: false, error: expect.stringMatching(/Port tcp:\/\/127\.0\.0\.1:\d+ is not one of the tcp:\/\/ ports .*tcpPorts/) });
       const keyAsFirmware = await c.call('saveSettings', ff({ firmwarePath: join(dir, 'station.key') }, ['/dev/ttyNOPE0']));
-      expect(keyAsFirmware).toEqual({ ok: false, error: expect.stringMatching(/firmwarePath: .*station\.key is outside the firmware folder/) });
+      expect(keyAsFirmware).toEqual({ ok: false, error: expect.stringMatching(/Firmware file .*station\.key is outside the firmware folder/) });
       const keyAsPort = await c.call('saveSettings', ff({}, [join(dir, 'station.key')]));
-      expect(keyAsPort).toEqual({ ok: false, error: expect.stringMatching(/ports: .*station\.key is not a serial device/) });
+      expect(keyAsPort).toEqual({ ok: false, error: expect.stringMatching(/Port .*station\.key is not a serial device/) });
       expect(existsSync(settingsFile())).toBe(false);
       expect(attacker.connections()).toBe(0);
       c.ws.close();

@@ -95,7 +95,7 @@ describe('station serve: the preload contract over a WebSocket', () => {
     ];
     for (const answer of refusals) {
       expect(answer.ok).toBe(false);
-      expect(answer.error).toMatch(/refused|malformed|not a station call|not JSON|there is no cloud backend "nowhere"/);
+      expect(answer.error).toMatch(/refused|malformed|not a station call|not JSON|There is no cloud backend "nowhere"/);
     }
     expect(existsSync(settingsFile())).toBe(false);
     expect(await c.call('snapshot')).toEqual(before);
@@ -106,7 +106,7 @@ describe('station serve: the preload contract over a WebSocket', () => {
     const c = await client(wsUrl());
     const answer = await c.call('saveSettings', { backend: 'exosite', url: cloud.url, fields: {}, ports: [], autoStart: false });
     expect(answer.ok).toBe(false);
-    expect(answer.error).toMatch(/vendor/);
+    expect(answer.error).toMatch(/Vendor is required; Model is required/);
     expect(existsSync(settingsFile())).toBe(false);
     c.ws.close();
   });
@@ -114,7 +114,7 @@ describe('station serve: the preload contract over a WebSocket', () => {
   it('stores the cloud secret sealed, and never sends it back', async () => {
     const c = await client(wsUrl());
     const saved = await c.call('saveSettings', { backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: SECRET, ports: ['/dev/ttyNOPE0'], autoStart: false });
-    expect(saved).toMatchObject({ ok: true, value: { backend: 'gadgetkeeper', secretStored: true, ports: ['/dev/ttyNOPE0'] } });
+    expect(saved).toMatchObject({ ok: true, value: { backend: 'gadgetkeeper', secretStored: true, ports: [{ path: '/dev/ttyNOPE0' }] } });
     expect(JSON.stringify(saved)).not.toContain(SECRET);
     const stored = readFileSync(settingsFile(), 'utf8');
     expect(stored).not.toContain(SECRET);

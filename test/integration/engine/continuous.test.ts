@@ -40,4 +40,46 @@ describe('continuous line', () => {
       await emulator.stop();
     }
   });
+
+  it('a line stopped and started again does not provision the unit it finished, and takes the one swapped in while it was stopped', async () => {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['UNIT-A', 'UNIT-B'], versions: [{ name: '1', firmware: { size: 4000 } }] }] });
+    const socket = mkdtempSync(join(tmpdir(), 'socket-'));
+    let sim = await startSimulatorOnPty({ serial: 'UNIT-A', bootDelayMs: 20 }, socket, 'line0');
+    const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } }), dataDir: mkdtempSync(join(tmpdir(), 'restart-')) });
+    const started: string[] = [];
+    const finished: UnitOutcome[] = [];
+    const onEvent = (e: Parameters<NonNullable<Parameters<Station['runLine']>[1]['onEvent']>>[0]) => (e.type === 'plan' ? started.push(e.port) : e.type === 'unit' ? finished.push(e) : undefined);
+    const run = () => {
+      const controller = new AbortController();
+      return { controller, line: station.runLine([sim.path], { signal: controller.signal, swapPollMs: 50, onEvent }) };
+    };
+    try {
+      let current = run();
+      await until(() => finished.length === 1);
+      current.controller.abort();
+      await current.line;
+      // Started again with the same unit plugged in: it is looked at, found done, and left alone.
+      current = run();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(started).toHaveLength(1);
+      expect(station.journal.attempts()).toHaveLength(1);
+      current.controller.abort();
+      await current.line;
+      // Stopped, a unit is swapped in: the next start provisions it.
+      await sim.stop();
+      sim = await startSimulatorOnPty({ serial: 'UNIT-B', bootDelayMs: 20 }, socket, 'line0');
+      current = run();
+      await until(() => finished.length === 2);
+      expect(finished.map((o) => [o.serial, o.result])).toEqual([
+        ['UNIT-A', 'passed'],
+        ['UNIT-B', 'passed'],
+      ]);
+      current.controller.abort();
+      await current.line;
+    } finally {
+      await station.close();
+      await sim.stop();
+      await emulator.stop();
+    }
+  });
 });

@@ -139,6 +139,11 @@ describe('retry from the failed step', () => {
       expect(sim.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
       expect(sim.simulator.flashCount).toBe(1);
       expect(station.journal.units({ serial: serial(1) })).toHaveLength(1);
+      // Both tries are kept, as attempts 1 and 2 of the same unit record.
+      expect(station.journal.attempts({ serial: serial(1) }).map((attempt) => [attempt.number, attempt.unitId, attempt.result, attempt.failedStep])).toEqual([
+        [2, failed!.unitId, 'passed', undefined],
+        [1, failed!.unitId, 'failed', 'write-credentials'],
+      ]);
 
       // Retrying a record with a different unit on its port is refused plainly.
       const [second] = await station.provisionOnce([other.path]);
@@ -167,8 +172,11 @@ describe('operator controls', () => {
         }
       });
       expect(cancelled).toBe(true);
-      expect(outcomes[0]).toMatchObject({ result: 'failed', failedStep: 'flash' });
+      expect(outcomes[0]).toMatchObject({ result: 'failed', failedStep: 'flash', errorCode: 'CANCELLED' });
       expect(outcomes[0]!.error).toContain('cancelled');
+      // Recorded as cancelled, not failed; the record stays retryable.
+      expect(station.journal.attempts({ serial: serial(1) })).toMatchObject([{ result: 'cancelled', failedStep: 'flash' }]);
+      expect(station.journal.latestUnit(serial(1))?.result).toBe('failed');
       expect(outcomes[1]!.result).toBe('passed');
       expect(slow.simulator.version).toBeUndefined(); // the old image stays
       expect(station.cancel(slow.path)).toBe(false);

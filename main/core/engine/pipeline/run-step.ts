@@ -1,4 +1,4 @@
-import type { CloudError } from '../../cloud/cloud-error.ts';
+import { CloudError } from '../../cloud/cloud-error.ts';
 import { StationError, isStationError } from '../../errors.ts';
 import { isConnectivityFailure } from '../connectivity.ts';
 import { noTarget, notCached } from './offline-errors.ts';
@@ -28,9 +28,15 @@ export async function runStep(deps: PipelineDeps, step: Step, unit: UnitState): 
       continue;
     }
     try {
-      return skipReason(await step.run(unit));
+      const skipped = skipReason(await step.run(unit));
+      // The cloud answered: evidence that it is reachable (a step skipped before calling it is none).
+      if (skipped === undefined) connectivity.markOnline();
+      return skipped;
     } catch (error) {
-      if (!isConnectivityFailure(error)) throw error;
+      if (!isConnectivityFailure(error)) {
+        if (error instanceof CloudError) connectivity.markOnline();
+        throw error;
+      }
       const safety = deps.adapter.steps[step.cloudStep];
       if (error.outcomeUnknown && !safety?.retrySafe && !safety?.replaySafe) throw outcomeUnknown(error);
       // The cloud still answers: an answer was lost, not the connection. Repeat a little, then give up.

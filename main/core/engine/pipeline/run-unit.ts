@@ -1,4 +1,5 @@
 import { CloudError } from '../../cloud/cloud-error.ts';
+import { slotOf } from '../../config/line-config.ts';
 import { isStationError } from '../../errors.ts';
 import type { PipelineStep, UnitOutcome } from '../events.ts';
 import type { PipelineDeps, UnitState } from './pipeline-types.ts';
@@ -33,14 +34,16 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
       } catch (error) {
         const described = describe(error, deps.port, unit.serial, step.name);
         timings[step.name] = elapsed();
-        if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port).id;
+        if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port, slotOf(deps.config.ports, deps.port)).id;
         // Credentials the cloud refused (revoked by a newer activation, or reset by the vendor) are not handed to the next attempt.
         if (error instanceof CloudError && error.failure === 'unauthorized') deps.journal.setCredentialsState(unit.unitId, 'none');
         deps.journal.recordStep(unit.unitId, step.name, 'failed', { durationMs: timings[step.name], detail: described });
-        deps.journal.finishUnit(unit.unitId, 'failed', { step: step.name, error: described });
+        // A cancel (the operator's, or a stopped line) is recorded as cancelled: it says nothing of the unit.
+        const cancelled = deps.signal?.aborted === true || (isStationError(error) && error.code === 'CANCELLED');
+        deps.journal.finishUnit(unit.unitId, 'failed', { step: step.name, error: described, cancelled });
         deps.journal.cancelOutbox(unit.unitId, `cancelled: the unit failed at ${step.name}`);
         deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: step.name, status: 'failed', error: described });
-        return outcome(deps, unit, timings, 'failed', step.name, described, isStationError(error) ? error.code : undefined);
+        return outcome(deps, unit, timings, 'failed', step.name, described, cancelled ? 'CANCELLED' : isStationError(error) ? error.code : undefined);
       }
     }
     const result = unit.deferred.length > 0 ? 'pending' : 'passed';

@@ -1,3 +1,4 @@
+import { slotOf } from '../../../config/line-config.ts';
 import { StationError } from '../../../errors.ts';
 import { takeHeldCredentials } from '../held-credentials.ts';
 import type { StepModule } from '../pipeline-types.ts';
@@ -10,6 +11,7 @@ export const identifyStep: StepModule = {
     name: 'identify',
     run: async (unit) => {
       const { journal, port, signal } = deps;
+      const slot = slotOf(deps.config.ports, port);
       unit.driver = await deps.connect();
       const { serial } = await unit.driver.identify({ signal });
       unit.serial = serial;
@@ -21,7 +23,8 @@ export const identifyStep: StepModule = {
             hint: 'Plug the failed unit back in to retry it, or start this one as a new unit.',
           });
         }
-        journal.reopenUnit(failed.id);
+        // The same unit tried again: a new attempt on its record, with the credentials it already has.
+        journal.retryUnit(failed.id, port, slot);
         unit.unitId = failed.id;
         takeHeldCredentials(deps, unit, failed);
         return;
@@ -29,7 +32,8 @@ export const identifyStep: StepModule = {
       // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
       const previous = journal.latestUnit(serial);
       const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
-      unit.unitId = continues ? previous.id : journal.startUnit(serial, port).id;
+      if (continues) journal.startAttempt(previous.id, port, slot);
+      unit.unitId = continues ? previous.id : journal.startUnit(serial, port, slot).id;
       if (previous) takeHeldCredentials(deps, unit, previous);
     },
   }),

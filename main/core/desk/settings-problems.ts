@@ -1,0 +1,81 @@
+import type { z } from 'zod';
+import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
+import { ConfigError } from '../errors.ts';
+
+/** One thing wrong with the settings, for the field the technician sees: its name on the form, its label, and what to do. */
+export interface FieldProblem {
+  field: string;
+  label: string;
+  message: string;
+}
+
+/** Form fields outside a backend's own: the names the Settings screen uses for them. */
+export const FORM_LABELS: Record<string, string> = {
+  backend: 'Backend',
+  url: 'Address',
+  ports: 'Ports',
+  thingNameTemplate: 'Thing name template',
+  firmwarePath: 'Firmware file',
+  firmwareVersion: 'Firmware version id',
+  autoStart: 'Start the line when the station opens',
+};
+
+/** Settings the station refuses: the message lists every problem in plain words; `problems` puts each next to its field. */
+export class SettingsRefused extends ConfigError {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[], hint = 'Correct the fields named above on the Settings page.') {
+    super(`settings not saved: ${problems.map((problem) => problem.message).join('; ')}`, { hint });
+    this.problems = problems;
+  }
+}
+
+export function fieldProblem(field: string, message: string, backend?: CloudBackendDescriptor): FieldProblem {
+  return { field, label: labelOf(field, backend), message };
+}
+
+/** The field's label as the Settings screen shows it. */
+export function labelOf(field: string, backend?: CloudBackendDescriptor): string {
+  if (field === 'secret') return backend?.settings.secret?.label ?? 'Secret';
+  return backend?.settings.fields.find((candidate) => candidate.name === field)?.label ?? FORM_LABELS[field] ?? field;
+}
+
+/**
+ * The line configuration schema's issues, put on the form's fields in words:
+ * "Password is required", "Company id must be a number". `data` is what was
+ * validated (a missing or empty value is "required").
+ */
+export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], data: Record<string, unknown>, backend: CloudBackendDescriptor): FieldProblem[] {
+  return issues.map((issue) => {
+    const field = formField(issue.path, backend);
+    const label = labelOf(field, backend);
+    const value = valueAt(data, issue.path);
+    // The backend's descriptor says what kind of value the field takes (the registry re-words its schema's issues).
+    const kind = backend.settings.fields.find((candidate) => candidate.name === field);
+    let message: string;
+    if (value === undefined || value === '') message = `${label} is required`;
+    else if ((kind?.kind === 'number' || (issue.code === 'invalid_type' && issue.expected === 'number')) && typeof value !== 'number') message = `${label} must be a number`;
+    else if (kind?.kind === 'choice' && kind.choices) message = `${label} must be one of ${kind.choices.join(', ')}`;
+    else if (issue.code === 'invalid_value') message = `${label} must be one of ${issue.values.map(String).join(', ')}`;
+    else message = `${label}: ${issue.message}`;
+    if (field === 'firmwarePath' && issue.path.at(-1) === 'source') message = issue.message.replace(/: pin a file.*$/, ': choose a firmware file and its version id');
+    return { field, label, message };
+  });
+}
+
+/** Which form field a configuration path comes from. */
+function formField(path: readonly PropertyKey[], backend: CloudBackendDescriptor): string {
+  const [section, key] = path.map(String);
+  if (section === 'cloud') {
+    if (key === undefined || key === 'backend') return 'backend';
+    if (key === backend.settings.secret?.configKey) return 'secret';
+    return key;
+  }
+  if (section === 'firmware') return key === 'versionId' ? 'firmwareVersion' : 'firmwarePath';
+  return section ?? 'backend';
+}
+
+function valueAt(data: Record<string, unknown>, path: readonly PropertyKey[]): unknown {
+  let value: unknown = data;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
+}

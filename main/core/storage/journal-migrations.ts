@@ -1,0 +1,53 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { StationError } from '../errors.ts';
+
+/** Every try of a unit: its own result, failure and times; the unit's record keeps the engine's state (credentials, outbox). */
+export const ATTEMPTS_SCHEMA = `
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY,
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  port TEXT NOT NULL,
+  slot TEXT,
+  result TEXT NOT NULL CHECK (result IN ('in-progress','passed','failed','pending','cancelled')),
+  failed_step TEXT,
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX attempts_unit ON attempts(unit_id);
+CREATE INDEX attempts_started ON attempts(started_at);
+`;
+
+/**
+ * How a journal written by an older station becomes the current one, a step
+ * per schema version. Version 1 kept one record per unit that a retry
+ * rewrote: each record becomes the unit's one attempt (the tries a retry
+ * overwrote are gone; their last state is kept as it was).
+ */
+const MIGRATIONS: Record<number, string> = {
+  1: `${ATTEMPTS_SCHEMA}
+INSERT INTO attempts (unit_id, port, result, failed_step, error, started_at, finished_at)
+  SELECT id, port, result, failed_step, error, started_at, finished_at FROM units ORDER BY id;`,
+};
+
+/** Brings `db` from schema version `from` to `to` in one transaction: a failure leaves the journal as it was. */
+export function migrateJournal(db: DatabaseSync, from: number, to: number, path: string): void {
+  if (from > to || MIGRATIONS[from] === undefined) {
+    throw new StationError('JOURNAL_VERSION', `the journal ${path} has schema version ${from}; this station understands ${to}`, {
+      hint: from > to ? 'It was written by a newer station: use that version, or another --data-dir.' : 'Use the station version that wrote it, or another --data-dir.',
+    });
+  }
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    for (let version = from; version < to; version++) {
+      const step = MIGRATIONS[version];
+      if (step === undefined) throw new StationError('JOURNAL_VERSION', `the journal ${path} cannot be upgraded from schema version ${version}`);
+      db.exec(step);
+    }
+    db.exec(`PRAGMA user_version = ${to}`);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}

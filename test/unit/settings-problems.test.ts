@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SettingsInput } from '../../contract/station-contract.ts';
+import { storeInput } from '../../main/core/desk/desk-settings.ts';
+import { SettingsRefused, type FieldProblem } from '../../main/core/desk/settings-problems.ts';
+import { loadStationPolicy } from '../../main/core/desk/station-policy.ts';
+import { SecretBox } from '../../main/core/storage/secret-box.ts';
+
+const box = new SecretBox(randomBytes(32));
+const dataDir = mkdtempSync(join(tmpdir(), 'settings-problems-'));
+writeFileSync(join(dataDir, 'station.key'), randomBytes(32), { mode: 0o600 });
+const policy = loadStationPolicy(dataDir);
+
+/** What the station's own checks (the ones saving runs) say of these settings, field by field. */
+function problems(input: Partial<SettingsInput> & Pick<SettingsInput, 'backend'>): FieldProblem[] {
+  try {
+    storeInput({ url: 'wss://socket.fleetfreedom.com', fields: {}, ports: ['/dev/ttyACM0'], autoStart: false, ...input }, undefined, box, policy);
+    return [];
+  } catch (error) {
+    if (error instanceof SettingsRefused) return error.problems;
+    throw error;
+  }
+}
+
+describe('settings problems in plain words, on the field a technician sees', () => {
+  it('names each missing or wrong field by its label, never by a configuration path', () => {
+    const found = problems({ backend: 'fleetfreedom', fields: { company: 'twelve', providerKind: 'json', firmwareVersion: 'v1' } });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { field: 'username', label: 'User name', message: 'User name is required' },
+        { field: 'secret', label: 'Password', message: 'Password is required' },
+        { field: 'company', label: 'Company id', message: 'Company id must be a number' },
+      ]),
+    );
+    for (const problem of found) expect(problem.message, problem.message).not.toMatch(/cloud\.|Invalid input|expected string|received undefined/);
+    // A backend that serves no firmware needs a file named.
+    expect(problems({ backend: 'fleetfreedom', secret: 'pw', fields: { username: 'u', company: '12', providerKind: 'json' } })).toEqual([
+      { field: 'firmwarePath', label: 'Firmware file', message: expect.stringMatching(/serves no firmware: choose a firmware file and its version id$/) },
+    ]);
+  });
+
+  it('a choice outside its list says the choices; a bad address and ports are named as the form names them', () => {
+    const found = problems({ backend: 'fleetfreedom', url: '', secret: 'pw', fields: { username: 'u', company: '1', providerKind: 'xml', firmwareVersion: 'v1' }, ports: ['dev/ttyACM0', { path: '/dev/ttyACM1', slot: 'A 1' }] });
+    const byField = (field: string) => found.filter((problem) => problem.field === field).map((problem) => problem.message);
+    expect(byField('providerKind')).toEqual([expect.stringMatching(/^Provider kind must be one of .*json/)]);
+    expect(byField('url')).toEqual(['Address is required']);
+    expect(byField('ports')).toEqual(expect.arrayContaining(['Port dev/ttyACM0 is not a serial port path', expect.stringMatching(/^Ports: a slot is 1 to 16 letters/)]));
+  });
+
+  it('an unknown backend is a problem of the backend field', () => {
+    expect(problems({ backend: 'nowhere' })).toEqual([{ field: 'backend', label: 'Backend', message: expect.stringMatching(/^There is no cloud backend "nowhere"/) }]);
+  });
+});
