@@ -29,6 +29,7 @@ export class OutboxReplayer {
   private readonly options: ReplayerOptions;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private stopped = false;
   private draining: Promise<number> | undefined;
 
   constructor(options: ReplayerOptions) {
@@ -44,6 +45,8 @@ export class OutboxReplayer {
       try {
         if (!this.options.connectivity.online) await this.options.connectivity.confirm();
         if (this.options.connectivity.online) await this.drain();
+      } catch {
+        // A journal that cannot be read now (disk full, closing) is tried again on the next tick, never a crash.
       } finally {
         if (this.running) {
           this.timer = setTimeout(tick, this.options.probeIntervalMs ?? 2000);
@@ -54,14 +57,17 @@ export class OutboxReplayer {
     void tick();
   }
 
+  /** Stops for good (the station is closing): a drain asked for later does nothing, so nothing touches a closed journal. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     clearTimeout(this.timer);
     await this.draining;
   }
 
   /** "Replay now": replays everything due; resolves with how many calls completed. */
   drain(): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     this.draining ??= this.drainAll().finally(() => {
       this.draining = undefined;
     });

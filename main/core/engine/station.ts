@@ -70,6 +70,7 @@ export class Station {
   private readonly open: typeof openPort;
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
+  private closed = false;
   /** Where steps ask the operator, and where answers and scans come back. */
   private readonly prompts = new OperatorPrompts();
   /** Where labels go, when the line prints them. */
@@ -111,7 +112,9 @@ export class Station {
     // The outbox replays by itself: whenever the cloud is back, and on a steady tick.
     this.connectivity.onChange((online) => {
       this.notify({ type: 'cloud', state: this.connectivity.state });
-      if (online) void this.replayer.drain();
+      // A probe may answer after the station closed: the replayer then does nothing.
+      // A failed replay leaves its calls due; the next tick tries again.
+      if (online) void this.replayer.drain().catch(() => undefined);
     });
     if (setup.autoReplay) this.replayer.start();
   }
@@ -327,7 +330,10 @@ export class Station {
     for (const listener of this.noticeListeners) listener(notice);
   }
 
+  /** Closing twice is harmless (a window and a signal may both ask). */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.noticeListeners.clear();
     await this.replayer.stop();
     await this.adapter.close();
