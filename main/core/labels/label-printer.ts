@@ -75,6 +75,8 @@ function cupsPrinter(queue: string, timeoutMs: number): LabelPrinter {
           else if (killed) reject(notPrinted(name, `did not take the label within ${formatDuration(timeoutMs)}`, 'Check the queue with lpstat -p; then print again from History.'));
           else reject(notPrinted(name, `refused the label (lp: ${stderr.trim() || `exit ${code}`})`, 'Check the queue name and that it accepts jobs (lpstat -p); then print again from History.'));
         });
+        // lp that refuses the job may exit before it reads the label: the broken pipe is that refusal, told by 'close'.
+        child.stdin.on('error', () => undefined);
         child.stdin.end(zpl, 'utf8');
       }),
   };
