@@ -14,6 +14,7 @@ export const UPDATE_CHANNEL = 'station:update';
 
 const text = (max: number) => z.string().max(max);
 const count = z.number().int().min(0);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const discoveredPortSchema = z
   .object({
@@ -81,6 +82,8 @@ export const tileSchema = z
     /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
     waitingForCloud: z.object({ reason: text(4000), until: z.number() }).strict().optional(),
     unitId: count.optional(),
+    /** The unit passed but its label was not printed: why, and the attempt whose label Reprint prints. */
+    labelNotPrinted: z.object({ attemptId: count, reason: text(4000) }).strict().optional(),
     /** Units done on this port, newest first. */
     recent: z.array(recentUnitSchema).max(20),
     /** Units from this port whose cloud calls wait in the outbox. */
@@ -186,6 +189,14 @@ export const historyRowSchema = z
     versionId: text(128).optional(),
     startedAt: z.number(),
     finishedAt: z.number().optional(),
+    /** Traceability: who ran it, on which station, with which line configuration (SHA-256, secrets left out) and firmware (SHA-256). */
+    operator: text(128).optional(),
+    stationId: text(64).optional(),
+    configHash: sha256.optional(),
+    firmwareSha256: sha256.optional(),
+    /** Its label: printed, or not printed (labelProblem says why); absent when it was given none. */
+    label: z.enum(['printed', 'not printed']).optional(),
+    labelProblem: text(4000).optional(),
   })
   .strict();
 export type HistoryRow = z.infer<typeof historyRowSchema>;
@@ -324,6 +335,8 @@ export const methods = {
   cancelPort: { params: z.tuple([portName]), result: ok },
   retryUnit: { params: z.tuple([count]), result: ok },
   replayOutbox: { params: none, result: ok },
+  /** Prints an attempt's label again (History, or a tile whose label was not printed), with the values it had. */
+  reprintLabel: { params: z.tuple([count]), result: ok },
   history: { params: z.tuple([historyQuerySchema]), result: z.array(historyRowSchema) },
   exportCsv: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
   getSettings: { params: none, result: settingsViewSchema },

@@ -8,7 +8,7 @@ import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { dataFolder } from '../storage/data-folder.ts';
-import { historyCsv } from '../storage/history-export.ts';
+import { historyCsv, labelState } from '../storage/history-export.ts';
 import type { AttemptFilter, AttemptRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
 import { builtInProfileText, importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
@@ -171,6 +171,14 @@ export class StationDesk {
 
   async answerOperator(answer: { port?: string; promptId?: string; value: string }): Promise<Result<'answerOperator'>> {
     return { port: this.requireStation().answerOperator(answer) };
+  }
+
+  /** An attempt's label printed again; the tile that said it was not printed stops saying so. */
+  async reprintLabel(attemptId: number): Promise<Result<'reprintLabel'>> {
+    await this.requireStation().reprintLabel(attemptId);
+    const port = this.view.labelPrinted(attemptId);
+    if (port) this.dirtyPorts.add(port);
+    return OK;
   }
 
   async replayOutbox(): Promise<Result<'replayOutbox'>> {
@@ -480,5 +488,11 @@ function historyRow(unit: AttemptRecord): HistoryRow {
     ...optional('versionId', unit.versionId),
     startedAt: unit.startedAt,
     ...optional('finishedAt', unit.finishedAt),
+    ...optional('operator', unit.operator),
+    ...optional('stationId', unit.stationId),
+    ...optional('configHash', unit.configHash),
+    ...optional('firmwareSha256', unit.firmwareSha256),
+    ...optional('label', labelState(unit)),
+    ...optional('labelProblem', unit.labelProblem),
   };
 }

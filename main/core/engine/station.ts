@@ -1,11 +1,12 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
-import { usbPorts, type LineConfig } from '../config/line-config.ts';
+import { configHash, stationIdOf } from '../config/config-hash.ts';
+import { slotOf, usbPorts, type LineConfig } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { capabilitiesOf, createDriver, serialSettingsOf } from '../devices/device-profile.ts';
 import { openPort } from '../ports/open-port.ts';
-import { StationError } from '../errors.ts';
+import { ConfigError, StationError, isStationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
 import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
@@ -18,6 +19,7 @@ import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';
 import { OperatorPrompts } from './operator-prompts.ts';
 import { createLabelPrinter, type LabelPrinter } from '../labels/label-printer.ts';
+import { renderLabel } from '../labels/label-template.ts';
 import { planSteps } from './pipeline/step-plan.ts';
 import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
 import { PortDiscovery } from '../ports/discovery.ts';
@@ -76,6 +78,10 @@ export class Station {
   private readonly printer: LabelPrinter | undefined;
   /** Who is at the station (signed in, or `station run --operator`): in every unit record and label. */
   operator: string | undefined;
+  /** This station's name in every attempt's record: the line's stationId, else the host name. */
+  readonly stationId: string;
+  /** The line configuration's SHA-256 with its secrets replaced by a marker, in every attempt's record. */
+  readonly configHash: string;
 
   private constructor(
     setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & {
@@ -90,6 +96,8 @@ export class Station {
     const print = setup.config.labels.print;
     this.printer = print ? createLabelPrinter(print.printer, { timeoutMs: print.timeoutSeconds * 1000 }) : undefined;
     this.config = setup.config;
+    this.stationId = stationIdOf(setup.config);
+    this.configHash = configHash(setup.config);
     this.journal = setup.journal;
     this.cache = setup.cache;
     this.adapter = setup.adapter;
@@ -308,8 +316,36 @@ export class Station {
       retryOf,
       prompts: this.prompts,
       operator: this.operator,
+      slot: slotOf(this.config.ports, port),
+      stationId: this.stationId,
+      configHash: this.configHash,
       printer: this.printer,
     });
+  }
+
+  /**
+   * Prints an attempt's label again, with the values it had (serial, thing
+   * id, date, operator…) on the line's printer and template; its record then
+   * says it was printed. Rejects with LABEL_NOT_PRINTED (and keeps why on
+   * the record) when the printer does not take it.
+   */
+  async reprintLabel(attemptId: number, signal?: AbortSignal): Promise<void> {
+    const attempt = this.journal.attempt(attemptId);
+    if (!attempt) throw new StationError('ATTEMPT_UNKNOWN', `attempt ${attemptId} is not on record`, { hint: 'Pick the attempt in History again; the list may be out of date.' });
+    if (!attempt.label) {
+      throw new StationError('NO_LABEL', `unit ${attempt.serial || `record ${attempt.unitId}`}, attempt ${attempt.number}: no label was made for it (it did not pass, or the line printed no labels then)`, {
+        hint: 'Labels are printed for units that passed on a line with labels.print.',
+      });
+    }
+    const print = this.config.labels.print;
+    if (!print || !this.printer) throw new ConfigError('this line prints no labels', { hint: 'Add "labels": {"print": {"printer": …}} to the line configuration.' });
+    try {
+      await this.printer.print(renderLabel(print.template, attempt.label), signal);
+    } catch (error) {
+      if (isStationError(error) && error.code === 'LABEL_NOT_PRINTED') this.journal.setLabelProblem(attemptId, error.describe());
+      throw error;
+    }
+    this.journal.setLabelProblem(attemptId, undefined);
   }
 
   /**
