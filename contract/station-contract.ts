@@ -141,9 +141,27 @@ export const lineProgressSchema = z
   .strict();
 export type LineProgress = z.infer<typeof lineProgressSchema>;
 
+/** An operator's name as signed in (typed, or read from a badge), as records and labels carry it. */
+export const operatorNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'give a name')
+  .max(64, 'a name is at most 64 characters')
+  .regex(/^[^\x00-\x1f\x7f]+$/, 'a name has no control characters');
+
+/** Who runs the line now: in every attempt's record and on every label. */
+export const signedInSchema = z.object({ name: operatorNameSchema, via: z.enum(['typed', 'badge']) }).strict();
+export type SignedIn = z.infer<typeof signedInSchema>;
+
 export const headerSchema = z
   .object({
     configured: z.boolean(),
+    /** The operator signed in at the station, if any. */
+    operator: signedInSchema.optional(),
+    /** Operator mode: an engineer PIN is set, so changing the line needs it. */
+    engineerPinSet: z.boolean(),
+    /** The last scan from a serial scanner: where it went, or why it was refused. */
+    lastScan: z.object({ ok: z.boolean(), message: text(1000), at: z.number() }).strict().optional(),
     demo: z.boolean(),
     /** The demo line's units run in memory, not on ptys through the serial code: why (socat missing or failing). */
     demoInMemory: text(1000).optional(),
@@ -321,6 +339,21 @@ export const firmwareChunkSchema = z
   .strict();
 export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
 
+/** What this screen's connection may do: whether it was unlocked with the engineer PIN (once, on this connection only). */
+export const sessionViewSchema = z
+  .object({
+    operator: signedInSchema.optional(),
+    /** This screen was unlocked with the engineer PIN: it may change the line until it locks or disconnects. */
+    engineer: z.boolean(),
+    /** Operator mode is on: an engineer PIN is set. Without one, every screen may change the line (as its transport allows). */
+    engineerPinSet: z.boolean(),
+  })
+  .strict();
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
+/** The engineer PIN as a screen sends it, once, to unlock or to set it. */
+export const pinSchema = z.string().min(4, 'the PIN has at least 4 characters').max(64, 'the PIN has at most 64 characters');
+
 const portName = text(512).min(1);
 const none = z.tuple([]);
 const ok = z.object({ ok: z.literal(true) }).strict();
@@ -351,6 +384,17 @@ export const methods = {
     params: z.tuple([z.object({ port: portName.optional(), promptId: text(64).optional(), value: text(4096) }).strict()]),
     result: z.object({ port: portName }).strict(),
   },
+  /** This screen's session: who is signed in, whether this screen is unlocked for the engineer, whether operator mode is on. */
+  session: { params: none, result: sessionViewSchema },
+  /** An operator signs in at the station, by name or with a badge scan. */
+  signIn: { params: z.tuple([signedInSchema]), result: sessionViewSchema },
+  /** The operator signs out (and this screen locks, if it was unlocked). */
+  signOut: { params: none, result: sessionViewSchema },
+  /** Unlocks this screen's connection with the engineer PIN, checked against its scrypt hash; the screen need not keep or send it again. */
+  unlockEngineer: { params: z.tuple([z.object({ pin: pinSchema }).strict()]), result: sessionViewSchema },
+  lockEngineer: { params: none, result: sessionViewSchema },
+  /** Sets the engineer PIN: when none is set yet, or to change it from a screen unlocked with the current one. Only its scrypt hash is kept. */
+  setEngineerPin: { params: z.tuple([z.object({ pin: pinSchema }).strict()]), result: sessionViewSchema },
   startFirmwareUpload: { params: z.tuple([firmwareUploadStartSchema]), result: z.object({ upload: text(64), name: text(128) }).strict() },
   sendFirmwareChunk: {
     params: z.tuple([firmwareChunkSchema]),
@@ -371,7 +415,16 @@ export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
  * `station serve` refuses them unless it was started to allow them
  * (--allow-settings); the app's own window may always make them.
  */
-export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk', 'setEngineerPin']);
+
+/**
+ * Calls that change the line: its settings, profile and firmware, the demo,
+ * starting and stopping it. In operator mode (an engineer PIN is set) they
+ * need a screen unlocked with the PIN; the station refuses them otherwise,
+ * whatever the screen shows. Running units (retry, cancel, answering a
+ * prompt, reprinting a label) and History stay the operator's.
+ */
+export const ENGINEER_METHODS: ReadonlySet<Method> = new Set<Method>([...CONFIGURING_METHODS, 'startDemo', 'startLine', 'stopLine']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);

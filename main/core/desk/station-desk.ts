@@ -1,4 +1,4 @@
-import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
+import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SessionView, SettingsInput, SettingsView, SignedIn, Snapshot, Update } from '../../../contract/station-contract.ts';
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
@@ -15,6 +15,7 @@ import { builtInProfileText, importProfileText, readStoredSettings, settingsProf
 import { FirmwareUploads } from './firmware-uploads.ts';
 import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
+import { OperatorAccess, type ScreenSession } from './operator-access.ts';
 import { fieldProblem, SettingsRefused } from './settings-problems.ts';
 import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
 
@@ -74,10 +75,13 @@ export class StationDesk {
   private attempts: AttemptRecord[] = [];
   /** Where the running line's configuration came from, for Settings to name. */
   private configSource: string | undefined;
+  /** Who runs the line (signed in) and who may change it (the engineer PIN). */
+  private readonly access: OperatorAccess;
 
   constructor(options: DeskOptions) {
     this.options = options;
     this.box = new SecretBox(options.secretKey);
+    this.access = new OperatorAccess({ journalPath: dataFolder(options.dataDir).journal, box: this.box, now: options.now });
     // The rules live here, not in a transport: the app's window is held to them as a browser is.
     this.policy = options.policy ?? loadStationPolicy(options.dataDir);
     this.uploads = new FirmwareUploads(this.policy);
@@ -181,6 +185,47 @@ export class StationDesk {
     return OK;
   }
 
+  /** Whether operator mode is on: an engineer PIN is set, so calls that change the line need a screen unlocked with it. */
+  engineerPinSet(): boolean {
+    return this.access.pinSet();
+  }
+
+  async session(session: ScreenSession): Promise<SessionView> {
+    return this.access.view(session);
+  }
+
+  /** An operator signs in at the station: named on every screen, in every attempt's record and on every label from now on. */
+  async signIn(who: SignedIn, session: ScreenSession): Promise<SessionView> {
+    this.access.signedIn = who;
+    if (this.station) this.station.operator = who.name;
+    this.headerDirty = true;
+    return this.access.view(session);
+  }
+
+  /** The operator signs out; the screen they used locks too. */
+  async signOut(session: ScreenSession): Promise<SessionView> {
+    this.access.signedIn = undefined;
+    if (this.station) this.station.operator = undefined;
+    session.engineer = false;
+    this.headerDirty = true;
+    return this.access.view(session);
+  }
+
+  async unlockEngineer({ pin }: { pin: string }, session: ScreenSession): Promise<SessionView> {
+    return this.access.unlock(session, pin);
+  }
+
+  async lockEngineer(session: ScreenSession): Promise<SessionView> {
+    session.engineer = false;
+    return this.access.view(session);
+  }
+
+  async setEngineerPin({ pin }: { pin: string }, session: ScreenSession): Promise<SessionView> {
+    const view = await this.access.setPin(session, pin);
+    this.headerDirty = true;
+    return view;
+  }
+
   async replayOutbox(): Promise<Result<'replayOutbox'>> {
     void this.requireStation().replayOutboxNow().catch((error: unknown) => this.fail(error));
     return OK;
@@ -278,6 +323,7 @@ export class StationDesk {
       }
       await this.closeStation();
     });
+    this.access.close();
     this.listeners.clear();
   }
 
@@ -292,6 +338,7 @@ export class StationDesk {
       throw error;
     }
     this.demo = demo;
+    this.station.operator = this.access.signedIn?.name;
     this.configSource = demo ? 'the demo line' : this.options.fixedConfig?.source;
     this.outboxWaiting = this.station.outboxWaiting();
     this.station.onNotice((notice) => this.onNotice(notice));
@@ -345,6 +392,8 @@ export class StationDesk {
     const now = this.now();
     return {
       configured: station !== undefined,
+      ...(this.access.signedIn ? { operator: this.access.signedIn } : {}),
+      engineerPinSet: this.pinSetOrAssumed(),
       demo: this.demo !== undefined,
       ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
       lineRunning: this.line !== undefined,
@@ -358,6 +407,15 @@ export class StationDesk {
       progress: this.view.progress(),
       ...(this.problem ? { problem: this.problem } : {}),
     };
+  }
+
+  /** For the header: whether operator mode is on; when the journal cannot say, screens are shown locked (the calls are refused anyway). */
+  private pinSetOrAssumed(): boolean {
+    try {
+      return this.access.pinSet();
+    } catch {
+      return true;
+    }
   }
 
   private settingsView(line: LineSettings | undefined): SettingsView {

@@ -598,6 +598,10 @@ export class Journal {
     this.sql('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  deleteSetting(key: string): void {
+    this.sql('DELETE FROM settings WHERE key = ?').run(key);
+  }
+
   /** A setting that may hold secrets (the line configuration), sealed like credentials. */
   secretSetting(key: string): string | undefined {
     const sealed = this.setting(`sealed:${key}`);
