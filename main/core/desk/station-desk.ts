@@ -2,6 +2,7 @@ import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQ
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
+import type { ScanReport } from '../engine/serial-scanners.ts';
 import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
@@ -77,6 +78,8 @@ export class StationDesk {
   private configSource: string | undefined;
   /** Who runs the line (signed in) and who may change it (the engineer PIN). */
   private readonly access: OperatorAccess;
+  /** The last scan a serial scanner read: where it went or why it was refused, for every screen to show. */
+  private lastScan: Header['lastScan'];
 
   constructor(options: DeskOptions) {
     this.options = options;
@@ -379,6 +382,7 @@ export class StationDesk {
   /** What the station announces: a unit's queued calls settled, the outbox or the cloud changed. */
   private onNotice(notice: StationNotice): void {
     if (notice.type === 'outbox-changed') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
+    if (notice.type === 'scan') this.lastScan = { ok: notice.report.ok, message: scanMessage(notice.report, this.view).slice(0, 1000), at: this.now() };
     if (notice.type === 'unit-settled' && notice.unit.result !== 'in-progress') {
       const port = this.view.settleRecent(notice.unit.id, notice.unit.result);
       if (port) this.dirtyPorts.add(port);
@@ -406,6 +410,7 @@ export class StationDesk {
       rate: lineRate(this.attempts, this.lineStartedAt ?? this.shiftStartedAt, now),
       progress: this.view.progress(),
       ...(this.problem ? { problem: this.problem } : {}),
+      ...(this.lastScan ? { lastScan: this.lastScan } : {}),
     };
   }
 
@@ -511,6 +516,13 @@ export class StationDesk {
     this.change = next.catch(() => undefined);
     return next;
   }
+}
+
+/** A serial scanner's scan in words: which slot's unit took it, or why none did. */
+function scanMessage(report: ScanReport, view: LineView): string {
+  if (!report.ok) return report.refused;
+  const tile = view.tile(report.port);
+  return `Label ${report.value} scanned on ${report.scanner}: for slot ${tile?.slot ?? report.port}${tile?.serial ? ` (unit ${tile.serial})` : ''}`;
 }
 
 /** The ports a screen named, blank rows left out. */

@@ -100,6 +100,15 @@ export class OperatorPrompts {
     entry.resolve(value);
   }
 
+  /** A scan for one port (a scanner bound to its slot): taken only when that port waits for a scan. */
+  scanFor(port: string, value: string): void {
+    const entry = this.waiting.get(port);
+    if (!entry || entry.prompt.kind !== 'scan') {
+      throw new StationError('NO_SCAN_WAITING', `a label was scanned for port ${port}, but no unit there waits for a scan`, { hint: 'Scan the unit\'s label when its tile asks for it.' });
+    }
+    entry.resolve(value);
+  }
+
   /**
    * A scan that names no port (a keyboard-wedge scanner with no tile focused,
    * a serial scanner bound to none): it goes to the one port waiting for a

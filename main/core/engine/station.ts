@@ -1,7 +1,7 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
 import { configHash, stationIdOf } from '../config/config-hash.ts';
-import { slotOf, usbPorts, type LineConfig } from '../config/line-config.ts';
+import { portFor, scannerPorts, slotOf, usbPorts, type LineConfig, type ScannerPort } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { capabilitiesOf, createDriver, serialSettingsOf } from '../devices/device-profile.ts';
@@ -18,6 +18,7 @@ import { Limiter } from './limiter.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';
 import { OperatorPrompts } from './operator-prompts.ts';
+import { SerialScanners, type ScanReport } from './serial-scanners.ts';
 import { createLabelPrinter, type LabelPrinter } from '../labels/label-printer.ts';
 import { renderLabel } from '../labels/label-template.ts';
 import { planSteps } from './pipeline/step-plan.ts';
@@ -46,7 +47,12 @@ export interface StationSetup {
  * queued cloud calls went through (or one failed), the outbox changed, the
  * cloud came or went.
  */
-export type StationNotice = { type: 'unit-settled'; unit: UnitRecord } | { type: 'outbox-changed' } | { type: 'cloud'; state: ConnectivityState };
+export type StationNotice =
+  | { type: 'unit-settled'; unit: UnitRecord }
+  | { type: 'outbox-changed' }
+  | { type: 'cloud'; state: ConnectivityState }
+  /** A serial scanner read a label: where it went, or why it was refused. */
+  | { type: 'scan'; report: ScanReport };
 
 /** Where the line configuration a station last ran with is kept, for tools that run without --config. */
 export const LINE_CONFIG_SETTING = 'line-config';
@@ -76,6 +82,8 @@ export class Station {
   private readonly prompts = new OperatorPrompts();
   /** Where labels go, when the line prints them. */
   private readonly printer: LabelPrinter | undefined;
+  /** The line's serial barcode scanners, read from when units first run. */
+  private scanners: SerialScanners | undefined;
   /** Who is at the station (signed in, or `station run --operator`): in every unit record and label. */
   operator: string | undefined;
   /** This station's name in every attempt's record: the line's stationId, else the host name. */
@@ -198,6 +206,7 @@ export class Station {
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
+    this.startScanners();
     const limiter = new Limiter(this.config.concurrency.ports);
     return Promise.all(ports.map((port) => limiter.run(() => this.runOne(port, onEvent, signal))));
   }
@@ -210,6 +219,7 @@ export class Station {
   async runLine(ports: string[], options: { onEvent?: (event: StationEvent) => void; signal: AbortSignal; swapPollMs?: number }): Promise<UnitOutcome[]> {
     const outcomes: UnitOutcome[] = [];
     const onEvent = options.onEvent ?? (() => undefined);
+    this.startScanners();
     const workers = new Map<string, Promise<void>>();
     const work = (port: string) => {
       if (workers.has(port)) return;
@@ -249,6 +259,7 @@ export class Station {
    * reads run again, as they are safe to repeat.
    */
   async retry(unitId: number, onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome> {
+    this.startScanners();
     return this.runOne(this.retryable(unitId).port, onEvent, signal, unitId);
   }
 
@@ -359,11 +370,33 @@ export class Station {
     return answer.port;
   }
 
+  /** Opens the line's serial scanners (once): each line one sends is a scan for the unit waiting. */
+  private startScanners(): void {
+    const scanners = scannerPorts(this.config.ports);
+    if (this.scanners || scanners.length === 0) return;
+    this.scanners = new SerialScanners({
+      scanners,
+      open: this.open,
+      route: (scanner, value) => this.routeScan(scanner, value),
+      onScan: (report) => this.notify({ type: 'scan', report }),
+    });
+    this.scanners.start();
+  }
+
+  /** A scanner bound to a slot serves that slot's unit only; an unbound one, the one unit waiting for a scan. */
+  private routeScan(scanner: ScannerPort, value: string): string {
+    if (scanner.for === undefined) return this.prompts.scan(value);
+    const port = portFor(this.config.ports, scanner.for)!;
+    this.prompts.scanFor(port, value);
+    return port;
+  }
+
   private notify(notice: StationNotice): void {
     for (const listener of this.noticeListeners) listener(notice);
   }
 
   async close(): Promise<void> {
+    await this.scanners?.stop();
     this.noticeListeners.clear();
     await this.replayer.stop();
     await this.adapter.close();
