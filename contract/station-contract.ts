@@ -270,6 +270,21 @@ export type PortSetting = z.infer<typeof portSettingSchema>;
 export const fieldProblemSchema = z.object({ field: text(64), label: text(128), message: text(2000) }).strict();
 export type FieldProblem = z.infer<typeof fieldProblemSchema>;
 
+/**
+ * Labels as Settings edits them: the scan check on or off (with the pattern
+ * that finds the serial in a scan), and the printer ("tcp://host:port", or
+ * "cups:QUEUE"; none: no labels printed) with its ZPL template.
+ */
+export const labelSettingsSchema = z
+  .object({
+    check: z.boolean(),
+    pattern: text(500).optional(),
+    printer: text(600).optional(),
+    template: text(16_384).optional(),
+  })
+  .strict();
+export type LabelSettings = z.infer<typeof labelSettingsSchema>;
+
 /** Settings as a screen sees them: secrets are never sent back, only whether one is stored. */
 export const settingsViewSchema = z
   .object({
@@ -281,6 +296,11 @@ export const settingsViewSchema = z
     ports: z.array(portSettingSchema).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
+    labels: labelSettingsSchema,
+    /** The label template used when Settings gives none (a 2×1 inch label with Code 128 and QR). */
+    defaultLabelTemplate: text(16_384),
+    /** The raw TCP label printers the station policy lets a screen name. */
+    labelPrintersAllowed: z.array(text(600)).max(64),
     profileName: text(256),
     /** Where firmware files a screen names or uploads live (the station policy's firmware folder). */
     firmwareFolder: text(4096).optional(),
@@ -306,6 +326,8 @@ export const settingsInputSchema = z
     ports: z.array(z.union([text(512).min(1), portSettingSchema])).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
+    /** Absent: the labels as they were. */
+    labels: labelSettingsSchema.optional(),
   })
   .strict();
 export type SettingsInput = z.infer<typeof settingsInputSchema>;
@@ -379,6 +401,8 @@ export const methods = {
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
+  /** A label template filled with sample values, exactly as the station would print it: what Settings previews; or what is wrong with it. */
+  previewLabel: { params: z.tuple([text(16_384)]), result: z.object({ zpl: text(40_000), problems: z.array(text(500)).max(32) }).strict() },
   /** The operator's answer on a port's tile, or a scan with no port (it goes to the one port waiting for a scan); answers with the port. */
   answerOperator: {
     params: z.tuple([z.object({ port: portName.optional(), promptId: text(64).optional(), value: text(4096) }).strict()]),

@@ -1,10 +1,12 @@
 import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SessionView, SettingsInput, SettingsView, SignedIn, Snapshot, Update } from '../../../contract/station-contract.ts';
+import type { LabelsInput } from '../config/labels-config.ts';
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
 import type { ScanReport } from '../engine/serial-scanners.ts';
 import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
+import { labelTemplateProblems, renderLabel, sampleLabelValues } from '../labels/label-template.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
@@ -34,6 +36,8 @@ export interface DeskOptions {
   open?: typeof openPort;
   /** How many simulated units the demo line has (default 4). */
   demoPorts?: number;
+  /** Label check and printing on the demo line (`station serve --demo --label-check --label-printer …`). */
+  demoLabels?: LabelsInput;
   /** Screens get at most one update per port per interval (ms). */
   publishIntervalMs?: number;
   now?: () => number;
@@ -272,6 +276,12 @@ export class StationDesk {
     });
   }
 
+  /** A template filled with the sample values, by the same code that prints labels: what Settings previews. */
+  async previewLabel(template: string): Promise<Result<'previewLabel'>> {
+    const problems = labelTemplateProblems(template);
+    return problems.length > 0 ? { zpl: '', problems } : { zpl: renderLabel(template, sampleLabelValues()), problems: [] };
+  }
+
   /** A profile built into the station (reference, reference-window…), by name: the screen needs no copy of it. */
   async useBuiltInProfile(name: string): Promise<SettingsView> {
     return this.importProfile(builtInProfileText(name));
@@ -303,7 +313,7 @@ export class StationDesk {
   async startDemo(): Promise<Result<'startDemo'>> {
     await this.serially(async () => {
       const count = this.options.demoPorts ?? 4;
-      const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
+      const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)], ...(this.options.demoLabels ? { labels: this.options.demoLabels } : {}) });
       try {
         await this.openStation(demo.config, demo.profile, demo.open, dataFolder(this.options.dataDir).demo, demo);
       } catch (error) {
