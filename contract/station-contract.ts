@@ -394,6 +394,8 @@ export const methods = {
   reprintLabel: { params: z.tuple([count]), result: ok },
   history: { params: z.tuple([historyQuerySchema]), result: z.array(historyRowSchema) },
   exportCsv: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
+  /** The same attempts and columns as the CSV, as a JSON array (what station history --format json prints). */
+  exportJson: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
   getSettings: { params: none, result: settingsViewSchema },
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
   /** The station's own checks on settings before they are saved: each problem with its field. Writes nothing. */

@@ -23,9 +23,10 @@ on every start unless you give one.
 
   --demo             start the demo line: a local cloud emulator and N simulated units
   --ports N          simulated units for --demo, 1 to 64 (default 4)
-  --label-check      demo line: each unit waits for its label (its serial number) to be scanned
-  --label-printer ADDR  demo line: a label for each passed unit, on tcp://HOST:PORT (a printer's
-                     raw port, e.g. station sim printer) or cups:QUEUE
+  --label-check      the demo line (--demo, or started from the screen): each unit waits
+                     for its label (its serial number) to be scanned
+  --label-printer ADDR  the demo line: a label for each passed unit, on tcp://HOST:PORT (a
+                     printer's raw port, e.g. station sim printer) or cups:QUEUE
   --config FILE      run this line configuration (settings then cannot be edited on screen)
   --host ADDR        address to listen on (default 127.0.0.1)
   --port N           TCP port (default 8787; 0 picks a free one)
@@ -93,8 +94,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const printer = values['label-printer'] === undefined ? undefined : parsePrinterAddress(values['label-printer']);
-  if ((values['label-check'] || values['label-printer'] !== undefined) && !values.demo) {
-    console.error(`station serve: --label-check and --label-printer are for the demo line (--demo); a real line has "labels" in its configuration\n\n${HELP}`);
+  if ((values['label-check'] || values['label-printer'] !== undefined) && values.config) {
+    console.error(`station serve: --label-check and --label-printer are for the demo line; a line configuration has its own "labels"\n\n${HELP}`);
     return 2;
   }
   if (values['label-printer'] !== undefined && !printer) {

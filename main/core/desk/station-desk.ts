@@ -11,7 +11,7 @@ import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { dataFolder } from '../storage/data-folder.ts';
-import { historyCsv, labelState } from '../storage/history-export.ts';
+import { exportableAttempt, historyCsv, labelState } from '../storage/history-export.ts';
 import type { AttemptFilter, AttemptRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
 import { builtInProfileText, importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
@@ -245,6 +245,10 @@ export class StationDesk {
 
   async exportCsv(query: Omit<HistoryQuery, 'limit'>): Promise<string> {
     return historyCsv(this.station?.history(attemptFilter(query, 100_000)) ?? []);
+  }
+
+  async exportJson(query: Omit<HistoryQuery, 'limit'>): Promise<string> {
+    return `${JSON.stringify((this.station?.history(attemptFilter(query, 100_000)) ?? []).map(exportableAttempt), null, 2)}\n`;
   }
 
   async getSettings(): Promise<SettingsView> {

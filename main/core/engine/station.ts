@@ -79,7 +79,7 @@ export class Station {
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
   /** Where steps ask the operator, and where answers and scans come back. */
-  private readonly prompts = new OperatorPrompts();
+  private readonly prompts: OperatorPrompts;
   /** Where labels go, when the line prints them. */
   private readonly printer: LabelPrinter | undefined;
   /** The line's serial barcode scanners, read from when units first run. */
@@ -105,6 +105,7 @@ export class Station {
     this.printer = print ? createLabelPrinter(print.printer, { timeoutMs: print.timeoutSeconds * 1000 }) : undefined;
     this.config = setup.config;
     this.stationId = stationIdOf(setup.config);
+    this.prompts = new OperatorPrompts((port) => `slot ${slotOf(setup.config.ports, port)}`);
     this.configHash = configHash(setup.config);
     this.journal = setup.journal;
     this.cache = setup.cache;
