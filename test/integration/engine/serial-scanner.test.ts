@@ -7,6 +7,8 @@ import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { StationEvent } from '../../../main/core/engine/events.ts';
 import type { ScanReport } from '../../../main/core/engine/serial-scanners.ts';
 import { Station } from '../../../main/core/engine/station.ts';
+import { StationDesk } from '../../../main/core/desk/station-desk.ts';
+import { randomBytes } from 'node:crypto';
 import type { BytePort } from '../../../main/core/ports/byte-port.ts';
 import { openPort } from '../../../main/core/ports/open-port.ts';
 import { openPtyLine, startSimulatorOnPty, type PtyLine, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
@@ -113,5 +115,34 @@ describe('a serial barcode scanner on the line (a pty)', () => {
     expect(waiting.has(sims[0]!.path)).toBe(true);
     station.answerOperator({ port: sims[0]!.path, value: `https://acme.example/u/${serial(1)}` });
     expect((await run).map((outcome) => outcome.result)).toEqual(['passed', 'passed']);
+  });
+
+  it('every screen\'s header says where a serial scanner\'s scan went, or why it was refused', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scanner-'));
+    const scanner = await plugScanner(dir);
+    cleanup.push(() => scanner.unplug());
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({
+      cloud: { backend: 'gadgetkeeper', url: emulator.url },
+      ports: [{ path: sims[0]!.path, slot: 'A1' }, { path: join(dir, 'scanner.tty'), role: 'scanner' }],
+      labels: { check: { timeoutSeconds: 60 } },
+      autoStart: false,
+    });
+    const desk = new StationDesk({ dataDir: mkdtempSync(join(tmpdir(), 'scanner-desk-')), settings: { read: () => undefined, write: () => undefined }, secretKey: randomBytes(32), fixedConfig: { config, source: 'line.json' } });
+    cleanup.push(() => desk.close(0));
+    await desk.init();
+    await desk.startLine();
+    await until(() => desk.snapshot().tiles[0]?.prompt !== undefined);
+    // The station opens its scanner as the line starts; a scan sent before that is lost, as with a real one: scan until one is read.
+    while (desk.snapshot().header.lastScan === undefined) {
+      await scanner.scan('SCN00009');
+      await until(() => desk.snapshot().header.lastScan !== undefined, 1000).catch(() => undefined);
+    }
+    expect(desk.snapshot().header.lastScan).toMatchObject({ ok: true, message: `Label SCN00009 scanned on ${join(dir, 'scanner.tty')}: for slot A1 (unit ${serial(1)})` });
+    await until(() => desk.snapshot().tiles[0]?.state === 'failed');
+    await scanner.scan(serial(1));
+    await until(() => desk.snapshot().header.lastScan?.ok === false);
+    expect(desk.snapshot().header.lastScan!.message).toMatch(/a label was scanned, but no unit waits for a scan/);
   });
 });
