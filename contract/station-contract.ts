@@ -14,6 +14,7 @@ export const UPDATE_CHANNEL = 'station:update';
 
 const text = (max: number) => z.string().max(max);
 const count = z.number().int().min(0);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const discoveredPortSchema = z
   .object({
@@ -81,6 +82,8 @@ export const tileSchema = z
     /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
     waitingForCloud: z.object({ reason: text(4000), until: z.number() }).strict().optional(),
     unitId: count.optional(),
+    /** The unit passed but its label was not printed: why, and the attempt whose label Reprint prints. */
+    labelNotPrinted: z.object({ attemptId: count, reason: text(4000) }).strict().optional(),
     /** Units done on this port, newest first. */
     recent: z.array(recentUnitSchema).max(20),
     /** Units from this port whose cloud calls wait in the outbox. */
@@ -138,9 +141,27 @@ export const lineProgressSchema = z
   .strict();
 export type LineProgress = z.infer<typeof lineProgressSchema>;
 
+/** An operator's name as signed in (typed, or read from a badge), as records and labels carry it. */
+export const operatorNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'give a name')
+  .max(64, 'a name is at most 64 characters')
+  .regex(/^[^\x00-\x1f\x7f]+$/, 'a name has no control characters');
+
+/** Who runs the line now: in every attempt's record and on every label. */
+export const signedInSchema = z.object({ name: operatorNameSchema, via: z.enum(['typed', 'badge']) }).strict();
+export type SignedIn = z.infer<typeof signedInSchema>;
+
 export const headerSchema = z
   .object({
     configured: z.boolean(),
+    /** The operator signed in at the station, if any. */
+    operator: signedInSchema.optional(),
+    /** Operator mode: an engineer PIN is set, so changing the line needs it. */
+    engineerPinSet: z.boolean(),
+    /** The last scan from a serial scanner: where it went, or why it was refused. */
+    lastScan: z.object({ ok: z.boolean(), message: text(1000), at: z.number() }).strict().optional(),
     demo: z.boolean(),
     /** The demo line's units run in memory, not on ptys through the serial code: why (socat missing or failing). */
     demoInMemory: text(1000).optional(),
@@ -186,6 +207,14 @@ export const historyRowSchema = z
     versionId: text(128).optional(),
     startedAt: z.number(),
     finishedAt: z.number().optional(),
+    /** Traceability: who ran it, on which station, with which line configuration (SHA-256, secrets left out) and firmware (SHA-256). */
+    operator: text(128).optional(),
+    stationId: text(64).optional(),
+    configHash: sha256.optional(),
+    firmwareSha256: sha256.optional(),
+    /** Its label: printed, or not printed (labelProblem says why); absent when it was given none. */
+    label: z.enum(['printed', 'not printed']).optional(),
+    labelProblem: text(4000).optional(),
   })
   .strict();
 export type HistoryRow = z.infer<typeof historyRowSchema>;
@@ -241,6 +270,21 @@ export type PortSetting = z.infer<typeof portSettingSchema>;
 export const fieldProblemSchema = z.object({ field: text(64), label: text(128), message: text(2000) }).strict();
 export type FieldProblem = z.infer<typeof fieldProblemSchema>;
 
+/**
+ * Labels as Settings edits them: the scan check on or off (with the pattern
+ * that finds the serial in a scan), and the printer ("tcp://host:port", or
+ * "cups:QUEUE"; none: no labels printed) with its ZPL template.
+ */
+export const labelSettingsSchema = z
+  .object({
+    check: z.boolean(),
+    pattern: text(500).optional(),
+    printer: text(600).optional(),
+    template: text(16_384).optional(),
+  })
+  .strict();
+export type LabelSettings = z.infer<typeof labelSettingsSchema>;
+
 /** Settings as a screen sees them: secrets are never sent back, only whether one is stored. */
 export const settingsViewSchema = z
   .object({
@@ -252,6 +296,11 @@ export const settingsViewSchema = z
     ports: z.array(portSettingSchema).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
+    labels: labelSettingsSchema,
+    /** The label template used when Settings gives none (a 2×1 inch label with Code 128 and QR). */
+    defaultLabelTemplate: text(16_384),
+    /** The raw TCP label printers the station policy lets a screen name. */
+    labelPrintersAllowed: z.array(text(600)).max(64),
     profileName: text(256),
     /** Where firmware files a screen names or uploads live (the station policy's firmware folder). */
     firmwareFolder: text(4096).optional(),
@@ -277,6 +326,8 @@ export const settingsInputSchema = z
     ports: z.array(z.union([text(512).min(1), portSettingSchema])).max(256),
     autoStart: z.boolean(),
     thingNameTemplate: text(200).optional(),
+    /** Absent: the labels as they were. */
+    labels: labelSettingsSchema.optional(),
   })
   .strict();
 export type SettingsInput = z.infer<typeof settingsInputSchema>;
@@ -310,6 +361,21 @@ export const firmwareChunkSchema = z
   .strict();
 export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
 
+/** What this screen's connection may do: whether it was unlocked with the engineer PIN (once, on this connection only). */
+export const sessionViewSchema = z
+  .object({
+    operator: signedInSchema.optional(),
+    /** This screen was unlocked with the engineer PIN: it may change the line until it locks or disconnects. */
+    engineer: z.boolean(),
+    /** Operator mode is on: an engineer PIN is set. Without one, every screen may change the line (as its transport allows). */
+    engineerPinSet: z.boolean(),
+  })
+  .strict();
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
+/** The engineer PIN as a screen sends it, once, to unlock or to set it. */
+export const pinSchema = z.string().min(4, 'the PIN has at least 4 characters').max(64, 'the PIN has at most 64 characters');
+
 const portName = text(512).min(1);
 const none = z.tuple([]);
 const ok = z.object({ ok: z.literal(true) }).strict();
@@ -324,8 +390,12 @@ export const methods = {
   cancelPort: { params: z.tuple([portName]), result: ok },
   retryUnit: { params: z.tuple([count]), result: ok },
   replayOutbox: { params: none, result: ok },
+  /** Prints an attempt's label again (History, or a tile whose label was not printed), with the values it had. */
+  reprintLabel: { params: z.tuple([count]), result: ok },
   history: { params: z.tuple([historyQuerySchema]), result: z.array(historyRowSchema) },
   exportCsv: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
+  /** The same attempts and columns as the CSV, as a JSON array (what station history --format json prints). */
+  exportJson: { params: z.tuple([historyQuerySchema.omit({ limit: true })]), result: z.string() },
   getSettings: { params: none, result: settingsViewSchema },
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
   /** The station's own checks on settings before they are saved: each problem with its field. Writes nothing. */
@@ -333,11 +403,24 @@ export const methods = {
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },
+  /** A label template filled with sample values, exactly as the station would print it: what Settings previews; or what is wrong with it. */
+  previewLabel: { params: z.tuple([text(16_384)]), result: z.object({ zpl: text(40_000), problems: z.array(text(500)).max(32) }).strict() },
   /** The operator's answer on a port's tile, or a scan with no port (it goes to the one port waiting for a scan); answers with the port. */
   answerOperator: {
     params: z.tuple([z.object({ port: portName.optional(), promptId: text(64).optional(), value: text(4096) }).strict()]),
     result: z.object({ port: portName }).strict(),
   },
+  /** This screen's session: who is signed in, whether this screen is unlocked for the engineer, whether operator mode is on. */
+  session: { params: none, result: sessionViewSchema },
+  /** An operator signs in at the station, by name or with a badge scan. */
+  signIn: { params: z.tuple([signedInSchema]), result: sessionViewSchema },
+  /** The operator signs out (and this screen locks, if it was unlocked). */
+  signOut: { params: none, result: sessionViewSchema },
+  /** Unlocks this screen's connection with the engineer PIN, checked against its scrypt hash; the screen need not keep or send it again. */
+  unlockEngineer: { params: z.tuple([z.object({ pin: pinSchema }).strict()]), result: sessionViewSchema },
+  lockEngineer: { params: none, result: sessionViewSchema },
+  /** Sets the engineer PIN: when none is set yet, or to change it from a screen unlocked with the current one. Only its scrypt hash is kept. */
+  setEngineerPin: { params: z.tuple([z.object({ pin: pinSchema }).strict()]), result: sessionViewSchema },
   startFirmwareUpload: { params: z.tuple([firmwareUploadStartSchema]), result: z.object({ upload: text(64), name: text(128) }).strict() },
   sendFirmwareChunk: {
     params: z.tuple([firmwareChunkSchema]),
@@ -358,7 +441,16 @@ export type Result<M extends Method> = z.infer<(typeof methods)[M]['result']>;
  * `station serve` refuses them unless it was started to allow them
  * (--allow-settings); the app's own window may always make them.
  */
-export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk']);
+export const CONFIGURING_METHODS: ReadonlySet<Method> = new Set<Method>(['saveSettings', 'checkSettings', 'importProfile', 'useBuiltInProfile', 'startFirmwareUpload', 'sendFirmwareChunk', 'setEngineerPin']);
+
+/**
+ * Calls that change the line: its settings, profile and firmware, the demo,
+ * starting and stopping it. In operator mode (an engineer PIN is set) they
+ * need a screen unlocked with the PIN; the station refuses them otherwise,
+ * whatever the screen shows. Running units (retry, cancel, answering a
+ * prompt, reprinting a label) and History stay the operator's.
+ */
+export const ENGINEER_METHODS: ReadonlySet<Method> = new Set<Method>([...CONFIGURING_METHODS, 'startDemo', 'startLine', 'stopLine']);
 
 export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(methods, name);

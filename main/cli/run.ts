@@ -54,6 +54,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const station = await Station.open({ config, dataDir: values['data-dir'] ?? defaultDataDir() });
   station.operator = values.operator?.trim() || undefined;
+  // Serial scanners' scans: where each went, or why it was refused.
+  station.onNotice((notice) => {
+    if (notice.type === 'scan') console.error(`station run: ${notice.report.ok ? `label ${notice.report.value} from ${notice.report.scanner} went to ${notice.report.port}` : notice.report.refused}`);
+  });
   const scans = config.labels.check ? readScans(station, ports) : undefined;
   // On a terminal: a board drawn in place, fitted to it; else a line per step (--json: JSON lines).
   const live = !values.json && process.stdout.isTTY === true;

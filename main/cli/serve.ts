@@ -9,9 +9,10 @@ import { dataFolder } from '../core/storage/data-folder.ts';
 import { ConfigError } from '../core/errors.ts';
 import { MIN_TOKEN_LENGTH, startWebServer } from '../core/serve/web-server.ts';
 import { loadOrCreateKeyFile } from '../core/storage/secret-box.ts';
+import { parsePrinterAddress } from '../core/labels/label-printer.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
-const HELP = `Usage: station serve [--demo [--ports N]] [--config FILE] [--host ADDR] [--port N]
+const HELP = `Usage: station serve [--demo [--ports N] [--label-check] [--label-printer ADDR]] [--config FILE] [--host ADDR] [--port N]
                      [--token-file FILE] [--allow-settings] [--allow-host NAME]...
                      [--policy FILE] [--data-dir DIR]
 
@@ -22,6 +23,10 @@ on every start unless you give one.
 
   --demo             start the demo line: a local cloud emulator and N simulated units
   --ports N          simulated units for --demo, 1 to 64 (default 4)
+  --label-check      the demo line (--demo, or started from the screen): each unit waits
+                     for its label (its serial number) to be scanned
+  --label-printer ADDR  the demo line: a label for each passed unit, on tcp://HOST:PORT (a
+                     printer's raw port, e.g. station sim printer) or cups:QUEUE
   --config FILE      run this line configuration (settings then cannot be edited on screen)
   --host ADDR        address to listen on (default 127.0.0.1)
   --port N           TCP port (default 8787; 0 picks a free one)
@@ -47,6 +52,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     {
       demo: { type: 'boolean' },
       ports: { type: 'string' },
+      'label-check': { type: 'boolean' },
+      'label-printer': { type: 'string' },
       config: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
@@ -64,6 +71,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const values = parsed.values as {
     demo?: boolean;
     ports?: string;
+    'label-check'?: boolean;
+    'label-printer'?: string;
     config?: string;
     host?: string;
     port?: string;
@@ -84,6 +93,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error(`station serve: --ports is 1 to 64 and --port 0 to 65535\n\n${HELP}`);
     return 2;
   }
+  const printer = values['label-printer'] === undefined ? undefined : parsePrinterAddress(values['label-printer']);
+  if ((values['label-check'] || values['label-printer'] !== undefined) && values.config) {
+    console.error(`station serve: --label-check and --label-printer are for the demo line; a line configuration has its own "labels"\n\n${HELP}`);
+    return 2;
+  }
+  if (values['label-printer'] !== undefined && !printer) {
+    console.error(`station serve: --label-printer ${values['label-printer']}: write tcp://HOST:PORT or cups:QUEUE`);
+    return 2;
+  }
+  const demoLabels = { ...(values['label-check'] ? { check: {} } : {}), ...(printer ? { print: { printer } } : {}) };
   const extraHosts = values['allow-host'] ?? [];
   for (const name of extraHosts) {
     const checked = hostNameSchema.safeParse(name);
@@ -105,6 +124,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     fixedConfig,
     policy,
     demoPorts,
+    demoLabels,
   });
   let server;
   try {

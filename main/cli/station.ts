@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
+import { engineerPinCommand } from './engineer-pin.ts';
 import { historyCommand } from './history.ts';
 import { outboxCommand } from './outbox.ts';
 import { printTestCommand } from './print-test.ts';
@@ -19,6 +20,7 @@ Commands:
   history       print or export the recorded units (CSV or JSON)
   outbox        list the cloud calls waiting in the outbox, or replay them now
   print-test    print a sample label on the line's label printer
+  engineer-pin  set or clear the engineer PIN (operator mode), read from standard input
   sim device    run a simulated reference or ESP32 device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
   sim printer   run a label printer's raw port (9100) that keeps the labels it receives
@@ -76,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'demo') return demoCommand(argv.slice(1));
   if (command === 'outbox') return outboxCommand(argv.slice(1));
   if (command === 'print-test') return printTestCommand(argv.slice(1));
+  if (command === 'engineer-pin') return engineerPinCommand(argv.slice(1));
   if (command === 'sim' && sub === 'device') return simDeviceCommand(rest);
   if (command === 'sim' && sub === 'cloud') return simCloudCommand(rest);
   if (command === 'sim' && sub === 'printer') return simPrinterCommand(rest);

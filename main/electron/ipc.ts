@@ -1,6 +1,6 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../contract/station-contract.ts';
-import { dispatch } from '../core/desk/dispatch.ts';
+import { APP_WINDOW, dispatch, screenSession, type ScreenSession } from '../core/desk/dispatch.ts';
 import type { StationDesk } from '../core/desk/station-desk.ts';
 
 export { CALL_CHANNEL, UPDATE_CHANNEL };
@@ -17,11 +17,40 @@ export interface IpcDeps {
  * contract. A refused call changes nothing and answers with an error.
  */
 export function registerIpc(ipcMain: Pick<IpcMain, 'handle'>, deps: IpcDeps): void {
+  const sessions = windowSessions();
   ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown, ...extra: unknown[]) => {
     if (!deps.isTrustedSender(event)) return { ok: false, error: `${String(method).slice(0, 64)}: refused, the sender is not a station page` };
     if (extra.length > 0) return { ok: false, error: `${String(method).slice(0, 64)}: refused, malformed message` };
-    return dispatch(deps.desk, method, params);
+    return dispatch(deps.desk, method, params, sessions.of(event.sender));
   });
+}
+
+/**
+ * Each window's page has its own session, as each browser's socket has: a
+ * window unlocked with the engineer PIN is unlocked until it locks, or its
+ * page loads again (a reload starts locked, as a new connection does).
+ */
+function windowSessions(): { of(sender: WebContents | undefined): ScreenSession } {
+  const sessions = new WeakMap<object, ScreenSession>();
+  // A sender that cannot be told apart shares nothing: every call starts locked.
+  return {
+    of: (sender) => {
+      if (!sender) return screenSession(APP_WINDOW);
+      let session = sessions.get(sender);
+      if (!session) {
+        session = screenSession(APP_WINDOW);
+        sessions.set(sender, session);
+        const forget = () => {
+          sessions.delete(sender);
+          sender.off('did-navigate', forget);
+          sender.off('destroyed', forget);
+        };
+        sender.on('did-navigate', forget);
+        sender.on('destroyed', forget);
+      }
+      return session;
+    },
+  };
 }
 
 /** Streams the desk's updates to a window's page until the window goes away. */

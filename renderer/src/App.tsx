@@ -2,11 +2,14 @@ import { useCallback, useEffect, useState, type KeyboardEvent } from 'react';
 import type { StationBridge } from '../../contract/station-contract.ts';
 import { HeaderBar } from './components/HeaderBar.tsx';
 import { HistoryPanel } from './components/HistoryPanel.tsx';
+import { OperatorBar } from './components/OperatorBar.tsx';
 import { PortTile, type Density } from './components/PortTile.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { errorText } from './format.ts';
 import { useOutcomeSounds } from './sounds.ts';
+import { useSession } from './use-session.ts';
 import { useStation } from './use-station.ts';
+import { useWedgeScans } from './use-wedge-scans.ts';
 
 /** Up to 12 ports a tile has room for its steps; up to 32 it shows them while working; above, only slot, state, step and percentage, so 64 fit one screen. */
 function densityFor(count: number): Density {
@@ -35,6 +38,22 @@ export function App() {
   const [tab, setTab] = useState<TabId>('line');
   const [problem, setProblem] = useState<string | undefined>();
   const [now, setNow] = useState(Date.now());
+  const session = useSession(bridge, header !== undefined && connectionProblem === undefined, header?.engineerPinSet);
+  const [scanned, setScanned] = useState<{ ok: boolean; message: string; at: number } | undefined>();
+  const prompts = tiles.filter((tile) => tile.prompt && tile.state === 'working').length;
+
+  // A scan with no field focused: the station hands it to the unit waiting for one, or says why not.
+  useWedgeScans((text) => {
+    bridge.answerOperator({ value: text }).then(
+      ({ port }) => {
+        const slot = tiles.find((tile) => tile.port === port)?.slot ?? port;
+        setScanned({ ok: true, message: `Label ${text} scanned for slot ${slot}`, at: Date.now() });
+      },
+      (error: unknown) => setScanned({ ok: false, message: `Label ${text} not taken: ${errorText(error)}`, at: Date.now() }),
+    );
+  });
+  // The newer of this screen's last wedge scan and the station's last serial-scanner scan.
+  const lastScan = [scanned, header?.lastScan].filter((scan) => scan !== undefined).sort((a, b) => b.at - a.at)[0];
 
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -74,7 +93,13 @@ export function App() {
             ))}
           </nav>
         </div>
-        <HeaderBar header={header} now={now} sound={sound} act={act} />
+        {header && <OperatorBar bridge={bridge} header={header} session={session} />}
+        <HeaderBar header={header} now={now} sound={sound} act={act} mayChangeLine={session.mayChangeLine} />
+        {lastScan && (
+          <p role={lastScan.ok ? 'status' : 'alert'} className={`scan-notice ${lastScan.ok ? 'notice' : 'problem'}`} data-testid="scan-notice">
+            {lastScan.message}
+          </p>
+        )}
         {(connectionProblem || header?.problem || problem) && (
           <div role="alert" className="problem">
             {connectionProblem && <p>{connectionProblem}</p>}
@@ -88,7 +113,13 @@ export function App() {
           <section className="first-run" aria-labelledby="first-run-title">
             <h2 id="first-run-title">No line is configured yet</h2>
             <p>Try the station with a simulated line (a local cloud emulator and four simulated units), or set up your cloud and ports.</p>
-            <button type="button" className="primary" onClick={() => act('Start the demo line', (b) => b.startDemo())}>
+            <button
+              type="button"
+              className="primary"
+              disabled={!session.mayChangeLine}
+              title={session.mayChangeLine ? undefined : 'Needs the engineer: unlock in Settings'}
+              onClick={() => act('Start the demo line', (b) => b.startDemo())}
+            >
               Start the demo line
             </button>{' '}
             <button type="button" onClick={() => setTab('settings')}>
@@ -112,12 +143,12 @@ export function App() {
             style={{ gridTemplateColumns: `repeat(${grid.columns}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${grid.rows}, minmax(var(--tile-min), var(--tile-max)))` }}
           >
             {tiles.map((tile) => (
-              <PortTile key={tile.port} tile={tile} now={now} lineRunning={header?.lineRunning ?? false} density={density} act={act} />
+              <PortTile key={tile.port} bridge={bridge} tile={tile} onlyPrompt={prompts === 1} now={now} lineRunning={header?.lineRunning ?? false} density={density} act={act} />
             ))}
           </section>
         )}
         {tab === 'history' && <HistoryPanel bridge={bridge} />}
-        {tab === 'settings' && <SettingsPanel bridge={bridge} />}
+        {tab === 'settings' && <SettingsPanel bridge={bridge} session={session} />}
       </main>
     </div>
   );

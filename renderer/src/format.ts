@@ -2,6 +2,7 @@ import type { Tile, TileState } from '../../contract/station-contract.ts';
 
 export const STEP_LABELS: Record<string, string> = {
   identify: 'Identify',
+  'label-check': 'Label',
   activate: 'Activate',
   register: 'Register',
   rename: 'Name',
@@ -13,11 +14,13 @@ export const STEP_LABELS: Record<string, string> = {
   'verify-credentials': 'Verify',
   reboot: 'Reboot',
   confirm: 'Confirm',
+  'label-print': 'Print',
 };
 
 /** A step while it runs, in words a technician reads from a distance. */
 export const STEP_DOING: Record<string, string> = {
   identify: 'Reading serial',
+  'label-check': 'Scan label',
   activate: 'Activating',
   register: 'Registering',
   rename: 'Naming',
@@ -29,6 +32,7 @@ export const STEP_DOING: Record<string, string> = {
   'verify-credentials': 'Verifying',
   reboot: 'Rebooting',
   confirm: 'Confirming',
+  'label-print': 'Printing label',
 };
 
 /** Colour is never the only signal: each state has its icon and its word (and, in CSS, its pattern). */

@@ -317,7 +317,9 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       await page.getByLabel('Serial number').fill('0003');
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
       const csv = readFileSync((await download.path())!, 'utf8');
-      expect(csv.split('\r\n')[0]).toBe('id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds');
+      expect(csv.split('\r\n')[0]).toBe(
+        'id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds,operator,stationId,configHash,firmwareSha256,label,labelProblem',
+      );
       expect(csv.trim().split('\r\n')).toHaveLength(3);
       expect(csv).toContain('THERM00000000000003');
       expect(csv).not.toMatch(/apiKey|credentials":/i);

@@ -90,8 +90,10 @@ describe('station history', () => {
     const { SecretBox, loadOrCreateKeyFile } = await import('../../main/core/storage/secret-box.ts');
     const dataDir = mkdtempSync(join(tmpdir(), 'hist-'));
     const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
-    const a = journal.startUnit('SN-A', '/dev/ttyACM0');
+    const a = journal.startUnit('SN-A', '/dev/ttyACM0', { slot: 'A1', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
     journal.storeCredentials(a.id, { thingId: 't'.repeat(32), apiKey: 'k'.repeat(32) }, 'written');
+    journal.setAttemptFirmware(a.id, 'f'.repeat(64));
+    journal.recordLabel(a.id, { serial: 'SN-A' }, 'label not printed: the printer at 10.0.0.9:9100 could not be reached');
     journal.finishUnit(a.id, 'passed');
     const b = journal.startUnit('SN-B', '/dev/ttyACM1');
     journal.finishUnit(b.id, 'failed', { step: 'flash', error: 'port /dev/ttyACM1, step flash: the device was unplugged, "really"' });
@@ -100,14 +102,17 @@ describe('station history', () => {
     const csv = await station(['history', '--data-dir', dataDir]);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.trim().split('\r\n');
-    expect(lines[0]).toBe('id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds');
+    expect(lines[0]).toBe(
+      'id,unitId,attempt,serial,port,slot,result,failedStep,error,thingId,versionId,credentialsState,startedAt,finishedAt,seconds,operator,stationId,configHash,firmwareSha256,label,labelProblem',
+    );
+    expect(lines[2]).toMatch(new RegExp(`,Ada,station-7,${'c'.repeat(64)},${'f'.repeat(64)},not printed,label not printed: the printer at 10\\.0\\.0\\.9:9100 could not be reached$`));
     expect(lines[1]).toContain('SN-B,/dev/ttyACM1,,failed,flash,"port /dev/ttyACM1, step flash: the device was unplugged, ""really"""');
     expect(csv.stdout).not.toContain('k'.repeat(32));
 
     const json = await station(['history', '--format', 'json', '--serial', 'SN-A', '--data-dir', dataDir]);
     const units = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(units).toHaveLength(1);
-    expect(units[0]).toMatchObject({ serial: 'SN-A', result: 'passed', credentialsState: 'written', failedStep: null });
+    expect(units[0]).toMatchObject({ serial: 'SN-A', result: 'passed', credentialsState: 'written', failedStep: null, operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64), firmwareSha256: 'f'.repeat(64), label: 'not printed' });
     expect(json.stdout).not.toContain('k'.repeat(32));
   });
 });

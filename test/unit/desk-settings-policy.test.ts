@@ -190,3 +190,47 @@ describe('firmware uploads from a screen', () => {
     expect(existsSync(join(policy.firmwareFolder, 'slow.bin'))).toBe(false);
   });
 });
+
+describe('label settings from a screen', () => {
+  const box = new SecretBox(randomBytes(32));
+  let dataDir: string;
+  const line = (labels: SettingsInput['labels']): SettingsInput => ({ backend: 'gadgetkeeper', url: 'http://127.0.0.1:8080', fields: {}, ports: ['/dev/ttyACM0'], autoStart: false, labels });
+  const problems = (action: () => unknown) => {
+    try {
+      action();
+    } catch (error) {
+      return (error as { problems?: Array<{ field: string; message: string }> }).problems ?? [];
+    }
+    return [];
+  };
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'label-settings-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('the check with its pattern, a CUPS queue or a raw printer the station policy lists, and a template become the line\'s labels', () => {
+    writeFileSync(join(dataDir, 'station-policy.json'), JSON.stringify({ labelPrinters: ['tcp://10.0.0.9:9100'] }));
+    const policy = loadStationPolicy(dataDir);
+    const template = '^XA^FO10,10^FD{serial}^FS^XZ';
+    const stored = storeInput(line({ check: true, pattern: ' /u/(?<serial>[A-Z0-9]+)$ ', printer: 'tcp://10.0.0.9:9100', template }), undefined, box, policy);
+    expect(toLineConfig(stored, box, policy).labels).toEqual({
+      check: { pattern: '/u/(?<serial>[A-Z0-9]+)$', timeoutSeconds: 120 },
+      print: { printer: { kind: 'tcp', host: '10.0.0.9', port: 9100 }, template, timeoutSeconds: 10 },
+    });
+    expect(toLineConfig(storeInput(line({ check: false, printer: 'cups:zebra1' }), undefined, box, policy), box, policy).labels).toMatchObject({ print: { printer: { kind: 'cups', queue: 'zebra1' } } });
+    // Saved without labels: the labels stay as they were.
+    expect(storeInput({ ...line(undefined), autoStart: true }, stored, box, policy).labels).toEqual(stored.labels);
+  });
+
+  it('refuses a raw printer the policy does not list, a template without a printer, a bad pattern or template, each on its field', () => {
+    const policy = loadStationPolicy(dataDir);
+    expect(problems(() => storeInput(line({ check: false, printer: 'tcp://10.6.6.6:9100' }), undefined, box, policy))).toEqual([
+      expect.objectContaining({ field: 'labelPrinter', message: expect.stringMatching(/Label printer tcp:\/\/10\.6\.6\.6:9100 is not one of the printers .*labelPrinters/) }),
+    ]);
+    expect(problems(() => storeInput(line({ check: false, template: '^XA^FD{serial}^FS^XZ' }), undefined, box, policy)).map((p) => p.field)).toEqual(['labelPrinter']);
+    expect(problems(() => storeInput(line({ check: true, pattern: '(?<nope>x)' }), undefined, box, policy))).toEqual([expect.objectContaining({ field: 'labelPattern' })]);
+    expect(problems(() => storeInput(line({ check: false, printer: 'cups:zebra1', template: '^XA^FD{apiKey}^FS^XZ' }), undefined, box, policy))).toEqual([
+      expect.objectContaining({ field: 'labelTemplate', message: expect.stringContaining('unknown placeholder {apiKey}') }),
+    ]);
+  });
+});

@@ -8,7 +8,7 @@ import type { SettingsInput } from '../../contract/station-contract.ts';
 import { CONTENT_SECURITY_POLICY } from '../../main/core/serve/content-security-policy.ts';
 import { CALL_CHANNEL, registerIpc, streamUpdates } from '../../main/electron/ipc.ts';
 
-type Handler = (event: { senderFrame?: { url: string } }, ...args: unknown[]) => Promise<{ ok: boolean; value?: unknown; error?: string }>;
+type Handler = (event: { senderFrame?: { url: string }; sender?: unknown }, ...args: unknown[]) => Promise<{ ok: boolean; value?: unknown; error?: string }>;
 
 function newDesk(settings = { read: (): unknown => undefined, write: vi.fn() }) {
   return { desk: new StationDesk({ dataDir: mkdtempSync(join(tmpdir(), 'ipc-')), settings, secretKey: randomBytes(32), listPorts: async () => [{ path: '/dev/ttyACM0', vendorId: '303a', productId: '1001' }] }), settings };
@@ -49,6 +49,31 @@ describe('IPC wiring (electron mocked)', () => {
     }
     expect(settings.write).not.toHaveBeenCalled();
     expect(await call(trusted, 'snapshot', [])).toEqual(before);
+  });
+
+  it('in operator mode, saving settings or importing a profile needs the window unlocked with the engineer PIN; a reload locks it again', async () => {
+    const { storeEngineerPin } = await import('../../main/core/operator/engineer-pin.ts');
+    const { Journal } = await import('../../main/core/storage/journal.ts');
+    const { SecretBox } = await import('../../main/core/storage/secret-box.ts');
+    const dataDir = (desk as unknown as { options: { dataDir: string } }).options.dataDir;
+    const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(randomBytes(32)));
+    await storeEngineerPin(journal, '735911');
+    journal.close();
+    const listeners = new Map<string, () => void>();
+    const window = { senderFrame: trusted.senderFrame, sender: { on: (name: string, fn: () => void) => listeners.set(name, fn), off: (name: string) => listeners.delete(name) } };
+    const otherWindow = { senderFrame: trusted.senderFrame, sender: { on: () => undefined, off: () => undefined } };
+    const save = [{ backend: 'gadgetkeeper', url: 'http://127.0.0.1:9', fields: {}, secret: 'a-gadgetkeeper-api-key-0001', ports: ['/dev/ttyNOPE0'], autoStart: false }];
+    expect(await call(window, 'saveSettings', save)).toMatchObject({ ok: false, error: expect.stringMatching(/^saveSettings: refused\. This station is in operator mode/) });
+    expect(await call(window, 'useBuiltInProfile', ['reference-window'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
+    expect(await call(window, 'importProfile', ['{}'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
+    expect(settings.write).not.toHaveBeenCalled();
+    expect(await call(window, 'unlockEngineer', [{ pin: '735911' }])).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(await call(window, 'useBuiltInProfile', ['reference-window'])).toMatchObject({ ok: true, value: { profileName: 'reference-window' } });
+    // Another window's page is its own session: still locked.
+    expect(await call(otherWindow, 'useBuiltInProfile', ['reference'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
+    // The page loads again: locked, as a new connection is.
+    listeners.get('did-navigate')!();
+    expect(await call(window, 'useBuiltInProfile', ['reference'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
   });
 
   it('streams updates to the window until it is destroyed, then never calls the window again', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineConfigSchema, loadLineConfig } from '../../main/core/config/line-config.ts';
+import { lineConfigSchema, lineSlots, loadLineConfig, portFor, scannerPorts } from '../../main/core/config/line-config.ts';
 import { resolveSecret } from '../../main/core/secret-ref.ts';
 import { ConfigError } from '../../main/core/errors.ts';
 
@@ -64,5 +64,23 @@ describe('line configuration', () => {
     const file = write('s3cret\n');
     expect(await resolveSecret({ file }, 'cloud.password')).toBe('s3cret');
     await expect(resolveSecret({ file: '/nonexistent' }, 'cloud.password')).rejects.toThrow(/cloud.password: the secret file \/nonexistent could not be read \(ENOENT\)/);
+  });
+
+  it('a port with the role scanner is a serial barcode scanner, not a unit\'s port; what it serves must be on the line', () => {
+    const cloud = { backend: 'gadgetkeeper', url: 'http://127.0.0.1:8080' };
+    const config = lineConfigSchema.parse({ cloud, ports: ['/dev/ttyACM0', { path: '/dev/ttyACM1', slot: 'A3' }, { path: '/dev/ttyACM9', role: 'scanner', for: 'A3' }, { path: '/dev/ttyUSB9', role: 'scanner' }] });
+    expect(lineSlots(config.ports)).toEqual([
+      { path: '/dev/ttyACM0', slot: '1' },
+      { path: '/dev/ttyACM1', slot: 'A3' },
+    ]);
+    expect(scannerPorts(config.ports)).toEqual([
+      { path: '/dev/ttyACM9', role: 'scanner', for: 'A3', baudRate: 9600 },
+      { path: '/dev/ttyUSB9', role: 'scanner', baudRate: 9600 },
+    ]);
+    expect(portFor(config.ports, 'A3')).toBe('/dev/ttyACM1');
+    const issues = (ports: unknown[]) => JSON.stringify(lineConfigSchema.safeParse({ cloud, ports }).error?.issues ?? []);
+    expect(issues(['/dev/ttyACM0', { path: '/dev/ttyACM9', role: 'scanner', for: 'B7' }])).toContain('the scanner serves \\"B7\\", which is no slot or port of this line');
+    expect(issues(['/dev/ttyACM0', { path: '/dev/ttyACM0', role: 'scanner' }])).toContain('port /dev/ttyACM0 is listed twice');
+    expect(issues([{ path: '/dev/ttyACM9', role: 'scanner', slot: 'A1' }])).not.toBe('[]');
   });
 });

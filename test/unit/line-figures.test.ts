@@ -20,6 +20,12 @@ function attempt(serial: string, result: AttemptRecord['result'], start: number,
     credentialsState: 'written',
     startedAt: start * 1000,
     finishedAt: end === undefined ? undefined : end * 1000,
+    operator: undefined,
+    stationId: undefined,
+    configHash: undefined,
+    firmwareSha256: undefined,
+    label: undefined,
+    labelProblem: undefined,
   };
 }
 

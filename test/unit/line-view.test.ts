@@ -90,4 +90,16 @@ describe('LineView: what the screens show of a line', () => {
     expect(view.settleRecent(1, 'passed')).toBe(PORT);
     expect(view.tile(PORT)).toMatchObject({ state: 'passed', queued: 0 });
   });
+
+  it('a passed unit whose label was not printed says so on its tile, which offers the reprint until it is printed or the next unit starts', () => {
+    const view = new LineView();
+    view.apply(outcome({ result: 'passed', attemptId: 7, labelNotPrinted: 'label not printed: the printer at 10.0.0.9:9100 could not be reached (ECONNREFUSED)' }));
+    expect(view.tile(PORT)).toMatchObject({ state: 'passed', labelNotPrinted: { attemptId: 7, reason: expect.stringContaining('ECONNREFUSED') } });
+    expect(view.labelPrinted(6)).toBeUndefined();
+    expect(view.labelPrinted(7)).toBe(PORT);
+    expect(view.tile(PORT)!.labelNotPrinted).toBeUndefined();
+    view.apply(outcome({ result: 'passed', attemptId: 8, labelNotPrinted: 'label not printed: off' }));
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify'] });
+    expect(view.tile(PORT)!.labelNotPrinted).toBeUndefined();
+  });
 });

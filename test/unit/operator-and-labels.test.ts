@@ -52,7 +52,7 @@ describe('operator prompts', () => {
     expect(() => prompts.scan('SN-X')).toThrow('a label was scanned, but no unit waits for a scan');
     const a = prompts.ask({ port: 'A', serial: 'SN-A', kind: 'scan', text: 'scan', timeoutMs: 10_000 });
     const b = prompts.ask({ port: 'B', serial: 'SN-B', kind: 'scan', text: 'scan', timeoutMs: 10_000 });
-    expect(() => prompts.scan('SN-A')).toThrow('2 units wait for a scan (A, B)');
+    expect(() => prompts.scan('SN-A')).toThrow('2 units wait for a scan (port A, port B)');
     prompts.answer('B', 'SN-B');
     await b;
     expect(prompts.scan('SN-A')).toBe('A');

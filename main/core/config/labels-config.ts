@@ -43,3 +43,5 @@ export const labelsConfigSchema = z
   .strict();
 
 export type LabelsConfig = z.output<typeof labelsConfigSchema>;
+/** Labels as written in a configuration (defaults not yet filled in). */
+export type LabelsInput = z.input<typeof labelsConfigSchema>;

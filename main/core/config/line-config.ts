@@ -15,20 +15,51 @@ export const slotNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,15}
 
 const usbIdsSchema = z.object({ vendorId: hexId, productId: hexId.optional() }).strict();
 
+/**
+ * A serial barcode scanner on the line (not a unit's port): each line it
+ * sends is a scanned label. `for` binds it to one slot (or port); without
+ * it, a scan goes to the one unit waiting for a scan.
+ */
+const scannerPortSchema = z
+  .object({
+    path: z.string().min(1).max(512),
+    role: z.literal('scanner'),
+    for: z.string().min(1).max(512).optional(),
+    /** RS-232 scanners; USB ones ignore it. */
+    baudRate: z.number().int().min(300).max(4_000_000).default(9600),
+  })
+  .strict();
+
 const portSchema = z.union([
   z.string().min(1).max(512),
   /** A port with the slot name the fixture gives it. */
-  z.object({ path: z.string().min(1).max(512), slot: slotNameSchema.optional() }).strict(),
+  z.object({ path: z.string().min(1).max(512), slot: slotNameSchema.optional(), role: z.literal('unit').optional() }).strict(),
+  scannerPortSchema,
   /** Auto-detect: every port whose USB ids match. */
   usbIdsSchema,
 ]);
 export type PortEntry = z.infer<typeof portSchema>;
 export type UsbIds = z.infer<typeof usbIdsSchema>;
+export type ScannerPort = z.output<typeof scannerPortSchema>;
 
-/** The line's ports named by path, each with its slot: the one given, else its place among them (1…N). */
+function isScanner(port: PortEntry): port is ScannerPort {
+  return typeof port !== 'string' && 'role' in port && port.role === 'scanner';
+}
+
+/** The line's unit ports named by path, each with its slot: the one given, else its place among them (1…N). Scanners are not among them. */
 export function lineSlots(ports: readonly PortEntry[]): Array<{ path: string; slot: string }> {
-  const named = ports.filter((port) => typeof port === 'string' || 'path' in port);
+  const named = ports.filter((port): port is Exclude<PortEntry, UsbIds | ScannerPort> => typeof port === 'string' || ('path' in port && !isScanner(port)));
   return named.map((port, index) => (typeof port === 'string' ? { path: port, slot: String(index + 1) } : { path: port.path, slot: port.slot ?? String(index + 1) }));
+}
+
+/** The line's serial barcode scanners. */
+export function scannerPorts(ports: readonly PortEntry[]): ScannerPort[] {
+  return ports.filter(isScanner);
+}
+
+/** The unit port a scanner's `for` names, by slot or by path; undefined when it names none of the line's. */
+export function portFor(ports: readonly PortEntry[], name: string): string | undefined {
+  return lineSlots(ports).find((entry) => entry.slot === name || entry.path === name)?.path;
 }
 
 /** The ports named by path, in configured order. */
@@ -100,13 +131,27 @@ export const lineConfigSchema = z
   .strict()
   .superRefine((config, context) => {
     const seen = { path: new Map<string, number>(), slot: new Map<string, number>() };
-    lineSlots(config.ports).forEach(({ path, slot }, index) => {
+    // Entries by their place in "ports", so an issue names the entry as written.
+    const entries = config.ports.map((port, index) => ({ port, index }));
+    const units = entries.filter(({ port }) => typeof port === 'string' || ('path' in port && !isScanner(port)));
+    const slots = lineSlots(config.ports);
+    units.forEach(({ index }, position) => {
+      const { path, slot } = slots[position]!;
       for (const [kind, value] of [['path', path], ['slot', slot]] as const) {
         const first = seen[kind].get(value);
         if (first !== undefined) context.addIssue({ code: 'custom', path: ['ports', index], message: `${kind === 'path' ? 'port' : 'slot'} ${value} is listed twice (also entry ${first + 1})` });
         else seen[kind].set(value, index);
       }
     });
+    for (const { port, index } of entries) {
+      if (!isScanner(port)) continue;
+      const first = seen.path.get(port.path);
+      if (first !== undefined) context.addIssue({ code: 'custom', path: ['ports', index, 'path'], message: `port ${port.path} is listed twice (also entry ${first + 1})` });
+      else seen.path.set(port.path, index);
+      if (port.for !== undefined && portFor(config.ports, port.for) === undefined) {
+        context.addIssue({ code: 'custom', path: ['ports', index, 'for'], message: `the scanner serves "${port.for}", which is no slot or port of this line` });
+      }
+    }
     const backend = findCloudBackend(config.cloud.backend);
     if (backend && !backend.steps.download && config.firmware.source === 'cloud') {
       context.addIssue({ code: 'custom', path: ['firmware', 'source'], message: `${backend.label} serves no firmware: pin a file with {"source":"file","path":…,"versionId":…}` });

@@ -1,16 +1,17 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { BackendChoice, SettingsInput, SettingsView } from '../../../contract/station-contract.ts';
+import type { BackendChoice, LabelSettings, SettingsInput, SettingsView } from '../../../contract/station-contract.ts';
 import { cloudBackends, requireCloudBackend } from '../cloud/backends.ts';
 import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { BUILT_IN_PROFILES, parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_LABEL_TEMPLATE } from '../labels/label-template.ts';
 import type { SecretBox } from '../storage/secret-box.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 import { fieldProblem, problemsFromIssues, SettingsRefused, type FieldProblem } from './settings-problems.ts';
-import { checkScreenPort, resolveFirmwareFile, type StationPolicy } from './station-policy.ts';
+import { checkScreenPort, checkScreenPrinter, resolveFirmwareFile, type StationPolicy } from './station-policy.ts';
 
 /** Where the desk keeps its settings: electron-store in the app, a JSON file for `station serve`. */
 export interface SettingsStore {
@@ -29,6 +30,11 @@ const lineSettingsSchema = z
     ports: z.array(z.union([z.string().min(1), z.object({ path: z.string().min(1), slot: z.string().optional() }).strict()])),
     autoStart: z.boolean(),
     thingNameTemplate: z.string().optional(),
+    /** Label check and printing as Settings edits them; none by default. */
+    labels: z
+      .object({ check: z.boolean(), pattern: z.string().optional(), printer: z.string().optional(), template: z.string().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type LineSettings = z.infer<typeof lineSettingsSchema>;
@@ -91,6 +97,8 @@ export function storeInput(input: SettingsInput, previous: LineSettings | undefi
     ...(sealedSecret ? { sealedSecret } : {}),
     ...(input.thingNameTemplate?.trim() ? { thingNameTemplate: input.thingNameTemplate.trim() } : {}),
   };
+  const labels = input.labels === undefined ? previous?.labels : trimLabels(input.labels);
+  if (labels) stored.labels = labels;
   // Refuse what would not run, or what the station policy does not allow, before it is stored.
   toLineConfig(stored, box, policy);
   return stored;
@@ -148,11 +156,44 @@ export function toLineConfig(settings: LineSettings, box: SecretBox, policy: Sta
   let firmwarePath = fields.firmwarePath;
   if (firmwarePath) policed('firmwarePath', () => (firmwarePath = resolveFirmwareFile(fields.firmwarePath!, policy)));
   const firmware = firmwarePath ? { source: 'file', path: firmwarePath, versionId: fields.firmwareVersion } : { source: 'cloud' };
-  const data = { cloud, ports: settings.ports, autoStart: settings.autoStart, firmware, ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}) };
+  const labels = settings.labels ? labelsConfig(settings.labels, policy, (problem) => problems.push(problem)) : undefined;
+  const data = {
+    cloud,
+    ports: settings.ports,
+    autoStart: settings.autoStart,
+    firmware,
+    ...(settings.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
+    ...(labels ? { labels } : {}),
+  };
   const parsed = lineConfigSchema.safeParse(data);
   if (!parsed.success) problems.push(...problemsFromIssues(parsed.error.issues, data, backend));
   if (problems.length > 0 || !parsed.success) throw new SettingsRefused(problems);
   return parsed.data;
+}
+
+/** Labels as Settings gave them, blanks taken out: no pattern is the whole scan, no printer is no printing, no template the default one. */
+function trimLabels(labels: LabelSettings): LabelSettings {
+  const pattern = labels.pattern?.trim();
+  const printer = labels.printer?.trim();
+  const template = labels.template?.trim();
+  return { check: labels.check, ...(pattern ? { pattern } : {}), ...(printer ? { printer } : {}), ...(template && template !== DEFAULT_LABEL_TEMPLATE ? { template } : {}) };
+}
+
+/** The line configuration's `labels` from Settings; a printer the station policy does not allow is a problem on its field. */
+function labelsConfig(labels: LabelSettings, policy: StationPolicy, problem: (problem: FieldProblem) => void): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (labels.check) config.check = labels.pattern ? { pattern: labels.pattern } : {};
+  if (labels.printer) {
+    try {
+      config.print = { printer: checkScreenPrinter(labels.printer, policy), ...(labels.template ? { template: labels.template } : {}) };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problem(fieldProblem('labelPrinter', sentence(error.message)));
+    }
+  } else if (labels.template) {
+    problem(fieldProblem('labelPrinter', 'Choose the printer the label template is for, or clear the template'));
+  }
+  return config;
 }
 
 function backendOrRefuse(id: string): CloudBackendDescriptor {
@@ -195,6 +236,9 @@ export function settingsView(settings: LineSettings | undefined, profile: Device
     ports: (settings?.ports ?? []).map((port) => (typeof port === 'string' ? { path: port } : port)),
     autoStart: settings?.autoStart ?? true,
     ...(settings?.thingNameTemplate ? { thingNameTemplate: settings.thingNameTemplate } : {}),
+    labels: settings?.labels ?? { check: false },
+    defaultLabelTemplate: DEFAULT_LABEL_TEMPLATE,
+    labelPrintersAllowed: policy.labelPrinters,
     profileName: profile.name,
     firmwareFolder: policy.firmwareFolder,
     tcpPortsAllowed: policy.tcpPorts,

@@ -1,32 +1,41 @@
-import { CONFIGURING_METHODS, isMethod, methods, type Answer, type Method } from '../../../contract/station-contract.ts';
+import { CONFIGURING_METHODS, ENGINEER_METHODS, isMethod, methods, type Answer, type Method } from '../../../contract/station-contract.ts';
 import { describeError } from '../errors.ts';
+import { screenSession, type CallerAccess, type ScreenSession } from './operator-access.ts';
 import type { StationDesk } from './station-desk.ts';
 
-/** What the transport that carried a call lets its caller do. */
-export interface CallerAccess {
-  /** May the caller change settings, import profiles and upload firmware (CONFIGURING_METHODS)? */
-  mayConfigure: boolean;
-  /** Why not, and how to allow it: shown to the caller when a configuring call is refused. */
-  refusal?: string;
-}
+export { screenSession, type CallerAccess, type ScreenSession } from './operator-access.ts';
 
-/** The app's own window: trusted to configure the station, as the technician at it is. */
+/** The app's own window: trusted to configure the station, as the technician at it is (held to the engineer PIN in operator mode). */
 export const APP_WINDOW: CallerAccess = { mayConfigure: true };
+
+const ENGINEER_REFUSAL = 'This station is in operator mode: changing the line needs the engineer. Unlock this screen with the engineer PIN (Settings), then try again.';
 
 /**
  * One call from a screen, whatever carried it: the method must exist, the
- * caller must be allowed to make it, and its parameters must match the
- * contract before the desk sees them; the answer must match the contract
- * before the screen does (the strict schemas are what keep a secret from
- * ever riding along). Never throws.
+ * caller must be allowed to make it (its transport for configuring calls; a
+ * connection unlocked with the engineer PIN for calls that change the line,
+ * in operator mode), and its parameters must match the contract before the
+ * desk sees them; the answer must match the contract before the screen does
+ * (the strict schemas are what keep a secret from ever riding along). The
+ * connection's session goes to the desk with every call, last. Never throws.
  */
-export async function dispatch(desk: StationDesk, method: unknown, params: unknown, access: CallerAccess = APP_WINDOW): Promise<Answer> {
+export async function dispatch(desk: StationDesk, method: unknown, params: unknown, session: ScreenSession = screenSession(APP_WINDOW)): Promise<Answer> {
   if (!isMethod(method)) return { ok: false, error: `refused: "${String(method).slice(0, 64)}" is not a station call` };
-  if (CONFIGURING_METHODS.has(method) && !access.mayConfigure) return { ok: false, error: `${method}: refused. ${access.refusal ?? 'This screen may not change the station\'s settings.'}` };
+  if (CONFIGURING_METHODS.has(method) && !session.mayConfigure) return { ok: false, error: `${method}: refused. ${session.refusal ?? 'This screen may not change the station\'s settings.'}` };
+  if (ENGINEER_METHODS.has(method) && !session.engineer) {
+    let pinSet: boolean;
+    try {
+      pinSet = desk.engineerPinSet();
+    } catch (error) {
+      // Whether operator mode is on cannot be read: refuse rather than guess.
+      return { ok: false, error: `${method}: refused, the station cannot tell whether it is in operator mode (${describeError(error)})` };
+    }
+    if (pinSet) return { ok: false, error: `${method}: refused. ${ENGINEER_REFUSAL}` };
+  }
   const parsed = methods[method].params.safeParse(params);
   if (!parsed.success) return { ok: false, error: `${method}: refused, malformed parameters (${parsed.error.issues[0]?.message ?? 'invalid'})` };
   try {
-    const value = await call(desk, method, parsed.data as unknown[]);
+    const value = await call(desk, method, parsed.data as unknown[], session);
     const checked = methods[method].result.safeParse(value);
     if (!checked.success) return { ok: false, error: `${method}: the station produced an answer outside the contract` };
     return { ok: true, value: checked.data };
@@ -35,7 +44,7 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
   }
 }
 
-function call(desk: StationDesk, method: Method, params: unknown[]): Promise<unknown> {
+function call(desk: StationDesk, method: Method, params: unknown[], session: ScreenSession): Promise<unknown> {
   const handler = desk[method] as (...args: unknown[]) => unknown;
-  return Promise.resolve(handler.apply(desk, params));
+  return Promise.resolve(handler.apply(desk, [...params, session]));
 }

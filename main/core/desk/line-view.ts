@@ -135,6 +135,16 @@ export class LineView {
     return undefined;
   }
 
+  /** An attempt's label was printed after all (a reprint): the tile that offered it no longer does. Returns that tile's port. */
+  labelPrinted(attemptId: number): string | undefined {
+    for (const tile of this.tiles.values()) {
+      if (tile.labelNotPrinted?.attemptId !== attemptId) continue;
+      delete tile.labelNotPrinted;
+      return tile.port;
+    }
+    return undefined;
+  }
+
   /** A port found by its USB ids joins the line, named by its device file. */
   private adopt(port: string): Tile {
     const tile = freshTile({ path: port, slot: port.split(/[\\/]/).filter(Boolean).pop() ?? port }, 'waiting', this.plan);
@@ -156,7 +166,7 @@ export class LineView {
     tile.state = 'working';
     tile.steps = plan.map((step) => ({ step, state: 'pending' as const }));
     tile.startedAt = this.now();
-    for (const key of ['finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action'] as const) delete tile[key];
+    for (const key of ['finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action', 'labelNotPrinted'] as const) delete tile[key];
   }
 
   private applyOutcome(tile: Tile, outcome: UnitOutcome): void {
@@ -167,6 +177,7 @@ export class LineView {
     tile.state = state;
     if (action) tile.action = action;
     if (outcome.result === 'failed') tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: outcome.error ?? 'failed' };
+    if (outcome.labelNotPrinted !== undefined && outcome.attemptId !== undefined) tile.labelNotPrinted = { attemptId: outcome.attemptId, reason: outcome.labelNotPrinted };
     // Every try is listed: a retried unit shows its failure and its pass.
     const result = state === 'cancelled' ? 'cancelled' : outcome.result;
     tile.recent.unshift({ ...(outcome.unitId === undefined ? {} : { unitId: outcome.unitId }), ...(outcome.serial ? { serial: outcome.serial } : {}), result, at: this.now() });

@@ -18,6 +18,9 @@ export const FORM_LABELS: Record<string, string> = {
   firmwarePath: 'Firmware file',
   firmwareVersion: 'Firmware version id',
   autoStart: 'Start the line when the station opens',
+  labelPattern: 'Serial number in the label',
+  labelPrinter: 'Label printer',
+  labelTemplate: 'Label template',
 };
 
 /** Settings the station refuses: the message lists every problem in plain words; `problems` puts each next to its field. */
@@ -71,6 +74,7 @@ function formField(path: readonly PropertyKey[], backend: CloudBackendDescriptor
     return key;
   }
   if (section === 'firmware') return key === 'versionId' ? 'firmwareVersion' : 'firmwarePath';
+  if (section === 'labels') return key === 'check' ? 'labelPattern' : path[2] === 'template' ? 'labelTemplate' : 'labelPrinter';
   return section ?? 'backend';
 }
 

@@ -1,20 +1,24 @@
-import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SettingsInput, SettingsView, Snapshot, Update } from '../../../contract/station-contract.ts';
+import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SessionView, SettingsInput, SettingsView, SignedIn, Snapshot, Update } from '../../../contract/station-contract.ts';
+import type { LabelsInput } from '../config/labels-config.ts';
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { StationEvent } from '../engine/events.ts';
+import type { ScanReport } from '../engine/serial-scanners.ts';
 import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
+import { labelTemplateProblems, renderLabel, sampleLabelValues } from '../labels/label-template.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { dataFolder } from '../storage/data-folder.ts';
-import { historyCsv } from '../storage/history-export.ts';
+import { exportableAttempt, historyCsv, labelState } from '../storage/history-export.ts';
 import type { AttemptFilter, AttemptRecord } from '../storage/journal.ts';
 import { SecretBox } from '../storage/secret-box.ts';
 import { builtInProfileText, importProfileText, readStoredSettings, settingsProfile, settingsView, storeInput, toLineConfig, type LineSettings, type SettingsStore, type StoredSettings } from './desk-settings.ts';
 import { FirmwareUploads } from './firmware-uploads.ts';
 import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
+import { OperatorAccess, type ScreenSession } from './operator-access.ts';
 import { fieldProblem, SettingsRefused } from './settings-problems.ts';
 import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
 
@@ -32,6 +36,8 @@ export interface DeskOptions {
   open?: typeof openPort;
   /** How many simulated units the demo line has (default 4). */
   demoPorts?: number;
+  /** Label check and printing on the demo line (`station serve --demo --label-check --label-printer …`). */
+  demoLabels?: LabelsInput;
   /** Screens get at most one update per port per interval (ms). */
   publishIntervalMs?: number;
   now?: () => number;
@@ -74,10 +80,15 @@ export class StationDesk {
   private attempts: AttemptRecord[] = [];
   /** Where the running line's configuration came from, for Settings to name. */
   private configSource: string | undefined;
+  /** Who runs the line (signed in) and who may change it (the engineer PIN). */
+  private readonly access: OperatorAccess;
+  /** The last scan a serial scanner read: where it went or why it was refused, for every screen to show. */
+  private lastScan: Header['lastScan'];
 
   constructor(options: DeskOptions) {
     this.options = options;
     this.box = new SecretBox(options.secretKey);
+    this.access = new OperatorAccess({ journalPath: dataFolder(options.dataDir).journal, box: this.box, now: options.now });
     // The rules live here, not in a transport: the app's window is held to them as a browser is.
     this.policy = options.policy ?? loadStationPolicy(options.dataDir);
     this.uploads = new FirmwareUploads(this.policy);
@@ -173,6 +184,55 @@ export class StationDesk {
     return { port: this.requireStation().answerOperator(answer) };
   }
 
+  /** An attempt's label printed again; the tile that said it was not printed stops saying so. */
+  async reprintLabel(attemptId: number): Promise<Result<'reprintLabel'>> {
+    await this.requireStation().reprintLabel(attemptId);
+    const port = this.view.labelPrinted(attemptId);
+    if (port) this.dirtyPorts.add(port);
+    return OK;
+  }
+
+  /** Whether operator mode is on: an engineer PIN is set, so calls that change the line need a screen unlocked with it. */
+  engineerPinSet(): boolean {
+    return this.access.pinSet();
+  }
+
+  async session(session: ScreenSession): Promise<SessionView> {
+    return this.access.view(session);
+  }
+
+  /** An operator signs in at the station: named on every screen, in every attempt's record and on every label from now on. */
+  async signIn(who: SignedIn, session: ScreenSession): Promise<SessionView> {
+    this.access.signedIn = who;
+    if (this.station) this.station.operator = who.name;
+    this.headerDirty = true;
+    return this.access.view(session);
+  }
+
+  /** The operator signs out; the screen they used locks too. */
+  async signOut(session: ScreenSession): Promise<SessionView> {
+    this.access.signedIn = undefined;
+    if (this.station) this.station.operator = undefined;
+    session.engineer = false;
+    this.headerDirty = true;
+    return this.access.view(session);
+  }
+
+  async unlockEngineer({ pin }: { pin: string }, session: ScreenSession): Promise<SessionView> {
+    return this.access.unlock(session, pin);
+  }
+
+  async lockEngineer(session: ScreenSession): Promise<SessionView> {
+    session.engineer = false;
+    return this.access.view(session);
+  }
+
+  async setEngineerPin({ pin }: { pin: string }, session: ScreenSession): Promise<SessionView> {
+    const view = await this.access.setPin(session, pin);
+    this.headerDirty = true;
+    return view;
+  }
+
   async replayOutbox(): Promise<Result<'replayOutbox'>> {
     void this.requireStation().replayOutboxNow().catch((error: unknown) => this.fail(error));
     return OK;
@@ -185,6 +245,10 @@ export class StationDesk {
 
   async exportCsv(query: Omit<HistoryQuery, 'limit'>): Promise<string> {
     return historyCsv(this.station?.history(attemptFilter(query, 100_000)) ?? []);
+  }
+
+  async exportJson(query: Omit<HistoryQuery, 'limit'>): Promise<string> {
+    return `${JSON.stringify((this.station?.history(attemptFilter(query, 100_000)) ?? []).map(exportableAttempt), null, 2)}\n`;
   }
 
   async getSettings(): Promise<SettingsView> {
@@ -214,6 +278,12 @@ export class StationDesk {
       await this.openStation(toLineConfig(line, this.box, this.policy), this.profile, this.options.open, this.options.dataDir);
       return this.settingsView(line);
     });
+  }
+
+  /** A template filled with the sample values, by the same code that prints labels: what Settings previews. */
+  async previewLabel(template: string): Promise<Result<'previewLabel'>> {
+    const problems = labelTemplateProblems(template);
+    return problems.length > 0 ? { zpl: '', problems } : { zpl: renderLabel(template, sampleLabelValues()), problems: [] };
   }
 
   /** A profile built into the station (reference, reference-window…), by name: the screen needs no copy of it. */
@@ -247,7 +317,7 @@ export class StationDesk {
   async startDemo(): Promise<Result<'startDemo'>> {
     await this.serially(async () => {
       const count = this.options.demoPorts ?? 4;
-      const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)] });
+      const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)], ...(this.options.demoLabels ? { labels: this.options.demoLabels } : {}) });
       try {
         await this.openStation(demo.config, demo.profile, demo.open, dataFolder(this.options.dataDir).demo, demo);
       } catch (error) {
@@ -270,6 +340,7 @@ export class StationDesk {
       }
       await this.closeStation();
     });
+    this.access.close();
     this.listeners.clear();
   }
 
@@ -284,6 +355,7 @@ export class StationDesk {
       throw error;
     }
     this.demo = demo;
+    this.station.operator = this.access.signedIn?.name;
     this.configSource = demo ? 'the demo line' : this.options.fixedConfig?.source;
     this.outboxWaiting = this.station.outboxWaiting();
     this.station.onNotice((notice) => this.onNotice(notice));
@@ -324,6 +396,7 @@ export class StationDesk {
   /** What the station announces: a unit's queued calls settled, the outbox or the cloud changed. */
   private onNotice(notice: StationNotice): void {
     if (notice.type === 'outbox-changed') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
+    if (notice.type === 'scan') this.lastScan = { ok: notice.report.ok, message: scanMessage(notice.report, this.view).slice(0, 1000), at: this.now() };
     if (notice.type === 'unit-settled' && notice.unit.result !== 'in-progress') {
       const port = this.view.settleRecent(notice.unit.id, notice.unit.result);
       if (port) this.dirtyPorts.add(port);
@@ -337,6 +410,8 @@ export class StationDesk {
     const now = this.now();
     return {
       configured: station !== undefined,
+      ...(this.access.signedIn ? { operator: this.access.signedIn } : {}),
+      engineerPinSet: this.pinSetOrAssumed(),
       demo: this.demo !== undefined,
       ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
       lineRunning: this.line !== undefined,
@@ -349,7 +424,17 @@ export class StationDesk {
       rate: lineRate(this.attempts, this.lineStartedAt ?? this.shiftStartedAt, now),
       progress: this.view.progress(),
       ...(this.problem ? { problem: this.problem } : {}),
+      ...(this.lastScan ? { lastScan: this.lastScan } : {}),
     };
+  }
+
+  /** For the header: whether operator mode is on; when the journal cannot say, screens are shown locked (the calls are refused anyway). */
+  private pinSetOrAssumed(): boolean {
+    try {
+      return this.access.pinSet();
+    } catch {
+      return true;
+    }
   }
 
   private settingsView(line: LineSettings | undefined): SettingsView {
@@ -447,6 +532,13 @@ export class StationDesk {
   }
 }
 
+/** A serial scanner's scan in words: which slot's unit took it, or why none did. */
+function scanMessage(report: ScanReport, view: LineView): string {
+  if (!report.ok) return report.refused;
+  const tile = view.tile(report.port);
+  return `Label ${report.value} scanned on ${report.scanner}: for slot ${tile?.slot ?? report.port}${tile?.serial ? ` (unit ${tile.serial})` : ''}`;
+}
+
 /** The ports a screen named, blank rows left out. */
 function portCount(input: SettingsInput): number {
   return input.ports.filter((port) => (typeof port === 'string' ? port : port.path).trim() !== '').length;
@@ -480,5 +572,11 @@ function historyRow(unit: AttemptRecord): HistoryRow {
     ...optional('versionId', unit.versionId),
     startedAt: unit.startedAt,
     ...optional('finishedAt', unit.finishedAt),
+    ...optional('operator', unit.operator),
+    ...optional('stationId', unit.stationId),
+    ...optional('configHash', unit.configHash),
+    ...optional('firmwareSha256', unit.firmwareSha256),
+    ...optional('label', labelState(unit)),
+    ...optional('labelProblem', unit.labelProblem),
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { parsePrinterAddress, type PrinterTarget } from '../labels/label-printer.ts';
 import { parseTcpAddress } from '../ports/tcp-port.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
@@ -39,6 +40,11 @@ export const stationPolicySchema = z
       .default(64 * MiB),
     /** Host names (besides loopback and this machine's addresses) a browser may use to reach `station serve`. */
     allowedHosts: z.array(hostNameSchema).max(64).default([]),
+    /** Label printers on a raw TCP port a screen may name, as "tcp://10.0.0.9:9100" (CUPS queues are local and need no entry). */
+    labelPrinters: z
+      .array(z.string().refine((printer) => parseTcpAddress(printer) !== undefined, 'must be tcp://host:port'))
+      .max(64)
+      .default([]),
   })
   .strict();
 
@@ -48,6 +54,7 @@ export interface StationPolicy {
   firmwareFolder: string;
   maxFirmwareBytes: number;
   allowedHosts: string[];
+  labelPrinters: string[];
   /** Where the rules come from, for error messages: the file, or "the default station policy". */
   source: string;
 }
@@ -74,6 +81,7 @@ export function loadStationPolicy(dataDir: string, file?: string): StationPolicy
     firmwareFolder: parsed.firmwareFolder ? resolve(dirname(path), parsed.firmwareFolder) : resolve(dataFolder(dataDir).firmwareFiles),
     maxFirmwareBytes: parsed.maxFirmwareBytes,
     allowedHosts: parsed.allowedHosts.map((host) => host.toLowerCase()),
+    labelPrinters: parsed.labelPrinters.map(normalizeTcp),
     source: text === undefined ? `the default station policy (no ${path})` : `the station policy ${path}`,
   };
   // A screen may read (flash) and write (upload) what is in the firmware folder: it must not hold the key, the settings or this file.
@@ -123,6 +131,23 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
     return;
   }
   if (!statSync(real).isCharacterDevice()) throw refuse('is not a serial device');
+}
+
+/**
+ * A label printer a screen named: "cups:QUEUE" (a local queue), or a raw TCP
+ * printer "tcp://host:port" the station policy lists (labelPrinters). A
+ * screen may not send bytes to any address it likes.
+ */
+export function checkScreenPrinter(printer: string, policy: StationPolicy): PrinterTarget {
+  const target = parsePrinterAddress(printer);
+  if (target?.kind === 'cups') return target;
+  if (!target) throw new ConfigError(`label printer ${printer} is neither tcp://host:port nor cups:QUEUE`, { hint: 'Write it as tcp://10.0.0.9:9100 (a printer\'s raw port) or cups:zebra1 (a CUPS queue).' });
+  if (!policy.labelPrinters.includes(normalizeTcp(printer))) {
+    throw new ConfigError(`label printer ${printer} is not one of the printers ${policy.source} allows (labelPrinters)`, {
+      hint: 'Ask the station\'s operator to add it to "labelPrinters" in the station policy file and restart the station, or use a CUPS queue.',
+    });
+  }
+  return target;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface UnitOutcome {
   /** Milliseconds per step that ran. */
   steps: Partial<Record<PipelineStep, number>>;
   unitId: number | undefined;
+  /** This try's record in History (what a reprint of its label names). */
+  attemptId?: number;
 }
 
 export type StationEvent =

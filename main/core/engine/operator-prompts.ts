@@ -30,6 +30,12 @@ interface Waiting {
  */
 export class OperatorPrompts {
   private readonly waiting = new Map<string, Waiting>();
+  /** How a port is named in messages: its slot on the line, for a person reading them. */
+  private readonly name: (port: string) => string;
+
+  constructor(name: (port: string) => string = (port) => `port ${port}`) {
+    this.name = name;
+  }
   private readonly listeners = new Set<(port: string, prompt: OperatorPrompt | undefined) => void>();
 
   /** Hears every prompt as it opens (with the prompt) and closes (undefined). */
@@ -95,7 +101,16 @@ export class OperatorPrompts {
   answer(port: string, value: string, promptId?: string): void {
     const entry = this.waiting.get(port);
     if (!entry || (promptId !== undefined && entry.prompt.id !== promptId)) {
-      throw new StationError('NO_PROMPT', `port ${port} is not waiting for the operator`, { hint: 'Answer when the tile asks; the unit may have moved on or timed out.' });
+      throw new StationError('NO_PROMPT', `${this.name(port)} is not waiting for the operator`, { hint: 'Answer when the tile asks; the unit may have moved on or timed out.' });
+    }
+    entry.resolve(value);
+  }
+
+  /** A scan for one port (a scanner bound to its slot): taken only when that port waits for a scan. */
+  scanFor(port: string, value: string): void {
+    const entry = this.waiting.get(port);
+    if (!entry || entry.prompt.kind !== 'scan') {
+      throw new StationError('NO_SCAN_WAITING', `a label was scanned for ${this.name(port)}, but no unit there waits for a scan`, { hint: 'Scan the unit\'s label when its tile asks for it.' });
     }
     entry.resolve(value);
   }
@@ -109,7 +124,7 @@ export class OperatorPrompts {
     const scans = [...this.waiting.values()].filter((entry) => entry.prompt.kind === 'scan');
     if (scans.length === 0) throw new StationError('NO_SCAN_WAITING', 'a label was scanned, but no unit waits for a scan', { hint: 'Scan a unit\'s label when its tile asks for it.' });
     if (scans.length > 1) {
-      throw new StationError('SCAN_AMBIGUOUS', `a label was scanned, but ${scans.length} units wait for a scan (${scans.map((entry) => entry.prompt.port).join(', ')})`, {
+      throw new StationError('SCAN_AMBIGUOUS', `a label was scanned, but ${scans.length} units wait for a scan (${scans.map((entry) => this.name(entry.prompt.port)).join(', ')})`, {
         hint: 'Click the tile of the unit you are scanning first, then scan.',
       });
     }

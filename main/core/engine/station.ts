@@ -1,11 +1,12 @@
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { createCloudAdapter } from '../cloud/backends.ts';
-import { usbPorts, type LineConfig } from '../config/line-config.ts';
+import { configHash, stationIdOf } from '../config/config-hash.ts';
+import { portFor, scannerPorts, slotOf, usbPorts, type LineConfig, type ScannerPort } from '../config/line-config.ts';
 import { loadProfile } from '../devices/profile/load-profile.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { capabilitiesOf, createDriver, serialSettingsOf } from '../devices/device-profile.ts';
 import { openPort } from '../ports/open-port.ts';
-import { StationError } from '../errors.ts';
+import { ConfigError, StationError, isStationError } from '../errors.ts';
 import { DataFolderLock, dataFolder } from '../storage/data-folder.ts';
 import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type UnitRecord } from '../storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
@@ -17,7 +18,9 @@ import { Limiter } from './limiter.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';
 import { OperatorPrompts } from './operator-prompts.ts';
+import { SerialScanners, type ScanReport } from './serial-scanners.ts';
 import { createLabelPrinter, type LabelPrinter } from '../labels/label-printer.ts';
+import { renderLabel } from '../labels/label-template.ts';
 import { planSteps } from './pipeline/step-plan.ts';
 import { identifyOnce, waitForNextUnit } from './unit-swap.ts';
 import { PortDiscovery } from '../ports/discovery.ts';
@@ -44,7 +47,12 @@ export interface StationSetup {
  * queued cloud calls went through (or one failed), the outbox changed, the
  * cloud came or went.
  */
-export type StationNotice = { type: 'unit-settled'; unit: UnitRecord } | { type: 'outbox-changed' } | { type: 'cloud'; state: ConnectivityState };
+export type StationNotice =
+  | { type: 'unit-settled'; unit: UnitRecord }
+  | { type: 'outbox-changed' }
+  | { type: 'cloud'; state: ConnectivityState }
+  /** A serial scanner read a label: where it went, or why it was refused. */
+  | { type: 'scan'; report: ScanReport };
 
 /** Where the line configuration a station last ran with is kept, for tools that run without --config. */
 export const LINE_CONFIG_SETTING = 'line-config';
@@ -72,11 +80,17 @@ export class Station {
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
   private closed = false;
   /** Where steps ask the operator, and where answers and scans come back. */
-  private readonly prompts = new OperatorPrompts();
+  private readonly prompts: OperatorPrompts;
   /** Where labels go, when the line prints them. */
   private readonly printer: LabelPrinter | undefined;
+  /** The line's serial barcode scanners, read from when units first run. */
+  private scanners: SerialScanners | undefined;
   /** Who is at the station (signed in, or `station run --operator`): in every unit record and label. */
   operator: string | undefined;
+  /** This station's name in every attempt's record: the line's stationId, else the host name. */
+  readonly stationId: string;
+  /** The line configuration's SHA-256 with its secrets replaced by a marker, in every attempt's record. */
+  readonly configHash: string;
 
   private constructor(
     setup: Required<Omit<StationSetup, 'dataDir' | 'probeIntervalMs' | 'autoReplay' | 'secretKey'>> & {
@@ -91,6 +105,9 @@ export class Station {
     const print = setup.config.labels.print;
     this.printer = print ? createLabelPrinter(print.printer, { timeoutMs: print.timeoutSeconds * 1000 }) : undefined;
     this.config = setup.config;
+    this.stationId = stationIdOf(setup.config);
+    this.prompts = new OperatorPrompts((port) => `slot ${slotOf(setup.config.ports, port)}`);
+    this.configHash = configHash(setup.config);
     this.journal = setup.journal;
     this.cache = setup.cache;
     this.adapter = setup.adapter;
@@ -193,6 +210,7 @@ export class Station {
 
   /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
+    this.startScanners();
     const limiter = new Limiter(this.config.concurrency.ports);
     return Promise.all(ports.map((port) => limiter.run(() => this.runOne(port, onEvent, signal))));
   }
@@ -205,6 +223,7 @@ export class Station {
   async runLine(ports: string[], options: { onEvent?: (event: StationEvent) => void; signal: AbortSignal; swapPollMs?: number }): Promise<UnitOutcome[]> {
     const outcomes: UnitOutcome[] = [];
     const onEvent = options.onEvent ?? (() => undefined);
+    this.startScanners();
     const workers = new Map<string, Promise<void>>();
     const work = (port: string) => {
       if (workers.has(port)) return;
@@ -244,6 +263,7 @@ export class Station {
    * reads run again, as they are safe to repeat.
    */
   async retry(unitId: number, onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome> {
+    this.startScanners();
     return this.runOne(this.retryable(unitId).port, onEvent, signal, unitId);
   }
 
@@ -311,8 +331,36 @@ export class Station {
       retryOf,
       prompts: this.prompts,
       operator: this.operator,
+      slot: slotOf(this.config.ports, port),
+      stationId: this.stationId,
+      configHash: this.configHash,
       printer: this.printer,
     });
+  }
+
+  /**
+   * Prints an attempt's label again, with the values it had (serial, thing
+   * id, date, operator…) on the line's printer and template; its record then
+   * says it was printed. Rejects with LABEL_NOT_PRINTED (and keeps why on
+   * the record) when the printer does not take it.
+   */
+  async reprintLabel(attemptId: number, signal?: AbortSignal): Promise<void> {
+    const attempt = this.journal.attempt(attemptId);
+    if (!attempt) throw new StationError('ATTEMPT_UNKNOWN', `attempt ${attemptId} is not on record`, { hint: 'Pick the attempt in History again; the list may be out of date.' });
+    if (!attempt.label) {
+      throw new StationError('NO_LABEL', `unit ${attempt.serial || `record ${attempt.unitId}`}, attempt ${attempt.number}: no label was made for it (it did not pass, or the line printed no labels then)`, {
+        hint: 'Labels are printed for units that passed on a line with labels.print.',
+      });
+    }
+    const print = this.config.labels.print;
+    if (!print || !this.printer) throw new ConfigError('this line prints no labels', { hint: 'Add "labels": {"print": {"printer": …}} to the line configuration.' });
+    try {
+      await this.printer.print(renderLabel(print.template, attempt.label), signal);
+    } catch (error) {
+      if (isStationError(error) && error.code === 'LABEL_NOT_PRINTED') this.journal.setLabelProblem(attemptId, error.describe());
+      throw error;
+    }
+    this.journal.setLabelProblem(attemptId, undefined);
   }
 
   /**
@@ -326,6 +374,27 @@ export class Station {
     return answer.port;
   }
 
+  /** Opens the line's serial scanners (once): each line one sends is a scan for the unit waiting. */
+  private startScanners(): void {
+    const scanners = scannerPorts(this.config.ports);
+    if (this.scanners || scanners.length === 0) return;
+    this.scanners = new SerialScanners({
+      scanners,
+      open: this.open,
+      route: (scanner, value) => this.routeScan(scanner, value),
+      onScan: (report) => this.notify({ type: 'scan', report }),
+    });
+    this.scanners.start();
+  }
+
+  /** A scanner bound to a slot serves that slot's unit only; an unbound one, the one unit waiting for a scan. */
+  private routeScan(scanner: ScannerPort, value: string): string {
+    if (scanner.for === undefined) return this.prompts.scan(value);
+    const port = portFor(this.config.ports, scanner.for)!;
+    this.prompts.scanFor(port, value);
+    return port;
+  }
+
   private notify(notice: StationNotice): void {
     for (const listener of this.noticeListeners) listener(notice);
   }
@@ -334,6 +403,7 @@ export class Station {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.scanners?.stop();
     this.noticeListeners.clear();
     await this.replayer.stop();
     await this.adapter.close();

@@ -45,14 +45,20 @@ export function sampleLabelValues(now = new Date()): Required<LabelValues> {
   };
 }
 
-/** A label that fits a 2×1 inch thermal label at 203 dpi: the serial as text, Code 128 and a QR code. */
+/**
+ * A label that fits a 2×1 inch thermal label at 203 dpi (406×203 dots): the
+ * serial as text and as Code 128 across the top, the firmware, the cloud's id
+ * for the unit, the date, slot and operator below, and a QR code of the
+ * serial in the corner; nothing overlaps (the preview in Settings shows it).
+ */
 export const DEFAULT_LABEL_TEMPLATE = [
   '^XA',
   '^CI28',
-  '^FO20,15^A0N,28,28^FDSN {serial}^FS',
-  '^FO20,50^BY2^BCN,60,N,N,N^FD{serial}^FS',
-  '^FO20,120^A0N,20,20^FDFW {versionId}^FS',
-  '^FO20,145^A0N,20,20^FD{date} {slot} {operator}^FS',
-  '^FO300,10^BQN,2,4^FDQA,{serial}^FS',
+  '^FO20,12^A0N,26,26^FDSN {serial}^FS',
+  '^FO20,44^BY2^BCN,50,N,N,N^FD{serial}^FS',
+  '^FO20,104^A0N,18,14^FDFW {versionId}^FS',
+  '^FO20,128^A0N,18,14^FDID {thingId}^FS',
+  '^FO20,152^A0N,18,14^FD{date} {slot} {operator}^FS',
+  '^FO300,100^BQN,2,3^FDQA,{serial}^FS',
   '^XZ',
 ].join('\n');

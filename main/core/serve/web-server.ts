@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError } from '../errors.ts';
-import { dispatch, type CallerAccess } from '../desk/dispatch.ts';
+import { dispatch, screenSession, type CallerAccess, type ScreenSession } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
 
@@ -169,6 +169,8 @@ function sameSecret(given: string, expected: string): boolean {
  * nothing for `stallMs` while answers wait is disconnected.
  */
 function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits): void {
+  // This socket's own session: unlocked with the engineer PIN at most once, for as long as it stays open.
+  const session = screenSession(access);
   let inFlight = 0;
   let lastTaken = Date.now();
   const backlogged = () => ws.bufferedAmount > limits.maxBufferedBytes;
@@ -208,7 +210,7 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
     }
     inFlight++;
     holdOrRead();
-    void handleMessage(desk, text, access).then((answer) => {
+    void handleMessage(desk, text, session).then((answer) => {
       inFlight--;
       send(answer);
     });
@@ -226,7 +228,7 @@ function busyAnswer(text: string | undefined, limit: number): unknown {
 }
 
 /** A call on the wire: {id, method, params}. Anything else is answered with an error and does nothing. */
-export async function handleMessage(desk: StationDesk, text: string | undefined, access: CallerAccess): Promise<unknown> {
+export async function handleMessage(desk: StationDesk, text: string | undefined, session: ScreenSession): Promise<unknown> {
   let message: unknown;
   try {
     message = text === undefined ? undefined : JSON.parse(text);
@@ -237,7 +239,7 @@ export async function handleMessage(desk: StationDesk, text: string | undefined,
     return { kind: 'answer', id: null, answer: { ok: false, error: 'refused: a call is {"id": <integer>, "method": <name>, "params": [...]}' } };
   }
   const { id, method, params } = message as { id: number; method: unknown; params: unknown };
-  return { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], access) };
+  return { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], session) };
 }
 
 async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

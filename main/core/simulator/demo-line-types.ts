@@ -1,3 +1,4 @@
+import type { LabelsInput } from '../config/labels-config.ts';
 import type { LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import type { openPort } from '../ports/open-port.ts';
@@ -8,6 +9,8 @@ export interface DemoLineOptions {
   kind?: DemoKind;
   /** Units (by index) whose flash chip refuses the credentials once, so a retry passes: the demo of a failure. */
   flakyUnits?: number[];
+  /** Label check and printing on the demo line (reference units), as in a line configuration. */
+  labels?: LabelsInput;
 }
 
 export const DEMO_KINDS = ['reference', 'esp32'] as const;

@@ -33,6 +33,7 @@ export async function startDemoLine(options: DemoLineOptions): Promise<DemoLine>
     cloud: { backend: 'gadgetkeeper', url: emulator.url },
     ports: units.paths,
     thingNameTemplate: 'ThermometerDevice-{serial}',
+    ...(options.labels ? { labels: options.labels } : {}),
   });
   return {
     ...units,

@@ -19,15 +19,32 @@ CREATE INDEX attempts_started ON attempts(started_at);
 `;
 
 /**
+ * Traceability (schema 3): who ran each attempt, on which station, with
+ * which line configuration (its hash, secrets left out) and which firmware
+ * (its SHA-256); and the label it was given (its values, and why it was not
+ * printed when it was not). Attempts recorded before have none of these.
+ */
+export const ATTEMPTS_TRACE_COLUMNS = `
+ALTER TABLE attempts ADD COLUMN operator TEXT;
+ALTER TABLE attempts ADD COLUMN station_id TEXT;
+ALTER TABLE attempts ADD COLUMN config_hash TEXT;
+ALTER TABLE attempts ADD COLUMN firmware_sha256 TEXT;
+ALTER TABLE attempts ADD COLUMN label TEXT;
+ALTER TABLE attempts ADD COLUMN label_problem TEXT;
+`;
+
+/**
  * How a journal written by an older station becomes the current one, a step
  * per schema version. Version 1 kept one record per unit that a retry
  * rewrote: each record becomes the unit's one attempt (the tries a retry
- * overwrote are gone; their last state is kept as it was).
+ * overwrote are gone; their last state is kept as it was). Version 2's
+ * attempts gain the traceability columns, empty for what was recorded before.
  */
 const MIGRATIONS: Record<number, string> = {
   1: `${ATTEMPTS_SCHEMA}
 INSERT INTO attempts (unit_id, port, result, failed_step, error, started_at, finished_at)
   SELECT id, port, result, failed_step, error, started_at, finished_at FROM units ORDER BY id;`,
+  2: ATTEMPTS_TRACE_COLUMNS,
 };
 
 /** Brings `db` from schema version `from` to `to` in one transaction: a failure leaves the journal as it was. */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges } from 'node:sqlite';
 import { StationError } from '../errors.ts';
 import { createPrivateFile } from './data-folder.ts';
-import { ATTEMPTS_SCHEMA, migrateJournal } from './journal-migrations.ts';
+import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, migrateJournal } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
 
 export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
@@ -53,9 +53,32 @@ export interface AttemptRecord {
   credentialsState: CredentialsState;
   startedAt: number;
   finishedAt: number | undefined;
+  /** Who ran it (signed in on the screen, or `station run --operator`). */
+  operator: string | undefined;
+  /** The station it ran on (the line's stationId, else the host name). */
+  stationId: string | undefined;
+  /** SHA-256 of the line configuration it ran with, secrets replaced by a marker (config-hash.ts). */
+  configHash: string | undefined;
+  /** SHA-256 of the firmware image it was flashed with (or already had, when the station knew the image). */
+  firmwareSha256: string | undefined;
+  /** The values its label was printed with (serial, thingId, date…): what a reprint prints again. */
+  label: Record<string, string> | undefined;
+  /** Why its label was not printed; undefined once it was. */
+  labelProblem: string | undefined;
+}
+
+/** Who, where and with what an attempt runs: recorded when it starts (traceability). */
+export interface AttemptTrace {
+  /** The port's slot name on the line. */
+  slot?: string;
+  operator?: string;
+  stationId?: string;
+  configHash?: string;
 }
 
 export interface AttemptFilter {
+  /** One attempt, by its id. */
+  id?: number;
   serial?: string;
   /** Part of a serial number, as a technician types it. */
   serialContains?: string;
@@ -94,8 +117,8 @@ export interface StepEvent {
   detail: string | undefined;
 }
 
-/** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt. */
-export const SCHEMA_VERSION = 2;
+/** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt; 3: attempts traceable (operator, station, configuration, firmware, label). */
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE units (
@@ -142,6 +165,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
 ${ATTEMPTS_SCHEMA}
+${ATTEMPTS_TRACE_COLUMNS}
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -234,12 +258,12 @@ export class Journal {
   }
 
   /** A unit's record and its first attempt. */
-  startUnit(serial: string, port: string, slot?: string): UnitRecord {
+  startUnit(serial: string, port: string, trace: AttemptTrace = {}): UnitRecord {
     const id = this.transaction(() => {
       const now = this.now();
       const result = this.sql("INSERT INTO units (serial, port, result, started_at) VALUES (?, ?, 'in-progress', ?)").run(serial, port, now);
       const unitId = Number(result.lastInsertRowid);
-      this.insertAttempt(unitId, port, slot, now);
+      this.insertAttempt(unitId, port, trace, now);
       return unitId;
     });
     return this.unit(id)!;
@@ -250,26 +274,69 @@ export class Journal {
    * a new attempt, unless its last one never ended (the station stopped
    * mid-way), which the restart continues rather than counting it twice.
    */
-  startAttempt(unitId: number, port: string, slot?: string): void {
+  startAttempt(unitId: number, port: string, trace: AttemptTrace = {}): void {
     this.transaction(() => {
       const last = this.sql('SELECT id, result FROM attempts WHERE unit_id = ? ORDER BY id DESC LIMIT 1').get(unitId) as Row | undefined;
-      if (last?.result === 'in-progress') this.sql('UPDATE attempts SET port = ?, slot = ? WHERE id = ?').run(port, slot ?? null, Number(last.id));
-      else this.insertAttempt(unitId, port, slot, this.now());
+      if (last?.result === 'in-progress') {
+        this.sql('UPDATE attempts SET port = ?, slot = ?, operator = ?, station_id = ?, config_hash = ? WHERE id = ?').run(
+          port,
+          trace.slot ?? null,
+          trace.operator ?? null,
+          trace.stationId ?? null,
+          trace.configHash ?? null,
+          Number(last.id),
+        );
+      } else this.insertAttempt(unitId, port, trace, this.now());
     });
   }
 
   /** A failed unit tried again on its own record (and its credentials): in progress again, as a new attempt; the failed one stays. */
-  retryUnit(unitId: number, port: string, slot?: string): void {
+  retryUnit(unitId: number, port: string, trace: AttemptTrace = {}): void {
     this.transaction(() => {
       this.sql("UPDATE units SET result = 'in-progress', failed_step = NULL, error = NULL, finished_at = NULL WHERE id = ?").run(unitId);
-      this.startAttempt(unitId, port, slot);
+      this.startAttempt(unitId, port, trace);
     });
+  }
+
+  /** The firmware the unit's current attempt flashed (or found already installed), by its SHA-256. */
+  setAttemptFirmware(unitId: number, sha256: string): void {
+    this.sql('UPDATE attempts SET firmware_sha256 = ? WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(sha256, unitId);
+  }
+
+  /** The label the unit's current attempt was given, and why it was not printed (undefined: printed). Returns the attempt's id. */
+  recordLabel(unitId: number, values: Record<string, string>, problem?: string): number {
+    return this.transaction(() => {
+      const row = this.sql('SELECT MAX(id) AS id FROM attempts WHERE unit_id = ?').get(unitId) as Row;
+      const id = Number(row.id);
+      this.sql('UPDATE attempts SET label = ?, label_problem = ? WHERE id = ?').run(JSON.stringify(values), problem ?? null, id);
+      return id;
+    });
+  }
+
+  /** An attempt's label went to the printer after all (a reprint), or failed again and why. */
+  setLabelProblem(attemptId: number, problem: string | undefined): void {
+    this.sql('UPDATE attempts SET label_problem = ? WHERE id = ?').run(problem ?? null, attemptId);
+  }
+
+  /** The id of a unit's newest attempt. */
+  currentAttempt(unitId: number): number | undefined {
+    const row = this.sql('SELECT MAX(id) AS id FROM attempts WHERE unit_id = ?').get(unitId) as Row;
+    return row.id === null ? undefined : Number(row.id);
+  }
+
+  /** One attempt, by its id. */
+  attempt(id: number): AttemptRecord | undefined {
+    return this.attempts({ id, limit: 1 })[0];
   }
 
   /** Every try of units, with the try's number for its unit (by serial number), filtered as History asks. */
   attempts(filter: AttemptFilter = {}): AttemptRecord[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
+    if (filter.id !== undefined) {
+      where.push('id = ?');
+      params.push(filter.id);
+    }
     if (filter.serial !== undefined) {
       where.push('serial = ?');
       params.push(filter.serial);
@@ -307,8 +374,16 @@ export class Journal {
     return rows.map(toAttempt);
   }
 
-  private insertAttempt(unitId: number, port: string, slot: string | undefined, at: number): void {
-    this.sql("INSERT INTO attempts (unit_id, port, slot, result, started_at) VALUES (?, ?, ?, 'in-progress', ?)").run(unitId, port, slot ?? null, at);
+  private insertAttempt(unitId: number, port: string, trace: AttemptTrace, at: number): void {
+    this.sql("INSERT INTO attempts (unit_id, port, slot, operator, station_id, config_hash, result, started_at) VALUES (?, ?, ?, ?, ?, ?, 'in-progress', ?)").run(
+      unitId,
+      port,
+      trace.slot ?? null,
+      trace.operator ?? null,
+      trace.stationId ?? null,
+      trace.configHash ?? null,
+      at,
+    );
   }
 
   unit(id: number): UnitRecord | undefined {
@@ -523,6 +598,10 @@ export class Journal {
     this.sql('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  deleteSetting(key: string): void {
+    this.sql('DELETE FROM settings WHERE key = ?').run(key);
+  }
+
   /** A setting that may hold secrets (the line configuration), sealed like credentials. */
   secretSetting(key: string): string | undefined {
     const sealed = this.setting(`sealed:${key}`);
@@ -601,6 +680,12 @@ function toAttempt(row: Row): AttemptRecord {
     credentialsState: row.credentials_state as CredentialsState,
     startedAt: Number(row.started_at),
     finishedAt: row.finished_at === null ? undefined : Number(row.finished_at),
+    operator: text(row.operator),
+    stationId: text(row.station_id),
+    configHash: text(row.config_hash),
+    firmwareSha256: text(row.firmware_sha256),
+    label: row.label === null || row.label === undefined ? undefined : (JSON.parse(String(row.label)) as Record<string, string>),
+    labelProblem: text(row.label_problem),
   };
 }
 

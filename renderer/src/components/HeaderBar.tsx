@@ -6,13 +6,16 @@ interface Props {
   now: number;
   sound: { on: boolean; toggle: () => void };
   act: (label: string, action: (bridge: StationBridge) => Promise<unknown>) => void;
+  /** Operator mode is off, or this screen is unlocked: starting and stopping the line is allowed. */
+  mayChangeLine: boolean;
 }
 
+const ENGINEER_ONLY = 'Needs the engineer: unlock this screen with the engineer PIN in Settings';
 const CLOUD_WORDS = { unknown: 'Cloud not checked yet', online: 'Cloud online', offline: 'Cloud offline' } as const;
 const CLOUD_ICONS = { unknown: '?', online: '●', offline: '○' } as const;
 
 /** The line at a glance: its progress, the shift's counts and yields, the rate and time per unit, the cloud and outbox, and start/stop. */
-export function HeaderBar({ header, now, sound, act }: Props) {
+export function HeaderBar({ header, now, sound, act, mayChangeLine }: Props) {
   if (!header) return <p className="header-bar">Connecting to the station…</p>;
   const { shift, rate, progress } = header;
   return (
@@ -41,11 +44,11 @@ export function HeaderBar({ header, now, sound, act }: Props) {
         </button>
         {header.configured &&
           (header.lineRunning ? (
-            <button type="button" onClick={() => act('Stop line', (bridge) => bridge.stopLine())}>
+            <button type="button" disabled={!mayChangeLine} title={mayChangeLine ? undefined : ENGINEER_ONLY} onClick={() => act('Stop line', (bridge) => bridge.stopLine())}>
               Stop line
             </button>
           ) : (
-            <button type="button" className="primary" onClick={() => act('Start line', (bridge) => bridge.startLine())}>
+            <button type="button" className="primary" disabled={!mayChangeLine} title={mayChangeLine ? undefined : ENGINEER_ONLY} onClick={() => act('Start line', (bridge) => bridge.startLine())}>
               Start line
             </button>
           ))}

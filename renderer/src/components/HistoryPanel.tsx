@@ -18,6 +18,12 @@ interface Filter {
   to: string;
 }
 
+/** Everything traceability records of an attempt, in full, for the cell's tooltip. */
+function traceTitle(row: HistoryRow): string | undefined {
+  const parts = [row.stationId && `station ${row.stationId}`, row.configHash && `configuration SHA-256 ${row.configHash}`, row.firmwareSha256 && `firmware SHA-256 ${row.firmwareSha256}`].filter(Boolean);
+  return parts.length ? parts.join('\n') : undefined;
+}
+
 /** A date field's day as epoch ms at local midnight; `to` includes its whole day. */
 function toQuery(filter: Filter): Omit<HistoryQuery, 'limit'> {
   const day = (value: string, plusDays = 0) => {
@@ -38,6 +44,7 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
   const [filter, setFilter] = useState<Filter>({ serial: '', result: '', port: '', from: '', to: '' });
   const [rows, setRows] = useState<HistoryRow[]>([]);
   const [problem, setProblem] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
 
   const search = useCallback(
     async (query: Omit<HistoryQuery, 'limit'>) => {
@@ -54,15 +61,26 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
     void search({});
   }, [search]);
 
-  const exportCsv = async () => {
+  const exportAs = async (format: 'csv' | 'json') => {
     try {
-      const csv = await bridge.exportCsv(toQuery(filter));
+      const text = format === 'csv' ? await bridge.exportCsv(toQuery(filter)) : await bridge.exportJson(toQuery(filter));
       const link = document.createElement('a');
-      link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      link.download = `station-history-${new Date().toISOString().slice(0, 10)}.csv`;
+      link.href = URL.createObjectURL(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' }));
+      link.download = `station-history-${new Date().toISOString().slice(0, 10)}.${format}`;
       link.click();
       URL.revokeObjectURL(link.href);
     } catch (error) {
+      setProblem(errorText(error));
+    }
+  };
+  const reprint = async (row: HistoryRow) => {
+    try {
+      await bridge.reprintLabel(row.id);
+      setProblem(undefined);
+      setNotice(`The label of ${row.serial} (attempt ${row.attempt}) went to the printer.`);
+      await search(toQuery(filter));
+    } catch (error) {
+      setNotice(undefined);
       setProblem(errorText(error));
     }
   };
@@ -100,13 +118,21 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
           To <input type="date" value={filter.to} onChange={set('to')} />
         </label>
         <button type="submit">Search</button>
-        <button type="button" onClick={() => void exportCsv()}>
+        <button type="button" onClick={() => void exportAs('csv')}>
           Export CSV
+        </button>
+        <button type="button" onClick={() => void exportAs('json')}>
+          Export JSON
         </button>
       </form>
       {problem && (
         <p role="alert" className="problem">
           {problem}
+        </p>
+      )}
+      {notice && (
+        <p role="status" className="notice">
+          {notice}
         </p>
       )}
       <table>
@@ -122,6 +148,11 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
             <th scope="col">Duration</th>
             <th scope="col">Firmware</th>
             <th scope="col">Started</th>
+            <th scope="col">Operator</th>
+            <th scope="col" title="The station, the line configuration's SHA-256 (secrets left out) and the firmware's SHA-256">
+              Traceability
+            </th>
+            <th scope="col">Label</th>
           </tr>
         </thead>
         <tbody>
@@ -138,6 +169,20 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
               <td className="num">{row.finishedAt === undefined ? '' : duration(row.finishedAt - row.startedAt)}</td>
               <td>{row.versionId ?? ''}</td>
               <td>{new Date(row.startedAt).toLocaleString()}</td>
+              <td>{row.operator ?? ''}</td>
+              <td className="trace" title={traceTitle(row)}>
+                {row.stationId ?? ''}
+                {row.configHash && <> · cfg {row.configHash.slice(0, 8)}</>}
+                {row.firmwareSha256 && <> · fw {row.firmwareSha256.slice(0, 8)}</>}
+              </td>
+              <td className={row.label === 'not printed' ? 'label-problem' : undefined} title={row.labelProblem}>
+                {row.label ?? ''}{' '}
+                {row.label && (
+                  <button type="button" className="quiet" onClick={() => void reprint(row)}>
+                    Reprint
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

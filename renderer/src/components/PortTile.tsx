@@ -1,10 +1,14 @@
 import type { StationBridge, Tile } from '../../../contract/station-contract.ts';
 import { bytes, duration, firstSentence, shortPort, STATE_LOOK, STEP_DOING, STEP_LABELS, stateWord, unitPercent, withoutPlace } from '../format.ts';
+import { PromptInput } from './PromptInput.tsx';
 
 export type Density = 'roomy' | 'regular' | 'dense';
 
 interface Props {
+  bridge: StationBridge;
   tile: Tile;
+  /** This tile's prompt is the only one open on the line (it takes the keyboard). */
+  onlyPrompt: boolean;
   now: number;
   lineRunning: boolean;
   /** How much a tile shows: everything (few ports), steps only while working, or slot, state, step and percentage (many ports). */
@@ -18,7 +22,7 @@ interface Props {
  * percentage while a unit is at work, and for a unit that did not pass the
  * whole reason and the one thing to do about it.
  */
-export function PortTile({ tile, now, lineRunning, density, act }: Props) {
+export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, act }: Props) {
   const dense = density === 'dense';
   const look = STATE_LOOK[tile.state];
   const id = `tile-${tile.port.replace(/[^A-Za-z0-9]/g, '-')}`;
@@ -74,6 +78,7 @@ export function PortTile({ tile, now, lineRunning, density, act }: Props) {
           {progress.secondsLeft !== undefined && ` · ${duration(progress.secondsLeft * 1000)} left`}
         </p>
       )}
+      {tile.prompt && working && <PromptInput bridge={bridge} port={tile.port} slot={tile.slot} prompt={tile.prompt} now={now} only={onlyPrompt} />}
       {tile.waitingForCloud && working && (
         <p className="cloud-wait">
           <strong>Waiting for the cloud</strong> (up to {duration(Math.max(0, tile.waitingForCloud.until - now))} more){dense ? '' : `: ${withoutPlace(tile.waitingForCloud.reason)}`}
@@ -88,6 +93,15 @@ export function PortTile({ tile, now, lineRunning, density, act }: Props) {
         </p>
       )}
       <TileAction tile={tile} lineRunning={lineRunning} act={act} />
+      {tile.labelNotPrinted && !working && (
+        <div className="label-not-printed" title={tile.labelNotPrinted.reason}>
+          <strong>Label not printed</strong>
+          {!dense && <>: {firstSentence(tile.labelNotPrinted.reason.replace(/^label not printed: /, ''))}</>}{' '}
+          <button type="button" onClick={() => act(`Reprint the label of ${tile.serial ?? `slot ${tile.slot}`}`, (b) => b.reprintLabel(tile.labelNotPrinted!.attemptId))}>
+            Reprint
+          </button>
+        </div>
+      )}
       {tile.steps.length > 0 && (density === 'roomy' || working) && (
         // The unit's planned steps: named on a roomy tile, a segment each on a smaller one.
         <ol className={density === 'roomy' ? 'steps' : 'step-track'} aria-label={`Steps on slot ${tile.slot}`}>

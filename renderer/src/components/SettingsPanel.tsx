@@ -1,7 +1,10 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import type { BackendChoice, FieldProblem, PortList, PortSetting, SettingsField, SettingsInput, SettingsView, StationBridge } from '../../../contract/station-contract.ts';
+import type { BackendChoice, FieldProblem, LabelSettings as Labels, PortList, PortSetting, SettingsField, SettingsInput, SettingsView, StationBridge } from '../../../contract/station-contract.ts';
 import { uploadFirmware } from '../firmware-upload.ts';
 import { errorText } from '../format.ts';
+import type { ScreenSessionState } from '../use-session.ts';
+import { EngineerPin } from './EngineerPin.tsx';
+import { LabelSettings } from './LabelSettings.tsx';
 
 /** A firmware file pinned from the firmware folder: the way for a backend that serves no firmware. */
 const FIRMWARE_FIELDS: SettingsField[] = [
@@ -9,8 +12,26 @@ const FIRMWARE_FIELDS: SettingsField[] = [
   { name: 'firmwareVersion', label: 'Firmware version id', kind: 'text', required: true },
 ];
 
-/** Cloud, credentials, ports, auto-start and the device profile. The stored secret is never shown, only replaced. */
-export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
+/**
+ * Cloud, credentials, ports, auto-start, labels and the device profile. The
+ * stored secret is never shown, only replaced. In operator mode they are the
+ * engineer's: this screen must be unlocked with the engineer PIN first (the
+ * station refuses the calls otherwise, whatever this screen shows).
+ */
+export function SettingsPanel({ bridge, session }: { bridge: StationBridge; session: ScreenSessionState }) {
+  const pinSet = session.session?.engineerPinSet ?? false;
+  if (!session.mayChangeLine) {
+    return (
+      <section aria-labelledby="settings-title">
+        <h2 id="settings-title">Settings</h2>
+        <EngineerPin bridge={bridge} session={session} mode="unlock" />
+      </section>
+    );
+  }
+  return <SettingsForms bridge={bridge} session={session} pinSet={pinSet} />;
+}
+
+function SettingsForms({ bridge, session, pinSet }: { bridge: StationBridge; session: ScreenSessionState; pinSet: boolean }) {
   const [view, setView] = useState<SettingsView | undefined>();
   const [backendId, setBackendId] = useState<string>('');
   const [url, setUrl] = useState('');
@@ -20,6 +41,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const [autoStart, setAutoStart] = useState(true);
   const [template, setTemplate] = useState('');
+  const [labels, setLabels] = useState<Labels>({ check: false });
   const [detected, setDetected] = useState<PortList | undefined>();
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>();
 
@@ -31,6 +53,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
     setPorts(settings.ports);
     setAutoStart(settings.autoStart);
     setTemplate(settings.thingNameTemplate ?? '');
+    setLabels(settings.labels);
   };
   useEffect(() => {
     bridge.getSettings().then(load, (error: unknown) => setMessage({ ok: false, text: errorText(error) }));
@@ -50,6 +73,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
         autoStart,
         ...(secret ? { secret } : {}),
         ...(template.trim() ? { thingNameTemplate: template.trim() } : {}),
+        labels,
       };
       load(await bridge.saveSettings(input));
       setSecret('');
@@ -102,6 +126,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
   return (
     <section aria-labelledby="settings-title">
       <h2 id="settings-title">Settings</h2>
+      <EngineerPin bridge={bridge} session={session} mode={pinSet ? 'change' : 'set'} />
       {message && (
         <p role={message.ok ? 'status' : 'alert'} className={message.ok ? 'notice' : 'problem'}>
           {message.text}
@@ -191,6 +216,7 @@ export function SettingsPanel({ bridge }: { bridge: StationBridge }) {
             <input type="checkbox" checked={autoStart} onChange={(event) => setAutoStart(event.target.checked)} /> Start the line when the station opens
           </label>
         </fieldset>
+        {view && <LabelSettings bridge={bridge} labels={labels} onChange={setLabels} defaultTemplate={view.defaultLabelTemplate} printersAllowed={view.labelPrintersAllowed} problemsOf={problemsOf} />}
         <button type="submit" className="primary">
           Save settings
         </button>

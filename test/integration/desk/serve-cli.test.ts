@@ -65,6 +65,11 @@ describe('station serve: access tokens', () => {
     expect(result.output).toMatch(/--token is not accepted: .*\(ps\).*STATION_TOKEN.*--token-file/);
   });
 
+  it('refuses a label printer it cannot read, and demo label options beside a line configuration', async () => {
+    expect(await serveOutcome(['--label-printer', '10.0.0.9'])).toMatchObject({ outcome: 2, output: expect.stringMatching(/--label-printer 10\.0\.0\.9: write tcp:\/\/HOST:PORT or cups:QUEUE/) });
+    expect(await serveOutcome(['--label-check', '--config', 'line.json'])).toMatchObject({ outcome: 2, output: expect.stringMatching(/are for the demo line; a line configuration has its own "labels"/) });
+  });
+
   it('refuses a token under 16 characters from STATION_TOKEN or a token file, and a token file others can read', async () => {
     const short = await serveOutcome([], { STATION_TOKEN: 'short' });
     expect(short.outcome).toBe(2);

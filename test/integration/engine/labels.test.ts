@@ -1,8 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
+import { configHash } from '../../../main/core/config/config-hash.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { StationEvent } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
@@ -32,7 +34,8 @@ describe('label check and label printing on the line', () => {
     for (let i = 1; i <= count; i++) sims.push(await startSimulatorOnPty({ serial: serial(i), bootDelayMs: 20 }));
     const config = lineConfigSchema.parse({
       cloud: { backend: 'gadgetkeeper', url: emulator.url },
-      ports: sims.map((sim) => sim.path),
+      ports: sims.map((sim, index) => ({ path: sim.path, slot: `A${index + 1}` })),
+      stationId: 'station-7',
       labels: { ...labels, print: { printer: { kind: 'tcp', host: printer.host, port: printer.port }, template: '^XA^FO10,10^FD{serial} {thingId} {operator}^FS^XZ', timeoutSeconds: 2 } },
     });
     station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'labels-')) });
@@ -73,6 +76,35 @@ describe('label check and label printing on the line', () => {
     expect(outcome!.labelNotPrinted).toMatch(/label not printed: the printer at 127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\)/);
     const printed = station.journal.stepEvents(outcome!.unitId!).find((event) => event.step === 'label-print' && event.status !== 'started');
     expect(printed).toMatchObject({ status: 'skipped', detail: expect.stringContaining('label not printed') });
+  });
+
+  it('every attempt records its operator, station, configuration hash and firmware SHA-256; a label not printed is printed again, with the values it had, once the printer is back', async () => {
+    const { config, station } = await line(1, {});
+    const port = printer!.port;
+    await printer!.stop();
+    const [outcome] = await station.provisionOnce([sims[0]!.path]);
+    expect(outcome).toMatchObject({ result: 'passed', attemptId: expect.any(Number) });
+    const attempt = station.journal.attempt(outcome!.attemptId!)!;
+    const image = station.journal.cachedFirmware(station.cache.keyOf(outcome!.versionId!))!;
+    expect(attempt).toMatchObject({
+      operator: 'Ada',
+      stationId: 'station-7',
+      configHash: configHash(config),
+      firmwareSha256: createHash('sha256').update(readFileSync(image.path)).digest('hex'),
+      label: { serial: serial(1), thingId: outcome!.thingId, operator: 'Ada', slot: 'A1', date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
+      labelProblem: expect.stringContaining('could not be reached'),
+    });
+
+    // Still off: the reprint fails saying why, and the record still says not printed.
+    await expect(station.reprintLabel(attempt.id)).rejects.toMatchObject({ code: 'LABEL_NOT_PRINTED' });
+    printer = await startPrinterEmulator({ port });
+    // Another operator at the station now: the label is the one the unit had.
+    station.operator = 'Grace';
+    await station.reprintLabel(attempt.id);
+    await until(() => printer!.jobs.length > 0);
+    expect(printer.jobs).toEqual([`^XA^FO10,10^FD${serial(1)} ${outcome!.thingId} Ada^FS^XZ`]);
+    expect(station.journal.attempt(attempt.id)).toMatchObject({ labelProblem: undefined, label: attempt.label });
+    await expect(station.reprintLabel(9999)).rejects.toMatchObject({ code: 'ATTEMPT_UNKNOWN' });
   });
 });
 

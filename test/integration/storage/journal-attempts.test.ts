@@ -41,6 +41,28 @@ function journalV1(): string {
   return path;
 }
 
+/** The attempts table as stations with schema version 2 created it (before traceability). */
+const ATTEMPTS_V2 = `
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, unit_id INTEGER NOT NULL REFERENCES units(id), port TEXT NOT NULL, slot TEXT,
+  result TEXT NOT NULL CHECK (result IN ('in-progress','passed','failed','pending','cancelled')), failed_step TEXT, error TEXT,
+  started_at INTEGER NOT NULL, finished_at INTEGER);
+CREATE INDEX attempts_unit ON attempts(unit_id);
+CREATE INDEX attempts_started ON attempts(started_at);`;
+
+/** A real SQLite file as a version-2 station left it: a unit tried twice, and a setting. */
+function journalV2(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'journal-v2-')), 'journal.sqlite');
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL;');
+  db.exec(SCHEMA_V1.replace('PRAGMA user_version = 1;', `${ATTEMPTS_V2} PRAGMA user_version = 2;`));
+  db.exec(`INSERT INTO units (serial, port, result, thing_id, version_id, started_at, finished_at) VALUES ('SN-V2', '/dev/ttyACM0', 'passed', 'thing-2', 'v-2', 1000, 9000);
+           INSERT INTO attempts (unit_id, port, slot, result, failed_step, error, started_at, finished_at) VALUES (1, '/dev/ttyACM0', 'A1', 'failed', 'flash', 'unplugged', 1000, 2000);
+           INSERT INTO attempts (unit_id, port, slot, result, started_at, finished_at) VALUES (1, '/dev/ttyACM0', 'A1', 'passed', 3000, 9000);
+           INSERT INTO settings (key, value) VALUES ('last-target:gadgetkeeper', 'v-2');`);
+  db.close();
+  return path;
+}
+
 const box = () => new SecretBox(randomBytes(32));
 const fresh = (now?: () => number) => Journal.open(join(mkdtempSync(join(tmpdir(), 'attempts-')), 'journal.sqlite'), box(), { now });
 
@@ -57,7 +79,7 @@ describe('the journal keeps every try of a unit as an attempt', () => {
       expect(journal.setting('last-target:gadgetkeeper')).toBe('v-7');
       // New tries go on after the old ones.
       const old = journal.latestUnit('SN-OLD-2')!;
-      journal.retryUnit(old.id, '/dev/ttyACM1', '2');
+      journal.retryUnit(old.id, '/dev/ttyACM1', { slot: '2' });
       journal.finishUnit(old.id, 'passed');
       expect(journal.attempts({ serial: 'SN-OLD-2' }).map((a) => [a.number, a.result])).toEqual([
         [2, 'passed'],
@@ -81,22 +103,71 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     }
   });
 
+  it('upgrades a version-2 journal: its attempts stay as they were, with no traceability recorded; new ones carry it', () => {
+    const path = journalV2();
+    const journal = Journal.open(path, box());
+    try {
+      const untraced = { operator: undefined, stationId: undefined, configHash: undefined, firmwareSha256: undefined, label: undefined, labelProblem: undefined };
+      expect(journal.attempts({ order: 'oldest' })).toEqual([
+        expect.objectContaining({ serial: 'SN-V2', number: 1, slot: 'A1', result: 'failed', failedStep: 'flash', error: 'unplugged', startedAt: 1000, finishedAt: 2000, ...untraced }),
+        expect.objectContaining({ serial: 'SN-V2', number: 2, slot: 'A1', result: 'passed', thingId: 'thing-2', versionId: 'v-2', startedAt: 3000, finishedAt: 9000, ...untraced }),
+      ]);
+      expect(journal.setting('last-target:gadgetkeeper')).toBe('v-2');
+      const unit = journal.startUnit('SN-NEW', '/dev/ttyACM1', { slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
+      journal.setAttemptFirmware(unit.id, 'f'.repeat(64));
+      journal.finishUnit(unit.id, 'passed');
+      expect(journal.attempts({ serial: 'SN-NEW' })).toEqual([expect.objectContaining({ slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64), firmwareSha256: 'f'.repeat(64) })]);
+    } finally {
+      journal.close();
+    }
+    const db = new DatabaseSync(path, { readOnly: true });
+    expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+    db.close();
+  });
+
+  it('a reader (station history) upgrades a version-2 journal before reading it', () => {
+    const reader = Journal.openExisting(journalV2(), box())!;
+    try {
+      expect(reader.attempts().map((a) => [a.number, a.result, a.operator])).toEqual([
+        [2, 'passed', undefined],
+        [1, 'failed', undefined],
+      ]);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('keeps each attempt\'s label and whether it was printed; a restart continuing an attempt records who continued it', () => {
+    const journal = fresh();
+    const unit = journal.startUnit('SN9', 'p0', { slot: '1', operator: 'Ada', stationId: 's1', configHash: 'a'.repeat(64) });
+    const values = { serial: 'SN9', thingId: 'thing-9', date: '2026-11-30', operator: 'Ada' };
+    const attemptId = journal.recordLabel(unit.id, values, 'label not printed: the printer is off');
+    expect(journal.attempt(attemptId)).toMatchObject({ id: attemptId, serial: 'SN9', label: values, labelProblem: 'label not printed: the printer is off' });
+    journal.setLabelProblem(attemptId, undefined);
+    expect(journal.attempt(attemptId)).toMatchObject({ label: values, labelProblem: undefined });
+    // The station stopped mid-way; its restart, with another operator, continues the same attempt.
+    journal.startAttempt(unit.id, 'p1', { slot: '2', operator: 'Grace', stationId: 's1', configHash: 'b'.repeat(64) });
+    expect(journal.attempts({ serial: 'SN9' })).toEqual([expect.objectContaining({ id: attemptId, port: 'p1', slot: '2', operator: 'Grace', configHash: 'b'.repeat(64) })]);
+    expect(journal.currentAttempt(unit.id)).toBe(attemptId);
+    journal.close();
+  });
+
   it('refuses a journal from a newer station, naming it, and leaves it untouched', () => {
     const path = journalV1();
     const db = new DatabaseSync(path);
     db.exec('PRAGMA user_version = 99');
     db.close();
-    expect(() => Journal.open(path, box())).toThrow(/schema version 99; this station understands 2/);
+    expect(() => Journal.open(path, box())).toThrow(/schema version 99; this station understands 3/);
   });
 
   it('a retry is a new attempt of the same unit; the failed one stays, with its failure', () => {
     let now = 10_000;
     const journal = fresh(() => now);
-    const unit = journal.startUnit('SN1', '/dev/ttyACM0', 'A1');
+    const unit = journal.startUnit('SN1', '/dev/ttyACM0', { slot: 'A1' });
     now += 5_000;
     journal.finishUnit(unit.id, 'failed', { step: 'write-credentials', error: 'memory write failed' });
     now += 1_000;
-    journal.retryUnit(unit.id, '/dev/ttyACM0', 'A1');
+    journal.retryUnit(unit.id, '/dev/ttyACM0', { slot: 'A1' });
     expect(journal.unit(unit.id)?.result).toBe('in-progress');
     now += 4_000;
     journal.finishUnit(unit.id, 'passed');
@@ -139,7 +210,7 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     const run = (serial: string, port: string, slot: string, at: number, result: 'passed' | 'failed') => {
       now = at;
       const previous = journal.latestUnit(serial);
-      const id = previous ? (journal.retryUnit(previous.id, port, slot), previous.id) : journal.startUnit(serial, port, slot).id;
+      const id = previous ? (journal.retryUnit(previous.id, port, { slot }), previous.id) : journal.startUnit(serial, port, { slot }).id;
       now = at + 100;
       journal.finishUnit(id, result, result === 'failed' ? { step: 'flash', error: 'x' } : {});
     };

@@ -1,7 +1,8 @@
 import type { CallSafety, CloudAdapter, CloudStep, OutboxCall, ThingCredentials, VersionInfo } from '../../cloud/cloud-adapter.ts';
 import type { LineConfig } from '../../config/line-config.ts';
 import type { DeviceDriver, DriverCapabilities, FirmwareImage } from '../../devices/driver.ts';
-import type { Journal } from '../../storage/journal.ts';
+import { slotOf } from '../../config/line-config.ts';
+import type { AttemptTrace, Journal } from '../../storage/journal.ts';
 import type { LabelPrinter } from '../../labels/label-printer.ts';
 import type { TransferProgress } from '../../transfer/progress.ts';
 import type { ActiveSerials } from '../active-serials.ts';
@@ -31,8 +32,11 @@ export interface PipelineDeps {
   prompts: OperatorPrompts;
   /** Who is at the station, for records and labels. */
   operator?: string;
-  /** The port's slot name, for labels. */
+  /** The port's slot name, for records and labels. */
   slot?: string;
+  /** This station's name and the line configuration's hash (secrets left out), for every attempt's record. */
+  stationId?: string;
+  configHash?: string;
   /** Where labels go, when the line prints them. */
   printer?: LabelPrinter;
 }
@@ -52,6 +56,11 @@ export interface UnitState {
   deferred: OutboxCall[];
   /** The unit passed, but its label could not be printed: why. */
   labelNotPrinted?: string;
+}
+
+/** Who, where and with what this unit's attempt runs, as its record keeps it. */
+export function attemptTrace(deps: PipelineDeps): AttemptTrace {
+  return { slot: deps.slot ?? slotOf(deps.config.ports, deps.port), operator: deps.operator, stationId: deps.stationId, configHash: deps.configHash };
 }
 
 /** One step as it runs for one unit. */

@@ -1,8 +1,7 @@
 import { CloudError } from '../../cloud/cloud-error.ts';
-import { slotOf } from '../../config/line-config.ts';
 import { isStationError } from '../../errors.ts';
 import type { PipelineStep, UnitOutcome } from '../events.ts';
-import type { PipelineDeps, UnitState } from './pipeline-types.ts';
+import { attemptTrace, type PipelineDeps, type UnitState } from './pipeline-types.ts';
 import { runStep } from './run-step.ts';
 import { planUnit } from './step-plan.ts';
 
@@ -34,7 +33,8 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
       } catch (error) {
         const described = describe(error, deps.port, unit.serial, step.name);
         timings[step.name] = elapsed();
-        if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port, slotOf(deps.config.ports, deps.port)).id;
+        if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port, attemptTrace(deps)).id;
+        recordFirmware(deps, unit);
         // Credentials the cloud refused (revoked by a newer activation, or reset by the vendor) are not handed to the next attempt.
         if (error instanceof CloudError && error.failure === 'unauthorized') deps.journal.setCredentialsState(unit.unitId, 'none');
         deps.journal.recordStep(unit.unitId, step.name, 'failed', { durationMs: timings[step.name], detail: described });
@@ -47,12 +47,24 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
       }
     }
     const result = unit.deferred.length > 0 ? 'pending' : 'passed';
+    recordFirmware(deps, unit);
     deps.journal.finishUnit(unit.unitId!, result);
     return outcome(deps, unit, timings, result);
   } finally {
     if (unit.serial !== undefined) deps.activeSerials.release(unit.serial, deps.port);
     await unit.driver?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The firmware this attempt flashed, by its SHA-256: the image it held, or
+ * for a unit that already ran the target, the cached image of that version
+ * when the station has it.
+ */
+function recordFirmware(deps: PipelineDeps, unit: UnitState): void {
+  const sha256 =
+    unit.image?.sha256 ?? (unit.target && deps.config.firmware.source === 'cloud' ? deps.journal.cachedFirmware(deps.cache.keyOf(unit.target.id))?.sha256 : undefined);
+  if (sha256 !== undefined && unit.unitId !== undefined) deps.journal.setAttemptFirmware(unit.unitId, sha256);
 }
 
 /** The failure in words; the step is always named as the pipeline names it (not as a driver or a cloud adapter does). */
@@ -86,6 +98,7 @@ function outcome(
     versionId: unit.target?.id,
     steps,
     unitId: unit.unitId,
+    attemptId: unit.unitId === undefined ? undefined : deps.journal.currentAttempt(unit.unitId),
   };
   deps.emit(final);
   return final;

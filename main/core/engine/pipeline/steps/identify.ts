@@ -1,7 +1,6 @@
-import { slotOf } from '../../../config/line-config.ts';
 import { StationError } from '../../../errors.ts';
 import { takeHeldCredentials } from '../held-credentials.ts';
-import type { StepModule } from '../pipeline-types.ts';
+import { attemptTrace, type StepModule } from '../pipeline-types.ts';
 
 /** Opens the port, reads the unit's serial number, and finds (or starts) its record. */
 export const identifyStep: StepModule = {
@@ -11,7 +10,7 @@ export const identifyStep: StepModule = {
     name: 'identify',
     run: async (unit) => {
       const { journal, port, signal } = deps;
-      const slot = slotOf(deps.config.ports, port);
+      const trace = attemptTrace(deps);
       unit.driver = await deps.connect();
       const { serial } = await unit.driver.identify({ signal });
       unit.serial = serial;
@@ -24,7 +23,7 @@ export const identifyStep: StepModule = {
           });
         }
         // The same unit tried again: a new attempt on its record, with the credentials it already has.
-        journal.retryUnit(failed.id, port, slot);
+        journal.retryUnit(failed.id, port, trace);
         unit.unitId = failed.id;
         takeHeldCredentials(deps, unit, failed);
         return;
@@ -32,8 +31,8 @@ export const identifyStep: StepModule = {
       // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
       const previous = journal.latestUnit(serial);
       const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
-      if (continues) journal.startAttempt(previous.id, port, slot);
-      unit.unitId = continues ? previous.id : journal.startUnit(serial, port, slot).id;
+      if (continues) journal.startAttempt(previous.id, port, trace);
+      unit.unitId = continues ? previous.id : journal.startUnit(serial, port, trace).id;
       if (previous) takeHeldCredentials(deps, unit, previous);
     },
   }),

@@ -41,7 +41,6 @@ export const labelCheckStep: StepModule = {
             retryable: true,
           });
         }
-        return `the label matches (${labelSerial})`;
       },
     };
   },

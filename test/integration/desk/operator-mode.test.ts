@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
+import { StationDesk } from '../../../main/core/desk/station-desk.ts';
+import { storeEngineerPin, storedPinHash } from '../../../main/core/operator/engineer-pin.ts';
+import { startWebServer, type RunningWebServer } from '../../../main/core/serve/web-server.ts';
+import { dataFolder } from '../../../main/core/storage/data-folder.ts';
+import { Journal } from '../../../main/core/storage/journal.ts';
+import { SecretBox } from '../../../main/core/storage/secret-box.ts';
+
+const PIN = '735911';
+type AnswerOf = { ok: boolean; value?: Record<string, unknown>; error?: string };
+
+/** A browser's socket: its calls, and every frame it sent (to see what carried the PIN). */
+async function client(url: string) {
+  const ws = new WebSocket(url);
+  const sent: string[] = [];
+  const answers = new Map<number, AnswerOf>();
+  const headers: Array<Record<string, unknown>> = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { kind: string; id: number; answer: AnswerOf; update: { type: string; header?: Record<string, unknown>; snapshot?: { header: Record<string, unknown> } } };
+    if (message.kind === 'answer') answers.set(message.id, message.answer);
+    else if (message.update.type === 'header') headers.push(message.update.header!);
+    else if (message.update.type === 'snapshot') headers.push(message.update.snapshot!.header);
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let nextId = 1;
+  const call = async (method: string, ...params: unknown[]): Promise<AnswerOf> => {
+    const id = nextId++;
+    const text = JSON.stringify({ id, method, params });
+    sent.push(text);
+    ws.send(text);
+    const deadline = Date.now() + 10_000;
+    while (!answers.has(id)) {
+      if (Date.now() > deadline) throw new Error(`no answer to ${method}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return answers.get(id)!;
+  };
+  return { ws, call, sent, headers };
+}
+
+const settings = { backend: 'gadgetkeeper', url: 'http://127.0.0.1:9', fields: {}, secret: 'pk-operator-mode-0001', ports: ['/dev/ttyNOPE0'], autoStart: false };
+const profile = JSON.stringify({ name: 'other', serial: { baudRate: 9600 } });
+
+describe('operator mode: the engineer PIN, enforced where calls are dispatched (station serve\'s WebSocket)', () => {
+  let dir: string;
+  let desk: StationDesk;
+  let server: RunningWebServer;
+  const wsUrl = () => `${server.url.replace('http', 'ws')}ws`;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'operator-mode-'));
+    desk = new StationDesk({ dataDir: dir, settings: jsonFileSettingsStore(join(dir, 'settings.json')), secretKey: randomBytes(32) });
+    await desk.init();
+    server = await startWebServer({ desk, staticDir: join(dir, 'static'), allowSettings: true });
+  });
+  afterEach(async () => {
+    await server.close();
+    await desk.close(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `station engineer-pin set` does this on the data folder's journal. */
+  async function setPinAsTheCommandLineDoes(pin: string): Promise<void> {
+    const journal = Journal.open(dataFolder(dir).journal, new SecretBox(randomBytes(32)));
+    await storeEngineerPin(journal, pin);
+    journal.close();
+  }
+
+  it('with a PIN set, every call that changes the line is refused until this socket is unlocked; the others stay locked', async () => {
+    const a = await client(wsUrl());
+    const b = await client(wsUrl());
+    expect((await a.call('session')).value).toEqual({ engineer: false, engineerPinSet: false });
+    await setPinAsTheCommandLineDoes(PIN);
+    // Applies at once, with no restart: the hash is read at every check.
+    expect((await a.call('session')).value).toEqual({ engineer: false, engineerPinSet: true });
+    for (const [method, ...params] of [['saveSettings', settings], ['checkSettings', settings], ['importProfile', profile], ['useBuiltInProfile', 'reference'], ['startDemo'], ['startLine'], ['stopLine'], ['startFirmwareUpload', { name: 'fw.bin', size: 10 }], ['setEngineerPin', { pin: '0000' }]] as const) {
+      const answer = await a.call(method, ...params);
+      expect(answer.ok, method).toBe(false);
+      expect(answer.error, method).toMatch(/refused\. This station is in operator mode: changing the line needs the engineer/);
+    }
+    expect(readdirSync(dir)).not.toContain('settings.json');
+    // The operator's calls are not the engineer's: they reach the desk (and fail there for want of a line, not of a PIN).
+    expect((await a.call('retryUnit', 1)).error).toMatch(/no line configured/);
+    expect((await a.call('history', {})).ok).toBe(true);
+
+    expect(await a.call('unlockEngineer', { pin: '000000' })).toMatchObject({ ok: false, error: expect.stringMatching(/that is not the engineer PIN/) });
+    expect(await a.call('unlockEngineer', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(await a.call('useBuiltInProfile', 'reference-window')).toMatchObject({ ok: true, value: { profileName: 'reference-window' } });
+    expect(await a.call('saveSettings', settings)).toMatchObject({ ok: true });
+    // The other screen is still locked.
+    expect((await b.call('saveSettings', settings)).error).toMatch(/operator mode/);
+    expect((await b.call('importProfile', profile)).error).toMatch(/operator mode/);
+
+    // The PIN crossed the wire once, in the unlock; nothing stores it: the journal has its scrypt hash only.
+    expect(a.sent.filter((frame) => frame.includes(PIN))).toEqual([expect.stringContaining('"unlockEngineer"')]);
+    expect(readFileSync(join(dir, 'settings.json'), 'utf8')).not.toContain(PIN);
+    for (const file of readdirSync(dir).filter((name) => name.startsWith('journal.sqlite'))) expect(readFileSync(join(dir, file)).includes(PIN)).toBe(false);
+    const journal = Journal.openExisting(dataFolder(dir).journal, new SecretBox(randomBytes(32)))!;
+    expect(storedPinHash(journal)).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    journal.close();
+
+    // Locked again (or a new connection): refused again.
+    expect((await a.call('lockEngineer')).value).toEqual({ engineer: false, engineerPinSet: true });
+    expect((await a.call('stopLine')).error).toMatch(/operator mode/);
+    a.ws.close();
+    const again = await client(wsUrl());
+    expect((await again.call('stopLine')).error).toMatch(/operator mode/);
+    again.ws.close();
+    b.ws.close();
+  });
+
+  it('after five wrong PINs no PIN is checked for a while, the right one included', async () => {
+    await setPinAsTheCommandLineDoes(PIN);
+    const a = await client(wsUrl());
+    // Sent at once: they are checked one at a time, so the sixth already meets the lock.
+    const answers = await Promise.all(['1111', '2222', '3333', '4444', '5555', PIN].map((pin) => a.call('unlockEngineer', { pin })));
+    expect(answers.slice(0, 5).map((answer) => answer.error)).toEqual(Array(5).fill(expect.stringMatching(/not the engineer PIN/)));
+    expect(answers[5]).toMatchObject({ ok: false, error: expect.stringMatching(/5 wrong PINs in a row: no PIN is checked for \d+ s/) });
+    expect((await a.call('saveSettings', settings)).error).toMatch(/operator mode/);
+    a.ws.close();
+  });
+
+  it('the first PIN may be set from a screen that may configure; then only a screen unlocked with it changes it', async () => {
+    const a = await client(wsUrl());
+    const b = await client(wsUrl());
+    expect(await a.call('setEngineerPin', { pin: '12' })).toMatchObject({ ok: false, error: expect.stringMatching(/refused, malformed parameters \(the PIN has at least 4 characters\)/) });
+    expect(await a.call('setEngineerPin', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    await expect.poll(() => b.headers.at(-1)?.engineerPinSet).toBe(true);
+    expect((await b.call('setEngineerPin', { pin: '9999' })).error).toMatch(/operator mode/);
+    expect(await a.call('setEngineerPin', { pin: '24681357' })).toMatchObject({ ok: true });
+    expect((await b.call('unlockEngineer', { pin: PIN })).error).toMatch(/not the engineer PIN/);
+    expect((await b.call('unlockEngineer', { pin: '24681357' })).ok).toBe(true);
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it('an operator signs in by name or badge: every screen\'s header names them; a name with control characters is refused', async () => {
+    const a = await client(wsUrl());
+    const b = await client(wsUrl());
+    expect(await a.call('signIn', { name: '  Ada Lovelace ', via: 'typed' })).toEqual({ ok: true, value: { operator: { name: 'Ada Lovelace', via: 'typed' }, engineer: false, engineerPinSet: false } });
+    await expect.poll(() => b.headers.at(-1)?.operator).toEqual({ name: 'Ada Lovelace', via: 'typed' });
+    expect((await b.call('signIn', { name: 'Eve\u0007', via: 'badge' })).error).toMatch(/refused, malformed parameters \(a name has no control characters\)/);
+    expect((await b.call('signIn', { name: 'OP-0042 Grace', via: 'badge' })).ok).toBe(true);
+    await expect.poll(() => a.headers.at(-1)?.operator).toEqual({ name: 'OP-0042 Grace', via: 'badge' });
+    expect((await b.call('signOut')).value).toEqual({ engineer: false, engineerPinSet: false });
+    await expect.poll(() => a.headers.at(-1)?.operator).toBeUndefined();
+    a.ws.close();
+    b.ws.close();
+  });
+});
