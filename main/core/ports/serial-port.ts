@@ -5,7 +5,7 @@ import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { PortOpenError } from '../errors.ts';
 import { BaseBytePort } from './base-port.ts';
-import { withHangupDetection } from './hangup-detection.ts';
+import { stationBinding } from './station-binding.ts';
 import type { BytePort, SerialSettings } from './byte-port.ts';
 import { writeTimeoutFor } from './byte-port.ts';
 import type { LineControl } from './line-control.ts';
@@ -140,7 +140,7 @@ class SerialBytePort extends BaseBytePort {
 /** Opens a local serial port (/dev/tty*, COMn) and watches it for unplug. */
 export async function openSerialPort(path: string, options: OpenSerialOptions): Promise<BytePort> {
   const { settings } = options;
-  const binding = withHangupDetection(options.binding ?? systemBinding());
+  const binding = stationBinding(options.binding ?? systemBinding());
   const stream = new SerialPortStream({
     binding,
     path,

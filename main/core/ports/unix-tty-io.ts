@@ -1,0 +1,106 @@
+import { readSync, writeSync } from 'node:fs';
+
+export type ReadResult = { buffer: Buffer; bytesRead: number };
+
+/**
+ * What bindings-cpp's Linux and macOS ports hold: the descriptor (opened
+ * non-blocking) and the poller (a libuv poll handle on it, on the event loop).
+ */
+export interface UnixBindingPort {
+  readonly isOpen: boolean;
+  readonly fd: number | null;
+  readonly poller: { once(event: 'readable' | 'writable', callback: (error: Error | null) => void): unknown };
+}
+
+export function isUnixBindingPort(port: object): port is UnixBindingPort {
+  const candidate = port as Partial<UnixBindingPort>;
+  return typeof candidate.fd === 'number' && typeof candidate.poller?.once === 'function';
+}
+
+export function hungUp(): Error {
+  return Object.assign(new Error('the device hung up (end of file on read)'), { disconnect: true });
+}
+
+function notOpen(): Error {
+  // @serialport/stream stops reading quietly on a canceled read (the port was closed on purpose).
+  return Object.assign(new Error('Port is not open'), { canceled: true });
+}
+
+function wouldBlock(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
+}
+
+/**
+ * Resolves once the poller says the descriptor is ready, or failed (a hang-up
+ * shows as POLLERR): then with its error, for read(2) or write(2) to explain.
+ * Rejects when the port was closed on purpose (the poller was stopped).
+ */
+function ready(port: UnixBindingPort, event: 'readable' | 'writable'): Promise<Error | undefined> {
+  return new Promise((resolve, reject) =>
+    port.poller.once(event, (failed) => {
+      if (!failed) resolve(undefined);
+      else if ((failed as { canceled?: boolean }).canceled === true || !port.isOpen) reject(failed);
+      else resolve(failed);
+    }),
+  );
+}
+
+function openDescriptor(port: UnixBindingPort): number {
+  if (!port.isOpen || port.fd === null) throw notOpen();
+  return port.fd;
+}
+
+function openPort(port: UnixBindingPort): UnixBindingPort {
+  openDescriptor(port);
+  return port;
+}
+
+/**
+ * Reads a unix tty on the event loop: waits for the poller, then one
+ * non-blocking read(2) on this thread. bindings-cpp's own read goes through
+ * the thread pool for every chunk (a hop there and back per transfer block),
+ * and calls read(2) again at once when it returns 0 bytes, which after a
+ * hang-up it does forever: a core spun and the port never closed
+ * (serialport/bindings-cpp#162, fixed the same way in the unmerged #164).
+ * Here 0 bytes is end of file: the device hung up. When the poller fails
+ * (POLLERR: libuv says only "bad file descriptor"), read(2) is asked what
+ * happened, so a hang-up is reported as one.
+ */
+export async function readOnEventLoop(port: UnixBindingPort, buffer: Buffer, offset: number, length: number): Promise<ReadResult> {
+  for (;;) {
+    const pollError = await ready(openPort(port), 'readable');
+    let bytesRead: number;
+    try {
+      bytesRead = readSync(openDescriptor(port), buffer, offset, length, null);
+    } catch (error) {
+      if (!wouldBlock(error)) throw error;
+      if (pollError) throw pollError;
+      // Woken without data (a signal, a spurious wake-up): wait again.
+      continue;
+    }
+    if (bytesRead === 0) throw hungUp();
+    return { buffer, bytesRead };
+  }
+}
+
+/**
+ * Writes to a unix tty on the event loop: non-blocking write(2) calls on this
+ * thread for as much as the kernel takes, waiting for the poller only when
+ * its buffer is full. Rejects when the line fails (EIO after a hang-up).
+ */
+export async function writeOnEventLoop(port: UnixBindingPort, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  let pollError: Error | undefined;
+  while (offset < buffer.length) {
+    try {
+      offset += writeSync(openDescriptor(port), buffer, offset, buffer.length - offset);
+    } catch (error) {
+      if (!wouldBlock(error)) throw error;
+      if (pollError) throw pollError;
+      pollError = await ready(port, 'writable');
+      continue;
+    }
+    pollError = undefined;
+  }
+}
