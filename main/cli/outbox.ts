@@ -1,7 +1,7 @@
 import { lineConfigSchema, loadLineConfig, type LineConfig } from '../core/config/line-config.ts';
 import { LINE_CONFIG_SETTING, Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { OutboxEntry } from '../core/storage/journal.ts';
+import type { Journal, OutboxEntry } from '../core/storage/journal.ts';
 import { readJournal } from '../core/storage/read-journal.ts';
 import { parseOrThrow } from '../core/validation.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
@@ -27,22 +27,14 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const print = (entries: OutboxEntry[]) => {
-    if (values.json) for (const entry of entries) console.log(JSON.stringify(publicView(entry)));
-    else if (entries.length === 0) console.log('the outbox is empty');
-    else for (const entry of entries) console.log(describe(entry));
-  };
+  const print = (journal: Journal | undefined) => printOutbox(journal, values.json === true);
   if (action === 'list') {
     const journal = await readJournal(dataDir);
-    if (!journal) {
-      print([]);
-      return 0;
-    }
     try {
-      print(journal.outboxEntries());
+      print(journal);
       return 0;
     } finally {
-      journal.close();
+      journal?.close();
     }
   }
   const config = values.config ? await loadLineConfig(values.config) : await lastConfig(dataDir);
@@ -51,12 +43,28 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     station.journal.requeueInFlight();
     const done = await station.replayer.replayNow();
     if (!values.json) console.log(`replayed ${done} call(s)`);
-    const left = station.journal.outboxEntries();
-    print(left);
-    return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? EXIT_PENDING : 0;
+    print(station.journal);
+    const left = station.journal.outboxCounts();
+    return left.pending + left['in-flight'] > 0 ? EXIT_PENDING : 0;
   } finally {
     await station.close();
   }
+}
+
+/** Entries read from the journal at a time: a backlog of any size is listed whole, in bounded memory. */
+const PAGE_SIZE = 1000;
+
+/** Prints every call not yet done, oldest first, a page at a time. */
+function printOutbox(journal: Journal | undefined, json: boolean): void {
+  let printed = 0;
+  for (let afterId = 0; journal; ) {
+    const page = journal.outboxEntries({ afterId, limit: PAGE_SIZE });
+    if (page.length === 0) break;
+    for (const entry of page) console.log(json ? JSON.stringify(publicView(entry)) : describe(entry));
+    printed += page.length;
+    afterId = page.at(-1)!.id;
+  }
+  if (printed === 0 && !json) console.log('the outbox is empty');
 }
 
 async function lastConfig(dataDir: string): Promise<LineConfig> {

@@ -294,9 +294,13 @@ export class Journal {
     return row ? this.toOutbox(row) : undefined;
   }
 
-  /** Every call not yet done (waiting, in flight or failed), oldest first, for "station outbox list". */
-  outboxEntries(limit = 10_000): OutboxEntry[] {
-    return (this.sql(`${OUTBOX_SELECT} WHERE o.state != 'done' ORDER BY o.id LIMIT ?`).all(limit) as Row[]).map((row) => this.toOutbox(row));
+  /**
+   * One page of the calls not yet done (waiting, in flight or failed), oldest
+   * first, for "station outbox list": at most `limit` after the id `afterId`.
+   * The next page starts after the last id of this one; an empty page is the end.
+   */
+  outboxEntries(page: { afterId?: number; limit?: number } = {}): OutboxEntry[] {
+    return (this.sql(`${OUTBOX_SELECT} WHERE o.id > ? AND o.state != 'done' ORDER BY o.id LIMIT ?`).all(page.afterId ?? 0, page.limit ?? 1000) as Row[]).map((row) => this.toOutbox(row));
   }
 
   /** Calls a crash interrupted: sent or not, nobody knows; the replayer decides per call whether repeating is safe. */
