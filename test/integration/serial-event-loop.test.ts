@@ -78,4 +78,17 @@ describe('a serial port reads and writes on the event loop, not through the thre
       pool.dispose();
     }
   });
+
+  it('keeps concurrent writes whole and in order when the line cannot take them at once', async () => {
+    pair = await makePtyPair();
+    const station = await openPort(pair.a);
+    const unit = await openPort(pair.b);
+    ports.push(station, unit);
+    // Far more than a pty holds: each write waits for the line several times.
+    const first = Buffer.alloc(256 * 1024, 'A');
+    const second = Buffer.alloc(256 * 1024, 'B');
+    const received = new PortReader(unit).readBytes(first.length + second.length, { timeoutMs: 20_000 });
+    await Promise.all([station.write(first, { timeoutMs: 20_000 }), station.write(second, { timeoutMs: 20_000 })]);
+    expect((await received).equals(Buffer.concat([first, second]))).toBe(true);
+  });
 });

@@ -104,3 +104,52 @@ export async function writeOnEventLoop(port: UnixBindingPort, buffer: Buffer): P
     pollError = undefined;
   }
 }
+
+/**
+ * The bytes of an open unix tty, straight on its descriptor: a read loop that
+ * hands over every chunk, and writes kept in order. serialport's stream is
+ * bypassed for the bytes (its Readable and Writable machinery cost as much
+ * per transfer block as the rest of the path), not for opening, configuring,
+ * modem lines or closing.
+ */
+export class UnixTtyData {
+  private readonly port: UnixBindingPort;
+  private pending: Promise<void> | undefined;
+
+  constructor(port: UnixBindingPort) {
+    this.port = port;
+  }
+
+  /** Reads until the port is closed on purpose (quietly) or fails (`onFailure`: a hang-up, EIO, a vanished device). */
+  start(onData: (chunk: Buffer) => void, onFailure: (error: Error) => void): void {
+    void (async () => {
+      const pool = Buffer.allocUnsafe(64 * 1024);
+      for (;;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await readOnEventLoop(this.port, pool, 0, pool.length));
+        } catch (error) {
+          if ((error as { canceled?: boolean }).canceled !== true) onFailure(error as Error);
+          return;
+        }
+        // Listeners may keep the chunk: it must not be the pool the next read fills.
+        onData(Buffer.from(pool.subarray(0, bytesRead)));
+      }
+    })();
+  }
+
+  /** Writes after any write still in progress, so two callers' bytes never interleave. */
+  write(data: Buffer): Promise<void> {
+    const run = () => writeOnEventLoop(this.port, data);
+    const done = this.pending ? this.pending.then(run) : run();
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending = settled;
+    void settled.then(() => {
+      if (this.pending === settled) this.pending = undefined;
+    });
+    return done;
+  }
+}
