@@ -24,6 +24,8 @@ export interface ChipReport {
   spanMs: number;
   received: number;
   sent: number;
+  /** Median time from one of the chip's answers to the host's next bytes: what the host adds per command, plus the line. */
+  hostReactionMs: number;
   sha256: string;
 }
 
@@ -34,12 +36,17 @@ class TimedPort implements BytePort {
   lastSentAt: number | undefined;
   received = 0;
   sent = 0;
+  readonly reactions: number[] = [];
+  private answered = false;
 
   constructor(inner: BytePort) {
     this.inner = inner;
     inner.onData((chunk) => {
-      this.firstReceivedAt ??= performance.now();
+      const now = performance.now();
+      this.firstReceivedAt ??= now;
       this.received += chunk.length;
+      if (this.answered) this.reactions.push(now - this.lastSentAt!);
+      this.answered = false;
     });
   }
 
@@ -62,6 +69,7 @@ class TimedPort implements BytePort {
   async write(data: Uint8Array, options?: { timeoutMs?: number }): Promise<void> {
     await this.inner.write(data, options);
     this.lastSentAt = performance.now();
+    this.answered = true;
     this.sent += data.byteLength;
   }
 
@@ -85,6 +93,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     spanMs: (port.lastSentAt ?? 0) - (port.firstReceivedAt ?? 0),
     received: port.received,
     sent: port.sent,
+    hostReactionMs: [...port.reactions].sort((a, b) => a - b)[port.reactions.length >> 1] ?? Number.NaN,
     sha256: createHash('sha256').update(region).digest('hex'),
   };
   console.log(JSON.stringify(report));

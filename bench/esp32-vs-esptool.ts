@@ -44,6 +44,10 @@ export interface Esp32Run {
   allMs: number[];
   /** The tool's own wall time: process start (esptool) or port open (station) to exit or close (median). */
   toolMs: number;
+  /** Bytes the chip received (SLIP-framed commands and data; median). */
+  chipReceived: number;
+  /** Median over the trials of the median time from the chip's answer to the tool's next bytes. */
+  hostReactionMs: number;
   /** The wire's time for the uncompressed image ÷ ms: above 1.0 only thanks to compression. */
   ofWireLimit: number;
 }
@@ -68,7 +72,7 @@ function benchApplication(): Uint8Array {
 }
 
 /** One trial: a fresh paced line and a fresh chip, one tool, the chip's report checked against the image. */
-async function trial(tool: Esp32Run['tool'], flashTiming: FlashTimingName, app: Uint8Array, appFile: string): Promise<{ chipMs: number; toolMs: number }> {
+async function trial(tool: Esp32Run['tool'], flashTiming: FlashTimingName, app: Uint8Array, appFile: string): Promise<{ chipMs: number; toolMs: number; received: number; reactionMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-esp32-'));
   const hostEnd = join(dir, 'host');
   const chipEnd = join(dir, 'chip');
@@ -79,7 +83,7 @@ async function trial(tool: Esp32Run['tool'], flashTiming: FlashTimingName, app: 
       const toolMs = tool === 'esptool' ? await runEsptool(hostEnd, appFile) : await runStation(hostEnd, app);
       const report = await ask(chip.child, `report ${APP_OFFSET} ${app.length}`);
       if (report.sha256 !== createHash('sha256').update(app).digest('hex')) throw new Error(`${tool}: the chip's flash does not hold the image after the run`);
-      return { chipMs: report.spanMs, toolMs };
+      return { chipMs: report.spanMs, toolMs, received: report.received, reactionMs: report.hostReactionMs };
     } finally {
       await stopHelper(chip.child);
     }
@@ -132,7 +136,7 @@ export async function measureEsp32VsEsptool(trials = 3): Promise<Esp32Comparison
   const appFile = join(dir, 'app.bin');
   writeFileSync(appFile, app);
   const wireLimitMs = (app.length * 10 * 1000) / BAUD;
-  const configurations = (['datasheet', 'instant'] as const).flatMap((flashTiming) => (['station', 'esptool'] as const).map((tool) => ({ tool, flashTiming, chip: [] as number[], own: [] as number[] })));
+  const configurations = (['datasheet', 'instant'] as const).flatMap((flashTiming) => (['station', 'esptool'] as const).map((tool) => ({ tool, flashTiming, chip: [] as number[], own: [] as number[], received: [] as number[], reaction: [] as number[] })));
   try {
     // The configurations take turns, so that drift on the machine hits all alike.
     for (let i = 0; i < trials; i++) {
@@ -140,14 +144,16 @@ export async function measureEsp32VsEsptool(trials = 3): Promise<Esp32Comparison
         const result = await trial(configuration.tool, configuration.flashTiming, app, appFile);
         configuration.chip.push(result.chipMs);
         configuration.own.push(result.toolMs);
+        configuration.received.push(result.received);
+        configuration.reaction.push(result.reactionMs);
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const runs = configurations.map(({ tool, flashTiming, chip, own }): Esp32Run => {
+  const runs = configurations.map(({ tool, flashTiming, chip, own, received, reaction }): Esp32Run => {
     const ms = median(chip);
-    return { tool, flashTiming, ms, allMs: chip.map(Math.round), toolMs: median(own), ofWireLimit: wireLimitMs / ms };
+    return { tool, flashTiming, ms, allMs: chip.map(Math.round), toolMs: median(own), chipReceived: median(received), hostReactionMs: median(reaction), ofWireLimit: wireLimitMs / ms };
   });
   const ratio = (timing: FlashTimingName) => runs.find((r) => r.tool === 'station' && r.flashTiming === timing)!.ms / runs.find((r) => r.tool === 'esptool' && r.flashTiming === timing)!.ms;
   return { baud: BAUD, turnaroundMs: TURNAROUND_MS, appBytes: app.length, deflatedBytes: deflateSync(app, { level: 9 }).length, wireLimitMs, trials, runs, ratios: { datasheet: ratio('datasheet'), instant: ratio('instant') } };
@@ -159,7 +165,7 @@ if (import.meta.main) {
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`${result.appBytes} bytes (deflated ${result.deflatedBytes}) at ${result.baud} baud; the wire's limit for it uncompressed ${result.wireLimitMs.toFixed(0)} ms`);
-    for (const run of result.runs) console.log(`  ${run.tool.padEnd(8)} ${run.flashTiming.padEnd(9)} chip's first byte → last answer ${run.ms.toFixed(0)} ms (${run.allMs.join(', ')}), ${run.ofWireLimit.toFixed(2)} of the wire's limit; its own wall time ${run.toolMs.toFixed(0)} ms`);
+    for (const run of result.runs) console.log(`  ${run.tool.padEnd(8)} ${run.flashTiming.padEnd(9)} chip's first byte → last answer ${run.ms.toFixed(0)} ms (${run.allMs.join(', ')}), ${run.ofWireLimit.toFixed(2)} of the wire's limit; its own wall time ${run.toolMs.toFixed(0)} ms; the chip received ${run.chipReceived} bytes; the host's reaction ${run.hostReactionMs.toFixed(2)} ms`);
     console.log(`  station ÷ esptool: ${result.ratios.datasheet.toFixed(3)} (datasheet flash), ${result.ratios.instant.toFixed(3)} (instant flash)`);
   }
 }

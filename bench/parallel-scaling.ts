@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -60,7 +60,7 @@ export interface ScalingRow {
 const HERE = import.meta.dirname;
 const STATION = join(HERE, '..', 'bin', 'station.js');
 export const IMAGE_BYTES = 1 << 20;
-const TURNAROUND_MS = 1;
+export const TURNAROUND_MS = 1;
 const TRANSFER: Record<BenchProfile, string> = { reference: 'ymodem', 'reference-window': 'ymodem-window' };
 
 /** Each (baud, profile): the batch at every port count, efficiency against its own 1-port batch. */
@@ -117,7 +117,7 @@ async function measureBatch(batch: { baud: number; profile: BenchProfile; ports:
       const after = await callCounts(batch.cloudUrl);
       const calls = Object.entries(after).reduce((sum, [step, n]) => sum + n - (before[step] ?? 0), 0);
       const seconds = run.wallMs / 1000;
-      // The runner's wall time includes its own start-up; the station's batch is wallMs, so the harness's shares are over the runner's span.
+      // The relay's and the host's CPU was counted over the station process's whole life (its start-up too), so their shares are over that span.
       const spanMs = run.spanMs;
       return {
         baud: batch.baud,
@@ -212,8 +212,6 @@ function machineCpu(): { idle: number; total: number } {
 async function callCounts(url: string): Promise<Record<string, number>> {
   return (await (await fetch(`${url}/__emulator/calls`)).json()) as Record<string, number>;
 }
-
-export const MACHINE_CORES = cpus().length;
 
 if (import.meta.main) {
   const { values, positionals } = parseArgs({ options: { baud: { type: 'string', default: '921600' }, profile: { type: 'string', default: 'reference-window' }, ports: { type: 'string', default: '1,8' } }, allowPositionals: true });
