@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,19 +7,23 @@ import { startHelper, stopHelper } from '../../bench/child.ts';
 import type { BytePort } from '../../main/core/ports/byte-port.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
 import { PortReader } from '../../main/core/ports/port-reader.ts';
+import { referenceWindowProfile } from '../../main/core/devices/profile/load-profile.ts';
+import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
+import { startSimulatorOnTty } from '../../main/core/simulator/simulator-hosts.ts';
 
 const RELAY = join(import.meta.dirname, '..', '..', 'bench', 'pacing-relay.ts');
 const BAUD = 115_200;
 const TURNAROUND_MS = 5;
 
 /** The bench's relay holding `lines` lines; their ends opened as the station would open a port. */
-async function pacedLines(lines: number) {
+async function pacedLines(lines: number, options: { openEnds?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'relay-test-'));
   const ends = Array.from({ length: lines }, (_, i) => [join(dir, `a${i}`), join(dir, `b${i}`)] as const);
   const relay = await startHelper([RELAY, '--baud', String(BAUD), '--turnaround-ms', String(TURNAROUND_MS), ...ends.flat().map((end) => `pty:${end}`)], (line) => (line === 'ready' ? true : undefined));
   const ports: Array<[BytePort, BytePort]> = [];
-  for (const [a, b] of ends) ports.push([await openPort(a), await openPort(b)]);
+  if (options.openEnds !== false) for (const [a, b] of ends) ports.push([await openPort(a), await openPort(b)]);
   return {
+    ends,
     ports,
     async stop() {
       for (const pair of ports) for (const port of pair) await port.close();
@@ -76,5 +80,22 @@ describe('the bench pacing relay (many lines in one process)', () => {
       expect(await atA.readByte({ timeoutMs: 5000 })).toBe(i);
     }
     expect(performance.now() - started).toBeGreaterThan(2 * exchanges * TURNAROUND_MS);
+  });
+
+  it('carries a simulated unit on an existing tty (the bench farm\'s host) through a windowed flash', { timeout: 60_000 }, async () => {
+    lines = await pacedLines(1, { openEnds: false });
+    const [stationEnd, unitEnd] = lines.ends[0]!;
+    const unit = await startSimulatorOnTty(unitEnd, { serial: 'THERM00000000000077', transfer: 'ymodem-window', bootDelayMs: 10 });
+    const driver = new ProfileDriver(await openPort(stationEnd, { settings: referenceWindowProfile.serial }), referenceWindowProfile);
+    try {
+      expect(await driver.identify()).toEqual({ serial: 'THERM00000000000077' });
+      const data = randomBytes(32 * 1024);
+      await driver.flash({ data, sha256: createHash('sha256').update(data).digest('hex'), versionId: 'f'.repeat(32) });
+      expect(unit.simulator.flashCount).toBe(1);
+      expect(await driver.readVersion()).toBe('f'.repeat(32));
+    } finally {
+      await driver.close();
+      await unit.stop();
+    }
   });
 });
