@@ -2,6 +2,10 @@ import { readSync, writeSync } from 'node:fs';
 
 export type ReadResult = { buffer: Buffer; bytesRead: number };
 
+/** Reads go into 64 KiB pools; a pool with less than 1 KiB left is replaced. */
+const POOL_BYTES = 64 * 1024;
+const MIN_READ_BYTES = 1024;
+
 /**
  * What bindings-cpp's Linux and macOS ports hold: the descriptor (opened
  * non-blocking) and the poller (a libuv poll handle on it, on the event loop).
@@ -123,17 +127,23 @@ export class UnixTtyData {
   /** Reads until the port is closed on purpose (quietly) or fails (`onFailure`: a hang-up, EIO, a vanished device). */
   start(onData: (chunk: Buffer) => void, onFailure: (error: Error) => void): void {
     void (async () => {
-      const pool = Buffer.allocUnsafe(64 * 1024);
+      // Chunks are slices of a pool that is never read into twice (listeners may keep them), as serialport's stream does.
+      let pool = Buffer.allocUnsafe(POOL_BYTES);
+      let used = 0;
       for (;;) {
+        if (pool.length - used < MIN_READ_BYTES) {
+          pool = Buffer.allocUnsafe(POOL_BYTES);
+          used = 0;
+        }
         let bytesRead: number;
         try {
-          ({ bytesRead } = await readOnEventLoop(this.port, pool, 0, pool.length));
+          ({ bytesRead } = await readOnEventLoop(this.port, pool, used, pool.length - used));
         } catch (error) {
           if ((error as { canceled?: boolean }).canceled !== true) onFailure(error as Error);
           return;
         }
-        // Listeners may keep the chunk: it must not be the pool the next read fills.
-        onData(Buffer.from(pool.subarray(0, bytesRead)));
+        onData(pool.subarray(used, used + bytesRead));
+        used += bytesRead;
       }
     })();
   }
