@@ -1,7 +1,7 @@
 import { lineConfigSchema, loadLineConfig, type LineConfig } from '../core/config/line-config.ts';
 import { LINE_CONFIG_SETTING, Station } from '../core/engine/station.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { Journal, OutboxEntry } from '../core/storage/journal.ts';
+import type { OutboxEntry } from '../core/storage/journal.ts';
 import { readJournal } from '../core/storage/read-journal.ts';
 import { parseOrThrow } from '../core/validation.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
@@ -27,11 +27,11 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const print = (journal: Journal | undefined) => printOutbox(journal, values.json === true);
+  const print = (readPage: OutboxPageReader | undefined) => printOutbox(readPage, values.json === true);
   if (action === 'list') {
     const journal = await readJournal(dataDir);
     try {
-      print(journal);
+      print(journal && ((page) => journal.outboxEntries(page)));
       return 0;
     } finally {
       journal?.close();
@@ -43,7 +43,7 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     station.journal.requeueInFlight();
     const done = await station.replayer.replayNow();
     if (!values.json) console.log(`replayed ${done} call(s)`);
-    print(station.journal);
+    print((page) => station.journal.outboxEntries(page));
     const left = station.journal.outboxCounts();
     return left.pending + left['in-flight'] > 0 ? EXIT_PENDING : 0;
   } finally {
@@ -54,11 +54,14 @@ export async function outboxCommand(argv: string[]): Promise<number> {
 /** Entries read from the journal at a time: a backlog of any size is listed whole, in bounded memory. */
 const PAGE_SIZE = 1000;
 
+/** One page of the calls not yet done, after the id `afterId`, at most `limit` of them. */
+type OutboxPageReader = (page: { afterId: number; limit: number }) => OutboxEntry[];
+
 /** Prints every call not yet done, oldest first, a page at a time. */
-function printOutbox(journal: Journal | undefined, json: boolean): void {
+function printOutbox(readPage: OutboxPageReader | undefined, json: boolean): void {
   let printed = 0;
-  for (let afterId = 0; journal; ) {
-    const page = journal.outboxEntries({ afterId, limit: PAGE_SIZE });
+  for (let afterId = 0; readPage; ) {
+    const page = readPage({ afterId, limit: PAGE_SIZE });
     if (page.length === 0) break;
     for (const entry of page) console.log(json ? JSON.stringify(publicView(entry)) : describe(entry));
     printed += page.length;
