@@ -2,11 +2,12 @@
  * npm run bench: every figure beside its peer or its limit, measured in the
  * same run, written to bench/results/latest.md and latest.json.
  *
- *   node bench/run.ts [--only transfer,wire,scaling,replay,esp32]
+ *   node bench/run.ts [--only transfer,wire,scaling,replay,esp32] [--render]
  *
  * --only re-runs the sections named (a noisy one, say) and keeps the others
  * from the last latest.json; every section carries its own time and the
- * machine's load while it ran.
+ * machine's load while it ran. --render only writes latest.md again from
+ * latest.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -44,8 +45,8 @@ const PORT_COUNTS = [1, 8, 16, 32];
 const BAUDS = [921_600, 115_200];
 const REPLAY_UNITS = { small: 10_000, large: 100_000 };
 
-const { values } = parseArgs({ options: { only: { type: 'string' } } });
-const only = values.only ? (values.only.split(',') as Section[]) : [...SECTIONS];
+const { values } = parseArgs({ options: { only: { type: 'string' }, render: { type: 'boolean', default: false } } });
+const only = values.render ? [] : values.only ? (values.only.split(',') as Section[]) : [...SECTIONS];
 for (const section of only) if (!SECTIONS.includes(section)) throw new Error(`--only: no section "${section}" (${SECTIONS.join(', ')})`);
 const dir = join(import.meta.dirname, 'results');
 const previous = existsSync(join(dir, 'latest.json')) ? (JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Partial<Results>) : {};
@@ -136,7 +137,7 @@ Identify → activate → rename → target → download → flash ${IMAGE_BYTES
 
 ${[...new Set(rows.map((row) => row.baud))].map(scalingTable).join('\n\n')}
 
-HTTP calls per unit and firmware downloads per batch are the cloud economy (goal: exactly one download per version per batch; the 1-port batch also learns the target version, hence its extra call).
+HTTP calls per unit and firmware downloads per batch are the cloud economy (goal: exactly one download per version per batch). Each unit makes four calls of its own (activate, rename, target version, confirm); the batch downloads the firmware once for all its units, hence 4 + 1/ports.
 
 ## 4. Outbox replay
 
