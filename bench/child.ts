@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Starts a helper process and resolves with the first stdout line that matches, parsed by `read`. */
-export function startHelper<T>(args: string[], read: (line: string) => T | undefined): Promise<{ child: ChildProcess; value: T }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startHelper<T>(args: string[], read: (line: string) => T | undefined, options: { stdin?: 'ignore' | 'pipe' } = {}): Promise<{ child: ChildProcess; value: T }> {
+  const child = spawn(process.execPath, args, { stdio: [options.stdin ?? 'ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buffered = '';
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -4,7 +4,9 @@
  * last ACK on exit). It starts the receiver only when told "go" on stdin, and
  * prints how long the receiver ran (`ms`) and how long from its first byte on
  * the line (its 'C' or 'W': a program's start-up left out) to its exit
- * (`fromFirstByteMs`), so senders and receivers are timed over the same span.
+ * (`fromFirstByteMs`), so senders and receivers are timed over the same span,
+ * and the median time from one of the receiver's answers to the sender's next
+ * bytes (`senderReactionUs`): the sender's own cost per block, plus the line.
  *
  *   node bench/receiver-relay.ts <device-pty> <dir> <program> [args…]
  */
@@ -24,16 +26,25 @@ const toLine = new tty.WriteStream(fd);
 process.stdin.once('data', () => {
   const started = performance.now();
   let firstByteAt: number | undefined;
+  // The sender's reaction: from the receiver's answer (an ACK) to the sender's next bytes on the line.
+  let answeredAt: number | undefined;
+  const reactions: number[] = [];
   const receiver = spawn(program, args, { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] });
-  fromLine.on('data', (chunk: Buffer) => receiver.stdin.write(chunk));
+  fromLine.on('data', (chunk: Buffer) => {
+    if (answeredAt !== undefined) reactions.push(performance.now() - answeredAt);
+    answeredAt = undefined;
+    receiver.stdin.write(chunk);
+  });
   receiver.stdout.on('data', (chunk: Buffer) => {
-    firstByteAt ??= performance.now();
+    answeredAt = performance.now();
+    firstByteAt ??= answeredAt;
     toLine.write(chunk);
   });
   receiver.stdin.on('error', () => undefined);
   receiver.once('exit', (code) => {
     const ended = performance.now();
-    process.stdout.write(`${JSON.stringify({ ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), code })}\n`);
+    const senderReactionUs = reactions.length === 0 ? undefined : ([...reactions].sort((a, b) => a - b)[reactions.length >> 1]! * 1000);
+    process.stdout.write(`${JSON.stringify({ ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), senderReactionUs, code })}\n`);
     process.exit(0);
   });
 });

@@ -22,6 +22,8 @@ const SIZE = 1 << 20;
 export interface ReceiverTiming {
   ms: number;
   fromFirstByteMs: number;
+  /** Median time from the receiver's answer to the sender's next bytes on the line. */
+  senderReactionUs?: number;
   code: number;
 }
 
@@ -101,13 +103,12 @@ async function checkedTiming(receiver: Relay, staged: ReturnType<typeof stageIma
   return timing;
 }
 
-async function trial(sender: 'station' | 'sb', data: Buffer): Promise<number> {
+async function trial(sender: 'station' | 'sb', data: Buffer): Promise<ReceiverTiming> {
   const pair = await makePtyPair();
   const staged = stageImage(data);
   const relay = await startRelay(pair.b, staged.receiveDir);
   try {
-    const timing = sender === 'sb' ? await sbToRb(pair.a, relay, staged, data) : await stationSend(pair.a, relay, staged, data);
-    return timing.ms;
+    return sender === 'sb' ? await sbToRb(pair.a, relay, staged, data) : await stationSend(pair.a, relay, staged, data);
   } finally {
     await pair.dispose();
     rmSync(staged.dir, { recursive: true, force: true });
@@ -124,18 +125,35 @@ export interface TransferComparison {
   ratio: number;
   stationAll: number[];
   sbAll: number[];
+  /** Medians over the trials of each trial's median sender reaction per block. */
+  stationReactionUs: number;
+  sbReactionUs: number;
+  reactionRatio: number;
 }
 
 /** Alternates the two senders so that drift on the machine hits both alike; medians. */
 export async function measureTransferVsLrzsz(trials: number): Promise<TransferComparison> {
   const data = randomBytes(SIZE);
-  const station: number[] = [];
-  const sb: number[] = [];
+  const station: ReceiverTiming[] = [];
+  const sb: ReceiverTiming[] = [];
   for (let i = 0; i < trials; i++) {
     station.push(await trial('station', data));
     sb.push(await trial('sb', data));
   }
-  return { file: SIZE, trials, stationMs: median(station), sbMs: median(sb), ratio: median(station) / median(sb), stationAll: station.map(Math.round), sbAll: sb.map(Math.round) };
+  const ms = (timings: ReceiverTiming[]) => timings.map((timing) => timing.ms);
+  const reaction = (timings: ReceiverTiming[]) => median(timings.map((timing) => timing.senderReactionUs ?? Number.NaN));
+  return {
+    file: SIZE,
+    trials,
+    stationMs: median(ms(station)),
+    sbMs: median(ms(sb)),
+    ratio: median(ms(station)) / median(ms(sb)),
+    stationAll: ms(station).map(Math.round),
+    sbAll: ms(sb).map(Math.round),
+    stationReactionUs: reaction(station),
+    sbReactionUs: reaction(sb),
+    reactionRatio: reaction(station) / reaction(sb),
+  };
 }
 
 if (import.meta.main) {
@@ -147,5 +165,6 @@ if (import.meta.main) {
     console.log(`  station sender: ${result.stationMs.toFixed(0)} ms  (${result.stationAll.join(', ')})`);
     console.log(`  lrzsz sb -k:    ${result.sbMs.toFixed(0)} ms  (${result.sbAll.join(', ')})`);
     console.log(`  ratio station / sb: ${result.ratio.toFixed(3)}`);
+    console.log(`  sender's reaction per block (median): station ${result.stationReactionUs.toFixed(0)} µs, sb ${result.sbReactionUs.toFixed(0)} µs, ratio ${result.reactionRatio.toFixed(3)}`);
   }
 }

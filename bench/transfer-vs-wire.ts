@@ -2,7 +2,7 @@
  * A 1 MiB file through a pacing relay that holds the line to 921600 baud 8N1
  * with a 1 ms turnaround, against the wire's limit (size ÷ (baud ÷ 10)).
  * Every row takes the same path and the same timing points: the sender on a
- * pty, the pacing relay, a second pty pair, bench/receiver-relay.ts and the
+ * pty, the pacing relay, a second pty, bench/receiver-relay.ts and the
  * receiver program behind it (lrzsz `rb`, or the station's own receiver, the
  * one in the simulated unit, as bench/station-receiver.ts), timed from the
  * receiver's first byte on the line to its exit, with the file checked.
@@ -10,11 +10,11 @@
  *   node bench/transfer-vs-wire.ts [--trials N] [--json]
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
-import { makePtyPair } from '../test/helpers/pty-pair.ts';
 import { startHelper, stopHelper } from './child.ts';
 import { LRZSZ_RB, sbToRb, stageImage, startRelay, stationSend, type Relay, type ReceiverTiming } from './transfer-vs-lrzsz.ts';
 
@@ -42,15 +42,18 @@ export interface WireComparison {
   runs: WireRun[];
 }
 
-/** A pty pair whose far end is held to the wire's pace by the relay: the sender opens `near`. */
-async function pacedLine(farEnd: string): Promise<{ near: string; stop(): Promise<void> }> {
-  const pair = await makePtyPair();
-  const relay = await startHelper([join(import.meta.dirname, 'pacing-relay.ts'), pair.b, farEnd, '--baud', String(BAUD), '--turnaround-ms', String(TURNAROUND_MS)], (line) => (line === 'ready' ? true : undefined));
+/** A line held to the wire's pace by the relay: the sender opens `near`, the receiver `far`. */
+export async function pacedLine(baud = BAUD, turnaroundMs = TURNAROUND_MS): Promise<{ near: string; far: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'paced-'));
+  const near = join(dir, 'near');
+  const far = join(dir, 'far');
+  const relay = await startHelper([join(import.meta.dirname, 'pacing-relay.ts'), '--baud', String(baud), '--turnaround-ms', String(turnaroundMs), `pty:${near}`, `pty:${far}`], (line) => (line === 'ready' ? true : undefined));
   return {
-    near: pair.a,
+    near,
+    far,
     stop: async () => {
       await stopHelper(relay.child);
-      await pair.dispose();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -60,14 +63,12 @@ type Send = (pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>
 /** sender → pty → pacing relay → pty → receiver-relay → receiver program: the one path every row takes. */
 async function throughTheWire(send: Send, receiver: string[], data: Buffer): Promise<number> {
   const staged = stageImage(data);
-  const far = await makePtyPair();
-  const line = await pacedLine(far.a);
+  const line = await pacedLine();
   try {
-    const timing = await send(line.near, await startRelay(far.b, staged.receiveDir, receiver), staged, data);
+    const timing = await send(line.near, await startRelay(line.far, staged.receiveDir, receiver), staged, data);
     return timing.fromFirstByteMs;
   } finally {
     await line.stop();
-    await far.dispose();
     rmSync(staged.dir, { recursive: true, force: true });
   }
 }

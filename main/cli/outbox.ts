@@ -27,22 +27,14 @@ export async function outboxCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const print = (entries: OutboxEntry[]) => {
-    if (values.json) for (const entry of entries) console.log(JSON.stringify(publicView(entry)));
-    else if (entries.length === 0) console.log('the outbox is empty');
-    else for (const entry of entries) console.log(describe(entry));
-  };
+  const print = (readPage: OutboxPageReader | undefined) => printOutbox(readPage, values.json === true);
   if (action === 'list') {
     const journal = await readJournal(dataDir);
-    if (!journal) {
-      print([]);
-      return 0;
-    }
     try {
-      print(journal.outboxEntries());
+      print(journal && ((page) => journal.outboxEntries(page)));
       return 0;
     } finally {
-      journal.close();
+      journal?.close();
     }
   }
   const config = values.config ? await loadLineConfig(values.config) : await lastConfig(dataDir);
@@ -50,12 +42,30 @@ export async function outboxCommand(argv: string[]): Promise<number> {
   try {
     const done = await station.replayOutboxNow();
     if (!values.json) console.log(`replayed ${done} call(s)`);
-    const left = station.outboxEntries();
-    print(left);
-    return left.some((entry) => entry.state === 'pending' || entry.state === 'in-flight') ? EXIT_PENDING : 0;
+    print((page) => station.outboxEntries(page));
+    return station.outboxWaiting() > 0 ? EXIT_PENDING : 0;
   } finally {
     await station.close();
   }
+}
+
+/** Entries read from the journal at a time: a backlog of any size is listed whole, in bounded memory. */
+const PAGE_SIZE = 1000;
+
+/** One page of the calls not yet done, after the id `afterId`, at most `limit` of them. */
+type OutboxPageReader = (page: { afterId: number; limit: number }) => OutboxEntry[];
+
+/** Prints every call not yet done, oldest first, a page at a time. */
+function printOutbox(readPage: OutboxPageReader | undefined, json: boolean): void {
+  let printed = 0;
+  for (let afterId = 0; readPage; ) {
+    const page = readPage({ afterId, limit: PAGE_SIZE });
+    if (page.length === 0) break;
+    for (const entry of page) console.log(json ? JSON.stringify(publicView(entry)) : describe(entry));
+    printed += page.length;
+    afterId = page.at(-1)!.id;
+  }
+  if (printed === 0 && !json) console.log('the outbox is empty');
 }
 
 async function lastConfig(dataDir: string): Promise<LineConfig> {

@@ -130,7 +130,9 @@ describe('a line hung up while the unit is still sending (serialport/bindings-cp
         expect(hangUp.value, `trial ${trial}: the hang-up was not noticed within 3 s (${describeCpu(hangUp)})`).toMatchObject({ kind: 'disconnected' });
         expect(hangUp.wallMs, `trial ${trial}`).toBeLessThan(1000);
         expectIdle(hangUp, `trial ${trial}: hung up, not yet noticed`);
-        expectIdle(await measureCpuOver(300), `trial ${trial}: after the disconnect`);
+        // A second, not 300 ms: a collection of the chatter just received took 16-19 ms here on a busy machine
+        // (with the old port path too), over the 15 ms a short window allows; a spin takes 140 ms or more of it.
+        expectIdle(await measureCpuOver(1000), `trial ${trial}: after the disconnect`);
         const message = hangUp.value?.kind === 'disconnected' ? hangUp.value.error.message : '';
         paths.push(/end of file/.test(message) ? 'end of file' : message);
       } finally {

@@ -198,9 +198,9 @@ export class Station {
     return counts.pending + counts['in-flight'];
   }
 
-  /** The calls not yet done (waiting, in flight or failed), oldest first. */
-  outboxEntries(): OutboxEntry[] {
-    return this.journal.outboxEntries();
+  /** A page of the calls not yet done (waiting, in flight or failed), oldest first: a backlog is read a page at a time. */
+  outboxEntries(page: { afterId?: number; limit?: number } = {}): OutboxEntry[] {
+    return this.journal.outboxEntries(page);
   }
 
   /** The operator's "replay now": every waiting call is due at once and the cloud is tried; resolves with how many calls completed. */

@@ -5,11 +5,12 @@ import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { PortOpenError } from '../errors.ts';
 import { BaseBytePort } from './base-port.ts';
-import { withHangupDetection } from './hangup-detection.ts';
+import { stationBinding } from './station-binding.ts';
 import type { BytePort, SerialSettings } from './byte-port.ts';
 import { writeTimeoutFor } from './byte-port.ts';
 import type { LineControl } from './line-control.ts';
 import { SerialLineControl } from './serial-line-control.ts';
+import { isUnixBindingPort, UnixTtyData } from './unix-tty-io.ts';
 
 export type SerialBinding = BindingInterface;
 
@@ -55,8 +56,15 @@ export function describeOpenError(path: string, error: unknown): PortOpenError {
   return new PortOpenError(`the port could not be opened (${message})`, { where, cause: error });
 }
 
+/**
+ * A local serial port. serialport opens, configures and closes it and drives
+ * its modem lines; on bindings-cpp's unix ports the bytes go straight to and
+ * from the descriptor on the event loop (`UnixTtyData`), on any other binding
+ * through serialport's stream.
+ */
 class SerialBytePort extends BaseBytePort {
   private readonly stream: SerialPortStream;
+  private readonly unix: UnixTtyData | undefined;
   /** The current rate: write timeouts follow it when a driver raises it. */
   private baudRate: number;
   private watchTimer: NodeJS.Timeout | undefined;
@@ -69,7 +77,15 @@ class SerialBytePort extends BaseBytePort {
     this.control = new SerialLineControl(stream, path, (rate) => {
       this.baudRate = rate;
     });
-    stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
+    if (stream.port !== undefined && isUnixBindingPort(stream.port)) {
+      this.unix = new UnixTtyData(stream.port);
+      this.unix.start(
+        (chunk) => this.lifecycle.emitData(chunk),
+        (error) => this.hangUp(`the unit was unplugged or its port disappeared (${error.message})`),
+      );
+    } else {
+      stream.on('data', (chunk: Buffer) => this.lifecycle.emitData(chunk));
+    }
     // The OS reports a vanished device in its own words (EBADF, EIO, ENXIO): say what a technician sees.
     stream.on('close', (error?: Error & { disconnected?: boolean }) => {
       this.hangUp(error?.message ? `the unit was unplugged or its port disappeared (${error.message})` : 'the unit was unplugged or its port disappeared');
@@ -107,8 +123,16 @@ class SerialBytePort extends BaseBytePort {
       hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
       hangUp: () => this.hangUp('the device stopped taking data'),
     };
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return this.timedWrite(data.byteLength, timeoutMs, stall, (done) => {
-      this.stream.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength), done);
+      if (!this.unix) return void this.stream.write(bytes, done);
+      this.unix.write(bytes).then(
+        () => done(),
+        (error: Error) => {
+          this.hangUp(`the unit was unplugged or its port failed (${error.message})`);
+          done(error);
+        },
+      );
     });
   }
 
@@ -140,7 +164,7 @@ class SerialBytePort extends BaseBytePort {
 /** Opens a local serial port (/dev/tty*, COMn) and watches it for unplug. */
 export async function openSerialPort(path: string, options: OpenSerialOptions): Promise<BytePort> {
   const { settings } = options;
-  const binding = withHangupDetection(options.binding ?? systemBinding());
+  const binding = stationBinding(options.binding ?? systemBinding());
   const stream = new SerialPortStream({
     binding,
     path,

@@ -81,6 +81,30 @@ export async function startSimulatorOnPty(options: SimulatorOptions, directory?:
   };
 }
 
+export interface TtySimulator {
+  path: string;
+  simulator: DeviceSimulator;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a simulated unit on a tty that exists already: the unit's end of a
+ * line someone else holds (the bench's pacing relay), so many units can run
+ * in one process while the lines run elsewhere.
+ */
+export async function startSimulatorOnTty(path: string, options: SimulatorOptions): Promise<TtySimulator> {
+  const port = await openPort(path);
+  const simulator = new DeviceSimulator(port, options);
+  return {
+    path,
+    simulator,
+    async stop() {
+      await simulator.stop();
+      await port.close();
+    },
+  };
+}
+
 export interface TcpSimulatorServer {
   /** tcp://127.0.0.1:<port>, for the station's port list. */
   url: string;

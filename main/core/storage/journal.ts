@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementResultingChanges } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import { StationError } from '../errors.ts';
 import { createPrivateFile } from './data-folder.ts';
 import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, migrateJournal } from './journal-migrations.ts';
@@ -198,6 +198,12 @@ export class Journal {
   private readonly box: SecretBox;
   private readonly now: () => number;
   private readonly path: string;
+  /**
+   * Each query prepared once and kept: a statement prepared per call holds
+   * native memory V8 cannot see until a collection finalizes it, so a long
+   * outbox replay grew with the number of calls made.
+   */
+  private readonly statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, box: SecretBox, now: () => number, path: string) {
     this.db = db;
@@ -476,9 +482,7 @@ export class Journal {
       const seq = Number((this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM outbox WHERE unit_id = ?').get(unitId) as Row).next);
       const sealed = this.box.seal(JSON.stringify(payload), `outbox:${unitId}:${seq}`);
       const now = this.now();
-      const result = this.db
-        .prepare("INSERT INTO outbox (unit_id, seq, backend, call, payload, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)")
-        .run(unitId, seq, backend, call, sealed, now, now);
+      const result = this.sql("INSERT INTO outbox (unit_id, seq, backend, call, payload, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)").run(unitId, seq, backend, call, sealed, now, now);
       return this.outboxEntry(Number(result.lastInsertRowid))!;
     });
   }
@@ -488,14 +492,12 @@ export class Journal {
    * unit's calls replay in order; a unit whose head call is in flight waits.
    */
   dueOutbox(limit = 100): OutboxEntry[] {
-    const rows = this.db
-      .prepare(
-        `${OUTBOX_SELECT}
+    const rows = this.sql(
+      `${OUTBOX_SELECT}
          WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND u.result != 'in-progress'
            AND o.seq = (SELECT MIN(seq) FROM outbox WHERE unit_id = o.unit_id AND state IN ('pending','in-flight'))
          ORDER BY o.next_attempt_at, o.id LIMIT ?`,
-      )
-      .all(this.now(), limit) as Row[];
+    ).all(this.now(), limit) as Row[];
     return rows.map((row) => this.toOutbox(row));
   }
 
@@ -504,9 +506,13 @@ export class Journal {
     return row ? this.toOutbox(row) : undefined;
   }
 
-  /** Every call not yet done (waiting, in flight or failed), oldest first, for "station outbox list". */
-  outboxEntries(limit = 10_000): OutboxEntry[] {
-    return (this.sql(`${OUTBOX_SELECT} WHERE o.state != 'done' ORDER BY o.id LIMIT ?`).all(limit) as Row[]).map((row) => this.toOutbox(row));
+  /**
+   * One page of the calls not yet done (waiting, in flight or failed), oldest
+   * first, for "station outbox list": at most `limit` after the id `afterId`.
+   * The next page starts after the last id of this one; an empty page is the end.
+   */
+  outboxEntries(page: { afterId?: number; limit?: number } = {}): OutboxEntry[] {
+    return (this.sql(`${OUTBOX_SELECT} WHERE o.id > ? AND o.state != 'done' ORDER BY o.id LIMIT ?`).all(page.afterId ?? 0, page.limit ?? 1000) as Row[]).map((row) => this.toOutbox(row));
   }
 
   /** Calls a crash interrupted: sent or not, nobody knows; the replayer decides per call whether repeating is safe. */
@@ -614,7 +620,12 @@ export class Journal {
 
   /** A prepared statement whose failures name the journal file and what to do (disk full, read-only, damaged). */
   private sql(query: string): { run(...params: SQLInputValue[]): StatementResultingChanges; get(...params: SQLInputValue[]): unknown; all(...params: SQLInputValue[]): unknown[] } {
-    const statement = this.guard(() => this.db.prepare(query));
+    let statement = this.statements.get(query);
+    if (!statement) {
+      const prepared = this.guard(() => this.db.prepare(query));
+      this.statements.set(query, prepared);
+      statement = prepared;
+    }
     return {
       run: (...params) => this.guard(() => statement.run(...params)),
       get: (...params) => this.guard(() => statement.get(...params)),

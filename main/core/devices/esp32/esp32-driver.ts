@@ -14,7 +14,7 @@ import { buildNvsPartition } from './nvs-partition.ts';
 import { readAppDescriptor } from './app-image.ts';
 import { findBootApp, findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX_SIZE, PARTITION_TABLE_OFFSET, type Partition } from './partition-table.ts';
 import { resetSequence, runResetSequence } from './reset-sequences.ts';
-import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize } from './rom-commands.ts';
+import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize, writeFlashCompressed } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
 
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
@@ -292,15 +292,9 @@ export class Esp32Driver implements DeviceDriver {
   }
 
   private async writeParts(parts: FlashPart[], onProgress?: (index: number, written: number, total: number) => void): Promise<void> {
-    await this.loader.writeFlash({
-      fileArray: parts.map((part) => ({ data: part.data, address: part.offset })),
-      flashMode: 'keep',
-      flashFreq: 'keep',
-      flashSize: 'keep',
-      eraseAll: false,
-      compress: true,
-      reportProgress: onProgress,
-    });
+    for (const [index, part] of parts.entries()) {
+      await writeFlashCompressed(this.loader, part, onProgress && ((written, total) => onProgress(index, written, total)));
+    }
   }
 
   /** The chip's MD5 of what it holds against the MD5 of what was sent (padded to 4 bytes as written). */

@@ -1,4 +1,5 @@
 import type { ESPLoader } from 'esptool-js';
+import { constants as pakoConstants, deflate, Inflate } from 'pako';
 import { ProtocolError } from '../../errors.ts';
 import type { Esp32Chip } from './chips.ts';
 import { ROM_COMMAND } from './rom-protocol.ts';
@@ -79,4 +80,49 @@ export async function runUserCode(loader: ESPLoader, chip: Esp32Chip): Promise<v
   const begin = chip === 'esp32' ? words(0, 0, 0x400, 0) : words(0, 0, 0x400, 0, 0);
   await loader.checkCommand('enter Flash download mode', ROM_COMMAND.FLASH_BEGIN, begin);
   await loader.checkCommand('leave Flash mode', ROM_COMMAND.FLASH_END, words(1));
+}
+
+/**
+ * Writes one region compressed, as esptool.py does with the ROM: the image
+ * padded to 4 bytes with 0xFF, deflated at level 9, FLASH_DEFL_BEGIN, then
+ * FLASH_DEFL_DATA blocks of FLASH_WRITE_SIZE, each with a timeout for the
+ * bytes it inflates to (the ROM programs them before it answers). Unlike
+ * esptool-js's writeFlash, which inflates every block again one byte at a
+ * time (pako with chunkSize 1) between two commands, about 0.8 ms of CPU per
+ * block on the line's critical path, this sizes every block in one pass
+ * before the first is sent.
+ */
+export async function writeFlashCompressed(loader: ESPLoader, region: { offset: number; data: Uint8Array }, onProgress?: (written: number, total: number) => void): Promise<void> {
+  if (region.data.length === 0) return;
+  const padding = (4 - (region.data.length % 4)) % 4;
+  const image = padding === 0 ? region.data : Buffer.concat([region.data, Buffer.alloc(padding, 0xff)]);
+  // pako, as esptool-js: zlib's own level 9 (esptool.py's bytes exactly); Node's zlib fork gives about 3 % more to send.
+  const compressed = deflate(image, { level: 9 });
+  const blockSize = loader.FLASH_WRITE_SIZE;
+  const blocks: Uint8Array[] = [];
+  for (let at = 0; at < compressed.length; at += blockSize) blocks.push(compressed.subarray(at, at + blockSize));
+  const inflated = inflatedSizes(blocks);
+  await loader.flashDeflBegin(image.length, compressed.length, region.offset);
+  onProgress?.(0, compressed.length);
+  let sent = 0;
+  for (const [seq, block] of blocks.entries()) {
+    await loader.flashDeflBlock(block, seq, Math.max(3000, loader.timeoutPerMb(loader.ERASE_WRITE_TIMEOUT_PER_MB, inflated[seq]!)));
+    sent += block.length;
+    onProgress?.(sent, compressed.length);
+  }
+}
+
+/** How many bytes each block of a deflate stream inflates to: one pass, flushed after every block. */
+function inflatedSizes(blocks: Uint8Array[]): number[] {
+  const inflate = new Inflate({ chunkSize: 64 * 1024 });
+  let produced = 0;
+  inflate.onData = (chunk: Uint8Array) => {
+    produced += chunk.length;
+  };
+  return blocks.map((block, index) => {
+    const before = produced;
+    inflate.push(block, index === blocks.length - 1 ? pakoConstants.Z_FINISH : pakoConstants.Z_SYNC_FLUSH);
+    if (inflate.err) throw new Error(`the compressed image does not inflate (${inflate.msg})`);
+    return produced - before;
+  });
 }

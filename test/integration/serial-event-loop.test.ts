@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BytePort } from '../../main/core/ports/byte-port.ts';
+import { openPort } from '../../main/core/ports/open-port.ts';
+import { PortReader } from '../../main/core/ports/port-reader.ts';
+import { makePtyPair, type PtyPair } from '../helpers/pty-pair.ts';
+
+/**
+ * Occupies every thread of libuv's pool: each thread opens a FIFO for reading,
+ * which blocks until someone opens it for writing (release()).
+ */
+async function occupyThreadPool(): Promise<{ release(): Promise<void>; dispose(): void }> {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const dir = mkdtempSync(join(tmpdir(), 'pool-'));
+  const fifos = Array.from({ length: threads }, (_, i) => join(dir, `fifo-${i}`));
+  execFileSync('mkfifo', fifos);
+  const blocked = fifos.map((fifo) => open(fifo, 'r'));
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      // A non-blocking open for writing succeeds once a reader is opening the FIFO.
+      const writers = fifos.map((fifo) => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      for (const handle of await Promise.all(blocked)) await handle.close();
+      writers.forEach((fd) => closeSync(fd));
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+const settledWithin = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+
+describe('a serial port reads and writes on the event loop, not through the thread pool', () => {
+  let pair: PtyPair | undefined;
+  const ports: BytePort[] = [];
+  afterEach(async () => {
+    for (const port of ports.splice(0)) await port.close();
+    await pair?.dispose();
+    pair = undefined;
+  });
+
+  // The thread pool is shared with file, DNS, zlib and crypto work (the journal's
+  // backups, firmware hashing): serial bytes queued behind it would stall every port.
+  it('moves bytes both ways while every thread of the pool is busy', async () => {
+    pair = await makePtyPair();
+    const station = await openPort(pair.a);
+    const unit = await openPort(pair.b);
+    ports.push(station, unit);
+    const stationReader = new PortReader(station);
+    const unitReader = new PortReader(unit);
+
+    const pool = await occupyThreadPool();
+    try {
+      // The test proves nothing unless the pool really is full: a stat must wait.
+      const probe = stat(tmpdir());
+      expect(await settledWithin(probe, 300), 'the thread pool was not occupied').toBe(false);
+
+      const roundTrip = (async () => {
+        await station.write(Buffer.from('PING\n'));
+        expect(await unitReader.readLine({ timeoutMs: 5000, maxLength: 16 })).toBe('PING');
+        await unit.write(Buffer.from('PONG\n'));
+        return stationReader.readLine({ timeoutMs: 5000, maxLength: 16 });
+      })();
+      expect(await settledWithin(roundTrip, 3000), 'the bytes waited for the thread pool').toBe(true);
+      expect(await roundTrip).toBe('PONG');
+      expect(await settledWithin(probe, 0), 'the pool was released before the round trip ended').toBe(false);
+
+      await pool.release();
+      await probe;
+    } finally {
+      await pool.release();
+      pool.dispose();
+    }
+  });
+
+  it('keeps concurrent writes whole and in order when the line cannot take them at once', async () => {
+    pair = await makePtyPair();
+    const station = await openPort(pair.a);
+    const unit = await openPort(pair.b);
+    ports.push(station, unit);
+    // Far more than a pty holds: each write waits for the line several times.
+    const first = Buffer.alloc(256 * 1024, 'A');
+    const second = Buffer.alloc(256 * 1024, 'B');
+    const received = new PortReader(unit).readBytes(first.length + second.length, { timeoutMs: 20_000 });
+    await Promise.all([station.write(first, { timeoutMs: 20_000 }), station.write(second, { timeoutMs: 20_000 })]);
+    expect((await received).equals(Buffer.concat([first, second]))).toBe(true);
+  });
+});
