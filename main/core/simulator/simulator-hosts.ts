@@ -3,18 +3,22 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BytePort } from '../ports/byte-port.ts';
 import { openPort } from '../ports/open-port.ts';
 import { socketBytePort } from '../ports/tcp-port.ts';
 import { DeviceSimulator, type SimulatorOptions } from './device-simulator.ts';
 
-export interface PtySimulator {
-  /** The pty the station opens. */
+/** A simulated unit of any kind behind a pty. */
+export interface PtyHosted<S> {
+  /** The pty the station (or a vendor's tool) opens. */
   path: string;
-  simulator: DeviceSimulator;
+  simulator: S;
   /** Yanks the cable: kills the pty pair, so both ends hang up at once. */
   unplug(): void;
   stop(): Promise<void>;
 }
+
+export type PtySimulator = PtyHosted<DeviceSimulator>;
 
 /** A socat pty pair: the station opens one end, a simulated unit the other. */
 export interface PtyLine {
@@ -65,10 +69,22 @@ export async function openPtyLine(linkName: string, directory?: string): Promise
  * Runs a simulated unit behind a real pseudo-terminal (socat makes the pair),
  * so the station talks to it through the same serialport code as to hardware.
  */
-export async function startSimulatorOnPty(options: SimulatorOptions, directory?: string, linkName = options.serial): Promise<PtySimulator> {
+export function startSimulatorOnPty(options: SimulatorOptions, directory?: string, linkName = options.serial): Promise<PtySimulator> {
+  return hostOnPty(linkName, directory, (port, unplug) => new DeviceSimulator(port, { ...options, hangUp: options.hangUp ?? unplug }));
+}
+
+/**
+ * Opens a pty pair and starts a simulator on its device end; the simulator is
+ * given the unplug, so a unit that "hangs up" yanks its own cable.
+ */
+export async function hostOnPty<S extends { stop(): Promise<void> }>(
+  linkName: string,
+  directory: string | undefined,
+  start: (port: BytePort, unplug: () => void) => S,
+): Promise<PtyHosted<S>> {
   const line = await openPtyLine(linkName, directory);
   const port = await openPort(line.deviceEnd);
-  const simulator = new DeviceSimulator(port, { ...options, hangUp: options.hangUp ?? line.unplug });
+  const simulator = start(port, line.unplug);
   return {
     path: line.stationEnd,
     simulator,

@@ -1,6 +1,5 @@
 import { createMemoryPortPair, type MemoryBytePort } from '../../ports/memory-port.ts';
-import { openPort } from '../../ports/open-port.ts';
-import { openPtyLine } from '../simulator-hosts.ts';
+import { hostOnPty, type PtyHosted } from '../simulator-hosts.ts';
 import { Esp32Simulator, type Esp32SimulatorOptions } from './esp32-simulator.ts';
 
 export interface HostedEsp32 {
@@ -10,30 +9,15 @@ export interface HostedEsp32 {
   stop(): Promise<void>;
 }
 
-export interface PtyEsp32 extends HostedEsp32 {
-  /** The pty the station (or esptool) opens. */
-  path: string;
-}
+export type PtyEsp32 = PtyHosted<Esp32Simulator>;
 
 /**
  * A simulated ESP32 behind a real pty, for esptool, the station's serial code
  * and the pacing relay. A pty has no DTR/RTS, so the chip comes up in the
  * mode its options say (download by default, as if BOOT were held).
  */
-export async function startEsp32OnPty(options: Esp32SimulatorOptions, directory?: string, linkName = `esp-${options.mac.replace(/[:-]/g, '')}`): Promise<PtyEsp32> {
-  const line = await openPtyLine(linkName, directory);
-  const port = await openPort(line.deviceEnd);
-  const simulator = new Esp32Simulator(port, { ...options, hangUp: options.hangUp ?? line.unplug });
-  return {
-    path: line.stationEnd,
-    simulator,
-    unplug: line.unplug,
-    async stop() {
-      await simulator.stop();
-      await port.close();
-      await line.dispose();
-    },
-  };
+export function startEsp32OnPty(options: Esp32SimulatorOptions, directory?: string, linkName = `esp-${options.mac.replace(/[:-]/g, '')}`): Promise<PtyEsp32> {
+  return hostOnPty(linkName, directory, (port, unplug) => new Esp32Simulator(port, { ...options, hangUp: options.hangUp ?? unplug }));
 }
 
 export interface MemoryEsp32 extends HostedEsp32 {
