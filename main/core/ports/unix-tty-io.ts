@@ -55,37 +55,33 @@ function openDescriptor(port: UnixBindingPort): number {
   return port.fd;
 }
 
-function openPort(port: UnixBindingPort): UnixBindingPort {
-  openDescriptor(port);
-  return port;
-}
+/**
+ * What one read(2) on a ready descriptor gave: bytes, nothing yet (woken
+ * without data: wait again), or the end of the line.
+ */
+type ReadOutcome = { bytesRead: number } | 'again' | Error;
 
 /**
- * Reads a unix tty on the event loop: waits for the poller, then one
- * non-blocking read(2) on this thread. bindings-cpp's own read goes through
- * the thread pool for every chunk (a hop there and back per transfer block),
- * and calls read(2) again at once when it returns 0 bytes, which after a
- * hang-up it does forever: a core spun and the port never closed
- * (serialport/bindings-cpp#162, fixed the same way in the unmerged #164).
- * Here 0 bytes is end of file: the device hung up. When the poller fails
- * (POLLERR: libuv says only "bad file descriptor"), read(2) is asked what
- * happened, so a hang-up is reported as one.
+ * One non-blocking read(2) on this thread, once the poller said the
+ * descriptor is ready (or failed: POLLERR, for which libuv says only "bad
+ * file descriptor", so read(2) is asked what happened and a hang-up is
+ * reported as one). bindings-cpp's own read goes through the thread pool for
+ * every chunk (a hop there and back per transfer block), and calls read(2)
+ * again at once when it returns 0 bytes, which after a hang-up it does
+ * forever: a core spun and the port never closed (serialport/bindings-cpp#162,
+ * fixed the same way in the unmerged #164). Here 0 bytes is end of file: the
+ * device hung up.
  */
-export async function readOnEventLoop(port: UnixBindingPort, buffer: Buffer, offset: number, length: number): Promise<ReadResult> {
-  for (;;) {
-    const pollError = await ready(openPort(port), 'readable');
-    let bytesRead: number;
-    try {
-      bytesRead = readSync(openDescriptor(port), buffer, offset, length, null);
-    } catch (error) {
-      if (!wouldBlock(error)) throw error;
-      if (pollError) throw pollError;
-      // Woken without data (a signal, a spurious wake-up): wait again.
-      continue;
-    }
-    if (bytesRead === 0) throw hungUp();
-    return { buffer, bytesRead };
+function readReady(port: UnixBindingPort, pollError: Error | null, buffer: Buffer, offset: number, length: number): ReadOutcome {
+  let bytesRead: number;
+  try {
+    bytesRead = readSync(openDescriptor(port), buffer, offset, length, null);
+  } catch (error) {
+    if (!wouldBlock(error)) return error as Error;
+    // Woken without data (a signal, a spurious wake-up): wait again.
+    return pollError ?? 'again';
   }
+  return bytesRead === 0 ? hungUp() : { bytesRead };
 }
 
 /**
@@ -124,28 +120,38 @@ export class UnixTtyData {
     this.port = port;
   }
 
-  /** Reads until the port is closed on purpose (quietly) or fails (`onFailure`: a hang-up, EIO, a vanished device). */
+  /**
+   * Reads until the port is closed on purpose (quietly) or fails (`onFailure`: a hang-up, EIO, a vanished
+   * device). The read runs in the poller's own callback, with no promise between the wake-up and the bytes:
+   * a transfer's next block answers an ACK that much sooner.
+   */
   start(onData: (chunk: Buffer) => void, onFailure: (error: Error) => void): void {
-    void (async () => {
-      // Chunks are slices of a pool that is never read into twice (listeners may keep them), as serialport's stream does.
-      let pool = Buffer.allocUnsafe(POOL_BYTES);
-      let used = 0;
-      for (;;) {
+    // Chunks are slices of a pool that is never read into twice (listeners may keep them), as serialport's stream does.
+    let pool = Buffer.allocUnsafe(POOL_BYTES);
+    let used = 0;
+    const fail = (error: Error) => {
+      if ((error as { canceled?: boolean }).canceled !== true && this.port.isOpen) onFailure(error);
+    };
+    const waitForData = (): void => {
+      if (!this.port.isOpen) return;
+      this.port.poller.once('readable', (pollError) => {
+        // Closed on purpose: the poller was stopped (canceled), or the port is no longer open.
+        if ((pollError as { canceled?: boolean } | null)?.canceled === true || !this.port.isOpen) return;
         if (pool.length - used < MIN_READ_BYTES) {
           pool = Buffer.allocUnsafe(POOL_BYTES);
           used = 0;
         }
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await readOnEventLoop(this.port, pool, used, pool.length - used));
-        } catch (error) {
-          if ((error as { canceled?: boolean }).canceled !== true) onFailure(error as Error);
-          return;
-        }
-        onData(pool.subarray(used, used + bytesRead));
-        used += bytesRead;
-      }
-    })();
+        const outcome = readReady(this.port, pollError, pool, used, pool.length - used);
+        if (outcome === 'again') return waitForData();
+        if (outcome instanceof Error) return fail(outcome);
+        const chunk = pool.subarray(used, used + outcome.bytesRead);
+        used += outcome.bytesRead;
+        // Wait again first: a listener that throws must not stop the reads.
+        waitForData();
+        onData(chunk);
+      });
+    };
+    waitForData();
   }
 
   /** Writes after any write still in progress, so two callers' bytes never interleave. */

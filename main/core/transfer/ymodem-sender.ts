@@ -62,20 +62,22 @@ class BlockSender {
 
     if (protocol === 'ymodem') {
       const header = headerPayload(this.options.fileName, data.length);
-      await this.sendBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00);
+      await this.sendBlock(0, frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00));
       // After block 0 the receiver asks again with 'C' before the first data block.
       await this.awaitCrcRequest(this.blockTimeoutMs, 'the receiver to ask for data (C)');
     }
 
-    let sequence = 1;
-    for (let offset = 0; offset < data.length; sequence++) {
-      const remaining = data.length - offset;
-      // A short tail goes in a 128-byte block: less padding on the wire.
-      const size = remaining <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
-      const length = Math.min(size, remaining);
-      await this.sendBlock(sequence, data.subarray(offset, offset + length), size);
-      offset += length;
-      meter.update(offset);
+    const blocks = dataFrames(data);
+    let next = blocks.next();
+    let acknowledged = 0;
+    while (!next.done) {
+      const block = next.value;
+      await this.sendBlock(block.sequence, block.frame, () => {
+        // While the receiver checks this block: frame the next one and report the last acknowledged, so an ACK is answered at once.
+        next = blocks.next();
+        if (acknowledged > 0) meter.update(acknowledged);
+      });
+      acknowledged = block.end;
     }
 
     await this.sendEndOfTransmission();
@@ -101,12 +103,13 @@ class BlockSender {
     }
   }
 
-  private async sendBlock(sequence: number, payload: Uint8Array, size: 128 | 1024, padByte?: number): Promise<void> {
-    const frame = frameBlock(sequence, payload, size, padByte);
+  /** Sends a framed block until it is acknowledged; `whileWaiting` runs once, after the first write, while the receiver works. */
+  private async sendBlock(sequence: number, frame: Buffer, whileWaiting?: () => void): Promise<void> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       if (attempt > 1) this.resends++;
       await this.link.port.write(frame);
+      if (attempt === 1) whileWaiting?.();
       const answer = await this.awaitAnswer(sequence);
       if (answer === 'ack') {
         this.blocks++;
@@ -187,5 +190,17 @@ class BlockSender {
 
   private abortedByReceiver(): TransferAbortedError {
     return new TransferAbortedError('the receiver cancelled the transfer', { where: { port: this.link.port.path } });
+  }
+}
+
+/** The data blocks of a file, framed: a short tail goes in a 128-byte block (less padding on the wire). */
+function* dataFrames(data: Uint8Array): Generator<{ sequence: number; frame: Buffer; end: number }> {
+  let sequence = 1;
+  for (let offset = 0; offset < data.length; sequence++) {
+    const remaining = data.length - offset;
+    const size = remaining <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
+    const end = offset + Math.min(size, remaining);
+    yield { sequence, frame: frameBlock(sequence, data.subarray(offset, end), size), end };
+    offset = end;
   }
 }
