@@ -6,14 +6,14 @@
  * garbage nor anything an earlier benchmark left behind: run at two backlog
  * sizes, the peaks show whether memory grows with the backlog.
  *
- *   node bench/outbox-replay.ts [units] [--concurrency 8] [--json]
+ *   node bench/outbox-replay.ts [units] [--concurrency 8] [--semi-space-mib N] [--json]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GadgetKeeperAdapter } from '../main/core/cloud/gadgetkeeper/adapter.ts';
 import { Connectivity } from '../main/core/engine/connectivity.ts';
@@ -35,6 +35,12 @@ export interface ReplayResult {
   peakRssMiB: number;
   /** The V8 heap's peak while replaying (sampled with the RSS). */
   peakHeapMiB: number;
+  /** V8's young generation (its new space, both semi-spaces) at its largest: V8 grows it as objects survive its scavenges, up to a cap it sets from the machine's memory. */
+  peakNewSpaceMiB: number;
+  /** The old generation's largest size: where whatever outlives the young generation goes. */
+  peakOldSpaceMiB: number;
+  /** V8 flags the replay ran with (none: V8's defaults). */
+  v8Flags: string[];
   /** The RSS when each tenth of the calls had been made: a plateau, or growth with the backlog. */
   rssByTenthMiB: number[];
   /** After the replay (and after the peak was taken), a full collection: what the process still holds. */
@@ -66,14 +72,14 @@ function products(units: number): string[][] {
 const probeOf = (product: number) => `PROBE${String(product).padStart(9, '0')}`;
 
 /** Seeds a backlog of `units` in one process and replays it in a fresh one; returns what the replay measured. */
-export async function measureOutboxReplay(units = 10_000, concurrency = 8): Promise<ReplayResult> {
+export async function measureOutboxReplay(units = 10_000, concurrency = 8, v8Flags: string[] = []): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-replay-'));
   writeFileSync(join(dir, 'seed.json'), JSON.stringify({ products: products(units).map((serials, i) => ({ name: `Replay${i}`, serialNumbers: serials, versions: [{ name: '1', firmware: { size: 1024 } }] })) }));
   writeFileSync(join(dir, KEY), randomBytes(32).toString('hex'), { mode: 0o600 });
   const cloud = await startHelper([join(import.meta.dirname, '..', 'bin', 'station.js'), 'sim', 'cloud', 'gadgetkeeper', '--seed', join(dir, 'seed.json')], (line) => /listening on (\S+)/.exec(line)?.[1]);
   try {
     const seeded = await runChild<{ seedSeconds: number }>(['seed', dir, cloud.value, String(units)]);
-    const replayed = await runChild<Omit<ReplayResult, 'seedSeconds'>>(['replay', dir, cloud.value, '--concurrency', String(concurrency)]);
+    const replayed = await runChild<Omit<ReplayResult, 'seedSeconds'>>(['replay', dir, cloud.value, '--concurrency', String(concurrency)], v8Flags);
     return { ...replayed, seedSeconds: seeded.seedSeconds };
   } finally {
     await stopHelper(cloud.child);
@@ -82,8 +88,8 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8): Prom
 }
 
 /** This file in a child process; resolves with the JSON line it prints, once it has exited. */
-async function runChild<T>(args: string[]): Promise<T> {
-  const child = await startHelper([SELF, ...args], (line) => (line.startsWith('{') ? (JSON.parse(line) as T) : undefined));
+async function runChild<T>(args: string[], v8Flags: string[] = []): Promise<T> {
+  const child = await startHelper([...v8Flags, SELF, ...args], (line) => (line.startsWith('{') ? (JSON.parse(line) as T) : undefined));
   if (child.child.exitCode === null) await new Promise((resolve) => child.child.once('exit', resolve));
   return child.value;
 }
@@ -128,10 +134,16 @@ async function replay(dir: string, cloudUrl: string, concurrency: number): Promi
     const rssBefore = process.memoryUsage().rss;
     let peak = rssBefore;
     let peakHeap = process.memoryUsage().heapUsed;
+    let peakNewSpace = 0;
+    let peakOldSpace = 0;
     const sampler = setInterval(() => {
       const usage = process.memoryUsage();
       peak = Math.max(peak, usage.rss);
       peakHeap = Math.max(peakHeap, usage.heapUsed);
+      for (const space of getHeapSpaceStatistics()) {
+        if (space.space_name === 'new_space') peakNewSpace = Math.max(peakNewSpace, space.space_size);
+        if (space.space_name === 'old_space') peakOldSpace = Math.max(peakOldSpace, space.space_size);
+      }
     }, 20);
     // The replay ends with its last completed call (the loop below only notices it, once a second).
     let lastDoneAt = performance.now();
@@ -162,19 +174,20 @@ async function replay(dir: string, cloudUrl: string, concurrency: number): Promi
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
     const liveHeapAfterMiB = mib(process.memoryUsage().heapUsed);
-    return { units, calls: left.done, seconds, unitsPerSecond: units / seconds, rssBeforeReplayMiB: mib(rssBefore), peakRssMiB: mib(peak), peakHeapMiB: mib(peakHeap), rssByTenthMiB: rssByTenth, liveHeapAfterMiB, concurrency };
+    return { units, calls: left.done, seconds, unitsPerSecond: units / seconds, rssBeforeReplayMiB: mib(rssBefore), peakRssMiB: mib(peak), peakHeapMiB: mib(peakHeap), peakNewSpaceMiB: mib(peakNewSpace), peakOldSpaceMiB: mib(peakOldSpace), v8Flags: process.execArgv.filter((flag) => flag.startsWith('--max-semi-space')), rssByTenthMiB: rssByTenth, liveHeapAfterMiB, concurrency };
   } finally {
     journal.close();
   }
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' }, 'semi-space-mib': { type: 'string' } }, allowPositionals: true });
   const [first, dir, cloudUrl, units] = positionals;
   if (first === 'seed') console.log(JSON.stringify(await seed(dir!, cloudUrl!, Number(units))));
   else if (first === 'replay') console.log(JSON.stringify(await replay(dir!, cloudUrl!, Number(values.concurrency))));
   else {
-    const result = await measureOutboxReplay(Number(first ?? 10_000), Number(values.concurrency));
+    const semiSpace = values['semi-space-mib'];
+    const result = await measureOutboxReplay(Number(first ?? 10_000), Number(values.concurrency), semiSpace ? [`--max-semi-space-size=${semiSpace}`] : []);
     console.log(values.json ? JSON.stringify(result) : result);
   }
 }
