@@ -6,19 +6,31 @@ export type ReadResult = { buffer: Buffer; bytesRead: number };
 const POOL_BYTES = 64 * 1024;
 const MIN_READ_BYTES = 1024;
 
+/** bindings-cpp's poll flags (libuv's UV_READABLE and UV_WRITABLE). */
+const READABLE = 0b01;
+const WRITABLE = 0b10;
+
+type PollListener = (error: Error | null) => void;
+
 /**
  * What bindings-cpp's Linux and macOS ports hold: the descriptor (opened
  * non-blocking) and the poller (a libuv poll handle on it, on the event loop).
+ * `poll(flags)` makes the handle watch exactly those events; the poller then
+ * emits `readable` and `writable` (with an error when the poll failed, or a
+ * `canceled` one when the port was closed).
  */
 export interface UnixBindingPort {
   readonly isOpen: boolean;
   readonly fd: number | null;
-  readonly poller: { once(event: 'readable' | 'writable', callback: (error: Error | null) => void): unknown };
+  readonly poller: {
+    poll(flags: number): void;
+    on(event: 'readable' | 'writable', listener: PollListener): unknown;
+  };
 }
 
 export function isUnixBindingPort(port: object): port is UnixBindingPort {
   const candidate = port as Partial<UnixBindingPort>;
-  return typeof candidate.fd === 'number' && typeof candidate.poller?.once === 'function';
+  return typeof candidate.fd === 'number' && typeof candidate.poller?.poll === 'function' && typeof candidate.poller.on === 'function';
 }
 
 export function hungUp(): Error {
@@ -30,24 +42,13 @@ function notOpen(): Error {
   return Object.assign(new Error('Port is not open'), { canceled: true });
 }
 
+function canceled(error: Error | null): boolean {
+  return (error as { canceled?: boolean } | null)?.canceled === true;
+}
+
 function wouldBlock(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
-}
-
-/**
- * Resolves once the poller says the descriptor is ready, or failed (a hang-up
- * shows as POLLERR): then with its error, for read(2) or write(2) to explain.
- * Rejects when the port was closed on purpose (the poller was stopped).
- */
-function ready(port: UnixBindingPort, event: 'readable' | 'writable'): Promise<Error | undefined> {
-  return new Promise((resolve, reject) =>
-    port.poller.once(event, (failed) => {
-      if (!failed) resolve(undefined);
-      else if ((failed as { canceled?: boolean }).canceled === true || !port.isOpen) reject(failed);
-      else resolve(failed);
-    }),
-  );
 }
 
 function openDescriptor(port: UnixBindingPort): number {
@@ -84,25 +85,12 @@ function readReady(port: UnixBindingPort, pollError: Error | null, buffer: Buffe
   return bytesRead === 0 ? hungUp() : { bytesRead };
 }
 
-/**
- * Writes to a unix tty on the event loop: non-blocking write(2) calls on this
- * thread for as much as the kernel takes, waiting for the poller only when
- * its buffer is full. Rejects when the line fails (EIO after a hang-up).
- */
-export async function writeOnEventLoop(port: UnixBindingPort, buffer: Buffer): Promise<void> {
-  let offset = 0;
-  let pollError: Error | undefined;
-  while (offset < buffer.length) {
-    try {
-      offset += writeSync(openDescriptor(port), buffer, offset, buffer.length - offset);
-    } catch (error) {
-      if (!wouldBlock(error)) throw error;
-      if (pollError) throw pollError;
-      pollError = await ready(port, 'writable');
-      continue;
-    }
-    pollError = undefined;
-  }
+interface Reading {
+  onData: (chunk: Buffer) => void;
+  onFailure: (error: Error) => void;
+  /** Chunks are slices of a pool that is never read into twice (listeners may keep them), as serialport's stream does. */
+  pool: Buffer;
+  used: number;
 }
 
 /**
@@ -111,13 +99,30 @@ export async function writeOnEventLoop(port: UnixBindingPort, buffer: Buffer): P
  * bypassed for the bytes (its Readable and Writable machinery cost as much
  * per transfer block as the rest of the path), not for opening, configuring,
  * modem lines or closing.
+ *
+ * The poll handle watches one set of events at a time, and bindings-cpp's
+ * `once()` asks for one event only: a write waiting for room would stop the
+ * reads, and reads waiting again would drop the write's wait (a windowed
+ * transfer gets ACKs while its writes wait). So this class asks for both
+ * itself, after every event: readable while it reads, writable while a write
+ * waits for room.
  */
 export class UnixTtyData {
   private readonly port: UnixBindingPort;
   private pending: Promise<void> | undefined;
+  private reading: Reading | undefined;
+  /** Writes waiting for room on the line; each is told once, then asks again if it must. */
+  private roomWaiters: PollListener[] = [];
+  /**
+   * The poller was stopped (the port is closing): it is never asked to poll again. bindings-cpp
+   * announces its stop and its destruction alike, and polling a destroyed poller crashes the process.
+   */
+  private stopped = false;
 
   constructor(port: UnixBindingPort) {
     this.port = port;
+    port.poller.on('readable', (error) => this.readable(error));
+    port.poller.on('writable', (error) => this.writable(error));
   }
 
   /**
@@ -126,37 +131,13 @@ export class UnixTtyData {
    * a transfer's next block answers an ACK that much sooner.
    */
   start(onData: (chunk: Buffer) => void, onFailure: (error: Error) => void): void {
-    // Chunks are slices of a pool that is never read into twice (listeners may keep them), as serialport's stream does.
-    let pool = Buffer.allocUnsafe(POOL_BYTES);
-    let used = 0;
-    const fail = (error: Error) => {
-      if ((error as { canceled?: boolean }).canceled !== true && this.port.isOpen) onFailure(error);
-    };
-    const waitForData = (): void => {
-      if (!this.port.isOpen) return;
-      this.port.poller.once('readable', (pollError) => {
-        // Closed on purpose: the poller was stopped (canceled), or the port is no longer open.
-        if ((pollError as { canceled?: boolean } | null)?.canceled === true || !this.port.isOpen) return;
-        if (pool.length - used < MIN_READ_BYTES) {
-          pool = Buffer.allocUnsafe(POOL_BYTES);
-          used = 0;
-        }
-        const outcome = readReady(this.port, pollError, pool, used, pool.length - used);
-        if (outcome === 'again') return waitForData();
-        if (outcome instanceof Error) return fail(outcome);
-        const chunk = pool.subarray(used, used + outcome.bytesRead);
-        used += outcome.bytesRead;
-        // Wait again first: a listener that throws must not stop the reads.
-        waitForData();
-        onData(chunk);
-      });
-    };
-    waitForData();
+    this.reading = { onData, onFailure, pool: Buffer.allocUnsafe(POOL_BYTES), used: 0 };
+    this.watch();
   }
 
   /** Writes after any write still in progress, so two callers' bytes never interleave. */
   write(data: Buffer): Promise<void> {
-    const run = () => writeOnEventLoop(this.port, data);
+    const run = () => this.writeAll(data);
     const done = this.pending ? this.pending.then(run) : run();
     const settled = done.then(
       () => undefined,
@@ -167,5 +148,86 @@ export class UnixTtyData {
       if (this.pending === settled) this.pending = undefined;
     });
     return done;
+  }
+
+  /** Points the poll handle at what is wanted now (nothing: it stops, rather than waking for events nobody reads). */
+  private watch(): void {
+    if (this.stopped || !this.port.isOpen) return;
+    const flags = (this.reading ? READABLE : 0) | (this.roomWaiters.length > 0 ? WRITABLE : 0);
+    this.port.poller.poll(flags);
+  }
+
+  private readable(pollError: Error | null): void {
+    if (canceled(pollError)) this.stopped = true;
+    const reading = this.reading;
+    // Closed on purpose: the poller was stopped (canceled), or the port is no longer open.
+    if (this.stopped || !this.port.isOpen) {
+      this.reading = undefined;
+      return;
+    }
+    if (!reading) return this.watch();
+    if (reading.pool.length - reading.used < MIN_READ_BYTES) {
+      reading.pool = Buffer.allocUnsafe(POOL_BYTES);
+      reading.used = 0;
+    }
+    const outcome = readReady(this.port, pollError, reading.pool, reading.used, reading.pool.length - reading.used);
+    if (outcome instanceof Error) {
+      this.reading = undefined;
+      this.watch();
+      if (!canceled(outcome) && this.port.isOpen) reading.onFailure(outcome);
+      return;
+    }
+    // Watch again first: a listener that throws must not stop the reads.
+    this.watch();
+    if (outcome === 'again') return;
+    const chunk = reading.pool.subarray(reading.used, reading.used + outcome.bytesRead);
+    reading.used += outcome.bytesRead;
+    reading.onData(chunk);
+  }
+
+  private writable(pollError: Error | null): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    if (canceled(pollError)) this.stopped = true;
+    for (const waiter of waiters) waiter(pollError);
+    this.watch();
+  }
+
+  /**
+   * Resolves once the line has room, or failed (a hang-up shows as POLLERR):
+   * then with its error, for write(2) to explain. Rejects when the port was
+   * closed on purpose (the poller was stopped).
+   */
+  private room(): Promise<Error | undefined> {
+    if (this.stopped) return Promise.reject(notOpen());
+    return new Promise((resolve, reject) => {
+      this.roomWaiters.push((failed) => {
+        if (!failed) resolve(undefined);
+        else if (canceled(failed) || !this.port.isOpen) reject(failed);
+        else resolve(failed);
+      });
+      this.watch();
+    });
+  }
+
+  /**
+   * Non-blocking write(2) calls on this thread for as much as the kernel
+   * takes, waiting for room only when its buffer is full. Rejects when the
+   * line fails (EIO after a hang-up).
+   */
+  private async writeAll(buffer: Buffer): Promise<void> {
+    let offset = 0;
+    let pollError: Error | undefined;
+    while (offset < buffer.length) {
+      try {
+        offset += writeSync(openDescriptor(this.port), buffer, offset, buffer.length - offset);
+      } catch (error) {
+        if (!wouldBlock(error)) throw error;
+        if (pollError) throw pollError;
+        pollError = await this.room();
+        continue;
+      }
+      pollError = undefined;
+    }
   }
 }
