@@ -21,10 +21,36 @@ async function setEngineerPin(dataDir: string, pin: string): Promise<void> {
   if (code !== 0) throw new Error(`station engineer-pin set exited ${code}`);
 }
 
+let lastKeyStamp = 0;
+/**
+ * Keys with the times a device gives them: each event is stamped `gapMs` after
+ * the one before, and the wedge detector reads those stamps (event.timeStamp),
+ * so a busy test machine that delivers the keys late cannot turn a scan into
+ * typing, nor slow typing into a scan.
+ */
+async function keysAt(page: Page, text: string, gapMs: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  // After the keys of any earlier call, and never before now.
+  let timestamp = Math.max(Date.now() / 1000, lastKeyStamp + 0.5);
+  try {
+    for (const char of text) {
+      timestamp += gapMs / 1000;
+      lastKeyStamp = timestamp;
+      const key = char === '\n' ? { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' } : { key: char, text: char };
+      await cdp.send('Input.dispatchKeyEvent', { type: 'keyDown', ...key, timestamp });
+      await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: key.key, timestamp });
+    }
+  } finally {
+    await cdp.detach();
+  }
+  // Let the clock catch up with the stamps, so that they never run far ahead of it.
+  const ahead = lastKeyStamp * 1000 - Date.now();
+  if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+}
 /** A keyboard-wedge scanner: the whole label a few milliseconds a key, then Enter. */
-const scan = (page: Page, label: string) => page.keyboard.type(`${label}\n`, { delay: 5 });
+const scan = (page: Page, label: string) => keysAt(page, `${label}\n`, 5);
 /** A person typing the same thing. */
-const typeSlowly = (page: Page, label: string) => page.keyboard.type(`${label}\n`, { delay: 150 });
+const typeSlowly = (page: Page, label: string) => keysAt(page, `${label}\n`, 150);
 
 const tile = (page: Page, n: number) => page.locator('article.tile', { hasText: serial(n) });
 const promptInput = (page: Page, n: number) => tile(page, n).locator('[data-testid="prompt"] input');
