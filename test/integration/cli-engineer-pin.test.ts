@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,16 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { storedPinHash, verifyPin } from '../../main/core/operator/engineer-pin.ts';
 import { Journal } from '../../main/core/storage/journal.ts';
 import { SecretBox } from '../../main/core/storage/secret-box.ts';
+import { runStation } from '../helpers/station-cli.ts';
 
-function station(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const station = (args: string[], stdin = '') => runStation(args, stdin);
 
 const hashIn = (dataDir: string) => {
   const journal = Journal.openExisting(join(dataDir, 'journal.sqlite'), new SecretBox(randomBytes(32)))!;

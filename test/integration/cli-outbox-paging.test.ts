@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,17 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { dataFolder } from '../../main/core/storage/data-folder.ts';
 import { Journal } from '../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../main/core/storage/secret-box.ts';
-
-function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runStation as station } from '../helpers/station-cli.ts';
 
 /** A data folder whose outbox holds `calls` waiting calls (one unit, so they stay in order), the last one failed. */
 async function folderWithBacklog(calls: number): Promise<{ dir: string; ids: number[] }> {

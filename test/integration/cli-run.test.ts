@@ -1,21 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../main/core/simulator/simulator-hosts.ts';
-
-function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runStation as station } from '../helpers/station-cli.ts';
 
 function writeConfig(config: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'run-')), 'line.json');

@@ -8,17 +8,7 @@ import { DataFolderLock, dataFolder } from '../../../main/core/storage/data-fold
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';
 import { until } from '../../helpers/until.ts';
-
-function station(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runStation as station } from '../../helpers/station-cli.ts';
 
 describe('one writer per data folder', () => {
   const cleanup: Array<() => Promise<void> | void> = [];
