@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeError } from '../core/errors.ts';
+import { holdHeapSteady } from '../core/heap-policy.ts';
 import { demoCommand } from './demo.ts';
 import { engineerPinCommand } from './engineer-pin.ts';
 import { historyCommand } from './history.ts';
@@ -90,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
   return EXIT_USAGE;
 }
 
+// Every command may run for a shift (run, serve, demo, outbox replay, the simulators): memory that levels off.
+holdHeapSteady();
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== EXIT_OK || process.exitCode === undefined) process.exitCode = code;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { StationDesk } from '../core/desk/station-desk.ts';
 import { describeError } from '../core/errors.ts';
+import { holdHeapSteady } from '../core/heap-policy.ts';
 import { registerIpc, streamUpdates } from './ipc.ts';
 import { electronSecretKey, electronSettingsStore, openAppStore } from './app-storage.ts';
 import { choosePageSource, isOwnPage } from './page-source.ts';
@@ -10,6 +11,8 @@ import { guardNavigation, lockDownSession } from './web-guards.ts';
 
 // Before anything compiles a profile's pattern, and before ready (renderers read js-flags when they start).
 enableLinearRegexpFallback(app.commandLine);
+// The desk runs for a shift; its main process cannot be given V8 flags on its command line.
+holdHeapSteady();
 
 const page = choosePageSource({
   isPackaged: app.isPackaged,

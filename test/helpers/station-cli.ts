@@ -6,9 +6,9 @@ export interface StationExit {
   stderr: string;
 }
 
-/** Runs `station <args>` to its end, with `stdin` on its standard input (or none), and resolves with what it printed. */
-export function runStation(args: string[], stdin?: string): Promise<StationExit> {
-  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** Runs `station <args>` to its end, with `stdin` on its standard input (or none), and resolves with what it printed; `nodeArgs` go to Node before the script. */
+export function runStation(args: string[], stdin?: string, nodeArgs: string[] = []): Promise<StationExit> {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/station.js', ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -182,6 +182,10 @@ vi.mock('../../main/electron/app-storage.ts', () => ({
   electronSecretKey: async () => Buffer.alloc(32, 7),
 }));
 
+// The heap policy sets V8 flags in the whole process: here only whether the main process asks for it.
+const heapPolicy = vi.hoisted(() => ({ holdHeapSteady: vi.fn() }));
+vi.mock('../../main/core/heap-policy.ts', () => heapPolicy);
+
 describe('Electron main process (electron mocked)', () => {
   beforeEach(async () => {
     vi.resetModules();
@@ -221,6 +225,10 @@ describe('Electron main process (electron mocked)', () => {
     });
     expect(headers['Content-Security-Policy']).toEqual([CONTENT_SECURITY_POLICY]);
     expect(headers['Content-Type']).toEqual(['text/html']);
+  });
+
+  it('holds its heap steady for a shift (its main process cannot take V8 flags on the command line)', () => {
+    expect(heapPolicy.holdHeapSteady).toHaveBeenCalled();
   });
 
   it('takes the single-instance lock and wires the one IPC channel', () => {

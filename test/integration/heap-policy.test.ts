@@ -1,0 +1,34 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { STEADY_HEAP_FLAGS } from '../../main/core/heap-policy.ts';
+import { runStation } from '../helpers/station-cli.ts';
+
+const MiB = 1024 * 1024;
+
+/** Runs the workload in a fresh process under the station's heap policy or V8's defaults. */
+function youngGeneration(heap: 'station' | 'v8-default'): Promise<{ peakYoungBytes: number }> {
+  const child = spawn(process.execPath, ['test/helpers/heap-workload.ts', heap], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { peakYoungBytes: number }) : reject(new Error(`heap workload exited with ${code}`)))),
+  );
+}
+
+describe('the heap policy: memory that levels off over a shift', () => {
+  it("holds V8's young generation at the size V8 starts it with, where V8's defaults let the same work grow it", async () => {
+    const held = await youngGeneration('station');
+    const grown = await youngGeneration('v8-default');
+    // The control: without the policy this work doubles the young generation past V8's starting 16 MiB (to 64 MiB here).
+    expect(grown.peakYoungBytes).toBeGreaterThan(32 * MiB);
+    expect(held.peakYoungBytes).toBeLessThanOrEqual(16 * MiB);
+  }, 60_000);
+
+  it('is set by the station command itself, before any command runs', async () => {
+    const result = await runStation(['--version'], undefined, ['--import', './test/helpers/record-v8-flags.ts']);
+    expect(result.code).toBe(0);
+    const recorded = result.stderr.split('\n').find((line) => line.startsWith('{"v8FlagsSet"'));
+    expect(recorded, result.stderr).toBeDefined();
+    expect((JSON.parse(recorded!) as { v8FlagsSet: string[] }).v8FlagsSet).toEqual(expect.arrayContaining([...STEADY_HEAP_FLAGS]));
+  }, 30_000);
+});
