@@ -6,21 +6,30 @@
  * garbage nor anything an earlier benchmark left behind: run at two backlog
  * sizes, the peaks show whether memory grows with the backlog.
  *
- *   node bench/outbox-replay.ts [units] [--concurrency 8] [--semi-space-mib N] [--json]
+ * The replay runs under the station's own heap policy (main/core/heap-policy.ts,
+ * as every station command and the desktop app do), or with `--heap
+ * v8-default` under V8's defaults, for comparison.
+ *
+ *   node bench/outbox-replay.ts [units] [--concurrency 8] [--heap station|v8-default] [--json]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GadgetKeeperAdapter } from '../main/core/cloud/gadgetkeeper/adapter.ts';
 import { Connectivity } from '../main/core/engine/connectivity.ts';
 import { OutboxReplayer } from '../main/core/engine/outbox-replayer.ts';
+import { holdHeapSteady } from '../main/core/heap-policy.ts';
 import { Journal } from '../main/core/storage/journal.ts';
 import { SecretBox } from '../main/core/storage/secret-box.ts';
 import { startHelper, stopHelper } from './child.ts';
+
+/** The station's heap policy (what it runs with), or V8's defaults. */
+export type HeapPolicy = 'station' | 'v8-default';
 
 export interface ReplayResult {
   units: number;
@@ -39,8 +48,9 @@ export interface ReplayResult {
   peakNewSpaceMiB: number;
   /** The old generation's largest size: where whatever outlives the young generation goes. */
   peakOldSpaceMiB: number;
-  /** The flags its process was started with (runChild passes only V8 flags; none: V8's defaults). */
-  v8Flags: string[];
+  heap: HeapPolicy;
+  /** V8's collections during the replay: scavenges, full collections, and their time. */
+  gc: { minor: number; major: number; ms: number };
   /** The RSS when each tenth of the calls had been made: a plateau, or growth with the backlog. */
   rssByTenthMiB: number[];
   /** After the replay (and after the peak was taken), a full collection: what the process still holds. */
@@ -72,14 +82,14 @@ function products(units: number): string[][] {
 const probeOf = (product: number) => `PROBE${String(product).padStart(9, '0')}`;
 
 /** Seeds a backlog of `units` in one process and replays it in a fresh one; returns what the replay measured. */
-export async function measureOutboxReplay(units = 10_000, concurrency = 8, v8Flags: string[] = []): Promise<ReplayResult> {
+export async function measureOutboxReplay(units = 10_000, concurrency = 8, heap: HeapPolicy = 'station'): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-replay-'));
   writeFileSync(join(dir, 'seed.json'), JSON.stringify({ products: products(units).map((serials, i) => ({ name: `Replay${i}`, serialNumbers: serials, versions: [{ name: '1', firmware: { size: 1024 } }] })) }));
   writeFileSync(join(dir, KEY), randomBytes(32).toString('hex'), { mode: 0o600 });
   const cloud = await startHelper([join(import.meta.dirname, '..', 'bin', 'station.js'), 'sim', 'cloud', 'gadgetkeeper', '--seed', join(dir, 'seed.json')], (line) => /listening on (\S+)/.exec(line)?.[1]);
   try {
     const seeded = await runChild<{ seedSeconds: number }>(['seed', dir, cloud.value, String(units)]);
-    const replayed = await runChild<Omit<ReplayResult, 'seedSeconds'>>(['replay', dir, cloud.value, '--concurrency', String(concurrency)], v8Flags);
+    const replayed = await runChild<Omit<ReplayResult, 'seedSeconds'>>(['replay', dir, cloud.value, '--concurrency', String(concurrency), '--heap', heap]);
     return { ...replayed, seedSeconds: seeded.seedSeconds };
   } finally {
     await stopHelper(cloud.child);
@@ -88,8 +98,8 @@ export async function measureOutboxReplay(units = 10_000, concurrency = 8, v8Fla
 }
 
 /** This file in a child process; resolves with the JSON line it prints, once it has exited. */
-async function runChild<T>(args: string[], v8Flags: string[] = []): Promise<T> {
-  const child = await startHelper([...v8Flags, SELF, ...args], (line) => (line.startsWith('{') ? (JSON.parse(line) as T) : undefined));
+async function runChild<T>(args: string[]): Promise<T> {
+  const child = await startHelper([SELF, ...args], (line) => (line.startsWith('{') ? (JSON.parse(line) as T) : undefined));
   if (child.child.exitCode === null) await new Promise((resolve) => child.child.once('exit', resolve));
   return child.value;
 }
@@ -124,7 +134,9 @@ async function seed(dir: string, cloudUrl: string, units: number): Promise<{ see
 }
 
 /** Replays the whole backlog with the replayer's own loop, as the station runs it, measuring memory meanwhile. */
-async function replay(dir: string, cloudUrl: string, concurrency: number): Promise<Omit<ReplayResult, 'seedSeconds'>> {
+async function replay(dir: string, cloudUrl: string, concurrency: number, heap: HeapPolicy): Promise<Omit<ReplayResult, 'seedSeconds'>> {
+  // As the station command does first thing: its policy is set before its journal and cloud client exist.
+  if (heap === 'station') holdHeapSteady();
   const journal = openJournal(dir);
   try {
     const units = journal.outboxCounts().pending / 2;
@@ -156,6 +168,16 @@ async function replay(dir: string, cloudUrl: string, concurrency: number): Promi
       completed++;
       if (completed % (units / 5) === 0) rssByTenth.push(mib(process.memoryUsage().rss));
     };
+    const gc = { minor: 0, major: 0, ms: 0 };
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+        gc.ms += entry.duration;
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     const started = performance.now();
     replayer.start();
     const deadline = Date.now() + 30 * 60_000;
@@ -168,26 +190,28 @@ async function replay(dir: string, cloudUrl: string, concurrency: number): Promi
     const seconds = (lastDoneAt - started) / 1000;
     await replayer.stop();
     clearInterval(sampler);
+    gcObserver.disconnect();
     const left = journal.outboxCounts();
     if (left.pending + left['in-flight'] + left.failed > 0) throw new Error(`replay left ${JSON.stringify(left)}: ${journal.outboxEntries({ limit: 20 }).find((e) => e.lastError)?.lastError}`);
     // Only now, with the peak taken: a full collection shows what the replay left behind.
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
     const liveHeapAfterMiB = mib(process.memoryUsage().heapUsed);
-    return { units, calls: left.done, seconds, unitsPerSecond: units / seconds, rssBeforeReplayMiB: mib(rssBefore), peakRssMiB: mib(peak), peakHeapMiB: mib(peakHeap), peakNewSpaceMiB: mib(peakNewSpace), peakOldSpaceMiB: mib(peakOldSpace), v8Flags: process.execArgv, rssByTenthMiB: rssByTenth, liveHeapAfterMiB, concurrency };
+    return { units, calls: left.done, seconds, unitsPerSecond: units / seconds, rssBeforeReplayMiB: mib(rssBefore), peakRssMiB: mib(peak), peakHeapMiB: mib(peakHeap), peakNewSpaceMiB: mib(peakNewSpace), peakOldSpaceMiB: mib(peakOldSpace), heap, gc, rssByTenthMiB: rssByTenth, liveHeapAfterMiB, concurrency };
   } finally {
     journal.close();
   }
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' }, 'semi-space-mib': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { json: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' }, heap: { type: 'string', default: 'station' } }, allowPositionals: true });
+  const heap = values.heap as HeapPolicy;
+  if (heap !== 'station' && heap !== 'v8-default') throw new Error(`--heap: station or v8-default, not "${values.heap}"`);
   const [first, dir, cloudUrl, units] = positionals;
   if (first === 'seed') console.log(JSON.stringify(await seed(dir!, cloudUrl!, Number(units))));
-  else if (first === 'replay') console.log(JSON.stringify(await replay(dir!, cloudUrl!, Number(values.concurrency))));
+  else if (first === 'replay') console.log(JSON.stringify(await replay(dir!, cloudUrl!, Number(values.concurrency), heap)));
   else {
-    const semiSpace = values['semi-space-mib'];
-    const result = await measureOutboxReplay(Number(first ?? 10_000), Number(values.concurrency), semiSpace ? [`--max-semi-space-size=${semiSpace}`] : []);
+    const result = await measureOutboxReplay(Number(first ?? 10_000), Number(values.concurrency), heap);
     console.log(values.json ? JSON.stringify(result) : result);
   }
 }

@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { lineConfigSchema } from '../main/core/config/line-config.ts';
 import { Station } from '../main/core/engine/station.ts';
+import { holdHeapSteady } from '../main/core/heap-policy.ts';
 import { startHelper, stopHelper } from './child.ts';
 
 export type BenchProfile = 'reference' | 'reference-window';
@@ -161,6 +162,8 @@ async function runStation(batch: { cloudUrl: string; profile: BenchProfile; port
 
 /** Runs in the station's own process: opens the station, provisions one unit on every port at once, measures. */
 async function stationProcess(cloudUrl: string, profile: BenchProfile, ports: string[]): Promise<StationRun> {
+  // As the station command does first thing.
+  holdHeapSteady();
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-station-'));
   try {
     const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: cloudUrl }, device: { profile }, thingNameTemplate: 'ThermometerDevice-{serial}', concurrency: { ports: 256 } });

@@ -32,7 +32,8 @@ interface Results {
   transfer: Timed<TransferComparison>;
   wire: Timed<WireComparison>;
   scaling: Timed<ScalingRow[]>;
-  replay: Timed<{ small: ReplayResult; large: ReplayResult; fixedYoung: { small: ReplayResult; large: ReplayResult } }>;
+  /** small and large under the station's heap policy (the goal's figures); v8Default the same under V8's defaults. */
+  replay: Timed<{ small: ReplayResult; large: ReplayResult; v8Default: { small: ReplayResult; large: ReplayResult } }>;
   esp32: Timed<Esp32Comparison>;
 }
 
@@ -44,8 +45,6 @@ const ESP32_TRIALS = 3;
 const PORT_COUNTS = [1, 8, 16, 32];
 const BAUDS = [921_600, 115_200];
 const REPLAY_UNITS = { small: 10_000, large: 100_000 };
-/** The young generation held where V8 starts it on this machine (both semi-spaces 16 MiB), so what grows is the station's own. */
-const FIXED_YOUNG = ['--max-semi-space-size=16'];
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, render: { type: 'boolean', default: false } } });
 const only = values.render ? [] : values.only ? (values.only.split(',') as Section[]) : [...SECTIONS];
@@ -70,7 +69,7 @@ const measures: { [S in Section]: () => Promise<Results[S]> } = {
     timed(`outbox replay of ${REPLAY_UNITS.small.toLocaleString('en')} and ${REPLAY_UNITS.large.toLocaleString('en')} units …`, async () => ({
       small: await measureOutboxReplay(REPLAY_UNITS.small),
       large: await measureOutboxReplay(REPLAY_UNITS.large),
-      fixedYoung: { small: await measureOutboxReplay(REPLAY_UNITS.small, 8, FIXED_YOUNG), large: await measureOutboxReplay(REPLAY_UNITS.large, 8, FIXED_YOUNG) },
+      v8Default: { small: await measureOutboxReplay(REPLAY_UNITS.small, 8, 'v8-default'), large: await measureOutboxReplay(REPLAY_UNITS.large, 8, 'v8-default') },
     })),
   esp32: () => timed(`ESP32: the station's driver vs esptool through the pacing relay (${ESP32_TRIALS} trials each) …`, () => measureEsp32VsEsptool(ESP32_TRIALS)),
 };
@@ -93,7 +92,7 @@ function render(r: Results): string {
   const esp32 = r.esp32.result;
   const at32 = (baud: number) => rows.find((row) => row.baud === baud && row.profile === 'reference-window' && row.ports === 32);
   const replayRatio = replay.large.peakRssMiB / replay.small.peakRssMiB;
-  const fixedRatio = replay.fixedYoung.large.peakRssMiB / replay.fixedYoung.small.peakRssMiB;
+  const defaultRatio = replay.v8Default.large.peakRssMiB / replay.v8Default.small.peakRssMiB;
   const esp = (tool: string, timing: string) => esp32.runs.find((run) => run.tool === tool && run.flashTiming === timing)!;
 
   const scalingTable = (baud: number) => {
@@ -118,12 +117,21 @@ Produced by \`npm run bench\` (Node ${r.node}, ${r.cpus} cores). Every figure st
 
 ## 1. Station YMODEM vs lrzsz on bare ptys
 
-1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} alternating trials, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). rb itself waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for both senders, so the last column isolates what the sender adds per block: the median time from rb's ACK to the sender's next block on the line (median over the trials). ${when(r.transfer)}
+1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The Node floor (\`bench/node-floor-sender.ts\`) is the least any Node sender can do: libuv's own tty handle on the pty (its poll stays armed between reads), every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; it shows what Node's event loop itself costs. rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its 1027 answers: what the reactions added to the transfer; medians over the trials). ${when(r.transfer)}
 
-| sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | sender's reaction per block (median) | ratio |
-| --- | --- | --- | --- | --- | --- |
-| station YMODEM | ${f(transfer.stationMs)} ms | ${transfer.stationAll.join(', ')} ms | **${f(transfer.ratio, 3)}** (${met(transfer.ratio <= 1)}) | ${f(transfer.stationReactionUs)} µs | ${f(transfer.reactionRatio, 2)} |
-| lrzsz \`sb -k\` | ${f(transfer.sbMs)} ms | ${transfer.sbAll.join(', ')} ms | 1.000 | ${f(transfer.sbReactionUs)} µs | 1.00 |
+| sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | ratio to the Node floor | reaction per block (median) | 99th percentile | sum over the transfer |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${(
+  [
+    ['station YMODEM', transfer.station, `**${f(transfer.ratio, 3)}** (${met(transfer.ratio <= 1)})`, `**${f(transfer.ratioToFloor, 3)}**`],
+    ['Node floor', transfer.floor, f(transfer.floorRatio, 3), '1.000'],
+    ['lrzsz \`sb -k\`', transfer.sb, '1.000', f(1 / transfer.floorRatio, 3)],
+  ] as const
+)
+  .map(([name, x, toSb, toFloor]) => `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${toSb} | ${toFloor} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms |`)
+  .join('\n')}
+
+The station's time ÷ the Node floor's is what the station's own code adds (its port layer, reader, timeouts, progress); the Node floor's ÷ sb's is what answering on Node's event loop costs against a C program blocked in read(2). A sender on the event loop wakes through epoll_wait and a callback into JavaScript; sb wakes straight out of read(2).
 
 ## 2. Transfer vs the wire
 
@@ -145,15 +153,15 @@ HTTP calls per unit and firmware downloads per batch are the cloud economy (goal
 
 ## 4. Outbox replay
 
-Units queued offline (activate + confirm each), replayed against the emulator (its own process) with ${replay.small.concurrency} calls in flight. The backlog is written by one process and replayed by a fresh one that does nothing else (the replayer pages through the outbox, ${replay.small.concurrency} due calls a query). Peak RSS and heap are sampled every 20 ms during the replay; "RSS by tenths" is the RSS as each tenth of the calls completed; the live heap is measured after a full collection once the replay (and its peak) were over. ${when(r.replay)}
+Units queued offline (activate + confirm each), replayed against the emulator (its own process) with ${replay.small.concurrency} calls in flight. The backlog is written by one process and replayed by a fresh one that does nothing else (the replayer pages through the outbox, ${replay.small.concurrency} due calls a query), under the station's heap policy (\`main/core/heap-policy.ts\`, which every station command and the desktop app set when they start: the young generation held at its starting size, the old generation collected once it is 10 % over what the last full collection kept), and again under V8's defaults for comparison. Peak RSS and heap are sampled every 20 ms during the replay; "RSS by tenths" is the RSS as each tenth of the calls completed; GC is V8's scavenges and full collections during the replay and the time they took; the live heap is measured after a full collection once the replay (and its peak) were over. ${when(r.replay)}
 
-| backlog | V8's young generation | calls | replay | units/s | RSS before | peak RSS | peak heap | young generation at its largest | old space at its largest | RSS by tenths of the calls | live heap after |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-${[replay.small, replay.large, replay.fixedYoung.small, replay.fixedYoung.large].map((x) => `| ${x.units.toLocaleString('en')} units | ${x.v8Flags.length > 0 ? `held (\`${x.v8Flags.join(' ')}\`)` : "V8's default"} | ${x.calls.toLocaleString('en')} | ${f(x.seconds, 1)} s | **${f(x.unitsPerSecond)}** | ${f(x.rssBeforeReplayMiB)} MiB | **${f(x.peakRssMiB)} MiB** | ${f(x.peakHeapMiB)} MiB | ${f(x.peakNewSpaceMiB)} MiB | ${f(x.peakOldSpaceMiB)} MiB | ${x.rssByTenthMiB.map((m) => f(m)).join(', ')} MiB | ${f(x.liveHeapAfterMiB, 1)} MiB |`).join('\n')}
+| backlog | heap | calls | replay | units/s | RSS before | peak RSS | peak heap | young generation at its largest | old space at its largest | GC: scavenges, full, time | RSS by tenths of the calls | live heap after |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${[replay.small, replay.large, replay.v8Default.small, replay.v8Default.large].map((x) => `| ${x.units.toLocaleString('en')} units | ${x.heap === 'station' ? "the station's policy" : "V8's defaults"} | ${x.calls.toLocaleString('en')} | ${f(x.seconds, 1)} s | **${f(x.unitsPerSecond)}** | ${f(x.rssBeforeReplayMiB)} MiB | **${f(x.peakRssMiB)} MiB** | ${f(x.peakHeapMiB)} MiB | ${f(x.peakNewSpaceMiB)} MiB | ${f(x.peakOldSpaceMiB)} MiB | ${x.gc.minor}, ${x.gc.major}, ${f(x.gc.ms)} ms (${f((100 * x.gc.ms) / 1000 / x.seconds, 1)} %) | ${x.rssByTenthMiB.map((m) => f(m)).join(', ')} MiB | ${f(x.liveHeapAfterMiB, 1)} MiB |`).join('\n')}
 
-Peak RSS of the ${replay.large.units.toLocaleString('en')}-unit replay ÷ the ${replay.small.units.toLocaleString('en')}-unit one: **${f(replayRatio, 2)}** with V8's defaults (goal ≤ 1.20: ${met(replayRatio <= 1.2)}); **${f(fixedRatio, 2)}** with the young generation held (${met(fixedRatio <= 1.2)}). Live heap after the replay: ${f(replay.small.liveHeapAfterMiB, 1)} and ${f(replay.large.liveHeapAfterMiB, 1)} MiB (what the process still holds once collected; a backlog loaded into memory would show here).
+Peak RSS of the ${replay.large.units.toLocaleString('en')}-unit replay ÷ the ${replay.small.units.toLocaleString('en')}-unit one: **${f(replayRatio, 2)}** under the station's heap policy (goal ≤ 1.20: ${met(replayRatio <= 1.2)}); ${f(defaultRatio, 2)} under V8's defaults. Live heap after the replay: ${f(replay.small.liveHeapAfterMiB, 1)} and ${f(replay.large.liveHeapAfterMiB, 1)} MiB (what the process still holds once collected; a backlog loaded into memory would show here).
 
-What grows is V8's heap sizing, not what the station holds (the live heap after a full collection is the same at both sizes). With V8's defaults the young generation doubles whenever the bytes that survived its scavenges since the last doubling exceed its size, so a longer run (more calls, not more of the backlog in memory) reaches the next doubling, up to a cap V8 sets from the machine's memory: ${f(replay.small.peakNewSpaceMiB)} MiB at the end of the short run, ${f(replay.large.peakNewSpaceMiB)} MiB in the long one. Held at its starting size, the young generation stays at ${f(replay.fixedYoung.large.peakNewSpaceMiB)} MiB and the old space grows instead, between its collections (${f(replay.fixedYoung.small.peakOldSpaceMiB)} and ${f(replay.fixedYoung.large.peakOldSpaceMiB)} MiB at their largest): V8 lets it fill with promoted garbage up to a limit it sets from the survivors of its last full collection and the allocation rate, which a short run does not reach either. The RSS by tenths levels off in every long run.
+The station holds the same data at both sizes; what grows under V8's defaults is V8's heap sizing. The young generation doubles whenever the bytes that survived its scavenges since the last doubling exceed its size, so a longer run (more calls, not more of the backlog in memory) reaches the next doubling: ${f(replay.v8Default.small.peakNewSpaceMiB)} MiB at the end of the short run, ${f(replay.v8Default.large.peakNewSpaceMiB)} MiB in the long one. And the old space fills with promoted garbage up to a limit V8 sets as a multiple of what its last full collection kept, which a short run does not reach. The station's policy holds the first (${f(replay.large.peakNewSpaceMiB)} MiB) and collects the second sooner (old space at most ${f(replay.large.peakOldSpaceMiB)} MiB), for the GC time in its rows.
 
 ## 5. ESP32: the station vs esptool
 
