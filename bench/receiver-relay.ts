@@ -6,7 +6,9 @@
  * the line (its 'C' or 'W': a program's start-up left out) to its exit
  * (`fromFirstByteMs`), so senders and receivers are timed over the same span,
  * and the median time from one of the receiver's answers to the sender's next
- * bytes (`senderReactionUs`): the sender's own cost per block, plus the line.
+ * bytes (`senderReactionUs`): the sender's own cost per block, plus the line;
+ * with their 99th percentile and their sum over the transfer, which is what
+ * the sender's reactions added to its time (a median hides a slow tail).
  *
  *   node bench/receiver-relay.ts <device-pty> <dir> <program> [args…]
  */
@@ -43,8 +45,11 @@ process.stdin.once('data', () => {
   receiver.stdin.on('error', () => undefined);
   receiver.once('exit', (code) => {
     const ended = performance.now();
-    const senderReactionUs = reactions.length === 0 ? undefined : ([...reactions].sort((a, b) => a - b)[reactions.length >> 1]! * 1000);
-    process.stdout.write(`${JSON.stringify({ ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), senderReactionUs, code })}\n`);
+    const sorted = [...reactions].sort((a, b) => a - b);
+    const quantileUs = (q: number) => (sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000);
+    const senderReactionTotalMs = sorted.reduce((sum, ms) => sum + ms, 0);
+    const timing = { ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), senderReactionUs: quantileUs(0.5), senderReactionP99Us: quantileUs(0.99), senderReactionTotalMs, code };
+    process.stdout.write(`${JSON.stringify(timing)}\n`);
     process.exit(0);
   });
 });

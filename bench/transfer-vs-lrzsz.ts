@@ -1,6 +1,7 @@
 /**
  * The station's YMODEM sender against lrzsz's own sb, both into lrzsz rb over
- * the same kind of pty pair with the same 1 MiB file, measured in one run.
+ * the same kind of pty pair with the same 1 MiB file, measured in one run,
+ * with the least a Node sender can do (`node-floor-sender.ts`) beside them.
  *
  *   node bench/transfer-vs-lrzsz.ts [--trials N] [--json]
  */
@@ -15,6 +16,7 @@ import { PortReader } from '../main/core/ports/port-reader.ts';
 import { sendFile } from '../main/core/transfer/transfer.ts';
 import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
+import { sendAtNodeFloor } from './node-floor-sender.ts';
 
 const SIZE = 1 << 20;
 
@@ -24,6 +26,10 @@ export interface ReceiverTiming {
   fromFirstByteMs: number;
   /** Median time from the receiver's answer to the sender's next bytes on the line. */
   senderReactionUs?: number;
+  /** Their 99th percentile. */
+  senderReactionP99Us?: number;
+  /** Their sum: what the sender's reactions added to the transfer, tail included. */
+  senderReactionTotalMs?: number;
   code: number;
 }
 
@@ -103,12 +109,23 @@ async function checkedTiming(receiver: Relay, staged: ReturnType<typeof stageIma
   return timing;
 }
 
-async function trial(sender: 'station' | 'sb', data: Buffer): Promise<ReceiverTiming> {
+/** The Node floor sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
+async function nodeFloorSend(pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
+  await sendAtNodeFloor(pty, 'image.bin', data, () => receiver.go(), receiver.result);
+  return checkedTiming(receiver, staged, data, 'node floor sender');
+}
+
+type Sender = 'station' | 'floor' | 'sb';
+const SENDERS: Sender[] = ['station', 'floor', 'sb'];
+
+async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
   const pair = await makePtyPair();
   const staged = stageImage(data);
   const relay = await startRelay(pair.b, staged.receiveDir);
   try {
-    return sender === 'sb' ? await sbToRb(pair.a, relay, staged, data) : await stationSend(pair.a, relay, staged, data);
+    if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
+    if (sender === 'floor') return await nodeFloorSend(pair.a, relay, staged, data);
+    return await stationSend(pair.a, relay, staged, data);
   } finally {
     await pair.dispose();
     rmSync(staged.dir, { recursive: true, force: true });
@@ -117,43 +134,50 @@ async function trial(sender: 'station' | 'sb', data: Buffer): Promise<ReceiverTi
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** One sender's trials, summarised: medians over the trials. */
+export interface SenderFigures {
+  ms: number;
+  all: number[];
+  /** Each trial's median reaction per block, median over the trials. */
+  reactionUs: number;
+  reactionP99Us: number;
+  /** Each trial's sum of reactions, median over the trials. */
+  reactionTotalMs: number;
+}
+
 export interface TransferComparison {
   file: number;
   trials: number;
-  stationMs: number;
-  sbMs: number;
+  station: SenderFigures;
+  /** The least a Node sender can do (libuv's tty handle, blocks framed ahead): what Node's event loop costs. */
+  floor: SenderFigures;
+  sb: SenderFigures;
+  /** station ÷ sb, the goal's ratio. */
   ratio: number;
-  stationAll: number[];
-  sbAll: number[];
-  /** Medians over the trials of each trial's median sender reaction per block. */
-  stationReactionUs: number;
-  sbReactionUs: number;
-  reactionRatio: number;
+  /** station ÷ the Node floor: what the station's own code adds. */
+  ratioToFloor: number;
+  /** the Node floor ÷ sb: what running on Node's event loop costs. */
+  floorRatio: number;
 }
 
-/** Alternates the two senders so that drift on the machine hits both alike; medians. */
+function figures(timings: ReceiverTiming[]): SenderFigures {
+  const of = (pick: (timing: ReceiverTiming) => number | undefined) => median(timings.map((timing) => pick(timing) ?? Number.NaN));
+  return {
+    ms: of((timing) => timing.ms),
+    all: timings.map((timing) => Math.round(timing.ms)),
+    reactionUs: of((timing) => timing.senderReactionUs),
+    reactionP99Us: of((timing) => timing.senderReactionP99Us),
+    reactionTotalMs: of((timing) => timing.senderReactionTotalMs),
+  };
+}
+
+/** Takes the senders in turn, so that drift on the machine hits them alike; medians. */
 export async function measureTransferVsLrzsz(trials: number): Promise<TransferComparison> {
   const data = randomBytes(SIZE);
-  const station: ReceiverTiming[] = [];
-  const sb: ReceiverTiming[] = [];
-  for (let i = 0; i < trials; i++) {
-    station.push(await trial('station', data));
-    sb.push(await trial('sb', data));
-  }
-  const ms = (timings: ReceiverTiming[]) => timings.map((timing) => timing.ms);
-  const reaction = (timings: ReceiverTiming[]) => median(timings.map((timing) => timing.senderReactionUs ?? Number.NaN));
-  return {
-    file: SIZE,
-    trials,
-    stationMs: median(ms(station)),
-    sbMs: median(ms(sb)),
-    ratio: median(ms(station)) / median(ms(sb)),
-    stationAll: ms(station).map(Math.round),
-    sbAll: ms(sb).map(Math.round),
-    stationReactionUs: reaction(station),
-    sbReactionUs: reaction(sb),
-    reactionRatio: reaction(station) / reaction(sb),
-  };
+  const timings: Record<Sender, ReceiverTiming[]> = { station: [], floor: [], sb: [] };
+  for (let i = 0; i < trials; i++) for (const sender of SENDERS) timings[sender].push(await trial(sender, data));
+  const [station, floor, sb] = SENDERS.map((sender) => figures(timings[sender])) as [SenderFigures, SenderFigures, SenderFigures];
+  return { file: SIZE, trials, station, floor, sb, ratio: station.ms / sb.ms, ratioToFloor: station.ms / floor.ms, floorRatio: floor.ms / sb.ms };
 }
 
 if (import.meta.main) {
@@ -162,9 +186,9 @@ if (import.meta.main) {
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${result.trials} trials each (median):`);
-    console.log(`  station sender: ${result.stationMs.toFixed(0)} ms  (${result.stationAll.join(', ')})`);
-    console.log(`  lrzsz sb -k:    ${result.sbMs.toFixed(0)} ms  (${result.sbAll.join(', ')})`);
-    console.log(`  ratio station / sb: ${result.ratio.toFixed(3)}`);
-    console.log(`  sender's reaction per block (median): station ${result.stationReactionUs.toFixed(0)} µs, sb ${result.sbReactionUs.toFixed(0)} µs, ratio ${result.reactionRatio.toFixed(3)}`);
+    for (const [name, figures] of [['station sender', result.station], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
+      console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms`);
+    }
+    console.log(`  station / sb ${result.ratio.toFixed(3)}, station / node floor ${result.ratioToFloor.toFixed(3)}, node floor / sb ${result.floorRatio.toFixed(3)}`);
   }
 }
