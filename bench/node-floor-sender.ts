@@ -1,14 +1,19 @@
 /**
- * The least any Node sender can do per YMODEM block, as a reference for the
- * station's: libuv's own tty handle on the pty (its poll stays armed between
- * reads, unlike bindings-cpp's one-shot poller), every block framed before the
- * transfer starts, and one 'data' listener that answers each ACK with the next
- * block. No port layer, no timeouts, no retries, no progress: not a sender to
- * ship, only what Node's event loop itself costs from an ACK on the line to the
- * next block on it, measured beside the station's sender and lrzsz's `sb`.
+ * The least a Node sender can do per YMODEM block, as references for the
+ * station's: every block framed before the transfer starts, and one listener
+ * that answers each ACK with the next block. No timeouts, no retries, no
+ * progress: not senders to ship, only what answering costs below the
+ * station's transfer code, measured beside it and lrzsz's `sb`.
+ *
+ * - The Node floor reads and writes through libuv's own tty handle on the pty
+ *   (its poll stays armed between reads): what Node's event loop itself costs.
+ * - The port floor reads and writes through the station's port layer
+ *   (`openPort`: serialport's binding and poller, the event-loop tty I/O, the
+ *   write timeouts): what the port layer adds to that.
  */
 import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
+import { openPort } from '../main/core/ports/open-port.ts';
 import { ACK, CRC_REQUEST, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload } from '../main/core/transfer/xmodem-framing.ts';
 
 /** Block 0 (name and size), the 1024-byte data blocks, and the empty block 0 that ends the batch. */
@@ -26,21 +31,18 @@ function framesOf(fileName: string, data: Uint8Array): { header: Buffer; blocks:
 }
 
 /**
- * Opens `pty`, calls `go()` (start the receiver), sends `data` as one YMODEM
- * file when asked, and closes the pty once `finished` settles (the receiver
- * has exited). Any byte out of turn ends it with an error: a reference that
- * needed a retry would not be measuring the floor.
+ * The whole YMODEM sender as a state machine over pre-framed blocks: feed it
+ * the receiver's bytes; it writes the answer to each at once. A byte out of
+ * turn fails it: a reference that needed a retry would not be measuring the
+ * floor.
  */
-export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
+function floorSender(fileName: string, data: Uint8Array, write: (frame: Uint8Array) => void, fail: (error: Error) => void): (chunk: Buffer) => void {
   const { header, blocks, batchEnd } = framesOf(fileName, data);
-  const fd = openSync(pty, 'r+');
-  const fromLine = new tty.ReadStream(fd);
-  const toLine = new tty.WriteStream(fd);
   type Phase = 'start' | 'header' | 'data-request' | 'data' | 'end' | 'batch-request' | 'done';
   let phase: Phase = 'start';
   let next = 0;
   const send = (frame: Uint8Array, then: Phase) => {
-    toLine.write(frame);
+    write(frame);
     phase = then;
   };
   /** The receiver's byte in this phase: what to do, or false when it is out of turn. */
@@ -51,21 +53,32 @@ export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8
     else if (phase === 'data' && byte === ACK) {
       if (next < blocks.length) send(blocks[next++]!, 'data');
       else send(Uint8Array.of(EOT), 'end');
-    }
-    else if (phase === 'end' && byte === NAK) send(Uint8Array.of(EOT), 'end');
+    } else if (phase === 'end' && byte === NAK) send(Uint8Array.of(EOT), 'end');
     else if (phase === 'end' && byte === ACK) phase = 'batch-request';
     else if (phase === 'batch-request' && byte === CRC_REQUEST) send(batchEnd, 'done');
     else return phase === 'done';
     return true;
   };
-  const outOfTurn = new Promise<never>((_, reject) => {
-    fromLine.on('data', (chunk: Buffer) => {
-      for (const byte of chunk) {
-        if (!answer(byte)) reject(new Error(`node floor sender: byte 0x${byte.toString(16)} out of turn (${phase}, block ${next})`));
-      }
-    });
-  });
+  return (chunk) => {
+    for (const byte of chunk) {
+      if (!answer(byte)) fail(new Error(`floor sender: byte 0x${byte.toString(16)} out of turn (${phase}, block ${next})`));
+    }
+  };
+}
+
+/**
+ * The Node floor: opens `pty` with libuv's tty handles, calls `go()` (start
+ * the receiver), sends `data` as one YMODEM file, and closes the pty once
+ * `finished` settles (the receiver has exited).
+ */
+export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
+  const fd = openSync(pty, 'r+');
+  const fromLine = new tty.ReadStream(fd);
+  const toLine = new tty.WriteStream(fd);
   try {
+    const outOfTurn = new Promise<never>((_, reject) => {
+      fromLine.on('data', floorSender(fileName, data, (frame) => toLine.write(frame), reject));
+    });
     go();
     await Promise.race([finished, outOfTurn]);
   } finally {
@@ -73,5 +86,19 @@ export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8
     toLine.destroy();
     // libuv opens a pty's slave again for each tty handle and closes that descriptor with the handle; this one is ours.
     closeSync(fd);
+  }
+}
+
+/** The port floor: the same sender on the station's port layer (`openPort`). */
+export async function sendAtPortFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
+  const port = await openPort(pty);
+  try {
+    const outOfTurn = new Promise<never>((_, reject) => {
+      port.onData(floorSender(fileName, data, (frame) => void port.write(frame).catch(reject), reject));
+    });
+    go();
+    await Promise.race([finished, outOfTurn]);
+  } finally {
+    await port.close();
   }
 }

@@ -117,13 +117,14 @@ Produced by \`npm run bench\` (Node ${r.node}, ${r.cpus} cores). Every figure st
 
 ## 1. Station YMODEM vs lrzsz on bare ptys
 
-1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The Node floor (\`bench/node-floor-sender.ts\`) is the least any Node sender can do: libuv's own tty handle on the pty (its poll stays armed between reads), every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; it shows what Node's event loop itself costs. rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its 1027 answers: what the reactions added to the transfer; medians over the trials). ${when(r.transfer)}
+1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The floors (\`bench/node-floor-sender.ts\`) are the least a Node sender can do: every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; the Node floor on libuv's own tty handle (its poll stays armed between reads) shows what Node's event loop itself costs, the port floor on the station's port layer what that layer adds, and the station above the port floor is its transfer code (reader, timeouts, framing while it waits, progress). rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its 1027 answers: what the reactions added to the transfer; medians over the trials). ${when(r.transfer)}
 
 | sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | ratio to the Node floor | reaction per block (median) | 99th percentile | sum over the transfer |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${(
   [
     ['station YMODEM', transfer.station, `**${f(transfer.ratio, 3)}** (${met(transfer.ratio <= 1)})`, `**${f(transfer.ratioToFloor, 3)}**`],
+    ['port floor', transfer.portFloor, f(transfer.portFloor.ms / transfer.sb.ms, 3), f(transfer.portFloor.ms / transfer.floor.ms, 3)],
     ['Node floor', transfer.floor, f(transfer.floorRatio, 3), '1.000'],
     ['lrzsz \`sb -k\`', transfer.sb, '1.000', f(1 / transfer.floorRatio, 3)],
   ] as const
@@ -131,7 +132,7 @@ ${(
   .map(([name, x, toSb, toFloor]) => `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${toSb} | ${toFloor} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms |`)
   .join('\n')}
 
-The station's time ÷ the Node floor's is what the station's own code adds (its port layer, reader, timeouts, progress); the Node floor's ÷ sb's is what answering on Node's event loop costs against a C program blocked in read(2). A sender on the event loop wakes through epoll_wait and a callback into JavaScript; sb wakes straight out of read(2).
+The station's time ÷ the Node floor's is what the station's own code adds (port layer and transfer code); the Node floor's ÷ sb's is what answering from Node's event loop costs against a C program blocked in read(2): a sender on the event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2). On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write (the station frames the next block then) delays the others handling that block.
 
 ## 2. Transfer vs the wire
 

@@ -1,7 +1,8 @@
 /**
  * The station's YMODEM sender against lrzsz's own sb, both into lrzsz rb over
  * the same kind of pty pair with the same 1 MiB file, measured in one run,
- * with the least a Node sender can do (`node-floor-sender.ts`) beside them.
+ * with the least a Node sender can do (`node-floor-sender.ts`) beside them:
+ * on libuv's own tty handle, and on the station's port layer.
  *
  *   node bench/transfer-vs-lrzsz.ts [--trials N] [--json]
  */
@@ -16,7 +17,7 @@ import { PortReader } from '../main/core/ports/port-reader.ts';
 import { sendFile } from '../main/core/transfer/transfer.ts';
 import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
-import { sendAtNodeFloor } from './node-floor-sender.ts';
+import { sendAtNodeFloor, sendAtPortFloor } from './node-floor-sender.ts';
 
 const SIZE = 1 << 20;
 
@@ -109,14 +110,14 @@ async function checkedTiming(receiver: Relay, staged: ReturnType<typeof stageIma
   return timing;
 }
 
-/** The Node floor sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
-async function nodeFloorSend(pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
-  await sendAtNodeFloor(pty, 'image.bin', data, () => receiver.go(), receiver.result);
-  return checkedTiming(receiver, staged, data, 'node floor sender');
+/** A floor sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
+async function floorSend(floor: 'node' | 'port', pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
+  await (floor === 'node' ? sendAtNodeFloor : sendAtPortFloor)(pty, 'image.bin', data, () => receiver.go(), receiver.result);
+  return checkedTiming(receiver, staged, data, `${floor} floor sender`);
 }
 
-type Sender = 'station' | 'floor' | 'sb';
-const SENDERS: Sender[] = ['station', 'floor', 'sb'];
+type Sender = 'station' | 'portFloor' | 'floor' | 'sb';
+const SENDERS: Sender[] = ['station', 'portFloor', 'floor', 'sb'];
 
 async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
   const pair = await makePtyPair();
@@ -124,7 +125,8 @@ async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
   const relay = await startRelay(pair.b, staged.receiveDir);
   try {
     if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
-    if (sender === 'floor') return await nodeFloorSend(pair.a, relay, staged, data);
+    if (sender === 'floor') return await floorSend('node', pair.a, relay, staged, data);
+    if (sender === 'portFloor') return await floorSend('port', pair.a, relay, staged, data);
     return await stationSend(pair.a, relay, staged, data);
   } finally {
     await pair.dispose();
@@ -149,6 +151,8 @@ export interface TransferComparison {
   file: number;
   trials: number;
   station: SenderFigures;
+  /** The same least sender on the station's port layer: what the port layer costs; the station above it is its transfer code. */
+  portFloor: SenderFigures;
   /** The least a Node sender can do (libuv's tty handle, blocks framed ahead): what Node's event loop costs. */
   floor: SenderFigures;
   sb: SenderFigures;
@@ -174,10 +178,10 @@ function figures(timings: ReceiverTiming[]): SenderFigures {
 /** Takes the senders in turn, so that drift on the machine hits them alike; medians. */
 export async function measureTransferVsLrzsz(trials: number): Promise<TransferComparison> {
   const data = randomBytes(SIZE);
-  const timings: Record<Sender, ReceiverTiming[]> = { station: [], floor: [], sb: [] };
+  const timings: Record<Sender, ReceiverTiming[]> = { station: [], portFloor: [], floor: [], sb: [] };
   for (let i = 0; i < trials; i++) for (const sender of SENDERS) timings[sender].push(await trial(sender, data));
-  const [station, floor, sb] = SENDERS.map((sender) => figures(timings[sender])) as [SenderFigures, SenderFigures, SenderFigures];
-  return { file: SIZE, trials, station, floor, sb, ratio: station.ms / sb.ms, ratioToFloor: station.ms / floor.ms, floorRatio: floor.ms / sb.ms };
+  const [station, portFloor, floor, sb] = SENDERS.map((sender) => figures(timings[sender])) as [SenderFigures, SenderFigures, SenderFigures, SenderFigures];
+  return { file: SIZE, trials, station, portFloor, floor, sb, ratio: station.ms / sb.ms, ratioToFloor: station.ms / floor.ms, floorRatio: floor.ms / sb.ms };
 }
 
 if (import.meta.main) {
@@ -186,7 +190,7 @@ if (import.meta.main) {
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${result.trials} trials each (median):`);
-    for (const [name, figures] of [['station sender', result.station], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
+    for (const [name, figures] of [['station sender', result.station], ['port floor', result.portFloor], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
       console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms`);
     }
     console.log(`  station / sb ${result.ratio.toFixed(3)}, station / node floor ${result.ratioToFloor.toFixed(3)}, node floor / sb ${result.floorRatio.toFixed(3)}`);
