@@ -6,12 +6,14 @@ import { runStation } from '../helpers/station-cli.ts';
 const MiB = 1024 * 1024;
 
 /** Runs the workload in a fresh process under the station's heap policy or V8's defaults. */
-function youngGeneration(heap: 'station' | 'v8-default'): Promise<{ peakYoungBytes: number }> {
-  const child = spawn(process.execPath, ['test/helpers/heap-workload.ts', heap], { stdio: ['ignore', 'pipe', 'inherit'] });
+function youngGeneration(heap: 'station' | 'v8-default'): Promise<{ peakYoungBytes: number; stderr: string }> {
+  const child = spawn(process.execPath, ['test/helpers/heap-workload.ts', heap], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { peakYoungBytes: number }) : reject(new Error(`heap workload exited with ${code}`)))),
+    child.once('exit', (code) => (code === 0 ? resolve({ ...(JSON.parse(out) as { peakYoungBytes: number }), stderr }) : reject(new Error(`heap workload exited with ${code}: ${stderr}`)))),
   );
 }
 
@@ -22,6 +24,11 @@ describe('the heap policy: memory that levels off over a shift', () => {
     // The control: without the policy this work doubles the young generation past V8's starting 16 MiB (to 64 MiB here).
     expect(grown.peakYoungBytes).toBeGreaterThan(32 * MiB);
     expect(held.peakYoungBytes).toBeLessThanOrEqual(16 * MiB);
+  }, 60_000);
+
+  it("names only flags this Node's V8 knows (an unknown one is ignored with an error on standard error)", async () => {
+    const { stderr } = await youngGeneration('station');
+    expect(stderr).not.toMatch(/unrecognized flag/i);
   }, 60_000);
 
   it('is set by the station command itself, before any command runs', async () => {
