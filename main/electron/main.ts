@@ -11,7 +11,7 @@ import { guardNavigation, lockDownSession } from './web-guards.ts';
 
 // Before anything compiles a profile's pattern, and before ready (renderers read js-flags when they start).
 enableLinearRegexpFallback(app.commandLine);
-// The desk runs for a shift; its main process cannot be given V8 flags on its command line.
+// The desk runs for a shift; the operating system starts it without V8 flags, and app.commandLine is too late for this process.
 holdHeapSteady();
 
 const page = choosePageSource({

@@ -6,13 +6,14 @@ export interface StationExit {
   stderr: string;
 }
 
-/** Runs `station <args>` to its end, with `stdin` on its standard input (or none), and resolves with what it printed; `nodeArgs` go to Node before the script. */
-export function runStation(args: string[], stdin?: string, nodeArgs: string[] = []): Promise<StationExit> {
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/station.js', ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** Runs `station <args>` to its end, with `stdin` on its standard input (or none), and resolves with what it printed; `nodeArgs` go to Node before the script, `env` is its environment. */
+export function runStation(args: string[], stdin?: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<StationExit> {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/station.js', ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   if (stdin !== undefined) child.stdin!.end(stdin);
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close', not 'exit': the exit can come before the last of its output has been read.
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { STEADY_HEAP_FLAGS } from '../../main/core/heap-policy.ts';
+import { HEAP_POLICY_ENV, STEADY_HEAP_FLAGS } from '../../main/core/heap-policy.ts';
 import { runStation } from '../helpers/station-cli.ts';
 
 const MiB = 1024 * 1024;
@@ -13,12 +13,12 @@ function youngGeneration(heap: 'station' | 'v8-default'): Promise<{ peakYoungByt
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve({ ...(JSON.parse(out) as { peakYoungBytes: number }), stderr }) : reject(new Error(`heap workload exited with ${code}: ${stderr}`)))),
+    child.once('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out) as { peakYoungBytes: number }), stderr }) : reject(new Error(`heap workload exited with ${code}: ${stderr}`)))),
   );
 }
 
 describe('the heap policy: memory that levels off over a shift', () => {
-  it("holds V8's young generation at the size V8 starts it with, where V8's defaults let the same work grow it", async () => {
+  it("keeps V8's young generation within its starting 16 MiB, where V8's defaults let the same work grow it", async () => {
     const held = await youngGeneration('station');
     const grown = await youngGeneration('v8-default');
     // The control: without the policy this work doubles the young generation past V8's starting 16 MiB (to 64 MiB here).
@@ -31,11 +31,22 @@ describe('the heap policy: memory that levels off over a shift', () => {
     expect(stderr).not.toMatch(/unrecognized flag/i);
   }, 60_000);
 
-  it('is set by the station command itself, before any command runs', async () => {
-    const result = await runStation(['--version'], undefined, ['--import', './test/helpers/record-v8-flags.ts']);
+  /** The V8 flags a `station --version` process set on itself, recorded by a preload. */
+  async function flagsSetByStation(env: NodeJS.ProcessEnv): Promise<string[]> {
+    const result = await runStation(['--version'], undefined, ['--import', './test/helpers/record-v8-flags.ts'], env);
     expect(result.code).toBe(0);
     const recorded = result.stderr.split('\n').find((line) => line.startsWith('{"v8FlagsSet"'));
     expect(recorded, result.stderr).toBeDefined();
-    expect((JSON.parse(recorded!) as { v8FlagsSet: string[] }).v8FlagsSet).toEqual(expect.arrayContaining([...STEADY_HEAP_FLAGS]));
+    return (JSON.parse(recorded!) as { v8FlagsSet: string[] }).v8FlagsSet;
+  }
+
+  it('is set by the station command itself, before any command runs', async () => {
+    const { [HEAP_POLICY_ENV]: _, ...env } = process.env;
+    expect(await flagsSetByStation(env)).toEqual(expect.arrayContaining([...STEADY_HEAP_FLAGS]));
+  }, 30_000);
+
+  it(`is left off with ${HEAP_POLICY_ENV}=v8-default, to rule it out on a station`, async () => {
+    const flags = await flagsSetByStation({ ...process.env, [HEAP_POLICY_ENV]: 'v8-default' });
+    for (const flag of STEADY_HEAP_FLAGS) expect(flags).not.toContain(flag);
   }, 30_000);
 });
