@@ -6,10 +6,12 @@
  * station's transfer code, measured beside it and lrzsz's `sb`.
  *
  * - The Node floor reads and writes through libuv's own tty handle on the pty
- *   (its poll stays armed between reads): what Node's event loop itself costs.
+ *   (a net.Socket stream whose poll stays armed between reads).
  * - The port floor reads and writes through the station's port layer
  *   (`openPort`: serialport's binding and poller, the event-loop tty I/O, the
- *   write timeouts): what the port layer adds to that.
+ *   write timeouts).
+ * Two I/O paths under the same least logic: how far apart they are says what
+ * the path costs, and the station above the port floor is its transfer code.
  */
 import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
@@ -73,19 +75,34 @@ function floorSender(fileName: string, data: Uint8Array, write: (frame: Uint8Arr
  */
 export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
   const fd = openSync(pty, 'r+');
-  const fromLine = new tty.ReadStream(fd);
-  const toLine = new tty.WriteStream(fd);
+  let fromLine: tty.ReadStream | undefined;
+  let toLine: tty.WriteStream | undefined;
   try {
+    const reader = (fromLine = new tty.ReadStream(fd));
+    const writer = (toLine = new tty.WriteStream(fd));
     const outOfTurn = new Promise<never>((_, reject) => {
-      fromLine.on('data', floorSender(fileName, data, (frame) => toLine.write(frame), reject));
+      reader.on('data', floorSender(fileName, data, (frame) => writer.write(frame), reject));
     });
     go();
     await Promise.race([finished, outOfTurn]);
   } finally {
-    fromLine.destroy();
-    toLine.destroy();
-    // libuv opens a pty's slave again for each tty handle and closes that descriptor with the handle; this one is ours.
+    fromLine?.destroy();
+    toLine?.destroy();
+    closeOwnDescriptor(fd);
+  }
+}
+
+/**
+ * libuv opens a pty's slave again for each tty handle, puts that descriptor on
+ * `fd`'s number with dup2 and closes it with the handle, so `fd` stays ours to
+ * close. Where it cannot open the slave again it uses `fd` itself and has
+ * closed it already: EBADF then means there is nothing left to close.
+ */
+function closeOwnDescriptor(fd: number): void {
+  try {
     closeSync(fd);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EBADF') throw error;
   }
 }
 

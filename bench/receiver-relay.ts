@@ -7,8 +7,9 @@
  * (`fromFirstByteMs`), so senders and receivers are timed over the same span,
  * and the median time from one of the receiver's answers to the sender's next
  * bytes (`senderReactionUs`): the sender's own cost per block, plus the line;
- * with their 99th percentile and their sum over the transfer, which is what
- * the sender's reactions added to its time (a median hides a slow tail).
+ * with their 99th percentile, their count and their sum over the transfer,
+ * which is what the sender's reactions (with the line's two socat hops and
+ * this relay's own wake-ups) added to its time (a median hides a slow tail).
  *
  *   node bench/receiver-relay.ts <device-pty> <dir> <program> [args…]
  */
@@ -48,7 +49,7 @@ process.stdin.once('data', () => {
     const sorted = [...reactions].sort((a, b) => a - b);
     const quantileUs = (q: number) => (sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000);
     const senderReactionTotalMs = sorted.reduce((sum, ms) => sum + ms, 0);
-    const timing = { ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), senderReactionUs: quantileUs(0.5), senderReactionP99Us: quantileUs(0.99), senderReactionTotalMs, code };
+    const timing = { ms: ended - started, fromFirstByteMs: ended - (firstByteAt ?? started), senderReactionUs: quantileUs(0.5), senderReactionP99Us: quantileUs(0.99), senderReactionTotalMs, answers: sorted.length, code };
     process.stdout.write(`${JSON.stringify(timing)}\n`);
     process.exit(0);
   });

@@ -31,6 +31,8 @@ export interface ReceiverTiming {
   senderReactionP99Us?: number;
   /** Their sum: what the sender's reactions added to the transfer, tail included. */
   senderReactionTotalMs?: number;
+  /** How many answers the sender reacted to. */
+  answers?: number;
   code: number;
 }
 
@@ -145,6 +147,8 @@ export interface SenderFigures {
   reactionP99Us: number;
   /** Each trial's sum of reactions, median over the trials. */
   reactionTotalMs: number;
+  /** Answers reacted to in a trial (the same in every trial of a sender, or the transfer went differently). */
+  answers: number;
 }
 
 export interface TransferComparison {
@@ -172,6 +176,7 @@ function figures(timings: ReceiverTiming[]): SenderFigures {
     reactionUs: of((timing) => timing.senderReactionUs),
     reactionP99Us: of((timing) => timing.senderReactionP99Us),
     reactionTotalMs: of((timing) => timing.senderReactionTotalMs),
+    answers: of((timing) => timing.answers),
   };
 }
 

@@ -15,8 +15,8 @@ import { setFlagsFromString } from 'node:v8';
  * that) and collect the old generation once it is 10 % over what the last full
  * collection kept (V8 still lets it grow by a few MiB each time), so memory
  * levels off at what the station holds. The price is more collections: in the
- * bench's replay, about four times the scavenges and fewer units per second in
- * the long run (section 4 gives both beside V8's defaults).
+ * bench's replay about four times the scavenges, at units per second within
+ * run-to-run noise of V8's defaults (section 4 gives both side by side).
  *
  * They are set at run time, which is V8 behaviour rather than an API: V8
  * raises a growth factor below 2 back to 2 when it configures its heap at
