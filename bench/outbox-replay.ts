@@ -136,7 +136,8 @@ async function seed(dir: string, cloudUrl: string, units: number): Promise<{ see
 /** Replays the whole backlog with the replayer's own loop, as the station runs it, measuring memory meanwhile. */
 async function replay(dir: string, cloudUrl: string, concurrency: number, heap: HeapPolicy): Promise<Omit<ReplayResult, 'seedSeconds'>> {
   // As the station command does first thing: its policy is set before its journal and cloud client exist.
-  if (heap === 'station') holdHeapSteady();
+  // An empty environment: rows labelled with the policy run it even where STATION_HEAP_POLICY turns it off.
+  if (heap === 'station') holdHeapSteady({});
   const journal = openJournal(dir);
   try {
     const units = journal.outboxCounts().pending / 2;

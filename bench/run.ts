@@ -126,13 +126,18 @@ Produced by \`npm run bench\` (Node ${r.node}, ${r.cpus} cores). Every figure st
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${(
   [
-    ['station YMODEM', transfer.station, `**${f(transfer.ratio, 3)}** (${met(transfer.ratio <= 1)})`, `**${f(transfer.ratioToFloor, 3)}**`],
-    ['port floor', transfer.portFloor, f(transfer.portFloor.ms / transfer.sb.ms, 3), f(transfer.portFloor.ms / transfer.floor.ms, 3)],
-    ['Node floor', transfer.floor, f(transfer.floorRatio, 3), '1.000'],
-    ['lrzsz \`sb -k\`', transfer.sb, '1.000', f(1 / transfer.floorRatio, 3)],
+    ['station YMODEM', transfer.station],
+    ['port floor', transfer.portFloor],
+    ['Node floor', transfer.floor],
+    ['lrzsz \`sb -k\`', transfer.sb],
   ] as const
 )
-  .map(([name, x, toSb, toFloor]) => `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${toSb} | ${toFloor} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms |`)
+  .map(([name, x]) => {
+    const toSb = x.ms / transfer.sb.ms;
+    // The station's ratio to sb is the goal's figure.
+    const goal = x === transfer.station ? `**${f(toSb, 3)}** (${met(toSb <= 1)})` : f(toSb, 3);
+    return `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${goal} | ${f(x.ms / transfer.floor.ms, 3)} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms |`;
+  })
   .join('\n')}
 
 A sender on Node's event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2): the floors against sb show what that costs. On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write (the station frames the next block then) delays the others handling that block.

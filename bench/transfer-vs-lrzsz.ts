@@ -160,12 +160,6 @@ export interface TransferComparison {
   /** The least a Node sender can do (libuv's tty handle, blocks framed ahead): what Node's event loop costs. */
   floor: SenderFigures;
   sb: SenderFigures;
-  /** station ÷ sb, the goal's ratio. */
-  ratio: number;
-  /** station ÷ the Node floor: what the station's own code adds. */
-  ratioToFloor: number;
-  /** the Node floor ÷ sb: what running on Node's event loop costs. */
-  floorRatio: number;
 }
 
 function figures(timings: ReceiverTiming[]): SenderFigures {
@@ -186,7 +180,7 @@ export async function measureTransferVsLrzsz(trials: number): Promise<TransferCo
   const timings: Record<Sender, ReceiverTiming[]> = { station: [], portFloor: [], floor: [], sb: [] };
   for (let i = 0; i < trials; i++) for (const sender of SENDERS) timings[sender].push(await trial(sender, data));
   const [station, portFloor, floor, sb] = SENDERS.map((sender) => figures(timings[sender])) as [SenderFigures, SenderFigures, SenderFigures, SenderFigures];
-  return { file: SIZE, trials, station, portFloor, floor, sb, ratio: station.ms / sb.ms, ratioToFloor: station.ms / floor.ms, floorRatio: floor.ms / sb.ms };
+  return { file: SIZE, trials, station, portFloor, floor, sb };
 }
 
 if (import.meta.main) {
@@ -198,6 +192,7 @@ if (import.meta.main) {
     for (const [name, figures] of [['station sender', result.station], ['port floor', result.portFloor], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
       console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms`);
     }
-    console.log(`  station / sb ${result.ratio.toFixed(3)}, station / node floor ${result.ratioToFloor.toFixed(3)}, node floor / sb ${result.floorRatio.toFixed(3)}`);
+    const ratio = (a: SenderFigures, b: SenderFigures) => (a.ms / b.ms).toFixed(3);
+    console.log(`  station / sb ${ratio(result.station, result.sb)}, station / node floor ${ratio(result.station, result.floor)}, node floor / sb ${ratio(result.floor, result.sb)}`);
   }
 }
