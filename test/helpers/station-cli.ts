@@ -6,8 +6,16 @@ export interface StationExit {
   stderr: string;
 }
 
-/** Runs `station <args>` to its end, with `stdin` on its standard input (or none), and resolves with what it printed; `nodeArgs` go to Node before the script, `env` is its environment. */
-export function runStation(args: string[], stdin?: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<StationExit> {
+export interface StationRunOptions {
+  /** Written to its standard input (none: no standard input). */
+  stdin?: string;
+  /** Node's own arguments, before the script. */
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs `station <args>` to its end and resolves with what it printed. */
+export function runStation(args: string[], { stdin, nodeArgs = [], env = process.env }: StationRunOptions = {}): Promise<StationExit> {
   const child = spawn(process.execPath, [...nodeArgs, 'bin/station.js', ...args], { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

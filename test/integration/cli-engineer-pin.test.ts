@@ -8,7 +8,7 @@ import { Journal } from '../../main/core/storage/journal.ts';
 import { SecretBox } from '../../main/core/storage/secret-box.ts';
 import { runStation } from '../helpers/station-cli.ts';
 
-const station = (args: string[], stdin = '') => runStation(args, stdin);
+const station = (args: string[], stdin = '') => runStation(args, { stdin });
 
 const hashIn = (dataDir: string) => {
   const journal = Journal.openExisting(join(dataDir, 'journal.sqlite'), new SecretBox(randomBytes(32)))!;

@@ -33,7 +33,7 @@ describe('the heap policy: memory that levels off over a shift', () => {
 
   /** The V8 flags a `station --version` process set on itself, recorded by a preload. */
   async function flagsSetByStation(env: NodeJS.ProcessEnv): Promise<string[]> {
-    const result = await runStation(['--version'], undefined, ['--import', './test/helpers/record-v8-flags.ts'], env);
+    const result = await runStation(['--version'], { nodeArgs: ['--import', './test/helpers/record-v8-flags.ts'], env });
     expect(result.code).toBe(0);
     const recorded = result.stderr.split('\n').find((line) => line.startsWith('{"v8FlagsSet"'));
     expect(recorded, result.stderr).toBeDefined();
