@@ -1,5 +1,6 @@
 import { CancelledError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
 import { readBlock } from './block-reader.ts';
+import { framedBlocks } from './framed-image.ts';
 import { ProgressMeter } from './progress.ts';
 import type { ReceivedFile, SendOptions, SendResult, TransferLink } from './transfer-types.ts';
 import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload, parseHeader } from './xmodem-framing.ts';
@@ -59,22 +60,16 @@ class WindowSender {
     const { data } = this.options;
     const started = performance.now();
     const meter = new ProgressMeter(data.length, this.options.onProgress);
+    // Framed while the receiver starts up, once for every port sending this image.
+    const framing = framedBlocks(data);
     await this.awaitRequest();
 
     const header = headerPayload(this.options.fileName, data.length);
     const headerFrame = frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00);
     await this.stopAndWait(headerFrame, 0, 'the file header');
 
-    const frames: Buffer[] = [];
-    const ends: number[] = [];
-    for (let offset = 0; offset < data.length; ) {
-      const remaining = data.length - offset;
-      const size = remaining <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
-      const length = Math.min(size, remaining);
-      frames.push(frameBlock((frames.length + 1) & 0xff, data.subarray(offset, offset + length), size));
-      offset += length;
-      ends.push(offset);
-    }
+    const blocks = await framing;
+    const frames = blocks.frames;
 
     const window = Math.max(1, Math.min(this.options.window ?? DEFAULT_WINDOW, MAX_WINDOW));
     let base = 0;
@@ -98,7 +93,7 @@ class WindowSender {
       if (answer.type === 'ack' && index >= base && index < next) {
         base = index + 1;
         attempts = 0;
-        meter.update(ends[index]!);
+        meter.update(blocks.end(index));
       } else if (answer.type === 'nak' && index >= base) {
         if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${index + 1}`);
         this.resends += next - index;

@@ -14,17 +14,30 @@ export const PAD = 0x1a; // SUB pads the last block
 export const SMALL_BLOCK = 128;
 export const LARGE_BLOCK = 1024;
 
+/** Bytes on the wire for a block of `size` payload bytes: header, sequence, its complement, payload, CRC-16. */
+export function framedSize(size: 128 | 1024): number {
+  return 3 + size + 2;
+}
+
 /** Frames one block: header, sequence number and its complement, payload padded with SUB (or NUL for block 0), CRC-16. */
 export function frameBlock(sequence: number, payload: Uint8Array, size: 128 | 1024, padByte = PAD): Buffer {
-  const frame = Buffer.alloc(3 + size + 2, padByte);
-  frame[0] = size === LARGE_BLOCK ? STX : SOH;
-  frame[1] = sequence & 0xff;
-  frame[2] = 0xff - (sequence & 0xff);
-  frame.set(payload.subarray(0, size), 3);
-  const crc = crc16Xmodem(frame, 3, 3 + size);
-  frame[3 + size] = crc >> 8;
-  frame[3 + size + 1] = crc & 0xff;
+  const frame = Buffer.allocUnsafe(framedSize(size));
+  frameBlockInto(frame, 0, sequence, payload, size, padByte);
   return frame;
+}
+
+/** frameBlock, written into `target` at `at` (many blocks in one buffer). */
+export function frameBlockInto(target: Buffer, at: number, sequence: number, payload: Uint8Array, size: 128 | 1024, padByte = PAD): void {
+  const body = at + 3;
+  const data = payload.subarray(0, size);
+  target[at] = size === LARGE_BLOCK ? STX : SOH;
+  target[at + 1] = sequence & 0xff;
+  target[at + 2] = 0xff - (sequence & 0xff);
+  target.set(data, body);
+  target.fill(padByte, body + data.length, body + size);
+  const crc = crc16Xmodem(target, body, body + size);
+  target[body + size] = crc >> 8;
+  target[body + size + 1] = crc & 0xff;
 }
 
 /** YMODEM block 0: "name NUL size", NUL padded; an all-NUL block 0 ends the batch. */

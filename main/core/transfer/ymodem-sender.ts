@@ -1,4 +1,5 @@
 import { CancelledError, StationError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
+import { framedBlocks } from './framed-image.ts';
 import { ProgressMeter } from './progress.ts';
 import type { SendOptions, SendResult, TransferLink } from './transfer-types.ts';
 import {
@@ -16,10 +17,6 @@ import {
 
 /** How long the end-of-batch block waits for an ACK that may never come. */
 const BATCH_END_GRACE_MS = 1000;
-
-
-
-
 
 /**
  * Sends one file with YMODEM (block 0 with name and size, 1024-byte CRC-16
@@ -58,6 +55,8 @@ class BlockSender {
     const { data, protocol } = this.options;
     const started = performance.now();
     const meter = new ProgressMeter(data.length, this.options.onProgress);
+    // Framed while the receiver starts up, so no block is framed between a write and its ACK.
+    const framing = framedBlocks(data);
     await this.awaitCrcRequest(this.options.startTimeoutMs ?? 30_000, 'the receiver to start (C)');
 
     if (protocol === 'ymodem') {
@@ -67,17 +66,11 @@ class BlockSender {
       await this.awaitCrcRequest(this.blockTimeoutMs, 'the receiver to ask for data (C)');
     }
 
-    const blocks = dataFrames(data);
-    let next = blocks.next();
-    let acknowledged = 0;
-    while (!next.done) {
-      const block = next.value;
-      await this.sendBlock(block.sequence, block.frame, () => {
-        // While the receiver checks this block: frame the next one and report the last acknowledged, so an ACK is answered at once.
-        next = blocks.next();
-        if (acknowledged > 0) meter.update(acknowledged);
-      });
-      acknowledged = block.end;
+    const blocks = await framing;
+    for (let index = 0; index < blocks.frames.length; index++) {
+      // While the receiver checks this block, report the one before (reported after its ACK, an answer would wait for it).
+      const reportPrevious = index > 0 ? () => meter.update(blocks.end(index - 1)) : undefined;
+      await this.sendBlock(index + 1, blocks.frames[index]!, reportPrevious);
     }
 
     await this.sendEndOfTransmission();
@@ -190,17 +183,5 @@ class BlockSender {
 
   private abortedByReceiver(): TransferAbortedError {
     return new TransferAbortedError('the receiver cancelled the transfer', { where: { port: this.link.port.path } });
-  }
-}
-
-/** The data blocks of a file, framed: a short tail goes in a 128-byte block (less padding on the wire). */
-function* dataFrames(data: Uint8Array): Generator<{ sequence: number; frame: Buffer; end: number }> {
-  let sequence = 1;
-  for (let offset = 0; offset < data.length; sequence++) {
-    const remaining = data.length - offset;
-    const size = remaining <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
-    const end = offset + Math.min(size, remaining);
-    yield { sequence, frame: frameBlock(sequence, data.subarray(offset, end), size), end };
-    offset = end;
   }
 }
