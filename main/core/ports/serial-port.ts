@@ -118,13 +118,24 @@ class SerialBytePort extends BaseBytePort {
   }
 
   write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? writeTimeoutFor(data.byteLength, this.baudRate);
+    let bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.unix && this.isOpen) {
+      // What the kernel takes at once is written now; only a remainder waits for room, with a timeout.
+      try {
+        const written = this.unix.writeNow(bytes);
+        if (written === bytes.length) return Promise.resolve();
+        bytes = bytes.subarray(written);
+      } catch (error) {
+        this.hangUp(`the unit was unplugged or its port failed (${(error as Error).message})`);
+        return Promise.reject(this.lifecycle.endedError());
+      }
+    }
+    const timeoutMs = options.timeoutMs ?? writeTimeoutFor(bytes.byteLength, this.baudRate);
     const stall = {
       hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
       hangUp: () => this.hangUp('the device stopped taking data'),
     };
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return this.timedWrite(data.byteLength, timeoutMs, stall, (done) => {
+    return this.timedWrite(bytes.byteLength, timeoutMs, stall, (done) => {
       if (!this.unix) return void this.stream.write(bytes, done);
       this.unix.write(bytes).then(
         () => done(),

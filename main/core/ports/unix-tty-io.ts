@@ -135,6 +135,22 @@ export class UnixTtyData {
     this.watch();
   }
 
+  /**
+   * Writes what the kernel takes at once, unless an earlier write is still
+   * waiting for room (its bytes go first): the bytes written, 0 when none
+   * could be. A transfer block nearly always goes whole, with no promise or
+   * timer of its own. Throws what write(2) throws, but "try again".
+   */
+  writeNow(data: Buffer): number {
+    if (this.pending) return 0;
+    try {
+      return writeSync(openDescriptor(this.port), data, 0, data.length);
+    } catch (error) {
+      if (wouldBlock(error)) return 0;
+      throw error;
+    }
+  }
+
   /** Writes after any write still in progress, so two callers' bytes never interleave. */
   write(data: Buffer): Promise<void> {
     const run = () => this.writeAll(data);
