@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { framedBlocks } from '../../main/core/transfer/framed-image.ts';
 import { LARGE_BLOCK, SMALL_BLOCK, frameBlock } from '../../main/core/transfer/xmodem-framing.ts';
 
@@ -50,5 +50,19 @@ describe('an image framed once for every port', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(framedFirst).toBe(false);
     expect((await framing).frames).toHaveLength(4096);
+  });
+
+  it('frames the image again after a framing that failed, instead of failing every later transfer of it', async () => {
+    const image = randomBytes(LARGE_BLOCK * 3);
+    // Memory for the framed copy could not be had this once (a busy station).
+    const allocation = vi.spyOn(Buffer, 'allocUnsafeSlow').mockImplementationOnce(() => {
+      throw new RangeError('Array buffer allocation failed');
+    });
+    try {
+      await expect(framedBlocks(image)).rejects.toThrow('Array buffer allocation failed');
+    } finally {
+      allocation.mockRestore();
+    }
+    expect((await framedBlocks(image)).frames).toHaveLength(3);
   });
 });

@@ -25,18 +25,21 @@ const framedImages = new WeakMap<Uint8Array, Promise<FramedBlocks>>();
  * the cores while they carry that block, and every answer comes later. Done
  * here, before the data blocks start (senders begin it while the receiver
  * starts up), in slices, so a 64 MiB image does not stall the other ports.
- * The image's bytes must not change while it is in use; firmware images do
- * not (they were checked against their hash).
+ * The framing is kept as long as the image object lives, so its bytes must
+ * never change once it was sent (changed bytes would go out framed as they
+ * were); firmware images do not change (they were checked against their hash).
  */
 export function framedBlocks(data: Uint8Array): Promise<FramedBlocks> {
-  let framed = framedImages.get(data);
-  if (!framed) {
-    framed = frameImage(data);
-    // A sender that gave up before its data blocks never awaits this; its failure must not go unhandled.
-    framed.catch(() => undefined);
-    framedImages.set(data, framed);
-  }
-  return framed;
+  const framed = framedImages.get(data);
+  if (framed) return framed;
+  const framing = frameImage(data);
+  // A sender that gave up before its data blocks never awaits this, so its failure is handled here; a failure
+  // (no memory for the framed copy this once) is forgotten, so the next transfer of the image frames it again.
+  framing.catch(() => {
+    if (framedImages.get(data) === framing) framedImages.delete(data);
+  });
+  framedImages.set(data, framing);
+  return framing;
 }
 
 async function frameImage(data: Uint8Array): Promise<FramedBlocks> {
