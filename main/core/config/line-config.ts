@@ -107,7 +107,8 @@ export const lineConfigSchema = z
     /**
      * The largest firmware image accepted, from any cloud or a pinned file:
      * larger ones are refused before they are read. One copy per version is
-     * held in memory while ports flash it.
+     * held in memory while ports flash it, and for XMODEM/YMODEM one copy of
+     * its framed blocks (about as large again).
      */
     maxFirmwareBytes: z
       .number()
