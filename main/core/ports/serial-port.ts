@@ -135,7 +135,8 @@ class SerialBytePort extends BaseBytePort {
       hint: 'The device stopped taking data; unplug it, plug it in again, and retry.',
       hangUp: () => this.hangUp('the device stopped taking data'),
     };
-    return this.timedWrite(bytes.byteLength, timeoutMs, stall, (done) => {
+    // The message names the whole write; the timeout is for what is left of it.
+    return this.timedWrite(data.byteLength, timeoutMs, stall, (done) => {
       if (!this.unix) return void this.stream.write(bytes, done);
       this.unix.write(bytes).then(
         () => done(),
