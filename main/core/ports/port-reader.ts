@@ -15,6 +15,7 @@ export interface LineReadOptions extends ReadOptions {
 
 /** Incoming bytes nobody reads are capped, so a chattering device cannot grow memory without bound. */
 const MAX_BUFFERED_BYTES = 1 << 20;
+const NOTHING = Buffer.alloc(0);
 
 type Take<T> = () => T | undefined;
 
@@ -26,7 +27,7 @@ type Take<T> = () => T | undefined;
  */
 export class PortReader {
   private readonly port: BytePort;
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = NOTHING;
   /** After an over-long line, bytes are dropped up to the next line ending to resynchronise. */
   private skippingLongLine = false;
   private overflowed = 0;
@@ -54,7 +55,7 @@ export class PortReader {
 
   /** Drops everything received so far (stale banners, echoes) before a new command. */
   discardInput(): void {
-    this.buffer = Buffer.alloc(0);
+    this.buffer = NOTHING;
     this.overflowed = 0;
   }
 
@@ -67,7 +68,8 @@ export class PortReader {
     return this.read(options, () => {
       if (this.buffer.length === 0) return undefined;
       const byte = this.buffer[0]!;
-      this.buffer = this.buffer.subarray(1);
+      // An answer is usually one byte alone: nothing left, no view of nothing to allocate.
+      this.buffer = this.buffer.length === 1 ? NOTHING : this.buffer.subarray(1);
       return byte;
     });
   }
@@ -139,7 +141,7 @@ export class PortReader {
     if (this.skippingLongLine) {
       const end = this.buffer.indexOf(0x0a);
       if (end < 0) {
-        this.buffer = Buffer.alloc(0);
+        this.buffer = NOTHING;
         return undefined;
       }
       this.buffer = this.buffer.subarray(end + 1);
@@ -149,7 +151,7 @@ export class PortReader {
     if (end < 0) {
       if (this.buffer.length > maxLength + 1) {
         const length = this.buffer.length;
-        this.buffer = Buffer.alloc(0);
+        this.buffer = NOTHING;
         this.skippingLongLine = true;
         throw this.longLineError(length, maxLength);
       }

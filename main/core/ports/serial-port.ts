@@ -118,7 +118,7 @@ class SerialBytePort extends BaseBytePort {
   }
 
   write(data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<void> {
-    let bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (this.unix && this.isOpen) {
       // What the kernel takes at once is written now; only a remainder waits for room, with a timeout.
       try {
