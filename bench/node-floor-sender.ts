@@ -16,18 +16,15 @@
 import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
 import { openPort } from '../main/core/ports/open-port.ts';
+import { framedBlocks } from '../main/core/transfer/framed-image.ts';
 import { ACK, CRC_REQUEST, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload } from '../main/core/transfer/xmodem-framing.ts';
 
-/** Block 0 (name and size), the 1024-byte data blocks, and the empty block 0 that ends the batch. */
-function framesOf(fileName: string, data: Uint8Array): { header: Buffer; blocks: Buffer[]; batchEnd: Buffer } {
+/** Block 0 (name and size), the data blocks (framed once per image, as the station frames them), and the empty block 0 that ends the batch. */
+async function framesOf(fileName: string, data: Uint8Array): Promise<{ header: Buffer; blocks: readonly Buffer[]; batchEnd: Buffer }> {
   const header = headerPayload(fileName, data.length);
-  const blocks: Buffer[] = [];
-  for (let offset = 0, sequence = 1; offset < data.length; offset += LARGE_BLOCK, sequence++) {
-    blocks.push(frameBlock(sequence, data.subarray(offset, offset + LARGE_BLOCK), LARGE_BLOCK));
-  }
   return {
     header: frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00),
-    blocks,
+    blocks: (await framedBlocks(data)).frames,
     batchEnd: frameBlock(0, new Uint8Array(0), SMALL_BLOCK, 0x00),
   };
 }
@@ -38,8 +35,8 @@ function framesOf(fileName: string, data: Uint8Array): { header: Buffer; blocks:
  * turn fails it: a reference that needed a retry would not be measuring the
  * floor.
  */
-function floorSender(fileName: string, data: Uint8Array, write: (frame: Uint8Array) => void, fail: (error: Error) => void): (chunk: Buffer) => void {
-  const { header, blocks, batchEnd } = framesOf(fileName, data);
+function floorSender(frames: Awaited<ReturnType<typeof framesOf>>, write: (frame: Uint8Array) => void, fail: (error: Error) => void): (chunk: Buffer) => void {
+  const { header, blocks, batchEnd } = frames;
   type Phase = 'start' | 'header' | 'data-request' | 'data' | 'end' | 'batch-request' | 'done';
   let phase: Phase = 'start';
   let next = 0;
@@ -74,6 +71,7 @@ function floorSender(fileName: string, data: Uint8Array, write: (frame: Uint8Arr
  * `finished` settles (the receiver has exited).
  */
 export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
+  const frames = await framesOf(fileName, data);
   const fd = openSync(pty, 'r+');
   let fromLine: tty.ReadStream | undefined;
   let toLine: tty.WriteStream | undefined;
@@ -81,7 +79,7 @@ export async function sendAtNodeFloor(pty: string, fileName: string, data: Uint8
     const reader = (fromLine = new tty.ReadStream(fd));
     const writer = (toLine = new tty.WriteStream(fd));
     const outOfTurn = new Promise<never>((_, reject) => {
-      reader.on('data', floorSender(fileName, data, (frame) => writer.write(frame), reject));
+      reader.on('data', floorSender(frames, (frame) => writer.write(frame), reject));
     });
     go();
     await Promise.race([finished, outOfTurn]);
@@ -108,10 +106,11 @@ function closeOwnDescriptor(fd: number): void {
 
 /** The port floor: the same sender on the station's port layer (`openPort`). */
 export async function sendAtPortFloor(pty: string, fileName: string, data: Uint8Array, go: () => void, finished: Promise<unknown>): Promise<void> {
+  const frames = await framesOf(fileName, data);
   const port = await openPort(pty);
   try {
     const outOfTurn = new Promise<never>((_, reject) => {
-      port.onData(floorSender(fileName, data, (frame) => void port.write(frame).catch(reject), reject));
+      port.onData(floorSender(frames, (frame) => void port.write(frame).catch(reject), reject));
     });
     go();
     await Promise.race([finished, outOfTurn]);

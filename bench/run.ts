@@ -120,10 +120,10 @@ Produced by \`npm run bench\` (Node ${r.node}, ${r.cpus} cores). Every figure st
 
 ## 1. Station YMODEM vs lrzsz on bare ptys
 
-1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The floors (\`bench/node-floor-sender.ts\`) are the least a Node sender can do, on two I/O paths: every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; the Node floor reads and writes through libuv's own tty handle (a stream whose poll stays armed between reads), the port floor through the station's port layer. How far apart they are says what the I/O path costs; the station above the port floor is its transfer code (reader, timeouts, framing while it waits, progress). Differences of a percent are within one sender's spread from trial to trial (the trials column). rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its ${transfer.station.answers} answers: what the reactions added to the transfer, with the two socat hops and the relay's own wake-ups in each; medians over the trials). ${when(r.transfer)}
+1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The floors (\`bench/node-floor-sender.ts\`) are the least a Node sender can do, on two I/O paths: every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; the Node floor reads and writes through libuv's own tty handle (a stream whose poll stays armed between reads), the port floor through the station's port layer. How far apart they are says what the I/O path costs; the station above the port floor is its transfer code (reader, timeouts, progress; its blocks are framed before the data blocks start, once per image, as the floors' are). Differences of a percent are within one sender's spread from trial to trial (the trials column). rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its ${transfer.station.answers} answers: what the reactions added to the transfer, with the two socat hops and the relay's own wake-ups in each; medians over the trials). The CPU column is what each sender used over a trial, from before it opened the line to rb's exit: for the Node senders the whole process's CPU (all threads, with the file check after the transfer), for sb its own as the kernel counted it (getrusage through a small Python wrapper), start-up included. ${when(r.transfer)}
 
-| sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | ratio to the Node floor | reaction per block (median) | 99th percentile | sum over the transfer |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | ratio to the Node floor | reaction per block (median) | 99th percentile | sum over the transfer | sender CPU over the trial |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${(
   [
     ['station YMODEM', transfer.station],
@@ -136,11 +136,11 @@ ${(
     const toSb = x.ms / transfer.sb.ms;
     // The station's ratio to sb is the goal's figure.
     const goal = x === transfer.station ? `**${f(toSb, 3)}** (${met(toSb <= 1)})` : f(toSb, 3);
-    return `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${goal} | ${f(x.ms / transfer.floor.ms, 3)} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms |`;
+    return `| ${name} | ${f(x.ms)} ms | ${x.all.join(', ')} ms | ${goal} | ${f(x.ms / transfer.floor.ms, 3)} | ${f(x.reactionUs)} µs | ${f(x.reactionP99Us)} µs | ${f(x.reactionTotalMs, 1)} ms | ${Number.isNaN(x.cpuMs) ? 'not measured' : `${f(x.cpuMs, 1)} ms`} |`;
   })
   .join('\n')}
 
-A sender on Node's event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2): the floors against sb show what that costs. On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write (the station frames the next block then) delays the others handling that block.
+A sender on Node's event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2): the floors against sb show what that costs. On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write delays the others handling that block: framing a block there (about 3 µs), as the station did until it framed its images ahead, added about 10 µs to every reaction.
 
 ## 2. Transfer vs the wire
 

@@ -34,6 +34,8 @@ export interface ReceiverTiming {
   /** How many answers the sender reacted to. */
   answers?: number;
   code: number;
+  /** CPU the sender's process used (all its threads), from before it opened the line to the receiver's exit. */
+  senderCpuMs?: number;
 }
 
 export interface Relay {
@@ -79,18 +81,49 @@ export function stageImage(data: Buffer): { dir: string; sendDir: string; receiv
   return { dir, sendDir, receiveDir };
 }
 
+/**
+ * Runs `sb` and reports, on descriptor 3, the CPU it used over its life: the kernel's precise run time
+ * (getrusage of a waited-for child), which Node does not give for its children.
+ */
+const SB_WITH_CPU = [
+  '-c',
+  'import os, resource, subprocess, sys\n' +
+    'subprocess.run(sys.argv[1:])\n' +
+    'used = resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
+    'os.write(3, str((used.ru_utime + used.ru_stime) * 1000).encode())',
+  'sb',
+  '--ymodem',
+  '-k',
+  '-q',
+  'image.bin',
+];
+
 /** lrzsz `sb` on `pty` sends the staged image to the waiting receiver; resolves with its timing once the file is checked. */
 export async function sbToRb(pty: string, rb: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
   const fd = openSync(pty, 'r+');
-  const sb = spawn('sb', ['--ymodem', '-k', '-q', 'image.bin'], { cwd: staged.sendDir, stdio: [fd, fd, 'inherit'] });
+  const sb = spawn('/usr/bin/python3', SB_WITH_CPU, { cwd: staged.sendDir, stdio: [fd, fd, 'inherit', 'pipe'] });
   closeSync(fd);
+  let cpu = '';
+  sb.stdio[3]!.on('data', (chunk: Buffer) => (cpu += chunk.toString()));
+  const exited = new Promise<void>((resolve) => sb.once('close', () => resolve()));
   try {
     await new Promise((resolve) => setTimeout(resolve, 300)); // let sb set up its tty and wait for 'C'
     rb.go();
-    return await checkedTiming(rb, staged, data, 'sb');
+    const timing = await checkedTiming(rb, staged, data, 'sb');
+    // sb exits once rb has acknowledged the end of the batch; its CPU is known when it has.
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    return { ...timing, senderCpuMs: cpu === '' ? undefined : Number(cpu) };
   } finally {
     sb.kill();
   }
+}
+
+/** Runs a sender in this process, adding the CPU the process used meanwhile to the receiver's timing. */
+async function withCpu(send: () => Promise<ReceiverTiming>): Promise<ReceiverTiming> {
+  const before = process.cpuUsage();
+  const timing = await send();
+  const used = process.cpuUsage(before);
+  return { ...timing, senderCpuMs: (used.user + used.system) / 1000 };
 }
 
 /** The station's sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
@@ -127,9 +160,9 @@ async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
   const relay = await startRelay(pair.b, staged.receiveDir);
   try {
     if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
-    if (sender === 'floor') return await floorSend('node', pair.a, relay, staged, data);
-    if (sender === 'portFloor') return await floorSend('port', pair.a, relay, staged, data);
-    return await stationSend(pair.a, relay, staged, data);
+    if (sender === 'floor') return await withCpu(() => floorSend('node', pair.a, relay, staged, data));
+    if (sender === 'portFloor') return await withCpu(() => floorSend('port', pair.a, relay, staged, data));
+    return await withCpu(() => stationSend(pair.a, relay, staged, data));
   } finally {
     await pair.dispose();
     rmSync(staged.dir, { recursive: true, force: true });
@@ -149,6 +182,8 @@ export interface SenderFigures {
   reactionTotalMs: number;
   /** Answers reacted to in a trial (the same in every trial of a sender, or the transfer went differently). */
   answers: number;
+  /** CPU the sender used in a trial, median over the trials. */
+  cpuMs: number;
 }
 
 export interface TransferComparison {
@@ -171,6 +206,7 @@ function figures(timings: ReceiverTiming[]): SenderFigures {
     reactionP99Us: of((timing) => timing.senderReactionP99Us),
     reactionTotalMs: of((timing) => timing.senderReactionTotalMs),
     answers: of((timing) => timing.answers),
+    cpuMs: of((timing) => timing.senderCpuMs),
   };
 }
 
@@ -190,7 +226,7 @@ if (import.meta.main) {
   else {
     console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${result.trials} trials each (median):`);
     for (const [name, figures] of [['station sender', result.station], ['port floor', result.portFloor], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
-      console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms`);
+      console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms; CPU ${figures.cpuMs.toFixed(1)} ms`);
     }
     const ratio = (a: SenderFigures, b: SenderFigures) => (a.ms / b.ms).toFixed(3);
     console.log(`  station / sb ${ratio(result.station, result.sb)}, station / node floor ${ratio(result.station, result.floor)}, node floor / sb ${ratio(result.floor, result.sb)}`);
