@@ -362,6 +362,14 @@ export const firmwareChunkSchema = z
 export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
 
 /** What this screen's connection may do: whether it was unlocked with the engineer PIN (once, on this connection only). */
+/**
+ * A screen unlocked with the engineer PIN locks itself after this long
+ * without a change to the line, so one the engineer walked away from does
+ * not stay open to whoever comes to the station next. Reading (history,
+ * settings) does not count: screens read by themselves.
+ */
+export const ENGINEER_IDLE_MS = 15 * 60_000;
+
 export const sessionViewSchema = z
   .object({
     operator: signedInSchema.optional(),
@@ -369,6 +377,8 @@ export const sessionViewSchema = z
     engineer: z.boolean(),
     /** Operator mode is on: an engineer PIN is set. Without one, every screen may change the line (as its transport allows). */
     engineerPinSet: z.boolean(),
+    /** While unlocked: how long until this screen locks itself unless the engineer changes the line meanwhile (ms, from this answer). */
+    engineerLocksInMs: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type SessionView = z.infer<typeof sessionViewSchema>;

@@ -137,6 +137,29 @@ describe('operator mode, label scan check and label printing, in Chromium agains
     await other.close();
   });
 
+  it('an unlocked screen asks the station again when its unlock would lock itself, so it shows the lock', { timeout: 60_000 }, async () => {
+    const screen = await browser.newPage();
+    try {
+      // The page's own clock, run forward by the test: the station's stays real, so it still answers "unlocked".
+      await screen.clock.install();
+      const frames: string[] = [];
+      screen.on('websocket', (ws) => ws.on('framesent', (frame) => frames.push(String(frame.payload))));
+      await screen.goto(station.url);
+      await screen.getByRole('tab', { name: 'Settings' }).click();
+      await screen.getByLabel('Engineer PIN').fill(PIN);
+      await screen.getByRole('button', { name: 'Unlock' }).click();
+      await expect.poll(() => screen.getByTestId('engineer').innerText()).toMatch(/Engineer unlocked on this screen \(locks itself after 15 min without a change\)/);
+      const asked = () => frames.filter((frame) => frame.includes('"method":"session"')).length;
+      const before = asked();
+      await screen.clock.runFor(14 * 60_000);
+      expect(asked()).toBe(before);
+      await screen.clock.runFor(60_000 + 1000);
+      await expect.poll(asked).toBe(before + 1);
+    } finally {
+      await screen.close();
+    }
+  });
+
   it('wedge scans at scanner speed pass units, a mismatched label fails naming both, slow typing is no scan, and each passed unit gets one label', { timeout: 180_000 }, async () => {
     await page.getByRole('tab', { name: 'Line' }).click();
     await page.getByRole('button', { name: 'Start the demo line' }).click();

@@ -67,7 +67,7 @@ describe('IPC wiring (electron mocked)', () => {
     expect(await call(window, 'useBuiltInProfile', ['reference-window'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
     expect(await call(window, 'importProfile', ['{}'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });
     expect(settings.write).not.toHaveBeenCalled();
-    expect(await call(window, 'unlockEngineer', [{ pin: '735911' }])).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(await call(window, 'unlockEngineer', [{ pin: '735911' }])).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: expect.any(Number) } });
     expect(await call(window, 'useBuiltInProfile', ['reference-window'])).toMatchObject({ ok: true, value: { profileName: 'reference-window' } });
     // Another window's page is its own session: still locked.
     expect(await call(otherWindow, 'useBuiltInProfile', ['reference'])).toMatchObject({ ok: false, error: expect.stringMatching(/operator mode/) });

@@ -22,7 +22,8 @@ const ENGINEER_REFUSAL = 'This station is in operator mode: changing the line ne
 export async function dispatch(desk: StationDesk, method: unknown, params: unknown, session: ScreenSession = screenSession(APP_WINDOW)): Promise<Answer> {
   if (!isMethod(method)) return { ok: false, error: `refused: "${String(method).slice(0, 64)}" is not a station call` };
   if (CONFIGURING_METHODS.has(method) && !session.mayConfigure) return { ok: false, error: `${method}: refused. ${session.refusal ?? 'This screen may not change the station\'s settings.'}` };
-  if (ENGINEER_METHODS.has(method) && !session.engineer) {
+  if (ENGINEER_METHODS.has(method) && desk.engineerUnlocked(session)) desk.engineerActed(session);
+  else if (ENGINEER_METHODS.has(method)) {
     let pinSet: boolean;
     try {
       pinSet = desk.engineerPinSet();

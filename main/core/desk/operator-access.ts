@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { SessionView, SignedIn } from '../../../contract/station-contract.ts';
+import { ENGINEER_IDLE_MS, type SessionView, type SignedIn } from '../../../contract/station-contract.ts';
 import { StationError } from '../errors.ts';
 import { formatDuration } from '../format.ts';
 import { storeEngineerPin, storedPinHash, verifyPin } from '../operator/engineer-pin.ts';
@@ -17,15 +17,19 @@ export interface CallerAccess {
 /**
  * One screen's connection (a WebSocket, the app's window): what its
  * transport allows, and whether it was unlocked with the engineer PIN. The
- * PIN is checked once and never kept: the connection keeps only the fact.
+ * PIN is checked once and never kept: the connection keeps only the fact,
+ * and when the engineer last changed the line from it.
  */
 export interface ScreenSession extends CallerAccess {
   engineer: boolean;
+  /** When the unlock was last used (the unlock itself, or a call that changed the line), in the station's clock. */
+  engineerActiveAt: number;
 }
 
 export function screenSession(access: CallerAccess): ScreenSession {
-  return { ...access, engineer: false };
+  return { ...access, engineer: false, engineerActiveAt: 0 };
 }
+
 
 /** Wrong PINs in a row before the station stops checking PINs for a while. */
 const MAX_WRONG_PINS = 5;
@@ -66,7 +70,24 @@ export class OperatorAccess {
   /** What a screen's connection may do now. */
   view(session: ScreenSession): SessionView {
     const pinSet = this.pinSet();
-    return { ...(this.signedIn ? { operator: this.signedIn } : {}), engineer: session.engineer && pinSet, engineerPinSet: pinSet };
+    const engineer = this.engineerUnlocked(session) && pinSet;
+    return {
+      ...(this.signedIn ? { operator: this.signedIn } : {}),
+      engineer,
+      engineerPinSet: pinSet,
+      ...(engineer ? { engineerLocksInMs: Math.max(0, session.engineerActiveAt + ENGINEER_IDLE_MS - this.now()) } : {}),
+    };
+  }
+
+  /** Whether `session` is unlocked now: an unlock left unused for ENGINEER_IDLE_MS has locked itself. */
+  engineerUnlocked(session: ScreenSession): boolean {
+    if (session.engineer && this.now() - session.engineerActiveAt >= ENGINEER_IDLE_MS) session.engineer = false;
+    return session.engineer;
+  }
+
+  /** The engineer changed the line from `session`: its unlock runs for another ENGINEER_IDLE_MS. */
+  engineerActed(session: ScreenSession): void {
+    if (session.engineer) session.engineerActiveAt = this.now();
   }
 
   /** Unlocks `session` when `pin` matches the stored hash. */
@@ -89,6 +110,7 @@ export class OperatorAccess {
       }
       this.wrong = 0;
       session.engineer = true;
+      session.engineerActiveAt = this.now();
       return this.view(session);
     });
   }
@@ -96,11 +118,12 @@ export class OperatorAccess {
   /** Sets the PIN when none is set yet, or changes it from a screen unlocked with the current one; the screen that set it is unlocked. */
   setPin(session: ScreenSession, pin: string): Promise<SessionView> {
     return this.oneAtATime(async () => {
-      if (this.pinSet() && !session.engineer) {
+      if (this.pinSet() && !this.engineerUnlocked(session)) {
         throw new StationError('ENGINEER_ONLY', 'an engineer PIN is already set; only a screen unlocked with it may change it', { hint: 'Unlock with the current PIN first, or set it with station engineer-pin set.' });
       }
       await storeEngineerPin(this.pinJournal(true)!, pin);
       session.engineer = true;
+      session.engineerActiveAt = this.now();
       return this.view(session);
     });
   }

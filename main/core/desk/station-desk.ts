@@ -197,6 +197,16 @@ export class StationDesk {
     return this.access.pinSet();
   }
 
+  /** Whether `session` is unlocked with the engineer PIN now (an unlock left unused locks itself). */
+  engineerUnlocked(session: ScreenSession): boolean {
+    return this.access.engineerUnlocked(session);
+  }
+
+  /** A call that changes the line was let through on `session`'s unlock: it runs on from now. */
+  engineerActed(session: ScreenSession): void {
+    this.access.engineerActed(session);
+  }
+
   async session(session: ScreenSession): Promise<SessionView> {
     return this.access.view(session);
   }

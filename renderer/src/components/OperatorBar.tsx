@@ -1,5 +1,5 @@
 import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { Header, StationBridge } from '../../../contract/station-contract.ts';
+import { ENGINEER_IDLE_MS, type Header, type StationBridge } from '../../../contract/station-contract.ts';
 import { errorText } from '../format.ts';
 import type { ScreenSessionState } from '../use-session.ts';
 import { isPrintable, WedgeDetector } from '../wedge.ts';
@@ -65,7 +65,7 @@ export function OperatorBar({ bridge, header, session }: Props) {
         <span className="engineer" data-testid="engineer">
           {session.session?.engineer ? (
             <>
-              Engineer unlocked on this screen{' '}
+              Engineer unlocked on this screen (locks itself after {ENGINEER_IDLE_MS / 60_000} min without a change){' '}
               <button type="button" className="quiet" onClick={act(() => bridge.lockEngineer().then(session.update))}>
                 Lock
               </button>

@@ -93,7 +93,7 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     expect((await a.call('history', {})).ok).toBe(true);
 
     expect(await a.call('unlockEngineer', { pin: '000000' })).toMatchObject({ ok: false, error: expect.stringMatching(/that is not the engineer PIN/) });
-    expect(await a.call('unlockEngineer', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(await a.call('unlockEngineer', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: expect.any(Number) } });
     expect(await a.call('useBuiltInProfile', 'reference-window')).toMatchObject({ ok: true, value: { profileName: 'reference-window' } });
     expect(await a.call('saveSettings', settings)).toMatchObject({ ok: true });
     // The other screen is still locked.
@@ -118,6 +118,36 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     b.ws.close();
   });
 
+  it('an unlocked screen locks itself after 15 minutes without a change to the line; reading does not keep it open', async () => {
+    let clock = Date.parse('2026-11-30T08:00:00Z');
+    const minutes = (count: number) => (clock += count * 60_000);
+    const clocked = new StationDesk({ dataDir: join(dir, 'clocked'), settings: jsonFileSettingsStore(join(dir, 'clocked.json')), secretKey: randomBytes(32), now: () => clock });
+    await clocked.init();
+    const clockedServer = await startWebServer({ desk: clocked, staticDir: join(dir, 'static'), allowSettings: true });
+    try {
+      const a = await client(`${clockedServer.url.replace('http', 'ws')}ws`);
+      expect(await a.call('setEngineerPin', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: 15 * 60_000 } });
+      minutes(14);
+      // Reading is not using the unlock: the time left runs on.
+      expect((await a.call('history', {})).ok).toBe(true);
+      expect((await a.call('session')).value).toEqual({ engineer: true, engineerPinSet: true, engineerLocksInMs: 60_000 });
+      // A change to the line is: 15 minutes from now again.
+      expect(await a.call('useBuiltInProfile', 'reference-window')).toMatchObject({ ok: true });
+      expect((await a.call('session')).value).toEqual({ engineer: true, engineerPinSet: true, engineerLocksInMs: 15 * 60_000 });
+      minutes(15);
+      expect((await a.call('session')).value).toEqual({ engineer: false, engineerPinSet: true });
+      expect((await a.call('useBuiltInProfile', 'reference')).error).toMatch(/refused\. This station is in operator mode: changing the line needs the engineer/);
+      // Locked for good: time going back (a clock set right) does not reopen it; the PIN does.
+      clock -= 10 * 60_000;
+      expect((await a.call('stopLine')).error).toMatch(/operator mode/);
+      expect(await a.call('unlockEngineer', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: 15 * 60_000 } });
+      a.ws.close();
+    } finally {
+      await clockedServer.close();
+      await clocked.close(0);
+    }
+  });
+
   it('after five wrong PINs no PIN is checked for a while, the right one included', async () => {
     await setPinAsTheCommandLineDoes(PIN);
     const a = await client(wsUrl());
@@ -133,7 +163,7 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     const a = await client(wsUrl());
     const b = await client(wsUrl());
     expect(await a.call('setEngineerPin', { pin: '12' })).toMatchObject({ ok: false, error: expect.stringMatching(/refused, malformed parameters \(the PIN has at least 4 characters\)/) });
-    expect(await a.call('setEngineerPin', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(await a.call('setEngineerPin', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: expect.any(Number) } });
     await expect.poll(() => b.headers.at(-1)?.engineerPinSet).toBe(true);
     expect((await b.call('setEngineerPin', { pin: '9999' })).error).toMatch(/operator mode/);
     expect(await a.call('setEngineerPin', { pin: '24681357' })).toMatchObject({ ok: true });
