@@ -34,17 +34,33 @@ ALTER TABLE attempts ADD COLUMN label_problem TEXT;
 `;
 
 /**
+ * The firmware version each attempt went for (schema 4), its own: History
+ * showed the unit's latest instead, so an attempt that failed before it
+ * looked up its target showed the version of an earlier one.
+ */
+export const ATTEMPTS_VERSION_COLUMN = `
+ALTER TABLE attempts ADD COLUMN version_id TEXT;
+`;
+
+/**
  * How a journal written by an older station becomes the current one, a step
  * per schema version. Version 1 kept one record per unit that a retry
  * rewrote: each record becomes the unit's one attempt (the tries a retry
  * overwrote are gone; their last state is kept as it was). Version 2's
  * attempts gain the traceability columns, empty for what was recorded before.
+ * Version 3's attempts gain their own firmware version: the unit's, for the
+ * attempts known to have reached the firmware (they passed, wait for the
+ * cloud, or recorded the image they flashed); none for the others, whose
+ * version was never recorded.
  */
 const MIGRATIONS: Record<number, string> = {
   1: `${ATTEMPTS_SCHEMA}
 INSERT INTO attempts (unit_id, port, result, failed_step, error, started_at, finished_at)
   SELECT id, port, result, failed_step, error, started_at, finished_at FROM units ORDER BY id;`,
   2: ATTEMPTS_TRACE_COLUMNS,
+  3: `${ATTEMPTS_VERSION_COLUMN}
+UPDATE attempts SET version_id = (SELECT version_id FROM units WHERE units.id = attempts.unit_id)
+  WHERE result IN ('passed', 'pending') OR firmware_sha256 IS NOT NULL;`,
 };
 
 /** Brings `db` from schema version `from` to `to` in one transaction: a failure leaves the journal as it was. */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import { StationError } from '../errors.ts';
 import { createPrivateFile } from './data-folder.ts';
-import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, migrateJournal } from './journal-migrations.ts';
+import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
 
 export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
@@ -117,8 +117,8 @@ export interface StepEvent {
   detail: string | undefined;
 }
 
-/** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt; 3: attempts traceable (operator, station, configuration, firmware, label). */
-export const SCHEMA_VERSION = 3;
+/** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt; 3: attempts traceable (operator, station, configuration, firmware, label); 4: each attempt's own firmware version. */
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE units (
@@ -166,6 +166,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
 ${ATTEMPTS_SCHEMA}
 ${ATTEMPTS_TRACE_COLUMNS}
+${ATTEMPTS_VERSION_COLUMN}
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -304,9 +305,13 @@ export class Journal {
     });
   }
 
-  /** The firmware the unit's current attempt flashed (or found already installed), by its SHA-256. */
-  setAttemptFirmware(unitId: number, sha256: string): void {
-    this.sql('UPDATE attempts SET firmware_sha256 = ? WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(sha256, unitId);
+  /** The firmware the unit's current attempt went for (its cloud version) and flashed or found installed (its SHA-256), as far as it got. */
+  setAttemptFirmware(unitId: number, firmware: { sha256?: string; versionId?: string }): void {
+    this.sql('UPDATE attempts SET firmware_sha256 = COALESCE(?, firmware_sha256), version_id = COALESCE(?, version_id) WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(
+      firmware.sha256 ?? null,
+      firmware.versionId ?? null,
+      unitId,
+    );
   }
 
   /** The label the unit's current attempt was given, and why it was not printed (undefined: printed). Returns the attempt's id. */
@@ -371,7 +376,7 @@ export class Journal {
     // Numbered over every attempt before filtering: a unit's second try stays its second in any view.
     const rows = this.sql(
       `WITH numbered AS (
-         SELECT a.*, u.serial AS serial, u.thing_id AS thing_id, u.version_id AS version_id, u.credentials_state AS credentials_state,
+         SELECT a.*, u.serial AS serial, u.thing_id AS thing_id, u.credentials_state AS credentials_state,
                 ROW_NUMBER() OVER (PARTITION BY CASE WHEN u.serial = '' THEN 'record:' || u.id ELSE u.serial END ORDER BY a.id) AS number
          FROM attempts a JOIN units u ON u.id = a.unit_id)
        SELECT * FROM numbered ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

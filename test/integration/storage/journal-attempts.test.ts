@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { Journal, SCHEMA_VERSION } from '../../../main/core/storage/journal.ts';
+import { migrateJournal } from '../../../main/core/storage/journal-migrations.ts';
 import { SecretBox } from '../../../main/core/storage/secret-box.ts';
 
 /** The journal's tables as stations with schema version 1 created them (before attempts). */
@@ -109,20 +110,59 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     try {
       const untraced = { operator: undefined, stationId: undefined, configHash: undefined, firmwareSha256: undefined, label: undefined, labelProblem: undefined };
       expect(journal.attempts({ order: 'oldest' })).toEqual([
-        expect.objectContaining({ serial: 'SN-V2', number: 1, slot: 'A1', result: 'failed', failedStep: 'flash', error: 'unplugged', startedAt: 1000, finishedAt: 2000, ...untraced }),
+        // Its own version was never recorded; the unit's is its later attempt's.
+        expect.objectContaining({ serial: 'SN-V2', number: 1, slot: 'A1', result: 'failed', failedStep: 'flash', error: 'unplugged', versionId: undefined, startedAt: 1000, finishedAt: 2000, ...untraced }),
         expect.objectContaining({ serial: 'SN-V2', number: 2, slot: 'A1', result: 'passed', thingId: 'thing-2', versionId: 'v-2', startedAt: 3000, finishedAt: 9000, ...untraced }),
       ]);
       expect(journal.setting('last-target:gadgetkeeper')).toBe('v-2');
       const unit = journal.startUnit('SN-NEW', '/dev/ttyACM1', { slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
-      journal.setAttemptFirmware(unit.id, 'f'.repeat(64));
+      journal.setAttemptFirmware(unit.id, { sha256: 'f'.repeat(64) });
       journal.finishUnit(unit.id, 'passed');
       expect(journal.attempts({ serial: 'SN-NEW' })).toEqual([expect.objectContaining({ slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64), firmwareSha256: 'f'.repeat(64) })]);
     } finally {
       journal.close();
     }
     const db = new DatabaseSync(path, { readOnly: true });
-    expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+    expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
     db.close();
+  });
+
+  it('upgrades a version-3 journal: attempts known to have reached the firmware get the unit\'s version, the others none', () => {
+    const path = journalV2();
+    const db = new DatabaseSync(path);
+    migrateJournal(db, 2, 3, path);
+    db.exec(`INSERT INTO units (serial, port, result, version_id, started_at, finished_at) VALUES ('SN-V3', '/dev/ttyACM1', 'failed', 'v-3', 10000, 19000);
+             INSERT INTO attempts (unit_id, port, result, firmware_sha256, failed_step, started_at, finished_at) VALUES (2, '/dev/ttyACM1', 'failed', '${'e'.repeat(64)}', 'write-credentials', 10000, 15000);
+             INSERT INTO attempts (unit_id, port, result, failed_step, started_at, finished_at) VALUES (2, '/dev/ttyACM1', 'failed', 'identify', 16000, 19000);`);
+    db.close();
+    const journal = Journal.open(path, box());
+    try {
+      expect(journal.attempts({ serial: 'SN-V3', order: 'oldest' }).map((a) => [a.number, a.failedStep, a.versionId])).toEqual([
+        [1, 'write-credentials', 'v-3'],
+        [2, 'identify', undefined],
+      ]);
+    } finally {
+      journal.close();
+    }
+  });
+
+  it('each attempt shows the firmware version it went for, not its unit\'s latest: a retry that failed early shows none', () => {
+    const journal = fresh();
+    const unit = journal.startUnit('SN-VER', 'p0');
+    journal.setCloudIds(unit.id, { thingId: 'thing-1', versionId: 'v-1' });
+    journal.setAttemptFirmware(unit.id, { versionId: 'v-1', sha256: 'a'.repeat(64) });
+    journal.finishUnit(unit.id, 'failed', { step: 'confirm', error: 'cloud refused' });
+    journal.retryUnit(unit.id, 'p0');
+    journal.finishUnit(unit.id, 'failed', { step: 'identify', error: 'no answer' });
+    journal.retryUnit(unit.id, 'p0');
+    journal.setAttemptFirmware(unit.id, { versionId: 'v-2' });
+    journal.finishUnit(unit.id, 'failed', { step: 'download', error: 'offline' });
+    expect(journal.attempts({ serial: 'SN-VER', order: 'oldest' }).map((a) => [a.number, a.versionId, a.firmwareSha256])).toEqual([
+      [1, 'v-1', 'a'.repeat(64)],
+      [2, undefined, undefined],
+      [3, 'v-2', undefined],
+    ]);
+    journal.close();
   });
 
   it('a reader (station history) upgrades a version-2 journal before reading it', () => {
@@ -157,7 +197,7 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     const db = new DatabaseSync(path);
     db.exec('PRAGMA user_version = 99');
     db.close();
-    expect(() => Journal.open(path, box())).toThrow(/schema version 99; this station understands 3/);
+    expect(() => Journal.open(path, box())).toThrow(new RegExp(`schema version 99; this station understands ${SCHEMA_VERSION}`));
   });
 
   it('a retry is a new attempt of the same unit; the failed one stays, with its failure', () => {
