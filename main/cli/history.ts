@@ -2,15 +2,16 @@ import { exportableAttempt, historyCsv } from '../core/storage/history-export.ts
 import { readJournal } from '../core/storage/read-journal.ts';
 import { defaultDataDir, parseCommand } from './args.ts';
 
-const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--data-dir DIR]
+const HELP = `Usage: station history [--format csv|json] [--serial SN] [--limit N] [--demo] [--data-dir DIR]
 
 Prints every recorded try of a unit (a retry is the unit's next attempt), newest
-first. Credentials are never exported.`;
+first. Credentials are never exported. --demo reads the demo line's history
+(kept apart from the real line's, in the data folder's demo subfolder).`;
 
 export async function historyCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand('history', argv, { format: { type: 'string' }, serial: { type: 'string' }, limit: { type: 'string' }, 'data-dir': { type: 'string' } }, HELP);
+  const parsed = parseCommand('history', argv, { format: { type: 'string' }, serial: { type: 'string' }, limit: { type: 'string' }, demo: { type: 'boolean' }, 'data-dir': { type: 'string' } }, HELP);
   if (typeof parsed === 'number') return parsed;
-  const values = parsed.values as { format?: string; serial?: string; limit?: string; 'data-dir'?: string };
+  const values = parsed.values as { format?: string; serial?: string; limit?: string; demo?: boolean; 'data-dir'?: string };
   const format = values.format ?? 'csv';
   const limit = Number(values.limit ?? 10_000);
   if ((format !== 'csv' && format !== 'json') || !Number.isInteger(limit) || limit < 1) {
@@ -18,9 +19,9 @@ export async function historyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const journal = await readJournal(dataDir);
+  const journal = await readJournal(dataDir, { demo: values.demo === true });
   if (!journal) {
-    console.error(`station history: no units recorded in ${dataDir} yet`);
+    console.error(`station history: no units recorded ${values.demo ? 'by the demo line ' : ''}in ${dataDir} yet`);
     process.stdout.write(format === 'json' ? '[]\n' : historyCsv([]));
     return 0;
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,34 @@ describe('station history', () => {
     expect(units).toHaveLength(1);
     expect(units[0]).toMatchObject({ serial: 'SN-A', result: 'passed', credentialsState: 'written', failedStep: null, operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64), firmwareSha256: 'f'.repeat(64), label: 'not printed' });
     expect(json.stdout).not.toContain('k'.repeat(32));
+  });
+});
+
+describe('station history --demo', () => {
+  it('reads the demo line\'s journal through its data folder, and points there when asked for the demo folder itself', async () => {
+    const { Journal } = await import('../../main/core/storage/journal.ts');
+    const { SecretBox, loadOrCreateKeyFile } = await import('../../main/core/storage/secret-box.ts');
+    const { dataFolder } = await import('../../main/core/storage/data-folder.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'hist-demo-'));
+    const key = await loadOrCreateKeyFile(dataDir);
+    // The real line's journal and the demo line's, sealed with the folder's one key as the desk does.
+    const real = Journal.open(dataFolder(dataDir).journal, new SecretBox(key));
+    real.finishUnit(real.startUnit('SN-REAL', '/dev/ttyACM0').id, 'passed');
+    real.close();
+    mkdirSync(dataFolder(dataDir).demo, { recursive: true });
+    const demo = Journal.open(dataFolder(dataFolder(dataDir).demo).journal, new SecretBox(key));
+    demo.finishUnit(demo.startUnit('SN-DEMO', '/dev/pts/9').id, 'failed', { step: 'flash', error: 'unplugged' });
+    demo.close();
+
+    const demoHistory = await station(['history', '--demo', '--format', 'json', '--data-dir', dataDir]);
+    expect(demoHistory.code).toBe(0);
+    expect((JSON.parse(demoHistory.stdout) as Array<{ serial: string }>).map((row) => row.serial)).toEqual(['SN-DEMO']);
+    const realHistory = await station(['history', '--format', 'json', '--data-dir', dataDir]);
+    expect((JSON.parse(realHistory.stdout) as Array<{ serial: string }>).map((row) => row.serial)).toEqual(['SN-REAL']);
+
+    const wrongFolder = await station(['history', '--data-dir', dataFolder(dataDir).demo]);
+    expect(wrongFolder.code).toBe(2);
+    expect(wrongFolder.stderr).toContain(`This is the demo line's journal inside the data folder ${dataDir}: read it with --demo --data-dir ${dataDir}.`);
   });
 });
 
