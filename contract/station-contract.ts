@@ -361,7 +361,6 @@ export const firmwareChunkSchema = z
   .strict();
 export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
 
-/** What this screen's connection may do: whether it was unlocked with the engineer PIN (once, on this connection only). */
 /**
  * A screen unlocked with the engineer PIN locks itself after this long
  * without a change to the line, so one the engineer walked away from does
@@ -370,6 +369,7 @@ export type FirmwareChunk = z.infer<typeof firmwareChunkSchema>;
  */
 export const ENGINEER_IDLE_MS = 15 * 60_000;
 
+/** What this screen's connection may do: whether it was unlocked with the engineer PIN (once, on this connection only). */
 export const sessionViewSchema = z
   .object({
     operator: signedInSchema.optional(),

@@ -8,6 +8,9 @@ export { screenSession, type CallerAccess, type ScreenSession } from './operator
 /** The app's own window: trusted to configure the station, as the technician at it is (held to the engineer PIN in operator mode). */
 export const APP_WINDOW: CallerAccess = { mayConfigure: true };
 
+/** Engineer calls that change nothing on the station: they need the unlock, but do not keep it open. */
+const CHANGES_NOTHING: ReadonlySet<Method> = new Set<Method>(['checkSettings']);
+
 const ENGINEER_REFUSAL = 'This station is in operator mode: changing the line needs the engineer. Unlock this screen with the engineer PIN (Settings), then try again.';
 
 /**
@@ -22,8 +25,8 @@ const ENGINEER_REFUSAL = 'This station is in operator mode: changing the line ne
 export async function dispatch(desk: StationDesk, method: unknown, params: unknown, session: ScreenSession = screenSession(APP_WINDOW)): Promise<Answer> {
   if (!isMethod(method)) return { ok: false, error: `refused: "${String(method).slice(0, 64)}" is not a station call` };
   if (CONFIGURING_METHODS.has(method) && !session.mayConfigure) return { ok: false, error: `${method}: refused. ${session.refusal ?? 'This screen may not change the station\'s settings.'}` };
-  if (ENGINEER_METHODS.has(method) && desk.engineerUnlocked(session)) desk.engineerActed(session);
-  else if (ENGINEER_METHODS.has(method)) {
+  const unlocked = ENGINEER_METHODS.has(method) && desk.engineerUnlocked(session);
+  if (ENGINEER_METHODS.has(method) && !unlocked) {
     let pinSet: boolean;
     try {
       pinSet = desk.engineerPinSet();
@@ -35,6 +38,8 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
   }
   const parsed = methods[method].params.safeParse(params);
   if (!parsed.success) return { ok: false, error: `${method}: refused, malformed parameters (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  // Only a call that may change the line keeps the unlock open: not a malformed one, nor checkSettings, which writes nothing.
+  if (unlocked && !CHANGES_NOTHING.has(method)) desk.engineerActed(session);
   try {
     const value = await call(desk, method, parsed.data as unknown[], session);
     const checked = methods[method].result.safeParse(value);

@@ -128,8 +128,10 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
       const a = await client(`${clockedServer.url.replace('http', 'ws')}ws`);
       expect(await a.call('setEngineerPin', { pin: PIN })).toEqual({ ok: true, value: { engineer: true, engineerPinSet: true, engineerLocksInMs: 15 * 60_000 } });
       minutes(14);
-      // Reading is not using the unlock: the time left runs on.
+      // Reading is not using the unlock, nor is checking settings or a call refused for its parameters: the time left runs on.
       expect((await a.call('history', {})).ok).toBe(true);
+      expect((await a.call('checkSettings', settings)).ok).toBe(true);
+      expect((await a.call('saveSettings', { backend: 42 })).error).toMatch(/saveSettings: refused, malformed parameters/);
       expect((await a.call('session')).value).toEqual({ engineer: true, engineerPinSet: true, engineerLocksInMs: 60_000 });
       // A change to the line is: 15 minutes from now again.
       expect(await a.call('useBuiltInProfile', 'reference-window')).toMatchObject({ ok: true });
