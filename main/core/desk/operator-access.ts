@@ -22,14 +22,13 @@ export interface CallerAccess {
  */
 export interface ScreenSession extends CallerAccess {
   engineer: boolean;
-  /** When the unlock was last used (the unlock itself, or a call that changed the line), in the station's clock. */
+  /** When the unlock was last used (the unlock itself, or a call that changed the line), on OperatorAccess's monotonic clock. */
   engineerActiveAt: number;
 }
 
 export function screenSession(access: CallerAccess): ScreenSession {
   return { ...access, engineer: false, engineerActiveAt: 0 };
 }
-
 
 /** Wrong PINs in a row before the station stops checking PINs for a while. */
 const MAX_WRONG_PINS = 5;
@@ -55,10 +54,11 @@ export class OperatorAccess {
   /** The operator signed in at the station. */
   signedIn: SignedIn | undefined;
 
+  /** `now`: the clock of the idle lock and the PIN lockout; by default a monotonic one, so a wall clock set back keeps no screen unlocked. */
   constructor(options: { journalPath: string; box: SecretBox; now?: () => number }) {
     this.journalPath = options.journalPath;
     this.box = options.box;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Math.floor(performance.now()));
   }
 
   /** Whether operator mode is on (a PIN is set). Throws when the journal cannot be read: the caller refuses, it does not guess. */

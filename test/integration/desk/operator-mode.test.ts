@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
+import { ENGINEER_IDLE_MS } from '../../../contract/station-contract.ts';
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
+import { OperatorAccess, screenSession } from '../../../main/core/desk/operator-access.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { storeEngineerPin, storedPinHash } from '../../../main/core/operator/engineer-pin.ts';
 import { startWebServer, type RunningWebServer } from '../../../main/core/serve/web-server.ts';
@@ -147,6 +149,22 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     } finally {
       await clockedServer.close();
       await clocked.close(0);
+    }
+  });
+
+  it('the idle lock runs on a monotonic clock: a wall clock set back while a screen is unlocked does not keep it open', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const access = new OperatorAccess({ journalPath: join(dir, 'monotonic', 'journal.sqlite'), box: new SecretBox(randomBytes(32)) });
+    try {
+      const session = screenSession({ mayConfigure: true });
+      expect(await access.setPin(session, PIN)).toMatchObject({ engineer: true, engineerLocksInMs: ENGINEER_IDLE_MS });
+      // Someone (or a time sync) sets the station's clock back an hour; then the screen is left alone for the idle time.
+      vi.setSystemTime(Date.now() - 60 * 60_000);
+      vi.advanceTimersByTime(ENGINEER_IDLE_MS);
+      expect(access.view(session)).toEqual({ engineer: false, engineerPinSet: true });
+    } finally {
+      vi.useRealTimers();
+      access.close();
     }
   });
 
