@@ -48,10 +48,13 @@ ALTER TABLE attempts ADD COLUMN version_id TEXT;
  * rewrote: each record becomes the unit's one attempt (the tries a retry
  * overwrote are gone; their last state is kept as it was). Version 2's
  * attempts gain the traceability columns, empty for what was recorded before.
- * Version 3's attempts gain their own firmware version: the unit's, for the
- * attempts known to have reached the firmware (they passed, wait for the
- * cloud, or recorded the image they flashed); none for the others, whose
- * version was never recorded.
+ * Version 3's attempts gain their own firmware version. Only the unit's
+ * version was kept, and each attempt that looked up its target (its
+ * target-version step done, recorded in step_events while it ran) overwrote
+ * it: so it is the version of the unit's last such attempt, and that attempt
+ * gets it. Earlier attempts get none: what they went for was overwritten
+ * (reaching the firmware says nothing of which version, the cloud's target
+ * may have changed before a retry).
  */
 const MIGRATIONS: Record<number, string> = {
   1: `${ATTEMPTS_SCHEMA}
@@ -60,7 +63,13 @@ INSERT INTO attempts (unit_id, port, result, failed_step, error, started_at, fin
   2: ATTEMPTS_TRACE_COLUMNS,
   3: `${ATTEMPTS_VERSION_COLUMN}
 UPDATE attempts SET version_id = (SELECT version_id FROM units WHERE units.id = attempts.unit_id)
-  WHERE result IN ('passed', 'pending') OR firmware_sha256 IS NOT NULL;`,
+  WHERE id IN (
+    SELECT MAX(a.id) FROM attempts a
+    WHERE EXISTS (
+      SELECT 1 FROM step_events e
+      WHERE e.unit_id = a.unit_id AND e.step = 'target-version' AND e.status = 'done'
+        AND e.at >= a.started_at AND (a.finished_at IS NULL OR e.at <= a.finished_at))
+    GROUP BY a.unit_id);`,
 };
 
 /** Brings `db` from schema version `from` to `to` in one transaction: a failure leaves the journal as it was. */

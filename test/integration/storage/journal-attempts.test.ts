@@ -59,6 +59,7 @@ function journalV2(): string {
   db.exec(`INSERT INTO units (serial, port, result, thing_id, version_id, started_at, finished_at) VALUES ('SN-V2', '/dev/ttyACM0', 'passed', 'thing-2', 'v-2', 1000, 9000);
            INSERT INTO attempts (unit_id, port, slot, result, failed_step, error, started_at, finished_at) VALUES (1, '/dev/ttyACM0', 'A1', 'failed', 'flash', 'unplugged', 1000, 2000);
            INSERT INTO attempts (unit_id, port, slot, result, started_at, finished_at) VALUES (1, '/dev/ttyACM0', 'A1', 'passed', 3000, 9000);
+           INSERT INTO step_events (unit_id, step, status, at) VALUES (1, 'target-version', 'done', 1200), (1, 'flash', 'failed', 2000), (1, 'target-version', 'done', 3200);
            INSERT INTO settings (key, value) VALUES ('last-target:gadgetkeeper', 'v-2');`);
   db.close();
   return path;
@@ -127,20 +128,40 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     db.close();
   });
 
-  it('upgrades a version-3 journal: attempts known to have reached the firmware get the unit\'s version, the others none', () => {
+  it('upgrades a version-3 journal: the unit\'s version goes to its last attempt that looked up its target, none to the others', () => {
     const path = journalV2();
     const db = new DatabaseSync(path);
     migrateJournal(db, 2, 3, path);
-    db.exec(`INSERT INTO units (serial, port, result, version_id, started_at, finished_at) VALUES ('SN-V3', '/dev/ttyACM1', 'failed', 'v-3', 10000, 19000);
-             INSERT INTO attempts (unit_id, port, result, firmware_sha256, failed_step, started_at, finished_at) VALUES (2, '/dev/ttyACM1', 'failed', '${'e'.repeat(64)}', 'write-credentials', 10000, 15000);
-             INSERT INTO attempts (unit_id, port, result, failed_step, started_at, finished_at) VALUES (2, '/dev/ttyACM1', 'failed', 'identify', 16000, 19000);`);
+    const sha = (c: string) => c.repeat(64);
+    // As version-3 stations recorded them: each attempt's target-version step in step_events, the unit keeping only the last version looked up.
+    db.exec(`INSERT INTO units (id, serial, port, result, version_id, started_at, finished_at) VALUES
+               (2, 'SN-EARLY', 'p1', 'failed', 'v-3', 10000, 19000), (3, 'SN-NEWER', 'p1', 'passed', 'v-5', 20000, 30000),
+               (4, 'SN-DOWNLOAD', 'p1', 'failed', 'v-6', 31000, 35000), (5, 'SN-CRASHED', 'p1', 'in-progress', 'v-7', 36000, NULL);
+             INSERT INTO attempts (unit_id, port, result, firmware_sha256, failed_step, started_at, finished_at) VALUES
+               (2, 'p1', 'failed', '${sha('e')}', 'write-credentials', 10000, 15000), (2, 'p1', 'failed', NULL, 'identify', 16000, 19000),
+               (3, 'p1', 'failed', '${sha('d')}', 'flash', 20000, 25000), (3, 'p1', 'passed', '${sha('c')}', NULL, 26000, 30000),
+               (4, 'p1', 'failed', NULL, 'download', 31000, 35000), (5, 'p1', 'in-progress', NULL, NULL, 36000, NULL);
+             INSERT INTO step_events (unit_id, step, status, at) VALUES
+               (2, 'identify', 'done', 10050), (2, 'target-version', 'done', 10100), (2, 'identify', 'failed', 19000),
+               (3, 'target-version', 'done', 20100), (3, 'target-version', 'done', 26100),
+               (4, 'target-version', 'done', 31100), (4, 'download', 'failed', 35000), (5, 'target-version', 'done', 36100);`);
     db.close();
     const journal = Journal.open(path, box());
     try {
-      expect(journal.attempts({ serial: 'SN-V3', order: 'oldest' }).map((a) => [a.number, a.failedStep, a.versionId])).toEqual([
+      const versions = (serial: string) => journal.attempts({ serial, order: 'oldest' }).map((a) => [a.number, a.failedStep, a.versionId]);
+      // A retry that failed before looking up its target did not overwrite the version: the attempt before went for it.
+      expect(versions('SN-EARLY')).toEqual([
         [1, 'write-credentials', 'v-3'],
         [2, 'identify', undefined],
       ]);
+      // Flashed, then retried after the cloud's target changed: the unit's version is the retry's, not the first attempt's.
+      expect(versions('SN-NEWER')).toEqual([
+        [1, 'flash', undefined],
+        [2, undefined, 'v-5'],
+      ]);
+      // Looked up its target but had no image to record, or the station stopped mid-way: still its version.
+      expect(versions('SN-DOWNLOAD')).toEqual([[1, 'download', 'v-6']]);
+      expect(versions('SN-CRASHED')).toEqual([[1, undefined, 'v-7']]);
     } finally {
       journal.close();
     }
