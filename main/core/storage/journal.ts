@@ -444,8 +444,12 @@ export class Journal {
     }));
   }
 
+  /** The unit's cloud ids; the version it goes for is its current attempt's too, from then on (History shows it while the attempt runs, and after a crash). */
   setCloudIds(unitId: number, ids: { thingId?: string; versionId?: string }): void {
-    this.sql('UPDATE units SET thing_id = COALESCE(?, thing_id), version_id = COALESCE(?, version_id) WHERE id = ?').run(ids.thingId ?? null, ids.versionId ?? null, unitId);
+    this.transaction(() => {
+      this.sql('UPDATE units SET thing_id = COALESCE(?, thing_id), version_id = COALESCE(?, version_id) WHERE id = ?').run(ids.thingId ?? null, ids.versionId ?? null, unitId);
+      if (ids.versionId !== undefined) this.sql('UPDATE attempts SET version_id = ? WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(ids.versionId, unitId);
+    });
   }
 
   storeCredentials(unitId: number, credentials: { thingId: string; apiKey: string }, state: CredentialsState): void {

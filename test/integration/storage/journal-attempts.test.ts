@@ -186,6 +186,25 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     journal.close();
   });
 
+  it('an attempt shows the version it goes for as soon as it has looked it up, before it ends', () => {
+    const journal = fresh();
+    const unit = journal.startUnit('SN-LIVE', 'p0');
+    journal.setCloudIds(unit.id, { versionId: 'v-8' });
+    expect(journal.attempts({ serial: 'SN-LIVE' })).toEqual([expect.objectContaining({ result: 'in-progress', versionId: 'v-8' })]);
+    journal.finishUnit(unit.id, 'failed', { step: 'flash', error: 'unplugged' });
+    // The retry has not looked up its target yet: none of its own, and the first attempt keeps its version.
+    journal.retryUnit(unit.id, 'p0');
+    expect(journal.attempts({ serial: 'SN-LIVE', order: 'oldest' }).map((a) => [a.number, a.result, a.versionId])).toEqual([
+      [1, 'failed', 'v-8'],
+      [2, 'in-progress', undefined],
+    ]);
+    journal.setCloudIds(unit.id, { thingId: 'thing-8' });
+    expect(journal.attempts({ serial: 'SN-LIVE' })[0]!.versionId).toBeUndefined();
+    journal.setCloudIds(unit.id, { versionId: 'v-9' });
+    expect(journal.attempts({ serial: 'SN-LIVE', order: 'oldest' }).map((a) => a.versionId)).toEqual(['v-8', 'v-9']);
+    journal.close();
+  });
+
   it('a reader (station history) upgrades a version-2 journal before reading it', () => {
     const reader = Journal.openExisting(journalV2(), box())!;
     try {
