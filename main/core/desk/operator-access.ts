@@ -18,10 +18,13 @@ export interface CallerAccess {
  * One screen's connection (a WebSocket, the app's window): what its
  * transport allows, and whether it was unlocked with the engineer PIN. The
  * PIN is checked once and never kept: the connection keeps only the fact,
- * and when the engineer last changed the line from it.
+ * which PIN it was (the stored hash it matched), and when the engineer last
+ * changed the line from it.
  */
 export interface ScreenSession extends CallerAccess {
   engineer: boolean;
+  /** The stored PIN hash the unlock matched: a PIN changed or cleared since locks the screen. */
+  engineerPinHash?: string;
   /** When the unlock was last used (the unlock itself, or a call that changed the line), on OperatorAccess's monotonic clock. */
   engineerActiveAt: number;
 }
@@ -79,9 +82,19 @@ export class OperatorAccess {
     };
   }
 
-  /** Whether `session` is unlocked now: an unlock left unused for ENGINEER_IDLE_MS has locked itself. */
+  /**
+   * Whether `session` is unlocked now. An unlock left unused for
+   * ENGINEER_IDLE_MS has locked itself, and so has one made with a PIN that
+   * was changed or cleared since (a PIN changed because it leaked must not
+   * leave the screens it opened open). Never throws: a PIN that cannot be
+   * read locks.
+   */
   engineerUnlocked(session: ScreenSession): boolean {
-    if (session.engineer && this.now() - session.engineerActiveAt >= ENGINEER_IDLE_MS) session.engineer = false;
+    if (!session.engineer) return false;
+    if (this.now() - session.engineerActiveAt >= ENGINEER_IDLE_MS || this.currentPinHash() !== session.engineerPinHash) {
+      session.engineer = false;
+      session.engineerPinHash = undefined;
+    }
     return session.engineer;
   }
 
@@ -110,6 +123,7 @@ export class OperatorAccess {
       }
       this.wrong = 0;
       session.engineer = true;
+      session.engineerPinHash = hash;
       session.engineerActiveAt = this.now();
       return this.view(session);
     });
@@ -121,11 +135,23 @@ export class OperatorAccess {
       if (this.pinSet() && !this.engineerUnlocked(session)) {
         throw new StationError('ENGINEER_ONLY', 'an engineer PIN is already set; only a screen unlocked with it may change it', { hint: 'Unlock with the current PIN first, or set it with station engineer-pin set.' });
       }
-      await storeEngineerPin(this.pinJournal(true)!, pin);
+      const journal = this.pinJournal(true)!;
+      await storeEngineerPin(journal, pin);
       session.engineer = true;
+      session.engineerPinHash = storedPinHash(journal);
       session.engineerActiveAt = this.now();
       return this.view(session);
     });
+  }
+
+  /** The stored PIN's hash now; undefined when none is set or it cannot be read. */
+  private currentPinHash(): string | undefined {
+    try {
+      const journal = this.pinJournal(false);
+      return journal && storedPinHash(journal);
+    } catch {
+      return undefined;
+    }
   }
 
   close(): void {

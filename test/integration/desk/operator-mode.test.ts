@@ -8,7 +8,7 @@ import { ENGINEER_IDLE_MS } from '../../../contract/station-contract.ts';
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
 import { OperatorAccess, screenSession } from '../../../main/core/desk/operator-access.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
-import { storeEngineerPin, storedPinHash } from '../../../main/core/operator/engineer-pin.ts';
+import { clearEngineerPin, storeEngineerPin, storedPinHash } from '../../../main/core/operator/engineer-pin.ts';
 import { startWebServer, type RunningWebServer } from '../../../main/core/serve/web-server.ts';
 import { dataFolder } from '../../../main/core/storage/data-folder.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
@@ -166,6 +166,33 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
       vi.useRealTimers();
       access.close();
     }
+  });
+
+  it('a PIN changed or cleared locks every screen unlocked with the old one, whoever changed it', async () => {
+    await setPinAsTheCommandLineDoes(PIN);
+    const a = await client(wsUrl());
+    const b = await client(wsUrl());
+    for (const screen of [a, b]) expect((await screen.call('unlockEngineer', { pin: PIN })).ok).toBe(true);
+    // Changed from screen a: a holds the new PIN's unlock, b the old one's.
+    expect(await a.call('setEngineerPin', { pin: '246810' })).toMatchObject({ ok: true, value: { engineer: true } });
+    expect((await b.call('session')).value).toEqual({ engineer: false, engineerPinSet: true });
+    expect((await b.call('stopLine')).error).toMatch(/operator mode/);
+    expect(await a.call('useBuiltInProfile', 'reference-window')).toMatchObject({ ok: true });
+    // Changed from the command line (the PIN leaked): no screen stays open.
+    await setPinAsTheCommandLineDoes('135790');
+    expect((await a.call('session')).value).toEqual({ engineer: false, engineerPinSet: true });
+    expect((await a.call('useBuiltInProfile', 'reference')).error).toMatch(/operator mode/);
+    // Cleared, then set again: the unlock made before does not come back.
+    expect((await b.call('unlockEngineer', { pin: '135790' })).ok).toBe(true);
+    const journal = Journal.open(dataFolder(dir).journal, new SecretBox(randomBytes(32)));
+    clearEngineerPin(journal);
+    journal.close();
+    expect((await b.call('session')).value).toEqual({ engineer: false, engineerPinSet: false });
+    await setPinAsTheCommandLineDoes('135790');
+    expect((await b.call('session')).value).toEqual({ engineer: false, engineerPinSet: true });
+    expect((await b.call('stopLine')).error).toMatch(/operator mode/);
+    a.ws.close();
+    b.ws.close();
   });
 
   it('after five wrong PINs no PIN is checked for a while, the right one included', async () => {
