@@ -45,6 +45,8 @@ export class ProfileDriver implements DeviceDriver {
   private readonly reader: PortReader;
   private readonly errorPattern: RegExp;
   private readonly serialPattern: RegExp;
+  /** The api key last written or checked on this port: a device that echoes it back in an error must not put it in the station's messages. */
+  private writtenKey: string | undefined;
 
   constructor(port: BytePort, profile: TextProfile) {
     this.bytePort = port;
@@ -79,6 +81,7 @@ export class ProfileDriver implements DeviceDriver {
 
   async writeCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     const spec = this.require('writeCredentials', 'write-credentials');
+    this.writtenKey = credentials.apiKey;
     await this.exchange({
       step: 'write-credentials',
       ...spec,
@@ -90,6 +93,7 @@ export class ProfileDriver implements DeviceDriver {
 
   async verifyCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     const spec = this.require('verifyCredentials', 'verify-credentials');
+    this.writtenKey = credentials.apiKey;
     const groups = await this.exchange({
       step: 'verify-credentials',
       ...spec,
@@ -99,7 +103,7 @@ export class ProfileDriver implements DeviceDriver {
     });
     const where = { port: this.port, step: 'verify-credentials' };
     if (groups.thingId !== credentials.thingId) {
-      throw new StationError('CREDENTIALS_MISMATCH', `the unit holds thing id ${groups.thingId ?? '(none)'}, not ${credentials.thingId}`, {
+      throw new StationError('CREDENTIALS_MISMATCH', `the unit holds thing id ${groups.thingId === undefined ? '(none)' : this.redact(groups.thingId)}, not ${credentials.thingId}`, {
         where,
         hint: 'Write the credentials again; if it repeats, the unit\'s memory may be faulty.',
         retryable: true,
@@ -177,6 +181,11 @@ export class ProfileDriver implements DeviceDriver {
     await this.bytePort.close();
   }
 
+  /** Device text as the station may quote it: the api key written to this unit replaced by a marker. */
+  private redact(text: string): string {
+    return this.writtenKey ? text.replaceAll(this.writtenKey, '[api key]') : text;
+  }
+
   private timeout(spec: { timeoutMs?: number }): number {
     return spec.timeoutMs ?? this.profile.responseTimeoutMs;
   }
@@ -222,7 +231,7 @@ export class ProfileDriver implements DeviceDriver {
           if (deviceError) {
             const code = deviceError.groups?.code ?? 'ERROR';
             const text = deviceError.groups?.text === code ? '' : (deviceError.groups?.text ?? '');
-            throw new DeviceError(code, text, { where });
+            throw new DeviceError(this.redact(code), this.redact(text), { where });
           }
           // Anything else is an unsolicited line (banner, log output): ignored, as the protocol says.
         }
