@@ -94,6 +94,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const printer = values['label-printer'] === undefined ? undefined : parsePrinterAddress(values['label-printer']);
+  if (values.demo && values.config) {
+    console.error(`station serve: --demo and --config each give the line; give one of them\n\n${HELP}`);
+    return 2;
+  }
   if ((values['label-check'] || values['label-printer'] !== undefined) && values.config) {
     console.error(`station serve: --label-check and --label-printer are for the demo line; a line configuration has its own "labels"\n\n${HELP}`);
     return 2;

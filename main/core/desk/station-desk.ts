@@ -323,8 +323,17 @@ export class StationDesk {
     return this.uploads.chunk(chunk);
   }
 
-  /** The demo line: a local cloud emulator and simulated units, one of which fails once so a retry shows. */
-  async startDemo(): Promise<Result<'startDemo'>> {
+  /**
+   * The demo line: a local cloud emulator and simulated units, one of which
+   * fails once so a retry shows. It replaces the line until a restart, so a
+   * line given with --config is never replaced, and a configured line only
+   * from a screen that may change the settings.
+   */
+  async startDemo(session?: ScreenSession): Promise<Result<'startDemo'>> {
+    this.refuseWhenFixed();
+    if (this.station && !this.demo && session && !session.mayConfigure) {
+      throw new ConfigError('the demo line would replace the configured line', { hint: session.refusal ?? 'Change the line from a screen that may change the settings.' });
+    }
     await this.serially(async () => {
       const count = this.options.demoPorts ?? 4;
       const demo = await startDemoLine({ ports: count, flakyUnits: [Math.min(2, count - 1)], ...(this.options.demoLabels ? { labels: this.options.demoLabels } : {}) });
