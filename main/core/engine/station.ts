@@ -218,12 +218,21 @@ export class Station {
   /**
    * The line at work until `signal` aborts: every port provisions a unit,
    * waits for the next one to be plugged in, and goes again. Ports given as
-   * USB ids join when a matching device appears. Resolves with every outcome.
+   * USB ids join when a matching device appears. Resolves with every outcome;
+   * rejects when a port's work fails outside a unit's record (the journal
+   * cannot be written): then the whole line stops, as no unit can be recorded.
    */
   async runLine(ports: string[], options: { onEvent?: (event: StationEvent) => void; signal: AbortSignal; swapPollMs?: number }): Promise<UnitOutcome[]> {
     const outcomes: UnitOutcome[] = [];
     const onEvent = options.onEvent ?? (() => undefined);
     this.startScanners();
+    // The line stops when it is told to, or when a port fails in a way no unit record can hold.
+    const stopped = new AbortController();
+    const stop = () => stopped.abort();
+    options.signal.addEventListener('abort', stop, { once: true });
+    if (options.signal.aborted) stop();
+    const signal = stopped.signal;
+    let failure: { error: unknown } | undefined;
     const workers = new Map<string, Promise<void>>();
     const work = (port: string) => {
       if (workers.has(port)) return;
@@ -232,18 +241,24 @@ export class Station {
         // A line started again: a port whose unit is done and still plugged in waits for the next one.
         const done = this.finishedOnPort.get(port);
         if (done !== undefined && (await identifyOnce(() => this.connect(port)).catch(() => undefined)) === done) {
-          await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal: options.signal, pollMs: options.swapPollMs }).catch(() => undefined);
+          await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal, pollMs: options.swapPollMs }).catch(() => undefined);
         }
-        while (!options.signal.aborted) {
-          const outcome = await this.runOne(port, onEvent, options.signal);
+        while (!signal.aborted) {
+          const outcome = await this.runOne(port, onEvent, signal);
           outcomes.push(outcome);
-          if (options.signal.aborted) break;
+          if (signal.aborted) break;
           last = outcome.serial;
           const identify = () => identifyOnce(() => this.connect(port));
-          await waitForNextUnit(port, last, { identify, signal: options.signal, pollMs: options.swapPollMs }).catch(() => undefined);
+          await waitForNextUnit(port, last, { identify, signal, pollMs: options.swapPollMs }).catch(() => undefined);
         }
       };
-      workers.set(port, loop().finally(() => workers.delete(port)));
+      const worker = loop()
+        .catch((error: unknown) => {
+          failure ??= { error };
+          stop();
+        })
+        .finally(() => workers.delete(port));
+      workers.set(port, worker);
     };
     for (const port of ports) work(port);
     const usb = usbPorts(this.config.ports);
@@ -251,9 +266,11 @@ export class Station {
       ? new PortDiscovery({ filters: usb, onEvent: (event) => (event.type === 'arrived' ? work(event.port.path) : undefined) })
       : undefined;
     discovery?.start();
-    await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    options.signal.removeEventListener('abort', stop);
     discovery?.stop();
     while (workers.size > 0) await Promise.all([...workers.values()]);
+    if (failure) throw failure.error;
     return outcomes;
   }
 

@@ -19,10 +19,12 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
     if (status !== 'started') timings[step] = durationMs ?? 0;
     deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step, status, durationMs });
   };
+  let current: PipelineStep | undefined;
   try {
     const steps = planUnit(deps);
     deps.emit({ type: 'plan', port: deps.port, serial: undefined, steps: steps.map((step) => step.name) });
     for (const step of steps) {
+      current = step.name;
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       record(step.name, 'started');
@@ -50,6 +52,11 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
     recordFirmware(deps, unit);
     deps.journal.finishUnit(unit.unitId!, result);
     return outcome(deps, unit, timings, result);
+  } catch (error) {
+    // Only what no unit record can hold gets here (the journal cannot be written): the tile and the error say where.
+    const described = current === undefined ? undefined : describe(error, deps.port, unit.serial, current);
+    if (current !== undefined) deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: current, status: 'failed', error: described });
+    throw error;
   } finally {
     if (unit.serial !== undefined) deps.activeSerials.release(unit.serial, deps.port);
     await unit.driver?.close().catch(() => undefined);
