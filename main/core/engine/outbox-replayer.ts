@@ -4,6 +4,9 @@ import { StationError, describeError } from '../errors.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
 
+/** How one call's replay went: through, due again later, given up, or claimed by someone else first. */
+type ReplayOutcome = 'done' | 'retry' | 'failed' | 'taken';
+
 export interface ReplayerOptions {
   journal: Journal;
   adapter: CloudAdapter;
@@ -31,6 +34,8 @@ export class OutboxReplayer {
   private running = false;
   private stopped = false;
   private draining: Promise<number> | undefined;
+  /** A drain claimed calls whose outcome the journal could not record (disk full, read-only): they go back to the queue. */
+  private unrecorded = false;
 
   constructor(options: ReplayerOptions) {
     this.options = options;
@@ -82,18 +87,32 @@ export class OutboxReplayer {
   }
 
   private async drainAll(): Promise<number> {
+    const { journal } = this.options;
+    // Only one drain runs and none of its calls is in flight now, so every call still marked in flight is one whose outcome went unrecorded.
+    if (this.unrecorded) {
+      journal.requeueInFlight();
+      this.unrecorded = false;
+    }
     let completed = 0;
     for (;;) {
       if (!this.options.connectivity.online) return completed;
-      const due = this.options.journal.dueOutbox(this.options.concurrency ?? 8);
+      const due = journal.dueOutbox(this.options.concurrency ?? 8);
       if (due.length === 0) return completed;
-      const outcomes = await Promise.all(due.map((entry) => this.replay(entry)));
+      // Every call is let finish before a failure ends the drain: none is still in flight when its claim is undone.
+      const outcomes: ReplayOutcome[] = [];
+      for (const result of await Promise.allSettled(due.map((entry) => this.replay(entry)))) {
+        if (result.status === 'rejected') {
+          this.unrecorded = true;
+          throw result.reason;
+        }
+        outcomes.push(result.value);
+      }
       completed += outcomes.filter((outcome) => outcome === 'done').length;
       if (!outcomes.includes('done')) return completed;
     }
   }
 
-  private async replay(entry: OutboxEntry): Promise<'done' | 'retry' | 'failed' | 'taken'> {
+  private async replay(entry: OutboxEntry): Promise<ReplayOutcome> {
     const { journal } = this.options;
     // Claimed atomically: a call another replayer took meanwhile is not sent twice.
     if (!journal.claimOutbox(entry.id)) return 'taken';
