@@ -8,7 +8,7 @@ import { formatBytes } from '../format.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
 import { partedFirmwareImage } from '../devices/firmware-image.ts';
 import { readFlasherArgs } from '../devices/flasher-args.ts';
-import { StationError } from '../errors.ts';
+import { CancelledError, StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 import { Limiter } from './limiter.ts';
@@ -18,6 +18,13 @@ export interface FirmwareRequest {
   version: VersionInfo;
   onProgress?: (progress: TransferProgress) => void;
   signal?: AbortSignal;
+}
+
+/** A download in flight, shared by the ports waiting for the same version. */
+interface SharedDownload {
+  download: Promise<FirmwareImage>;
+  waiters: Set<FirmwareRequest>;
+  controller: AbortController;
 }
 
 export interface FirmwareCacheOptions {
@@ -42,7 +49,7 @@ export class FirmwareCache {
   private readonly journal: Journal;
   private readonly adapter: CloudAdapter;
   private readonly maxFirmwareBytes: number;
-  private readonly downloads = new Map<string, Promise<FirmwareImage>>();
+  private readonly downloads = new Map<string, SharedDownload>();
   /** The image each port flashes, shared: held weakly, so it is freed once no port holds it. */
   private readonly images = new Map<string, WeakRef<FirmwareImage>>();
   /** Checks under way, so ports asking at the same moment share one read. */
@@ -92,12 +99,48 @@ export class FirmwareCache {
     const hit = await this.cached(request.version.id);
     if (hit) return hit;
     const key = this.keyOf(request.version.id);
-    let download = this.downloads.get(key);
-    if (!download) {
-      download = this.limiter.run(() => this.download(request)).finally(() => this.downloads.delete(key));
-      this.downloads.set(key, download);
+    let shared = this.downloads.get(key);
+    if (!shared) {
+      // The download belongs to no one port: each waiting port sees its progress, and only when all of them are cancelled is it stopped.
+      const waiters = new Set<FirmwareRequest>();
+      const controller = new AbortController();
+      const onProgress = (progress: TransferProgress) => waiters.forEach((waiter) => waiter.onProgress?.(progress));
+      const download = this.limiter.run(() => this.download({ ...request, onProgress, signal: controller.signal }));
+      const entry: SharedDownload = { download, waiters, controller };
+      void download.finally(() => this.forget(key, entry)).catch(() => undefined);
+      this.downloads.set(key, entry);
+      shared = entry;
     }
-    return download;
+    return this.waitFor(key, shared, request);
+  }
+
+  /** One port's wait for a shared download: its own cancel ends its wait only, and the download once nobody waits. */
+  private waitFor(key: string, shared: SharedDownload, request: FirmwareRequest): Promise<FirmwareImage> {
+    if (request.signal?.aborted) return Promise.reject(new CancelledError('the firmware download was cancelled'));
+    shared.waiters.add(request);
+    return new Promise<FirmwareImage>((resolve, reject) => {
+      const leave = () => {
+        shared.waiters.delete(request);
+        request.signal?.removeEventListener('abort', cancelled);
+      };
+      const cancelled = () => {
+        leave();
+        if (shared.waiters.size === 0) {
+          this.forget(key, shared);
+          shared.controller.abort();
+        }
+        reject(new CancelledError('the firmware download was cancelled'));
+      };
+      request.signal?.addEventListener('abort', cancelled, { once: true });
+      shared.download.then(
+        (image) => (leave(), resolve(image)),
+        (error: unknown) => (leave(), reject(error as Error)),
+      );
+    });
+  }
+
+  private forget(key: string, shared: SharedDownload): void {
+    if (this.downloads.get(key) === shared) this.downloads.delete(key);
   }
 
   /**
