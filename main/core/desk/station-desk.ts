@@ -139,8 +139,18 @@ export class StationDesk {
     const station = this.requireStation();
     if (this.line) return OK;
     const controller = new AbortController();
-    const done = station.runLine(portPaths(station.config.ports), { onEvent: (event) => this.onEvent(event), signal: controller.signal }).catch((error: unknown) => this.fail(error));
-    this.line = { controller, done };
+    const line = {
+      controller,
+      done: station.runLine(portPaths(station.config.ports), { onEvent: (event) => this.onEvent(event), signal: controller.signal }).catch((error: unknown) => {
+        // The line stopped by itself (the journal cannot be written): the header says why, and Start starts it again.
+        this.fail(error);
+        if (this.line !== line) return;
+        this.line = undefined;
+        this.view.setIdleState('idle');
+        this.touchAll();
+      }),
+    };
+    this.line = line;
     this.lineStartedAt = this.now();
     this.view.setIdleState('waiting');
     this.touchAll();

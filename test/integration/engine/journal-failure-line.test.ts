@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,12 +8,14 @@ import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { UnitOutcome } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
+import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
+import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { StationError } from '../../../main/core/errors.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
 import { until } from '../../helpers/until.ts';
 
 /** A data folder on a small tmpfs of its own, so the test can fill its disk under a running line. */
-function smallDisk(): { dir: string; fill(): void; unmount(): void } {
+function smallDisk(): { dir: string; fill(): void; free(): void; unmount(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'line-disk-'));
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir], { encoding: 'utf8' });
   if (mounted.status !== 0) throw new Error(`this test mounts a tmpfs and needs root: ${mounted.stderr}`);
@@ -20,6 +23,7 @@ function smallDisk(): { dir: string; fill(): void; unmount(): void } {
     dir,
     // dd stops with "No space left on device" once the disk is full: that is the point.
     fill: () => void spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=64k'], { stdio: 'ignore' }),
+    free: () => rmSync(join(dir, 'filler'), { force: true }),
     unmount: () => execFileSync('umount', ['-l', dir]),
   };
 }
@@ -72,6 +76,42 @@ describe('a journal that cannot be written while the line runs', () => {
       controller.abort();
       await line.catch(() => undefined);
       await station.close().catch(() => undefined);
+      await sim.stop();
+      await emulator.stop();
+      disk.unmount();
+    }
+  });
+
+  it('on a screen: the line shows stopped with the journal error, and Start starts it again', async () => {
+    const disk = smallDisk();
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['UNIT-A', 'UNIT-B'], versions: [{ name: '1', firmware: { size: 4000 } }] }] });
+    const socket = mkdtempSync(join(tmpdir(), 'socket-'));
+    let sim = await startSimulatorOnPty({ serial: 'UNIT-A', bootDelayMs: 20 }, socket, 'line0');
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url }, ports: [sim.path] });
+    const desk = new StationDesk({
+      dataDir: disk.dir,
+      settings: jsonFileSettingsStore(join(mkdtempSync(join(tmpdir(), 'desk-settings-')), 'settings.json')),
+      secretKey: randomBytes(32),
+      fixedConfig: { config, source: 'test' },
+    });
+    try {
+      await desk.init();
+      await desk.startLine();
+      await until(() => desk.snapshot().header.shift.passed === 1);
+      disk.fill();
+      await sim.stop();
+      // Gone for longer than the line's unplug poll (250 ms) before the next unit is plugged in.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      sim = await startSimulatorOnPty({ serial: 'UNIT-B', bootDelayMs: 20 }, socket, 'line0');
+      await until(() => !desk.snapshot().header.lineRunning, 20_000);
+      expect(desk.snapshot().header.problem).toContain(`the disk holding ${disk.dir} is full`);
+      // Room again: Start runs the line again, and the unit that could not be recorded is provisioned.
+      disk.free();
+      await desk.startLine();
+      expect(desk.snapshot().header.lineRunning).toBe(true);
+      await until(() => desk.snapshot().header.shift.passed === 2);
+    } finally {
+      await desk.close(0);
       await sim.stop();
       await emulator.stop();
       disk.unmount();
