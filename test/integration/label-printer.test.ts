@@ -1,8 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StationError } from '../../main/core/errors.ts';
 import { createLabelPrinter } from '../../main/core/labels/label-printer.ts';
 import { startPrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
 
@@ -67,5 +68,24 @@ describe('label printers', () => {
     await expect(createLabelPrinter({ kind: 'cups', queue: 'nope' }).print(`^XA^FD${'x'.repeat(1 << 20)}^FS^XZ`)).rejects.toMatchObject({
       message: 'label not printed: the CUPS queue nope refused the label (lp: lp: The printer or class does not exist.)',
     });
+  });
+
+  it('a CUPS print cancelled (the unit was cancelled) says so, not that CUPS is missing', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'slow-lp-'));
+    const started = join(bin, 'started');
+    // An lp that takes the label and then waits on a busy spooler.
+    writeFileSync(join(bin, 'lp'), `#!/bin/sh\ncat > /dev/null\ntouch ${started}\nexec sleep 30\n`);
+    chmodSync(join(bin, 'lp'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    cleanup.push(() => (process.env.PATH = path));
+    const controller = new AbortController();
+    const printing = createLabelPrinter({ kind: 'cups', queue: 'zebra1' }).print('^XA^FDcancel^FS^XZ', controller.signal).catch((e: unknown) => e);
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(started) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    const error = (await printing) as StationError;
+    expect(error).toMatchObject({ code: 'LABEL_NOT_PRINTED', message: 'label not printed: the CUPS queue zebra1 was not sent the label: cancelled' });
+    expect(error.describe()).not.toContain('Install CUPS');
   });
 });

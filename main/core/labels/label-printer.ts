@@ -76,9 +76,11 @@ function cupsPrinter(queue: string, timeoutMs: number): LabelPrinter {
         let stderr = '';
         const child = spawn('lp', ['-d', queue, '-o', 'raw'], { stdio: ['pipe', 'ignore', 'pipe'], signal, timeout: timeoutMs });
         child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-500)));
-        child.once('error', (error: NodeJS.ErrnoException) =>
-          reject(notPrinted(name, `could not be used (${error.code === 'ENOENT' ? 'lp is not installed' : error.message})`, 'Install CUPS (lp), or print to the printer\'s raw port (tcp) instead.')),
-        );
+        child.once('error', (error: NodeJS.ErrnoException) => {
+          // The signal stops lp with an AbortError: the print was cancelled, CUPS is fine.
+          if (error.name === 'AbortError') return reject(notPrinted(name, 'was not sent the label: cancelled', 'Print it again from History.'));
+          reject(notPrinted(name, `could not be used (${error.code === 'ENOENT' ? 'lp is not installed' : error.message})`, 'Install CUPS (lp), or print to the printer\'s raw port (tcp) instead.'));
+        });
         child.once('close', (code, killed) => {
           if (code === 0) resolve();
           else if (killed) reject(notPrinted(name, `did not take the label within ${formatDuration(timeoutMs)}`, 'Check the queue with lpstat -p; then print again from History.'));
