@@ -43,13 +43,18 @@ describe('one firmware download shared by several ports', () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  it('goes on for the other ports when the port that started it is cancelled, and tells each port its progress', async () => {
+  /** A firmware cache with its own journal, downloading from a cloud that holds the firmware until told to finish. */
+  async function cacheOnSlowCloud() {
     const cloud = await slowFirmwareCloud();
     cleanup.push(() => new Promise((resolve) => cloud.server.close(resolve)), () => cloud.server.closeAllConnections());
     const dir = mkdtempSync(join(tmpdir(), 'shared-download-'));
     const journal = Journal.open(join(dir, 'journal.sqlite'), new SecretBox(randomBytes(32)));
     cleanup.push(() => journal.close());
-    const cache = new FirmwareCache({ dir: join(dir, 'firmware'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: cloud.url }) });
+    return { cloud, cache: new FirmwareCache({ dir: join(dir, 'firmware'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: cloud.url }) }) };
+  }
+
+  it('goes on for the other ports when the port that started it is cancelled, and tells each port its progress', async () => {
+    const { cloud, cache } = await cacheOnSlowCloud();
 
     const first = new AbortController();
     const second = new AbortController();
@@ -73,12 +78,7 @@ describe('one firmware download shared by several ports', () => {
   });
 
   it('stops the download when every port waiting for it was cancelled', async () => {
-    const cloud = await slowFirmwareCloud();
-    cleanup.push(() => new Promise((resolve) => cloud.server.close(resolve)), () => cloud.server.closeAllConnections());
-    const dir = mkdtempSync(join(tmpdir(), 'shared-download-'));
-    const journal = Journal.open(join(dir, 'journal.sqlite'), new SecretBox(randomBytes(32)));
-    cleanup.push(() => journal.close());
-    const cache = new FirmwareCache({ dir: join(dir, 'firmware'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: cloud.url }) });
+    const { cloud, cache } = await cacheOnSlowCloud();
     const waits = [new AbortController(), new AbortController()].map((controller) => ({
       controller,
       outcome: cache.get({ credentials, version, signal: controller.signal }).then(
