@@ -1,3 +1,4 @@
+import type { PortCloseReason } from '../ports/byte-port.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 import type { FirmwareImage } from './firmware-image.ts';
 
@@ -54,5 +55,7 @@ export interface DeviceDriver {
    * reference protocol).
    */
   bootVersionOf?(image: FirmwareImage): string | undefined;
+  /** Settles once the unit's port has ended: unplugged or hung up (`disconnected`, with its error), or closed by the station. */
+  readonly portClosed: Promise<PortCloseReason>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DeviceError, ProtocolError, StationError, TimeoutError, TransferError } from '../errors.ts';
-import type { BytePort } from '../ports/byte-port.ts';
+import type { BytePort, PortCloseReason } from '../ports/byte-port.ts';
 import { PortReader } from '../ports/port-reader.ts';
 import { sendFile } from '../transfer/transfer.ts';
 import type {
@@ -174,6 +174,10 @@ export class ProfileDriver implements DeviceDriver {
     });
     const noneValue = this.profile.commands.readVersion?.noneValue ?? 'none';
     return { serial: banner.serial!, version: banner.version === undefined || banner.version === noneValue ? undefined : banner.version };
+  }
+
+  get portClosed(): Promise<PortCloseReason> {
+    return this.bytePort.closed;
   }
 
   async close(): Promise<void> {

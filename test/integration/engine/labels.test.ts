@@ -68,6 +68,21 @@ describe('label check and label printing on the line', () => {
     expect(printer!.jobs).toHaveLength(1);
   });
 
+  it('a unit unplugged while its label is awaited fails as unplugged at once, not when the prompt times out', async () => {
+    const { station } = await line(1, { check: { timeoutSeconds: 600 } });
+    const started = Date.now();
+    const [outcome] = await station.provisionOnce([sims[0]!.path], (event) => {
+      // The technician pulls the unit instead of scanning its label.
+      if (event.type === 'prompt' && event.prompt) sims[0]!.unplug();
+    });
+    expect(outcome).toMatchObject({ result: 'failed', failedStep: 'label-check', errorCode: 'PORT_DISCONNECTED' });
+    expect(outcome!.error).toMatch(/unplugged/);
+    // Far below the prompt's ten minutes: the port's hang-up ended the wait.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    // Its prompt closed with it: a scan now finds no unit waiting.
+    expect(() => station.answerOperator({ value: serial(1) })).toThrow('a label was scanned, but no unit waits for a scan');
+  });
+
   it('with the printer off the unit still passes, its record says the label was not printed and why', async () => {
     const { station } = await line(1, {});
     await printer!.stop();

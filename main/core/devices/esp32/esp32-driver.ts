@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, UnexpectedChipIdError, UnexpectedChipMagicError, type FlashSizeValues } from 'esptool-js';
 import { ProtocolError, StationError, TimeoutError } from '../../errors.ts';
-import type { BytePort } from '../../ports/byte-port.ts';
+import type { BytePort, PortCloseReason } from '../../ports/byte-port.ts';
 import { LineControlUnsupportedError } from '../../ports/line-control.ts';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import { compileProfilePattern } from '../profile/safe-pattern.ts';
@@ -168,6 +168,10 @@ export class Esp32Driver implements DeviceDriver {
     const part = app ? parts.find((candidate) => candidate.offset <= app.offset && app.offset < candidate.offset + candidate.data.length) : parts.find((candidate) => readAppDescriptor(candidate.data));
     if (!part) return undefined;
     return readAppDescriptor(app ? part.data.subarray(app.offset - part.offset) : part.data)?.version;
+  }
+
+  get portClosed(): Promise<PortCloseReason> {
+    return this.bytePort.closed;
   }
 
   async close(): Promise<void> {

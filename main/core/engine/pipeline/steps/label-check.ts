@@ -17,17 +17,29 @@ export const labelCheckStep: StepModule = {
     return {
       name: 'label-check',
       run: async (unit) => {
-        const scanned = (
-          await deps.prompts.ask({
+        // A unit unplugged while its label is awaited fails as unplugged at once, not at the prompt's timeout.
+        const unplugged = new AbortController();
+        let gone: Error | undefined;
+        void unit.driver?.portClosed.then((reason) => {
+          if (reason.kind !== 'disconnected') return;
+          gone = reason.error;
+          unplugged.abort();
+        });
+        let answer: string;
+        try {
+          answer = await deps.prompts.ask({
             port: deps.port,
             serial: unit.serial,
             kind: 'scan',
             text: `Scan the label of unit ${unit.serial}`,
             timeoutMs: check.timeoutSeconds * 1000,
-            signal: deps.signal,
+            signal: deps.signal ? AbortSignal.any([deps.signal, unplugged.signal]) : unplugged.signal,
             announce: (prompt) => deps.emit({ type: 'prompt', port: deps.port, serial: unit.serial, prompt }),
-          })
-        ).trim();
+          });
+        } catch (error) {
+          throw gone ?? error;
+        }
+        const scanned = answer.trim();
         const labelSerial = pattern ? pattern.exec(scanned)?.groups?.serial : scanned;
         if (labelSerial === undefined) {
           throw new StationError('LABEL_UNREADABLE', `the scanned label "${scanned.slice(0, 80)}" holds no serial number the line's pattern finds`, {
