@@ -81,7 +81,7 @@ describe('station history', () => {
     const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
     const a = journal.startUnit('SN-A', '/dev/ttyACM0', { slot: 'A1', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
     journal.storeCredentials(a.id, { thingId: 't'.repeat(32), apiKey: 'k'.repeat(32) }, 'written');
-    journal.setAttemptFirmware(a.id, { sha256: 'f'.repeat(64) });
+    journal.setAttemptFirmware(a.id, 'f'.repeat(64));
     journal.recordLabel(a.id, { serial: 'SN-A' }, 'label not printed: the printer at 10.0.0.9:9100 could not be reached');
     journal.finishUnit(a.id, 'passed');
     const b = journal.startUnit('SN-B', '/dev/ttyACM1');

@@ -305,13 +305,9 @@ export class Journal {
     });
   }
 
-  /** The firmware the unit's current attempt went for (its cloud version) and flashed or found installed (its SHA-256), as far as it got. */
-  setAttemptFirmware(unitId: number, firmware: { sha256?: string; versionId?: string }): void {
-    this.sql('UPDATE attempts SET firmware_sha256 = COALESCE(?, firmware_sha256), version_id = COALESCE(?, version_id) WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(
-      firmware.sha256 ?? null,
-      firmware.versionId ?? null,
-      unitId,
-    );
+  /** The firmware the unit's current attempt flashed (or found already installed), by its SHA-256. Its version is set with setCloudIds. */
+  setAttemptFirmware(unitId: number, sha256: string): void {
+    this.sql('UPDATE attempts SET firmware_sha256 = ? WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)').run(sha256, unitId);
   }
 
   /** The label the unit's current attempt was given, and why it was not printed (undefined: printed). Returns the attempt's id. */

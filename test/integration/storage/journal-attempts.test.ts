@@ -117,7 +117,7 @@ describe('the journal keeps every try of a unit as an attempt', () => {
       ]);
       expect(journal.setting('last-target:gadgetkeeper')).toBe('v-2');
       const unit = journal.startUnit('SN-NEW', '/dev/ttyACM1', { slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
-      journal.setAttemptFirmware(unit.id, { sha256: 'f'.repeat(64) });
+      journal.setAttemptFirmware(unit.id, 'f'.repeat(64));
       journal.finishUnit(unit.id, 'passed');
       expect(journal.attempts({ serial: 'SN-NEW' })).toEqual([expect.objectContaining({ slot: 'A2', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64), firmwareSha256: 'f'.repeat(64) })]);
     } finally {
@@ -171,12 +171,12 @@ describe('the journal keeps every try of a unit as an attempt', () => {
     const journal = fresh();
     const unit = journal.startUnit('SN-VER', 'p0');
     journal.setCloudIds(unit.id, { thingId: 'thing-1', versionId: 'v-1' });
-    journal.setAttemptFirmware(unit.id, { versionId: 'v-1', sha256: 'a'.repeat(64) });
+    journal.setAttemptFirmware(unit.id, 'a'.repeat(64));
     journal.finishUnit(unit.id, 'failed', { step: 'confirm', error: 'cloud refused' });
     journal.retryUnit(unit.id, 'p0');
     journal.finishUnit(unit.id, 'failed', { step: 'identify', error: 'no answer' });
     journal.retryUnit(unit.id, 'p0');
-    journal.setAttemptFirmware(unit.id, { versionId: 'v-2' });
+    journal.setCloudIds(unit.id, { versionId: 'v-2' });
     journal.finishUnit(unit.id, 'failed', { step: 'download', error: 'offline' });
     expect(journal.attempts({ serial: 'SN-VER', order: 'oldest' }).map((a) => [a.number, a.versionId, a.firmwareSha256])).toEqual([
       [1, 'v-1', 'a'.repeat(64)],

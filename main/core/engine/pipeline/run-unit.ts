@@ -64,15 +64,14 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
 }
 
 /**
- * The firmware this attempt went for, as far as it got: its target version,
- * and by its SHA-256 the image it held or, for a unit that already ran the
- * target, the cached image of that version when the station has it.
+ * The firmware this attempt flashed, by its SHA-256: the image it held, or
+ * for a unit that already ran the target, the cached image of that version
+ * when the station has it.
  */
 function recordFirmware(deps: PipelineDeps, unit: UnitState): void {
   const sha256 =
     unit.image?.sha256 ?? (unit.target && deps.config.firmware.source === 'cloud' ? deps.journal.cachedFirmware(deps.cache.keyOf(unit.target.id))?.sha256 : undefined);
-  const versionId = unit.target?.id;
-  if ((sha256 !== undefined || versionId !== undefined) && unit.unitId !== undefined) deps.journal.setAttemptFirmware(unit.unitId, { sha256, versionId });
+  if (sha256 !== undefined && unit.unitId !== undefined) deps.journal.setAttemptFirmware(unit.unitId, sha256);
 }
 
 /** The failure in words; the step is always named as the pipeline names it (not as a driver or a cloud adapter does). */
