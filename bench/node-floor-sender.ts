@@ -17,16 +17,11 @@ import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
 import { openPort } from '../main/core/ports/open-port.ts';
 import { framedBlocks } from '../main/core/transfer/framed-image.ts';
-import { ACK, CRC_REQUEST, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload } from '../main/core/transfer/xmodem-framing.ts';
+import { ACK, CRC_REQUEST, EOT, NAK, batchEndFrame, headerFrame } from '../main/core/transfer/xmodem-framing.ts';
 
 /** Block 0 (name and size), the data blocks (framed once per image, as the station frames them), and the empty block 0 that ends the batch. */
 async function framesOf(fileName: string, data: Uint8Array): Promise<{ header: Buffer; blocks: readonly Buffer[]; batchEnd: Buffer }> {
-  const header = headerPayload(fileName, data.length);
-  return {
-    header: frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00),
-    blocks: (await framedBlocks(data)).frames,
-    batchEnd: frameBlock(0, new Uint8Array(0), SMALL_BLOCK, 0x00),
-  };
+  return { header: headerFrame(fileName, data.length), blocks: (await framedBlocks(data)).frames, batchEnd: batchEndFrame() };
 }
 
 /**

@@ -3,7 +3,7 @@ import { readBlock } from './block-reader.ts';
 import { framedBlocks } from './framed-image.ts';
 import { ProgressMeter } from './progress.ts';
 import type { ReceivedFile, SendOptions, SendResult, TransferLink } from './transfer-types.ts';
-import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, SMALL_BLOCK, frameBlock, headerPayload, parseHeader } from './xmodem-framing.ts';
+import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, headerFrame, parseHeader } from './xmodem-framing.ts';
 
 /**
  * "ymodem-window": YMODEM-1K's blocks with a sliding window, in the manner of
@@ -64,9 +64,7 @@ class WindowSender {
     const framing = framedBlocks(data);
     await this.awaitRequest();
 
-    const header = headerPayload(this.options.fileName, data.length);
-    const headerFrame = frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00);
-    await this.stopAndWait(headerFrame, 0, 'the file header');
+    await this.stopAndWait(headerFrame(this.options.fileName, data.length), 0, 'the file header');
 
     const blocks = await framing;
     const frames = blocks.frames;

@@ -45,6 +45,17 @@ export function headerPayload(fileName: string, size: number): Buffer {
   return Buffer.from(`${fileName}\0${size}\0`, 'latin1');
 }
 
+/** Block 0 framed: the header of a file, in a 128-byte block when it fits. */
+export function headerFrame(fileName: string, size: number): Buffer {
+  const header = headerPayload(fileName, size);
+  return frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00);
+}
+
+/** The all-NUL block 0 that ends a YMODEM batch, framed. */
+export function batchEndFrame(): Buffer {
+  return frameBlock(0, new Uint8Array(0), SMALL_BLOCK, 0x00);
+}
+
 /** Abort sequence: several CANs (receivers want two in a row), then backspaces to clear them from a terminal. */
 export const ABORT_SEQUENCE = Buffer.from([CAN, CAN, CAN, CAN, CAN, 0x08, 0x08, 0x08, 0x08, 0x08]);
 

@@ -2,18 +2,7 @@ import { CancelledError, StationError, TimeoutError, TransferAbortedError, Trans
 import { framedBlocks } from './framed-image.ts';
 import { ProgressMeter } from './progress.ts';
 import type { SendOptions, SendResult, TransferLink } from './transfer-types.ts';
-import {
-  ABORT_SEQUENCE,
-  ACK,
-  CAN,
-  CRC_REQUEST,
-  EOT,
-  LARGE_BLOCK,
-  NAK,
-  SMALL_BLOCK,
-  frameBlock,
-  headerPayload,
-} from './xmodem-framing.ts';
+import { ABORT_SEQUENCE, ACK, CAN, CRC_REQUEST, EOT, NAK, batchEndFrame, headerFrame } from './xmodem-framing.ts';
 
 /** How long the end-of-batch block waits for an ACK that may never come. */
 const BATCH_END_GRACE_MS = 1000;
@@ -60,8 +49,7 @@ class BlockSender {
     await this.awaitCrcRequest(this.options.startTimeoutMs ?? 30_000, 'the receiver to start (C)');
 
     if (protocol === 'ymodem') {
-      const header = headerPayload(this.options.fileName, data.length);
-      await this.sendBlock(0, frameBlock(0, header, header.length <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK, 0x00));
+      await this.sendBlock(0, headerFrame(this.options.fileName, data.length));
       // After block 0 the receiver asks again with 'C' before the first data block.
       await this.awaitCrcRequest(this.blockTimeoutMs, 'the receiver to ask for data (C)');
     }
@@ -134,7 +122,7 @@ class BlockSender {
    * block again.
    */
   private async sendBatchEnd(): Promise<void> {
-    const frame = frameBlock(0, new Uint8Array(0), SMALL_BLOCK, 0x00);
+    const frame = batchEndFrame();
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       await this.link.port.write(frame);
       if ((await this.awaitAnswer(0, BATCH_END_GRACE_MS)) !== 'nak') break;
