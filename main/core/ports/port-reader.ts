@@ -64,14 +64,18 @@ export class PortReader {
     return this.read(options, () => this.takeLine(options.maxLength));
   }
 
-  readByte(options: ReadOptions): Promise<number> {
+  /**
+   * The next byte. `onByte` sees it as it arrives, in the port's own wake-up, before the promise settles:
+   * a stop-and-wait sender answers an ACK from there with its next block, rather than after the awaits above it.
+   */
+  readByte(options: ReadOptions & { onByte?: (byte: number) => void }): Promise<number> {
     return this.read(options, () => {
       if (this.buffer.length === 0) return undefined;
       const byte = this.buffer[0]!;
       // An answer is usually one byte alone: nothing left, no view of nothing to allocate.
       this.buffer = this.buffer.length === 1 ? NOTHING : this.buffer.subarray(1);
       return byte;
-    });
+    }, options.onByte);
   }
 
   /** Exactly `count` bytes (a transfer block). */
@@ -98,7 +102,7 @@ export class PortReader {
     this.waiter?.poll();
   }
 
-  private read<T>(options: ReadOptions, take: Take<T>): Promise<T> {
+  private read<T>(options: ReadOptions, take: Take<T>, onValue?: (value: T) => void): Promise<T> {
     if (this.waiter) return Promise.reject(new Error(`PortReader on ${this.port.path}: a read is already in progress`));
     return new Promise<T>((resolve, reject) => {
       const cleanup = () => {
@@ -115,6 +119,7 @@ export class PortReader {
           const value = take();
           if (value === undefined) return;
           cleanup();
+          onValue?.(value);
           resolve(value);
         } catch (error) {
           fail(error as Error);

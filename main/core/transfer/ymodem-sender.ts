@@ -55,10 +55,11 @@ class BlockSender {
     }
 
     const blocks = await framing;
+    let written: Promise<void> | undefined;
     for (let index = 0; index < blocks.frames.length; index++) {
       // While the receiver checks this block, report the one before (reported after its ACK, an answer would wait for it).
       const reportPrevious = index > 0 ? () => meter.update(blocks.end(index - 1)) : undefined;
-      await this.sendBlock(index + 1, blocks.frames[index]!, reportPrevious);
+      ({ nextWritten: written } = await this.sendBlock(index + 1, blocks.frames[index]!, { written, next: blocks.frames[index + 1], whileWaiting: reportPrevious }));
     }
 
     await this.sendEndOfTransmission();
@@ -84,17 +85,35 @@ class BlockSender {
     }
   }
 
-  /** Sends a framed block until it is acknowledged; `whileWaiting` runs once, after the first write, while the receiver works. */
-  private async sendBlock(sequence: number, frame: Buffer, whileWaiting?: () => void): Promise<void> {
+  /**
+   * Sends a framed block until it is acknowledged. `written`: its first write, already under way (sent on the
+   * last block's ACK). `next`: the block after it, written the moment the ACK arrives, in the port's wake-up
+   * (the awaits between the reader and this loop would otherwise delay every block); its write is returned.
+   * `whileWaiting` runs once, after the first write, while the receiver works.
+   */
+  private async sendBlock(
+    sequence: number,
+    frame: Buffer,
+    { written, next, whileWaiting }: { written?: Promise<void>; next?: Buffer; whileWaiting?: () => void } = {},
+  ): Promise<{ nextWritten?: Promise<void> }> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       if (attempt > 1) this.resends++;
-      await this.link.port.write(frame);
+      await (attempt === 1 && written ? written : this.link.port.write(frame));
       if (attempt === 1) whileWaiting?.();
-      const answer = await this.awaitAnswer(sequence);
+      let nextWritten: Promise<void> | undefined;
+      const writeNextOnAck = next
+        ? (byte: number) => {
+            if (byte !== ACK || this.options.signal?.aborted) return;
+            nextWritten = this.link.port.write(next);
+            // Awaited by the next block; marked handled so a failure is not reported as unhandled before then.
+            nextWritten.catch(() => undefined);
+          }
+        : undefined;
+      const answer = await this.awaitAnswer(sequence, this.blockTimeoutMs, writeNextOnAck);
       if (answer === 'ack') {
         this.blocks++;
-        return;
+        return { nextWritten };
       }
     }
     throw new TransferError(`block ${sequence} was refused ${this.maxAttempts} times`, {
@@ -132,7 +151,7 @@ class BlockSender {
   }
 
   /** ACK, NAK, or a timeout. Stray bytes are skipped; two CANs abort. */
-  private async awaitAnswer(sequence: number, timeoutMs = this.blockTimeoutMs): Promise<'ack' | 'nak' | 'timeout'> {
+  private async awaitAnswer(sequence: number, timeoutMs = this.blockTimeoutMs, onByte?: (byte: number) => void): Promise<'ack' | 'nak' | 'timeout'> {
     const deadline = performance.now() + timeoutMs;
     let lastWasCan = false;
     for (;;) {
@@ -140,7 +159,7 @@ class BlockSender {
       if (left <= 0) return 'timeout';
       let byte: number;
       try {
-        byte = await this.readByte(left, `an answer to block ${sequence}`);
+        byte = await this.readByte(left, `an answer to block ${sequence}`, onByte);
       } catch (error) {
         if (error instanceof TimeoutError) return 'timeout';
         throw error;
@@ -154,8 +173,8 @@ class BlockSender {
     }
   }
 
-  private readByte(timeoutMs: number, awaiting: string): Promise<number> {
-    return this.link.reader.readByte({ timeoutMs, signal: this.options.signal, awaiting });
+  private readByte(timeoutMs: number, awaiting: string, onByte?: (byte: number) => void): Promise<number> {
+    return this.link.reader.readByte({ timeoutMs, signal: this.options.signal, awaiting, onByte });
   }
 
   private throwIfCancelled(): void {
