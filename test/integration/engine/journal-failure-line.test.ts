@@ -1,6 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,21 +11,8 @@ import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts'
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { StationError } from '../../../main/core/errors.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
+import { smallDisk } from '../../helpers/small-disk.ts';
 import { until } from '../../helpers/until.ts';
-
-/** A data folder on a small tmpfs of its own, so the test can fill its disk under a running line. */
-function smallDisk(): { dir: string; fill(): void; free(): void; unmount(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'line-disk-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir], { encoding: 'utf8' });
-  if (mounted.status !== 0) throw new Error(`this test mounts a tmpfs and needs root: ${mounted.stderr}`);
-  return {
-    dir,
-    // dd stops with "No space left on device" once the disk is full: that is the point.
-    fill: () => void spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=64k'], { stdio: 'ignore' }),
-    free: () => rmSync(join(dir, 'filler'), { force: true }),
-    unmount: () => execFileSync('umount', ['-l', dir]),
-  };
-}
 
 describe('a journal that cannot be written while the line runs', () => {
   it('stops the line with the journal error, instead of a worker dying unheard', async () => {
