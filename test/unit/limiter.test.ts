@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Limiter } from '../../main/core/engine/limiter.ts';
+import { CancelledError } from '../../main/core/errors.ts';
 
 describe('Limiter', () => {
   it('never runs more than its limit at once, and runs everything', async () => {
@@ -19,5 +20,35 @@ describe('Limiter', () => {
     );
     expect(peak).toBe(2);
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a task stopped while it waits for its turn never runs; it leaves the queue at once, and the next one still gets its turn', async () => {
+    const limiter = new Limiter(1);
+    const ran: string[] = [];
+    let finishFirst!: () => void;
+    const first = limiter.run(() => {
+      ran.push('first');
+      return new Promise<void>((resolve) => (finishFirst = resolve));
+    });
+    const controller = new AbortController();
+    const stopped = limiter.run(async () => void ran.push('stopped'), controller.signal);
+    const next = limiter.run(async () => void ran.push('next'));
+    controller.abort();
+    // It gives up while the first still holds the only place.
+    await expect(stopped).rejects.toBeInstanceOf(CancelledError);
+    expect(ran).toEqual(['first']);
+    finishFirst();
+    await Promise.all([first, next]);
+    expect(ran).toEqual(['first', 'next']);
+    // The place it left is not lost: a new task runs at once.
+    await limiter.run(async () => void ran.push('later'));
+    expect(ran).toEqual(['first', 'next', 'later']);
+  });
+
+  it('a task whose signal has already aborted does not run, even with room', async () => {
+    const limiter = new Limiter(2);
+    let ran = false;
+    await expect(limiter.run(async () => void (ran = true), AbortSignal.abort())).rejects.toBeInstanceOf(CancelledError);
+    expect(ran).toBe(false);
   });
 });

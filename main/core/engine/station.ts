@@ -15,6 +15,7 @@ import { Connectivity, type ConnectivityState } from './connectivity.ts';
 import type { PipelineStep, StationEvent, UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
+import { LineStop } from './line-stop.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';
 import { OperatorPrompts } from './operator-prompts.ts';
@@ -208,11 +209,36 @@ export class Station {
     return this.replayer.replayNow();
   }
 
-  /** One unit on each port, at most `concurrency.ports` at a time; resolves with every unit's outcome. */
+  /**
+   * One unit on each port, at most `concurrency.ports` at a time; resolves
+   * with the outcome of every unit that started, in port order. When `signal`
+   * aborts, the units at work are cancelled, and a port still waiting for its
+   * turn starts nothing (there is no unit to record). Like `runLine`, it
+   * rejects when a port's work fails outside a unit's record (the journal
+   * cannot be written): every other port is cancelled first, so nothing runs
+   * on once the run has ended.
+   */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
     this.startScanners();
+    const stop = new LineStop(signal);
     const limiter = new Limiter(this.config.concurrency.ports);
-    return Promise.all(ports.map((port) => limiter.run(() => this.runOne(port, onEvent, signal))));
+    const outcomes = await Promise.all(
+      ports.map(async (port) => {
+        let started = false;
+        try {
+          return await limiter.run(() => {
+            started = true;
+            return this.runOne(port, onEvent, stop.signal);
+          }, stop.signal);
+        } catch (error) {
+          // Stopped before its turn came: no unit, nothing to record.
+          if (started) stop.fail(error);
+          return undefined;
+        }
+      }),
+    );
+    stop.settle();
+    return outcomes.filter((outcome) => outcome !== undefined);
   }
 
   /**
@@ -227,12 +253,8 @@ export class Station {
     const onEvent = options.onEvent ?? (() => undefined);
     this.startScanners();
     // The line stops when it is told to, or when a port fails in a way no unit record can hold.
-    const stopped = new AbortController();
-    const stop = () => stopped.abort();
-    options.signal.addEventListener('abort', stop, { once: true });
-    if (options.signal.aborted) stop();
-    const signal = stopped.signal;
-    let failure: { error: unknown } | undefined;
+    const stop = new LineStop(options.signal);
+    const signal = stop.signal;
     const workers = new Map<string, Promise<void>>();
     const work = (port: string) => {
       if (workers.has(port)) return;
@@ -253,10 +275,7 @@ export class Station {
         }
       };
       const worker = loop()
-        .catch((error: unknown) => {
-          failure ??= { error };
-          stop();
-        })
+        .catch((error: unknown) => stop.fail(error))
         .finally(() => workers.delete(port));
       workers.set(port, worker);
     };
@@ -267,10 +286,9 @@ export class Station {
       : undefined;
     discovery?.start();
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    options.signal.removeEventListener('abort', stop);
     discovery?.stop();
     while (workers.size > 0) await Promise.all([...workers.values()]);
-    if (failure) throw failure.error;
+    stop.settle();
     return outcomes;
   }
 
