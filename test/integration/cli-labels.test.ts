@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,24 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator } from '../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { startPrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
 import { startSimulatorOnPty } from '../../main/core/simulator/simulator-hosts.ts';
+import { startStation as station } from '../helpers/station-cli.ts';
 import { until } from '../helpers/until.ts';
-
-function station(args: string[], onStdout?: (line: string, write: (text: string) => void) => void) {
-  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) onStdout?.(line, (text) => child.stdin.write(text));
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
-}
 
 describe('labels from the command line', () => {
   const cleanup: Array<() => unknown> = [];
