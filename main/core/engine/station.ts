@@ -242,8 +242,9 @@ export class Station {
   }
 
   /**
-   * The line at work until `signal` aborts: every port provisions a unit,
-   * waits for the next one to be plugged in, and goes again. Ports given as
+   * The line at work until `signal` aborts: every port provisions a unit
+   * (at most `concurrency.ports` at once), waits for the next one to be
+   * plugged in, and goes again. Ports given as
    * USB ids join when a matching device appears. Resolves with every outcome;
    * rejects when a port's work fails outside a unit's record (the journal
    * cannot be written): then the whole line stops, as no unit can be recorded.
@@ -256,6 +257,8 @@ export class Station {
     const stop = new LineStop(options.signal);
     const signal = stop.signal;
     const workers = new Map<string, Promise<void>>();
+    // At most `concurrency.ports` units at once; a port holds a place while it works on a unit, not while it waits for the next.
+    const units = new Limiter(this.config.concurrency.ports);
     const work = (port: string) => {
       if (workers.has(port)) return;
       const loop = async () => {
@@ -266,7 +269,18 @@ export class Station {
           await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal, pollMs: options.swapPollMs }).catch(() => undefined);
         }
         while (!signal.aborted) {
-          const outcome = await this.runOne(port, onEvent, signal);
+          let started = false;
+          const outcome = await units
+            .run(() => {
+              started = true;
+              return this.runOne(port, onEvent, signal);
+            }, signal)
+            .catch((error: unknown) => {
+              // Stopped before its turn came: no unit, nothing to record.
+              if (started) throw error;
+              return undefined;
+            });
+          if (!outcome) break;
           outcomes.push(outcome);
           if (signal.aborted) break;
           last = outcome.serial;

@@ -118,4 +118,41 @@ describe('provisionOnce, stopped', () => {
     // The port that never had its turn never started: no plan, no step, no unit on its tile.
     expect(seen.has(c)).toBe(false);
   });
+
+  it('the continuous line keeps to concurrency.ports: a port starts its unit only once another has finished', { timeout: 90_000 }, async () => {
+    const { station, ports } = await line(['UNIT-A', 'UNIT-B', 'UNIT-C'], { concurrentPorts: 2 });
+    const order: string[] = [];
+    const asked = new Set<string>();
+    const started = new Set<string>();
+    const controller = new AbortController();
+    const run = station.runLine(ports, {
+      signal: controller.signal,
+      onEvent: (event: StationEvent) => {
+        if (!started.has(event.port)) order.push(`start ${event.port}`);
+        started.add(event.port);
+        if (event.type === 'prompt' && event.prompt) asked.add(event.port);
+        if (event.type === 'unit') order.push(`end ${event.port}`);
+      },
+    });
+    // Two units at work, waiting for their labels; the third port waits for a place, not for a unit.
+    await until(() => asked.size === 2, 30_000);
+    const [first, second] = [...asked] as [string, string];
+    const third = ports.find((port) => !asked.has(port))!;
+    expect(started.has(third)).toBe(false);
+
+    // The first unit's label comes: it finishes, and only then does the third port start its unit.
+    station.answerOperator({ port: first, value: first === ports[0] ? 'UNIT-A' : 'UNIT-B' });
+    await until(() => asked.has(third), 30_000);
+    expect(order.indexOf(`start ${third}`)).toBeGreaterThan(order.indexOf(`end ${first}`));
+
+    controller.abort();
+    const outcomes = await run;
+    expect(outcomes.map((outcome) => [outcome.port, outcome.result]).sort()).toEqual(
+      [
+        [first, 'passed'],
+        [second, 'failed'],
+        [third, 'failed'],
+      ].sort(),
+    );
+  });
 });
