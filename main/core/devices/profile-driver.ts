@@ -81,7 +81,7 @@ export class ProfileDriver implements DeviceDriver {
 
   async writeCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     const spec = this.require('writeCredentials', 'write-credentials');
-    this.writtenKey = credentials.apiKey;
+    this.guardKey(credentials.apiKey);
     await this.exchange({
       step: 'write-credentials',
       ...spec,
@@ -93,7 +93,7 @@ export class ProfileDriver implements DeviceDriver {
 
   async verifyCredentials(credentials: Credentials, options: StepOptions = {}): Promise<void> {
     const spec = this.require('verifyCredentials', 'verify-credentials');
-    this.writtenKey = credentials.apiKey;
+    this.guardKey(credentials.apiKey);
     const groups = await this.exchange({
       step: 'verify-credentials',
       ...spec,
@@ -183,6 +183,16 @@ export class ProfileDriver implements DeviceDriver {
   async close(): Promise<void> {
     this.reader.dispose();
     await this.bytePort.close();
+  }
+
+  /**
+   * Before the key goes to the unit or is asked about: its answers are quoted
+   * with the whole key replaced, and raw bytes (an echo cut off mid-key) are
+   * never quoted at all for the rest of this session.
+   */
+  private guardKey(apiKey: string): void {
+    this.writtenKey = apiKey;
+    this.reader.withholdReceivedBytes('the unit was given the api key');
   }
 
   /** Device text as the station may quote it: the api key written to this unit replaced by a marker. */

@@ -34,6 +34,8 @@ export class PortReader {
   private closeReason: PortCloseReason | undefined;
   private waiter: { poll: () => void; fail: (error: Error) => void } | undefined;
   private readonly unsubscribe: () => void;
+  /** Why received bytes are no longer quoted in errors (see withholdReceivedBytes), or undefined while they may be. */
+  private withheldBecause: string | undefined;
 
   constructor(port: BytePort) {
     this.port = port;
@@ -57,6 +59,17 @@ export class PortReader {
   discardInput(): void {
     this.buffer = NOTHING;
     this.overflowed = 0;
+  }
+
+  /**
+   * From now on, errors say how many bytes the device sent but never show
+   * them, in hex or as text. For a device that was given a secret: its echo of
+   * the command, or a line that quotes the secret, may be cut anywhere, and no
+   * redaction can recognise every prefix or fragment of a key. Lasts for the
+   * reader's life (one unit's session), because the device keeps the secret.
+   */
+  withholdReceivedBytes(because: string): void {
+    this.withheldBecause = because;
   }
 
   /** The next line, without its \n or \r\n. Non-text bytes and over-long lines are ProtocolErrors. */
@@ -168,7 +181,7 @@ export class PortReader {
     if (raw.length > maxLength) throw this.longLineError(raw.length, maxLength);
     const bad = raw.findIndex((byte) => (byte < 0x20 || byte > 0x7e) && byte !== 0x09);
     if (bad >= 0) {
-      throw new ProtocolError(`the device sent ${raw.length} bytes that are not text (${hexPreview(raw)})`, {
+      throw new ProtocolError(`the device sent ${raw.length} bytes that are not text (${this.preview(raw)})`, {
         where: { port: this.port.path },
       });
     }
@@ -183,11 +196,16 @@ export class PortReader {
 
   private timeoutError(options: ReadOptions): TimeoutError {
     const what = options.awaiting ? `no answer to ${options.awaiting}` : 'no answer';
-    const got = this.buffer.length > 0 ? `; it sent ${this.buffer.length} bytes that are not a full line (${hexPreview(this.buffer)})` : '';
+    const got = this.buffer.length > 0 ? `; it sent ${this.buffer.length} bytes that are not a full line (${this.preview(this.buffer)})` : '';
     return new TimeoutError(`${what} within ${Math.round(options.timeoutMs)} ms${got}`, {
       where: { port: this.port.path },
       hint: 'Check that the unit is powered, connected, and running firmware that speaks this profile.',
     });
+  }
+
+  /** The first bytes in hex for a diagnosis, unless they may carry a secret. */
+  private preview(bytes: Uint8Array): string {
+    return this.withheldBecause === undefined ? hexPreview(bytes) : `not shown: ${this.withheldBecause}`;
   }
 
   /** The port's own disconnect error, when it has one, says why it went away. */
