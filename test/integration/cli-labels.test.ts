@@ -59,6 +59,20 @@ describe('labels from the command line', () => {
     expect(off.stderr).toContain('label not printed');
   });
 
+  it('station print-test refuses a template that changes the ZPL command prefix, naming the field and the command, and prints nothing', async () => {
+    const printer = await startPrinterEmulator();
+    cleanup.push(() => printer.stop());
+    const config = join(mkdtempSync(join(tmpdir(), 'print-test-')), 'line.json');
+    // With ^CC% the printer reads "%" as the command prefix: an operator named "Eve%XZ%XA%HH" would send commands.
+    const template = '^XA^CC%%FO20,20%FD{operator}%FS%CC^^XZ';
+    writeFileSync(config, JSON.stringify({ cloud: { backend: 'gadgetkeeper', url: 'http://127.0.0.1:9' }, labels: { print: { printer: { kind: 'tcp', host: '127.0.0.1', port: printer.port }, template } } }));
+    const refused = await station(['print-test', '--config', config]).done;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`line configuration ${config} is invalid: labels.print.template: ^CC changes the format prefix (^)`);
+    expect(refused.stderr).toContain('remove ^CC');
+    expect(printer.jobs).toEqual([]);
+  });
+
   it('station sim printer keeps the labels it receives, and writes them to --jobs', async () => {
     const jobs = mkdtempSync(join(tmpdir(), 'jobs-'));
     const sim = station(['sim', 'printer', '--port', '0', '--jobs', jobs]);

@@ -18,6 +18,41 @@ describe('label templates', () => {
   });
 });
 
+describe('label templates that would let a value act as a command', () => {
+  const field = '^FO10,10^FD{operator}^FS';
+
+  it.each([
+    ['^CC', 'changes the format prefix (^)'],
+    ['~CC', 'changes the format prefix (^)'],
+    ['^CT', 'changes the control prefix (~)'],
+    ['~ct', 'changes the control prefix (~)'],
+    ['^CD', 'changes the parameter delimiter (,)'],
+    ['~CD', 'changes the parameter delimiter (,)'],
+  ])('refuses %s, naming it and what to do, when validated and when rendered', (command, effect) => {
+    const template = `^XA${command}%${field}^XZ`;
+    const named = command.toUpperCase();
+    expect(labelTemplateProblems(template)).toEqual([
+      `${named} ${effect}, after which characters in a unit's or operator's values could act as printer commands; remove ${named}: labels are printed with ZPL's default ^ and ~ prefixes and , delimiter`,
+    ]);
+    expect(() => renderLabel(template, { operator: 'Eve%XZ' })).toThrow(`the label template is invalid: ${named} ${effect}`);
+  });
+
+  it('reads the template as the printer does, which ignores line breaks', () => {
+    expect(labelTemplateProblems(`^XA^C\r\nC%${field}^XZ`)).toEqual([expect.stringContaining('^CC changes the format prefix')]);
+  });
+
+  it('refuses a placeholder where a command name goes', () => {
+    expect(labelTemplateProblems('^XA^FO10,10^{operator}^XZ')).toEqual([expect.stringContaining('^{operator} puts a value where a command\'s name goes')]);
+    expect(labelTemplateProblems('^XA^FO10,10~C{operator}^XZ')).toEqual([expect.stringContaining('~C{operator} puts a value')]);
+    expect(() => renderLabel('^XA^FO10,10^{operator}^XZ', { operator: 'HH' })).toThrow(/label template is invalid/);
+  });
+
+  it('keeps accepting the commands labels use, ^CI among them', () => {
+    expect(labelTemplateProblems(DEFAULT_LABEL_TEMPLATE)).toEqual([]);
+    expect(labelTemplateProblems('^XA^CI28^FO1,1^FDQA,{serial}^FS^XZ')).toEqual([]);
+  });
+});
+
 describe('the engineer PIN', () => {
   it('is kept as a salted scrypt hash, never in plain text, and checked', async () => {
     const a = await hashPin('4711');

@@ -5,13 +5,46 @@ export const LABEL_PLACEHOLDERS = ['serial', 'thingId', 'versionId', 'date', 'sl
 export type LabelPlaceholder = (typeof LABEL_PLACEHOLDERS)[number];
 export type LabelValues = Partial<Record<LabelPlaceholder, string>>;
 
-/** The problems of a ZPL template in words (empty when it is fine): it must be one label and name only known placeholders. */
+/**
+ * ZPL commands that change which characters start a command or separate its
+ * parameters. Values are made safe by dropping ^ and ~ (zplText); after one of
+ * these, some other character a serial number or an operator's name may hold
+ * would start printer commands instead.
+ */
+const SYNTAX_CHANGING_COMMANDS: Readonly<Record<string, string>> = {
+  CC: 'changes the format prefix (^)',
+  CT: 'changes the control prefix (~)',
+  CD: 'changes the parameter delimiter (,)',
+};
+
+/**
+ * The problems of a ZPL template in words (empty when it is fine): it must be
+ * one label, name only known placeholders, and keep ZPL's own prefixes so a
+ * value stays text.
+ */
 export function labelTemplateProblems(template: string): string[] {
   const problems: string[] = [];
   const trimmed = template.trim();
   if (!/^\^XA/i.test(trimmed) || !/\^XZ$/i.test(trimmed)) problems.push('must be one ZPL label, from ^XA to ^XZ');
   for (const [, name] of trimmed.matchAll(/\{(\w+)\}/g)) {
     if (!(LABEL_PLACEHOLDERS as readonly string[]).includes(name!)) problems.push(`unknown placeholder {${name}}; use ${LABEL_PLACEHOLDERS.map((known) => `{${known}}`).join(', ')}`);
+  }
+  problems.push(...commandSyntaxProblems(trimmed));
+  return problems;
+}
+
+/** Commands that would let a value's characters act as commands: see SYNTAX_CHANGING_COMMANDS, and a placeholder inside a command's name. */
+function commandSyntaxProblems(template: string): string[] {
+  // The printer ignores line breaks, so "^C\nC" is ^CC: look at the template as it reads it.
+  const asPrinted = template.replace(/[\r\n]/g, '');
+  const problems: string[] = [];
+  for (const command of new Set(Array.from(asPrinted.matchAll(/[\^~]C[CDT]/gi), ([found]) => found.toUpperCase()))) {
+    problems.push(
+      `${command} ${SYNTAX_CHANGING_COMMANDS[command.slice(1)]}, after which characters in a unit's or operator's values could act as printer commands; remove ${command}: labels are printed with ZPL's default ^ and ~ prefixes and , delimiter`,
+    );
+  }
+  for (const [found] of asPrinted.matchAll(/[\^~][^\^~{]?\{\w+\}/g)) {
+    problems.push(`${found} puts a value where a command's name goes, so the value would choose the command; put placeholders only in field data (^FD{serial}^FS)`);
   }
   return problems;
 }
