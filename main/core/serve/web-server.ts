@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -261,10 +261,26 @@ async function serveStatic(root: string, request: IncomingMessage, response: Ser
     return;
   }
   try {
-    const body = await readFile(file);
+    const real = await realFileInside(root, file);
+    if (real === undefined) {
+      response.writeHead(404, headers).end();
+      return;
+    }
+    const body = await readFile(real);
     response.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': body.length });
     response.end(request.method === 'HEAD' ? undefined : body);
   } catch {
     response.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found. Was the renderer built (npm run build)?');
   }
+}
+
+/**
+ * The file's real path (links resolved) when it lies inside the real root,
+ * else undefined: a symbolic link in the served folder that points elsewhere
+ * (a data folder, a key) is not followed out of it. The path checked is the
+ * path read. A missing file or root throws, as reading it would.
+ */
+async function realFileInside(root: string, file: string): Promise<string | undefined> {
+  const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)]);
+  return realFile.startsWith(realRoot + sep) ? realFile : undefined;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -214,6 +214,38 @@ describe('station serve: who may connect', () => {
         expect(answer.headers.get('content-security-policy'), escape).toBe(CONTENT_SECURITY_POLICY);
       }
       expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+      await desk.close(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not follow a symbolic link in the renderer folder out of it, and follows one that stays inside', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'desk-static-'));
+    const root = join(dir, 'renderer');
+    mkdirSync(join(root, 'assets'), { recursive: true });
+    mkdirSync(join(dir, 'private'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>station</title>');
+    writeFileSync(join(dir, 'station.key'), 'SECRET-KEY-BESIDE-THE-RENDERER');
+    writeFileSync(join(dir, 'private', 'notes.txt'), 'SECRET-NOTES-IN-A-LINKED-FOLDER');
+    // A file link and a folder link that point out, and a link that stays inside (as a build may leave).
+    symlinkSync(join(dir, 'station.key'), join(root, 'assets', 'app.js'));
+    symlinkSync(join(dir, 'private'), join(root, 'docs'));
+    symlinkSync(join(root, 'index.html'), join(root, 'start.html'));
+    const desk = new StationDesk({ dataDir: dir, settings: { read: () => undefined, write: () => undefined }, secretKey: randomBytes(32) });
+    const server = await startWebServer({ desk, staticDir: root });
+    try {
+      for (const escape of ['assets/app.js', 'docs/notes.txt']) {
+        const answer = await fetch(`${server.url}${escape}`);
+        const body = await answer.text();
+        expect(answer.status, escape).toBe(404);
+        expect(body, escape).not.toMatch(/SECRET/);
+        expect(answer.headers.get('content-security-policy'), escape).toBe(CONTENT_SECURITY_POLICY);
+      }
+      const inside = await fetch(`${server.url}start.html`);
+      expect(inside.status).toBe(200);
+      expect(await inside.text()).toContain('<title>station</title>');
     } finally {
       await server.close();
       await desk.close(0);
