@@ -20,6 +20,8 @@ export interface RawWebSocket {
   closed: Promise<void>;
   /** Writes `text` every `everyMs` until the connection is gone (a write to a closed connection fails); returns how to stop. */
   keepWriting(text: string, everyMs: number): () => void;
+  /** Starts reading at last: each text message the server sent (unfragmented, as ws sends them) goes to `onText`. */
+  startReading(onText: (text: string) => void): void;
 }
 
 /** Opens a WebSocket with exactly these headers; resolves once the server answered the upgrade, whatever it said. */
@@ -43,7 +45,28 @@ export function rawWebSocket(port: number, path: string, headers: Record<string,
       };
       // After the upgrade, a refused write is how a client that never reads learns the server hung up.
       socket.on('error', () => undefined);
-      resolve({ socket, response: head.slice(0, end), sendText, closed, keepWriting });
+      const rest = Buffer.from(head.slice(end + 4), 'latin1');
+      const startReading = (onText: (text: string) => void) => {
+        // Chunks are joined only once a whole frame is there: a big answer arrives in many chunks.
+        let chunks: Buffer[] = [rest];
+        let received = rest.length;
+        const take = () => {
+          let pending = Buffer.concat(chunks);
+          for (let frame = serverFrame(pending); frame; frame = serverFrame(pending)) {
+            pending = pending.subarray(frame.end);
+            if (frame.opcode === 0x1) onText(frame.payload.toString('utf8'));
+          }
+          chunks = [pending];
+          received = pending.length;
+        };
+        socket.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+          if (received >= frameLength(firstBytes(chunks, 10))) take();
+        });
+        socket.resume();
+      };
+      resolve({ socket, response: head.slice(0, end), sendText, closed, keepWriting, startReading });
     };
     socket.on('data', onData);
     socket.once('error', reject);
@@ -59,6 +82,37 @@ export function rawWebSocket(port: number, path: string, headers: Record<string,
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     });
   });
+}
+
+function firstBytes(chunks: Buffer[], count: number): Buffer {
+  const head: Buffer[] = [];
+  let length = 0;
+  for (const chunk of chunks) {
+    if (length >= count) break;
+    head.push(chunk.subarray(0, count - length));
+    length += head.at(-1)!.length;
+  }
+  return Buffer.concat(head);
+}
+
+/** How many bytes the frame starting `head` (its first up to 10 bytes) takes in all; Infinity until its header is there. */
+function frameLength(head: Buffer): number {
+  if (head.length < 2) return Infinity;
+  const short = head[1]! & 0x7f;
+  const headerLength = short === 126 ? 4 : short === 127 ? 10 : 2;
+  if (head.length < headerLength) return Infinity;
+  return headerLength + (short === 126 ? head.readUInt16BE(2) : short === 127 ? Number(head.readBigUInt64BE(2)) : short);
+}
+
+/** One unmasked frame from the start of `bytes`, or undefined until all of it is there. */
+function serverFrame(bytes: Buffer): { opcode: number; payload: Buffer; end: number } | undefined {
+  if (bytes.length < 2) return undefined;
+  const short = bytes[1]! & 0x7f;
+  const headerLength = short === 126 ? 4 : short === 127 ? 10 : 2;
+  if (bytes.length < headerLength) return undefined;
+  const length = short === 126 ? bytes.readUInt16BE(2) : short === 127 ? Number(bytes.readBigUInt64BE(2)) : short;
+  if (bytes.length < headerLength + length) return undefined;
+  return { opcode: bytes[0]! & 0x0f, payload: bytes.subarray(headerLength, headerLength + length), end: headerLength + length };
 }
 
 function maskedTextFrame(text: string): Buffer {

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import { dispatch, screenSession, type CallerAccess, type ScreenSession } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
+import { EXPORT_BUSY, EXPORT_METHODS, ExportSlot } from './export-slot.ts';
 
 export interface WebServerOptions {
   desk: StationDesk;
@@ -79,6 +80,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
   const access: CallerAccess = { mayConfigure: options.allowSettings === true, refusal: SETTINGS_REFUSAL };
   let allowed: ReadonlySet<string> = new Set();
+  const exportSlot = new ExportSlot();
   const server = createServer((request, response) => {
     if (!allowed.has((request.headers.host ?? '').toLowerCase())) {
       response.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('This station does not answer to that host name. Open the address station serve printed; other names must be in allowedHosts of the station policy.');
@@ -94,7 +96,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     // ws tracks the socket from the moment the upgrade completes, so the cap counts it at once.
-    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.desk, access, limits));
+    sockets.handleUpgrade(request, socket, head, (ws) => connect(ws, options.desk, access, limits, exportSlot));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -168,7 +170,7 @@ function sameSecret(given: string, expected: string): boolean {
  * still goes out whole to a client that reads it. A client that takes
  * nothing for `stallMs` while answers wait is disconnected.
  */
-function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits): void {
+function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits, exportSlot: ExportSlot): void {
   // This socket's own session: unlocked with the engineer PIN at most once, for as long as it stays open.
   const session = screenSession(access);
   let inFlight = 0;
@@ -179,10 +181,15 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
     if (hold && !ws.isPaused) ws.pause();
     else if (!hold && ws.isPaused) ws.resume();
   };
-  const send = (message: unknown) => {
-    if (ws.readyState !== ws.OPEN) return;
+  /** `afterSent` runs once the message is out of this process's hands: given to the kernel, or dropped with a closed socket. */
+  const send = (message: unknown, afterSent?: () => void) => {
+    if (ws.readyState !== ws.OPEN) {
+      afterSent?.();
+      return;
+    }
     ws.send(JSON.stringify(message), () => {
-      // Called once the frame went to the kernel: the client is taking what it is sent.
+      // Called once the frame went to the kernel (the client is taking what it is sent), or failed with the socket.
+      afterSent?.();
       lastTaken = Date.now();
       holdOrRead();
     });
@@ -210,9 +217,9 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
     }
     inFlight++;
     holdOrRead();
-    void handleMessage(desk, text, session).then((answer) => {
+    void handleMessage(desk, text, session, exportSlot).then(({ message, afterSent }) => {
       inFlight--;
-      send(answer);
+      send(message, afterSent);
     });
   });
 }
@@ -227,19 +234,37 @@ function busyAnswer(text: string | undefined, limit: number): unknown {
   return { kind: 'answer', id: Number.isSafeInteger(id) ? id : null, answer: { ok: false, error: `busy: this screen has ${limit} calls being answered, or has not taken their answers yet; try again when it has` } };
 }
 
-/** A call on the wire: {id, method, params}. Anything else is answered with an error and does nothing. */
-export async function handleMessage(desk: StationDesk, text: string | undefined, session: ScreenSession): Promise<unknown> {
+/** What goes back for one call, and what to do once it has been sent (give back the export slot). */
+interface Reply {
+  message: unknown;
+  afterSent?: () => void;
+}
+
+/**
+ * A call on the wire: {id, method, params}. Anything else is answered with an
+ * error and does nothing. An export runs only with the server's one export
+ * slot, which the reply gives back once sent.
+ */
+export async function handleMessage(desk: StationDesk, text: string | undefined, session: ScreenSession, exportSlot: ExportSlot): Promise<Reply> {
   let message: unknown;
   try {
     message = text === undefined ? undefined : JSON.parse(text);
   } catch {
-    return { kind: 'answer', id: null, answer: { ok: false, error: 'refused: the message is not JSON' } };
+    return { message: { kind: 'answer', id: null, answer: { ok: false, error: 'refused: the message is not JSON' } } };
   }
   if (typeof message !== 'object' || message === null || !Number.isSafeInteger((message as { id?: unknown }).id)) {
-    return { kind: 'answer', id: null, answer: { ok: false, error: 'refused: a call is {"id": <integer>, "method": <name>, "params": [...]}' } };
+    return { message: { kind: 'answer', id: null, answer: { ok: false, error: 'refused: a call is {"id": <integer>, "method": <name>, "params": [...]}' } } };
   }
   const { id, method, params } = message as { id: number; method: unknown; params: unknown };
-  return { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], session) };
+  if (typeof method !== 'string' || !EXPORT_METHODS.has(method)) return { message: { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], session) } };
+  const release = exportSlot.take();
+  if (!release) return { message: { kind: 'answer', id, answer: { ok: false, error: `${method}: ${EXPORT_BUSY}` } } };
+  try {
+    return { message: { kind: 'answer', id, answer: await dispatch(desk, method, params ?? [], session) }, afterSent: release };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -12,6 +12,9 @@ import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts'
 import { dispatch } from '../../../main/core/desk/dispatch.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { startWebServer, type RunningWebServer, type WebServerOptions } from '../../../main/core/serve/web-server.ts';
+import { dataFolder } from '../../../main/core/storage/data-folder.ts';
+import { Journal } from '../../../main/core/storage/journal.ts';
+import { SecretBox } from '../../../main/core/storage/secret-box.ts';
 import { rawWebSocket } from '../../helpers/raw-websocket.ts';
 
 const SECRET = 'pk-very-secret-product-key-0001';
@@ -252,6 +255,69 @@ describe('station serve, hardened', () => {
       await flood.closed;
       stop();
     }, 60_000);
+  });
+
+  describe('history exports', () => {
+    /** A station whose journal holds `units` failed tries with long errors (the most a screen is shown): a JSON export of ~`units` × 4.5 KB. */
+    async function stationWithHistory(units: number): Promise<StationDesk> {
+      const key = randomBytes(32);
+      const dataDir = join(dir, 'busy-station');
+      mkdirSync(dataDir, { mode: 0o700 });
+      const journal = Journal.open(dataFolder(dataDir).journal, new SecretBox(key));
+      const error = `the unit did not answer: ${'x'.repeat(3900)}`;
+      for (let i = 0; i < units; i++) journal.finishUnit(journal.startUnit(`EXP${String(i).padStart(6, '0')}`, '/dev/ttyNOPE0').id, 'failed', { step: 'flash', error });
+      journal.close();
+      const station = new StationDesk({ dataDir, settings: jsonFileSettingsStore(join(dataDir, 'settings.json')), secretKey: key });
+      await station.init();
+      await station.saveSettings({ backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: SECRET, ports: ['/dev/ttyNOPE0'], autoStart: false });
+      return station;
+    }
+
+    it('one runs at a time for the whole station: another asked meanwhile, from another screen, is refused, and the first completes', async () => {
+      // ~27 MB: far more than the kernel holds for a client that does not read.
+      const units = 6000;
+      const busy = await stationWithHistory(units);
+      try {
+        server = await startWebServer({ desk: busy, staticDir: join(dir, 'static'), limits: { stallMs: 120_000 } });
+        // A screen that asks for the whole history and does not read it yet: its answer waits in the server.
+        const slow = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
+        expect(slow.response).toMatch(/^HTTP\/1.1 101/);
+        slow.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
+        // Another screen's exports (of nothing, so quick) go through until the first one is running, then are refused.
+        const other = await client(wsUrl());
+        let refusal: Answer | undefined;
+        await expect
+          .poll(
+            async () => {
+              const answer = await other.call('exportCsv', { serial: 'NO-SUCH-UNIT' });
+              if (!answer.ok) refusal = answer;
+              return answer.ok;
+            },
+            { timeout: 30_000, interval: 20 },
+          )
+          .toBe(false);
+        expect(refusal?.error).toBe('exportCsv: refused, an export is already running on this station (from this screen or another); try again when it finishes');
+        // Other calls are not held up by it.
+        expect(await other.call('history', { limit: 1 })).toMatchObject({ ok: true });
+        // The first screen reads at last: its export arrives whole.
+        const first = new Promise<{ ok: boolean; value?: string }>((resolve) =>
+          slow.startReading((text) => {
+            const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
+            if (message.kind === 'answer' && message.id === 1) resolve(message.answer);
+          }),
+        );
+        const answer = await first;
+        expect(answer.ok).toBe(true);
+        expect((JSON.parse(answer.value!) as unknown[]).length).toBe(units);
+        // Once it went out, the station takes the next export.
+        await expect.poll(async () => (await other.call('exportCsv', { serial: 'NO-SUCH-UNIT' })).ok, { timeout: 10_000 }).toBe(true);
+        slow.socket.destroy();
+        other.ws.close();
+      } finally {
+        await server.close();
+        await busy.close(0);
+      }
+    }, 120_000);
   });
 
   it('refuses a token under 16 characters, on loopback too', async () => {
