@@ -101,6 +101,19 @@ describe('a device that echoes the api key in its error', () => {
     expect(described).toContain('the device sent 22 bytes that are not text (not shown: the unit was given the api key)');
   });
 
+  it('writing credentials: a refusal that quotes the command cut off mid-key is reported without the piece of key', async () => {
+    // Firmware that quotes at most 21 characters of what it refuses: "CREDS SET t1 k3y-0123".
+    const driver = await echoingUnit((command) => `ERR BADARG cannot store: ${command.slice(0, 21)}\n`, quickProfile);
+    const error = await driver.writeCredentials(cutCredentials).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(DeviceError);
+    const described = expectNoKeyFragment(error);
+    expect(described).toContain('BADARG');
+    expect(described).toContain('cannot store: CREDS SET t1 [api key]');
+  });
+
   it('verifying credentials: an answer cut off mid-key times out without quoting it', async () => {
     const driver = await echoingUnit(() => `CREDS t1 ${credentials.apiKey.slice(0, 5)}`, quickProfile);
     const error = await driver.verifyCredentials(cutCredentials).then(

@@ -12,6 +12,7 @@ import type {
   FlashOptions,
   StepOptions,
 } from './driver.ts';
+import { redactKey } from './key-redaction.ts';
 import { compileProfilePattern } from './profile/safe-pattern.ts';
 import type { TextProfile } from './profile/schema.ts';
 
@@ -187,7 +188,7 @@ export class ProfileDriver implements DeviceDriver {
 
   /**
    * Before the key goes to the unit or is asked about: its answers are quoted
-   * with the whole key replaced, and raw bytes (an echo cut off mid-key) are
+   * with every piece of the key replaced, and raw bytes (an echo cut off mid-key) are
    * never quoted at all for the rest of this session.
    */
   private guardKey(apiKey: string): void {
@@ -195,9 +196,9 @@ export class ProfileDriver implements DeviceDriver {
     this.reader.withholdReceivedBytes('the unit was given the api key');
   }
 
-  /** Device text as the station may quote it: the api key written to this unit replaced by a marker. */
+  /** Device text as the station may quote it: the api key written to this unit, or any piece of it, replaced by a marker. */
   private redact(text: string): string {
-    return this.writtenKey ? text.replaceAll(this.writtenKey, '[api key]') : text;
+    return redactKey(text, this.writtenKey);
   }
 
   private timeout(spec: { timeoutMs?: number }): number {

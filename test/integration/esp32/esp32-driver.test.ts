@@ -267,6 +267,16 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error.describe()).not.toContain(credentials.apiKey);
   });
 
+  it('nor a piece of it, from a log line cut off mid-key', async () => {
+    const profile = profileFor('esp32s3', { boot: { versionPattern: 'Firmware (?<version>\\S+)', timeoutMs: 800 } });
+    const { driver } = inMemory({ chip: 'esp32s3', appLines: [`I (500) main: provisioned with key ${credentials.apiKey.slice(0, 12)}`] }, profile);
+    await driver.flash(firmware('esp32s3').image);
+    await driver.writeCredentials(credentials);
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error.describe()).toContain('(last line: "I (500) main: provisioned with key [api key]")');
+    expect(error.describe()).not.toContain(credentials.apiKey.slice(0, 4));
+  });
+
   it('an image that does not boot: the reboot fails with the boot log line that says why', async () => {
     const { build } = firmware('esp32c3');
     // A broken build: the app's checksum byte is wrong, so the bootloader refuses it (the flash itself is faithful).

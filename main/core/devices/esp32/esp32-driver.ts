@@ -16,6 +16,7 @@ import { findBootApp, findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX
 import { resetSequence, runResetSequence } from './reset-sequences.ts';
 import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize, writeFlashCompressed } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
+import { redactKey } from '../key-redaction.ts';
 
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
 const ROM_FLASH_WRITE_SIZE = 0x400;
@@ -355,7 +356,7 @@ export class Esp32Driver implements DeviceDriver {
         });
       }
       // Quoted in errors: an application that prints its own key must not put it in the station's messages.
-      if (line.trim()) lastLine = this.writtenKey ? line.trim().replaceAll(this.writtenKey, '[api key]') : line.trim();
+      if (line.trim()) lastLine = redactKey(line.trim(), this.writtenKey);
       for (const [name, pattern] of wanted) {
         const value = pattern.exec(line)?.groups?.[name];
         if (value !== undefined && found[name] === undefined) found[name] = value;
