@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { StationDesk } from '../core/desk/station-desk.ts';
 import { describeError } from '../core/errors.ts';
 import { holdHeapSteady } from '../core/heap-policy.ts';
 import { registerIpc, streamUpdates } from './ipc.ts';
 import { electronSecretKey, electronSettingsStore, openAppStore } from './app-storage.ts';
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, serveAppFile } from './app-protocol.ts';
 import { choosePageSource, isOwnPage } from './page-source.ts';
 import { enableLinearRegexpFallback } from './regexp-safety.ts';
 import { guardNavigation, lockDownSession } from './web-guards.ts';
@@ -13,11 +14,13 @@ import { guardNavigation, lockDownSession } from './web-guards.ts';
 enableLinearRegexpFallback(app.commandLine);
 // The desk runs for a shift; the operating system starts it without V8 flags, and app.commandLine is too late for this process.
 holdHeapSteady();
+// The page's own scheme (station://app/) must be known before ready; it is served once the app is.
+protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
 
 const page = choosePageSource({
   isPackaged: app.isPackaged,
   devServerUrl: process.env.ELECTRON_RENDERER_URL,
-  builtFile: join(import.meta.dirname, '../renderer/index.html'),
+  builtRoot: join(import.meta.dirname, '../renderer'),
 });
 
 function createWindow(desk: StationDesk): BrowserWindow {
@@ -38,8 +41,7 @@ function createWindow(desk: StationDesk): BrowserWindow {
   window.once('ready-to-show', () => window.show());
   guardNavigation(window.webContents, page);
   streamUpdates(desk, window.webContents);
-  if (page.devServerUrl) void window.loadURL(page.devServerUrl);
-  else void window.loadFile(page.file);
+  void window.loadURL(page.url);
   return window;
 }
 
@@ -56,6 +58,7 @@ function quitCleanly(desk: StationDesk): void {
 
 async function start(): Promise<void> {
   lockDownSession(session.defaultSession);
+  protocol.handle(APP_SCHEME, (request) => serveAppFile(page.root, request.url));
   const dataDir = app.getPath('userData');
   const store = openAppStore(dataDir);
   const desk = new StationDesk({ dataDir, settings: electronSettingsStore(store), secretKey: await electronSecretKey(store, dataDir) });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -67,10 +69,21 @@ const electron = vi.hoisted(() => {
   };
   const ipcHandlers = new Map<string, (event: unknown, ...args: unknown[]) => Promise<{ ok: boolean; error?: string }>>();
   const dialog = { showErrorBox: vi.fn() };
+  const schemes: unknown[] = [];
+  const protocolHandlers = new Map<string, (request: { url: string }) => Promise<Response>>();
+  const protocol = {
+    registerSchemesAsPrivileged: (list: unknown[]) => {
+      calls.push('registerSchemesAsPrivileged');
+      schemes.push(...list);
+    },
+    handle: (scheme: string, fn: (request: { url: string }) => Promise<Response>) => protocolHandlers.set(scheme, fn),
+  };
   return {
-    module: { app, BrowserWindow, dialog, session, ipcMain: { handle: (channel: string, fn: never) => ipcHandlers.set(channel, fn) } },
+    module: { app, BrowserWindow, dialog, protocol, session, ipcMain: { handle: (channel: string, fn: never) => ipcHandlers.set(channel, fn) } },
     app,
     calls,
+    schemes,
+    protocolHandlers,
     dialog,
     ipcHandlers,
     sessionHandlers,
@@ -87,6 +100,9 @@ vi.mock('../../main/electron/app-storage.ts', () => ({
   electronSecretKey: () => storage.secretKey(),
 }));
 
+/** The built page (npm test builds it first). */
+const RENDERER = resolve(import.meta.dirname, '../../out/renderer');
+
 const LINEAR_FALLBACK = '--enable-experimental-regexp-engine-on-excessive-backtracks';
 
 async function startMain(options: { isPackaged?: boolean; rendererUrl?: string; jsFlags?: string } = {}): Promise<void> {
@@ -96,6 +112,8 @@ async function startMain(options: { isPackaged?: boolean; rendererUrl?: string; 
   electron.switches.clear();
   if (options.jsFlags) electron.switches.set('js-flags', options.jsFlags);
   electron.ipcHandlers.clear();
+  electron.schemes.length = 0;
+  electron.protocolHandlers.clear();
   electron.app.isPackaged = options.isPackaged ?? false;
   if (options.rendererUrl === undefined) delete process.env.ELECTRON_RENDERER_URL;
   else process.env.ELECTRON_RENDERER_URL = options.rendererUrl;
@@ -116,10 +134,10 @@ describe('the Electron shell is hardened (electron mocked)', () => {
     else process.env.ELECTRON_RENDERER_URL = envBefore;
   });
 
-  it('a packaged build ignores ELECTRON_RENDERER_URL: it loads its own file and trusts no page at that address', async () => {
+  it('a packaged build ignores ELECTRON_RENDERER_URL: it loads its own page and trusts no page at that address', async () => {
     await startMain({ isPackaged: true, rendererUrl: 'https://evil.example/' });
     await started();
-    expect(electron.windows[0]!.loaded).toEqual({ file: expect.stringMatching(/renderer[\\/]index\.html$/) });
+    expect(electron.windows[0]!.loaded).toEqual({ url: 'station://app/index.html' });
     const answer = await electron.ipcHandlers.get(CALL_CHANNEL)!({ senderFrame: { url: 'https://evil.example/' } }, 'snapshot', []);
     expect(answer).toMatchObject({ ok: false, error: expect.stringContaining('not a station page') });
   });
@@ -131,7 +149,7 @@ describe('the Electron shell is hardened (electron mocked)', () => {
 
     await startMain({ rendererUrl: 'http://192.0.2.7:5173' });
     await started();
-    expect(electron.windows[0]!.loaded).toEqual({ file: expect.stringMatching(/renderer[\\/]index\.html$/) });
+    expect(electron.windows[0]!.loaded).toEqual({ url: 'station://app/index.html' });
   });
 
   it('stops a redirect that would take the window away, and lets its own page through', async () => {
@@ -143,8 +161,43 @@ describe('the Electron shell is hardened (electron mocked)', () => {
     redirect!(away, 'https://evil.example/login');
     expect(away.preventDefault).toHaveBeenCalled();
     const home = { preventDefault: vi.fn() };
-    redirect!(home, pathToFileURL(electron.windows[0]!.loaded!.file!).href);
+    redirect!(home, 'station://app/index.html');
     expect(home.preventDefault).not.toHaveBeenCalled();
+    // The built page as a file is not the station's page any more: file:// has no way back in.
+    const asFile = { preventDefault: vi.fn() };
+    redirect!(asFile, pathToFileURL(join(RENDERER, 'index.html')).href);
+    expect(asFile.preventDefault).toHaveBeenCalled();
+  });
+
+  it('serves the page on its own secure, standard scheme, registered before ready, and only the built page\'s files', async () => {
+    await startMain({ isPackaged: true });
+    await started();
+    expect(electron.calls.indexOf('registerSchemesAsPrivileged')).toBeGreaterThanOrEqual(0);
+    expect(electron.calls.indexOf('registerSchemesAsPrivileged')).toBeLessThan(electron.calls.indexOf('whenReady'));
+    expect(electron.schemes).toEqual([{ scheme: 'station', privileges: expect.objectContaining({ standard: true, secure: true }) }]);
+    expect(electron.protocolHandlers.get('station')).toBeTypeOf('function');
+    // What it serves, from the built page (main.ts, run from its source here, would look for it beside main/).
+    const { serveAppFile } = await import('../../main/electron/app-protocol.ts');
+    const serve = (request: { url: string }) => serveAppFile(RENDERER, request.url);
+
+    const page = await serve({ url: 'station://app/index.html' });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await page.text();
+    expect(html).toBe(readFileSync(join(RENDERER, 'index.html'), 'utf8'));
+    // Every script and style the page names, byte for byte, with the type a module script needs.
+    const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((match) => match[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const answer = await serve({ url: `station://app/${asset}` });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(asset.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      expect(Buffer.from(await answer.arrayBuffer()).equals(readFileSync(join(RENDERER, asset)))).toBe(true);
+    }
+    for (const url of ['station://app/../../../../etc/passwd', 'station://app/%2e%2e/%2e%2e/package.json', 'station://app/assets%2f..%2f..%2f..%2fpackage.json', 'station://app/..%5c..%5cpackage.json', 'station://app/index.html%00.js', 'station://other/index.html', 'station://app/missing.js']) {
+      expect((await serve({ url })).status, url).toBe(404);
+    }
   });
 
   it('answers every permission check with no', async () => {
@@ -207,7 +260,7 @@ describe('which page is the station\'s own', () => {
 
   it('matches the dev server by origin, not by a prefix of its address', async () => {
     const { choosePageSource, isOwnPage } = await pageSource();
-    const dev = choosePageSource({ isPackaged: false, devServerUrl: 'http://localhost:5173', builtFile: '/app/out/renderer/index.html' });
+    const dev = choosePageSource({ isPackaged: false, devServerUrl: 'http://localhost:5173', builtRoot: '/app/out/renderer' });
     expect(isOwnPage(dev, 'http://localhost:5173/index.html')).toBe(true);
     expect(isOwnPage(dev, 'http://localhost:51730/')).toBe(false);
     expect(isOwnPage(dev, 'http://localhost:5173.evil.example/')).toBe(false);
@@ -215,7 +268,7 @@ describe('which page is the station\'s own', () => {
 
   it('takes a dev server only on a loopback address', async () => {
     const { choosePageSource } = await pageSource();
-    const devServer = (devServerUrl: string) => choosePageSource({ isPackaged: false, devServerUrl, builtFile: '/b/index.html' }).devServerUrl;
+    const devServer = (devServerUrl: string) => choosePageSource({ isPackaged: false, devServerUrl, builtRoot: '/b' }).devServerUrl;
     expect(devServer('http://127.0.0.1:5173')).toBe('http://127.0.0.1:5173');
     expect(devServer('http://[::1]:5173/')).toBe('http://[::1]:5173');
     expect(devServer('http://127.evil.example:5173')).toBeUndefined();
@@ -223,13 +276,15 @@ describe('which page is the station\'s own', () => {
     expect(devServer('not a url')).toBeUndefined();
   });
 
-  it('matches exactly the built file, on POSIX and Windows paths', async () => {
+  it('matches exactly the built page on the app\'s scheme, and no file:// page', async () => {
     const { choosePageSource, isOwnPage } = await pageSource();
-    const posix = choosePageSource({ isPackaged: true, devServerUrl: undefined, builtFile: '/app/resources/app.asar/out/renderer/index.html' });
-    expect(isOwnPage(posix, 'file:///app/resources/app.asar/out/renderer/index.html')).toBe(true);
-    expect(isOwnPage(posix, 'file:///app/resources/app.asar/out/renderer/other.html')).toBe(false);
-    expect(isOwnPage(posix, 'not a url')).toBe(false);
-    const windows = choosePageSource({ isPackaged: true, devServerUrl: undefined, builtFile: 'C:\\Program Files\\Station\\resources\\app.asar\\out\\renderer\\index.html' });
-    expect(isOwnPage(windows, 'file:///C:/Program%20Files/Station/resources/app.asar/out/renderer/index.html')).toBe(true);
+    const built = choosePageSource({ isPackaged: true, devServerUrl: undefined, builtRoot: '/app/resources/app.asar/out/renderer' });
+    expect(built).toEqual({ url: 'station://app/index.html', root: '/app/resources/app.asar/out/renderer' });
+    expect(isOwnPage(built, 'station://app/index.html')).toBe(true);
+    expect(isOwnPage(built, 'station://app/index.html#history')).toBe(true);
+    expect(isOwnPage(built, 'station://app/other.html')).toBe(false);
+    expect(isOwnPage(built, 'station://app.evil/index.html')).toBe(false);
+    expect(isOwnPage(built, 'file:///app/resources/app.asar/out/renderer/index.html')).toBe(false);
+    expect(isOwnPage(built, 'not a url')).toBe(false);
   });
 });

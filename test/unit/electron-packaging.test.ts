@@ -22,6 +22,8 @@ describe('the packaged app\'s Electron fuses', () => {
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
       enableCookieEncryption: true,
+      // The page comes from station://app/ (app-protocol.ts), so file:// keeps only a browser's rights.
+      grantFileProtocolExtraPrivileges: false,
     });
     // Asar integrity and OnlyLoadAppFromAsar mean nothing without an archive.
     expect(config.asar ?? true).toBe(true);

@@ -15,7 +15,7 @@ function newDesk(settings = { read: (): unknown => undefined, write: vi.fn() }) 
 }
 
 describe('IPC wiring (electron mocked)', () => {
-  const trusted = { senderFrame: { url: 'file:///app/out/renderer/index.html' } };
+  const trusted = { senderFrame: { url: 'station://app/index.html' } };
   const foreign = { senderFrame: { url: 'https://example.com/' } };
   let desk: StationDesk;
   let settings: ReturnType<typeof newDesk>['settings'];
@@ -165,7 +165,13 @@ const electron = vi.hoisted(() => {
   };
   const ipcHandlers = new Map<string, unknown>();
   return {
-    module: { app, BrowserWindow, ipcMain: { handle: vi.fn((channel: string, fn: unknown) => ipcHandlers.set(channel, fn)) }, session },
+    module: {
+      app,
+      BrowserWindow,
+      ipcMain: { handle: vi.fn((channel: string, fn: unknown) => ipcHandlers.set(channel, fn)) },
+      protocol: { registerSchemesAsPrivileged: vi.fn(), handle: vi.fn() },
+      session,
+    },
     windows,
     app,
     appHandlers,
