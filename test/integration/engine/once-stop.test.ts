@@ -10,6 +10,7 @@ import { StationError } from '../../../main/core/errors.ts';
 import { openPort } from '../../../main/core/ports/open-port.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
 import { smallDisk } from '../../helpers/small-disk.ts';
+import { makePtyPair } from '../../helpers/pty-pair.ts';
 import { until } from '../../helpers/until.ts';
 
 /**
@@ -154,5 +155,33 @@ describe('provisionOnce, stopped', () => {
         [third, 'failed'],
       ].sort(),
     );
+  });
+
+  it('stopped while a port waits for a unit that never answers (an empty slot): the tile says cancelled, the history records nothing', { timeout: 90_000 }, async () => {
+    const { station, ports } = await line(['UNIT-A']);
+    const empty = await makePtyPair();
+    cleanup.push(() => empty.dispose());
+    const asked = new Set<string>();
+    const identifying = new Set<string>();
+    const controller = new AbortController();
+    const run = station.provisionOnce(
+      [ports[0]!, empty.a],
+      (event: StationEvent) => {
+        if (event.type === 'prompt' && event.prompt) asked.add(event.port);
+        if (event.type === 'step' && event.step === 'identify' && event.status === 'started') identifying.add(event.port);
+      },
+      controller.signal,
+    );
+    // A's unit is at work; the empty slot is asking a unit that is not there.
+    await until(() => asked.has(ports[0]!) && identifying.has(empty.a), 30_000);
+    controller.abort();
+    const outcomes: UnitOutcome[] = await run;
+
+    expect(outcomes.map((outcome) => [outcome.port, outcome.serial, outcome.errorCode])).toEqual([
+      [ports[0], 'UNIT-A', 'CANCELLED'],
+      [empty.a, undefined, 'CANCELLED'],
+    ]);
+    // Only the unit that was there has a record; the empty slot left no attempt without a serial.
+    expect(station.history({ order: 'oldest' }).map((attempt) => [attempt.port, attempt.serial, attempt.result])).toEqual([[ports[0], 'UNIT-A', 'cancelled']]);
   });
 });

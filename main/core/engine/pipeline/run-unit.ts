@@ -35,13 +35,18 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
       } catch (error) {
         const described = describe(error, deps.port, unit.serial, step.name);
         timings[step.name] = elapsed();
+        // A cancel (the operator's, or a stopped line) is recorded as cancelled: it says nothing of the unit.
+        const cancelled = deps.signal?.aborted === true || (isStationError(error) && error.code === 'CANCELLED');
+        if (cancelled && unit.unitId === undefined && unit.serial === undefined) {
+          // Stopped before any unit answered (an empty slot, a unit still booting): there is no unit to record.
+          deps.emit({ type: 'step', port: deps.port, serial: undefined, step: step.name, status: 'failed', error: described });
+          return outcome(deps, unit, timings, 'failed', step.name, described, 'CANCELLED');
+        }
         if (unit.unitId === undefined) unit.unitId = deps.journal.startUnit(unit.serial ?? '', deps.port, attemptTrace(deps)).id;
         recordFirmware(deps, unit);
         // Credentials the cloud refused (revoked by a newer activation, or reset by the vendor) are not handed to the next attempt.
         if (error instanceof CloudError && error.failure === 'unauthorized') deps.journal.setCredentialsState(unit.unitId, 'none');
         deps.journal.recordStep(unit.unitId, step.name, 'failed', { durationMs: timings[step.name], detail: described });
-        // A cancel (the operator's, or a stopped line) is recorded as cancelled: it says nothing of the unit.
-        const cancelled = deps.signal?.aborted === true || (isStationError(error) && error.code === 'CANCELLED');
         deps.journal.finishUnit(unit.unitId, 'failed', { step: step.name, error: described, cancelled });
         deps.journal.cancelOutbox(unit.unitId, `cancelled: the unit failed at ${step.name}`);
         deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: step.name, status: 'failed', error: described });
