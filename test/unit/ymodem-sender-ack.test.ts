@@ -50,21 +50,22 @@ class ScriptedPort implements BytePort {
   }
 }
 
-function start(data: Buffer, signal?: AbortSignal) {
+/** An XMODEM-1K transfer under way: the receiver asked ('C'), block 1 went out, and the sender waits for its answer. */
+async function atFirstBlock(data: Buffer, signal?: AbortSignal) {
   const port = new ScriptedPort();
   const reader = new PortReader(port);
   const sent = sendFile({ port, reader }, { protocol: 'xmodem1k', fileName: 'fw.bin', data, signal, blockTimeoutMs: 5000 });
+  await port.waiting(reader);
+  port.deliver(CRC_REQUEST);
+  await port.written(1);
+  await port.waiting(reader);
   return { port, reader, sent };
 }
 
 describe('stop-and-wait sender: the next block answers the ACK', () => {
   it('writes block n+1 inside the delivery of block n\'s ACK, before any await resumes', async () => {
-    const { port, reader, sent } = start(randomBytes(3000));
-    await port.waiting(reader);
-    port.deliver(CRC_REQUEST);
-    await port.written(1);
+    const { port, reader, sent } = await atFirstBlock(randomBytes(3000));
     expect(port.writes[0]![1]).toBe(1);
-    await port.waiting(reader);
 
     port.deliver(ACK);
     // Synchronously: block 2 left in the same wake-up as the ACK that asked for it.
@@ -89,11 +90,7 @@ describe('stop-and-wait sender: the next block answers the ACK', () => {
   });
 
   it('answers a NAK with the same block, and sends nothing ahead', async () => {
-    const { port, reader, sent } = start(randomBytes(2000));
-    await port.waiting(reader);
-    port.deliver(CRC_REQUEST);
-    await port.written(1);
-    await port.waiting(reader);
+    const { port, reader, sent } = await atFirstBlock(randomBytes(2000));
 
     port.deliver(NAK);
     expect(port.writes).toHaveLength(1);
@@ -113,11 +110,7 @@ describe('stop-and-wait sender: the next block answers the ACK', () => {
 
   it('sends nothing ahead once the transfer is cancelled', async () => {
     const controller = new AbortController();
-    const { port, reader, sent } = start(randomBytes(3000), controller.signal);
-    await port.waiting(reader);
-    port.deliver(CRC_REQUEST);
-    await port.written(1);
-    await port.waiting(reader);
+    const { port, sent } = await atFirstBlock(randomBytes(3000), controller.signal);
 
     controller.abort();
     port.deliver(ACK);
@@ -127,11 +120,7 @@ describe('stop-and-wait sender: the next block answers the ACK', () => {
   });
 
   it('fails with the port\'s own error when the block written ahead cannot go out', async () => {
-    const { port, reader, sent } = start(randomBytes(3000));
-    await port.waiting(reader);
-    port.deliver(CRC_REQUEST);
-    await port.written(1);
-    await port.waiting(reader);
+    const { port, sent } = await atFirstBlock(randomBytes(3000));
 
     port.failWrites = true;
     port.deliver(ACK);
