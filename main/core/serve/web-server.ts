@@ -168,14 +168,19 @@ function sameSecret(given: string, expected: string): boolean {
  * already read meanwhile are answered "busy". So what one client makes the
  * server hold is bounded, however fast it sends; a big answer (a CSV export)
  * still goes out whole to a client that reads it. A client that takes
- * nothing for `stallMs` while answers wait is disconnected.
+ * nothing for `stallMs` while answers wait is disconnected; while an export
+ * of any size waits, too, since until it is out no screen can export.
  */
 function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits, exportSlot: ExportSlot): void {
   // This socket's own session: unlocked with the engineer PIN at most once, for as long as it stays open.
   const session = screenSession(access);
   let inFlight = 0;
   let lastTaken = Date.now();
+  // Export answers handed to the socket and not yet out: each holds the server's one export slot meanwhile.
+  let exportsGoingOut = 0;
   const backlogged = () => ws.bufferedAmount > limits.maxBufferedBytes;
+  // Waiting on this client: more than it may leave unread, or an export (however small) that holds the slot for every screen.
+  const heldUp = () => backlogged() || (exportsGoingOut > 0 && ws.bufferedAmount > 0);
   const holdOrRead = () => {
     const hold = inFlight >= limits.maxCallsInFlight || backlogged();
     if (hold && !ws.isPaused) ws.pause();
@@ -187,8 +192,12 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
       afterSent?.();
       return;
     }
+    // The client's time to take what it is sent counts from when something starts waiting for it, not from a quiet spell before.
+    if (ws.bufferedAmount === 0) lastTaken = Date.now();
+    if (afterSent) exportsGoingOut++;
     ws.send(JSON.stringify(message), () => {
       // Called once the frame went to the kernel (the client is taking what it is sent), or failed with the socket.
+      if (afterSent) exportsGoingOut--;
       afterSent?.();
       lastTaken = Date.now();
       holdOrRead();
@@ -197,7 +206,7 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
   };
   const watchdog = setInterval(
     () => {
-      if (backlogged() && Date.now() - lastTaken > limits.stallMs) ws.terminate();
+      if (heldUp() && Date.now() - lastTaken > limits.stallMs) ws.terminate();
     },
     Math.min(1000, limits.stallMs / 2),
   );

@@ -318,6 +318,58 @@ describe('station serve, hardened', () => {
         await busy.close(0);
       }
     }, 120_000);
+
+    it('a screen that asks for an export and stops reading gives the slot back once it has taken nothing for stallMs, however little of it waits', async () => {
+      const busy = await stationWithHistory(6000);
+      try {
+        // Room for the whole export unread, so the socket is never over its byte limit: only the export holds the slot.
+        server = await startWebServer({ desk: busy, staticDir: join(dir, 'static'), limits: { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000 } });
+        const stuck = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
+        stuck.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
+        const other = await client(wsUrl());
+        // Once the first export is under way, the other screen is refused...
+        await expect.poll(async () => (await other.call('exportCsv', { serial: 'NO-SUCH-UNIT' })).ok, { timeout: 30_000, interval: 20 }).toBe(false);
+        // ...until the screen that does not read is let go, and the station exports again.
+        await expect.poll(async () => (await other.call('exportCsv', { serial: 'NO-SUCH-UNIT' })).ok, { timeout: 30_000, interval: 100 }).toBe(true);
+        // The writes it makes now find the connection gone: the server hung up on it.
+        stuck.keepWriting(JSON.stringify({ id: 2, method: 'history', params: [{ limit: 1 }] }), 50);
+        await stuck.closed;
+        other.ws.close();
+      } finally {
+        await server.close();
+        await busy.close(0);
+      }
+    }, 120_000);
+
+    it('a screen quiet for longer than stallMs still gets a big export it reads after a short pause', async () => {
+      const units = 6000;
+      const busy = await stationWithHistory(units);
+      try {
+        server = await startWebServer({ desk: busy, staticDir: join(dir, 'static'), limits: { stallMs: 6000 } });
+        const reader = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
+        // Nothing is sent to it for longer than stallMs: the line is quiet.
+        await new Promise((resolve) => setTimeout(resolve, 6500));
+        let gone = false;
+        void reader.closed.then(() => (gone = true));
+        reader.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
+        // It reads after a pause well under stallMs (the export is built meanwhile, then waits for it), and the export arrives whole.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const answer = await new Promise<{ ok: boolean; value?: string } | undefined>((resolve) => {
+          void reader.closed.then(() => resolve(undefined));
+          reader.startReading((text) => {
+            const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
+            if (message.kind === 'answer' && message.id === 1) resolve(message.answer);
+          });
+        });
+        expect(gone).toBe(false);
+        expect(answer?.ok).toBe(true);
+        expect((JSON.parse(answer!.value!) as unknown[]).length).toBe(units);
+        reader.socket.destroy();
+      } finally {
+        await server.close();
+        await busy.close(0);
+      }
+    }, 120_000);
   });
 
   it('refuses a token under 16 characters, on loopback too', async () => {
