@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs';
 import { extname, isAbsolute, join, relative } from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../core/serve/content-security-policy.ts';
 
@@ -88,12 +88,9 @@ export async function serveAppFile(root: string, url: string): Promise<Response>
   const file = appFilePath(root, url);
   const headers = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' };
   if (!file) return new Response('not found', { status: 404, headers });
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch {
-    return new Response('not found', { status: 404, headers });
-  }
+  // fs's callback API, the one Electron has read inside app.asar for longest.
+  const body = await new Promise<Buffer | undefined>((resolve) => readFile(file, (error, data) => resolve(error ? undefined : data)));
+  if (!body) return new Response('not found', { status: 404, headers });
   const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
   return new Response(new Uint8Array(body), { status: 200, headers: { ...headers, 'Content-Type': type } });
 }
