@@ -74,6 +74,8 @@ export class Station {
   private readonly activeSerials = new ActiveSerials();
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
   private readonly running = new Map<string, AbortController>();
+  /** Ports whose line waits for a place (concurrency.ports) to start their next unit: busy too. */
+  private readonly queued = new Set<string>();
   /** The unit each port last finished (a cancel does not finish it): a restarted line does not do it again. */
   private readonly finishedOnPort = new Map<string, string>();
   private readonly open: typeof openPort;
@@ -223,19 +225,12 @@ export class Station {
     const stop = new LineStop(signal);
     const limiter = new Limiter(this.config.concurrency.ports);
     const outcomes = await Promise.all(
-      ports.map(async (port) => {
-        let started = false;
-        try {
-          return await limiter.run(() => {
-            started = true;
-            return this.runOne(port, onEvent, stop.signal);
-          }, stop.signal);
-        } catch (error) {
-          // Stopped before its turn came: no unit, nothing to record.
-          if (started) stop.fail(error);
+      ports.map((port) =>
+        this.runInTurn(limiter, port, onEvent, stop.signal).catch((error: unknown) => {
+          stop.fail(error);
           return undefined;
-        }
-      }),
+        }),
+      ),
     );
     stop.settle();
     return outcomes.filter((outcome) => outcome !== undefined);
@@ -269,17 +264,7 @@ export class Station {
           await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal, pollMs: options.swapPollMs }).catch(() => undefined);
         }
         while (!signal.aborted) {
-          let started = false;
-          const outcome = await units
-            .run(() => {
-              started = true;
-              return this.runOne(port, onEvent, signal);
-            }, signal)
-            .catch((error: unknown) => {
-              // Stopped before its turn came: no unit, nothing to record.
-              if (started) throw error;
-              return undefined;
-            });
+          const outcome = await this.runInTurn(units, port, onEvent, signal);
           if (!outcome) break;
           outcomes.push(outcome);
           if (signal.aborted) break;
@@ -326,14 +311,39 @@ export class Station {
     return failed;
   }
 
-  /** Whether a unit is at work on this port now. */
+  /** Whether a unit is at work on this port now, or the line waits for a place to start one there. */
   isBusy(port: string): boolean {
-    return this.running.has(port);
+    return this.running.has(port) || this.queued.has(port);
   }
 
-  /** Throws when a unit is at work on the port: one unit per port at a time. */
+  /** Throws when a unit is at work on the port, or about to be: one unit per port at a time. */
   requireIdle(port: string): void {
-    if (this.isBusy(port)) throw new StationError('PORT_BUSY', `port ${port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+    if (this.queued.has(port)) {
+      throw new StationError('PORT_BUSY', `port ${port} is waiting for its turn to take a unit (concurrency.ports)`, { hint: 'Wait for it, or stop the line first.' });
+    }
+    if (this.running.has(port)) throw new StationError('PORT_BUSY', `port ${port} already has a unit at work`, { hint: 'Wait for it, or cancel it first.' });
+  }
+
+  /**
+   * One unit on `port` once `places` has room; undefined when the line stops
+   * before its turn comes (no unit: nothing to record). While it waits the
+   * port counts as busy, so a retry cannot start a second unit on it.
+   */
+  private async runInTurn(places: Limiter, port: string, onEvent: (event: StationEvent) => void, signal: AbortSignal): Promise<UnitOutcome | undefined> {
+    let started = false;
+    this.queued.add(port);
+    try {
+      return await places.run(() => {
+        started = true;
+        this.queued.delete(port);
+        return this.runOne(port, onEvent, signal);
+      }, signal);
+    } catch (error) {
+      if (started) throw error;
+      return undefined;
+    } finally {
+      this.queued.delete(port);
+    }
   }
 
   /** Cancels the unit on one port (its record says cancelled, at the step it was in). Returns false if the port was idle. */

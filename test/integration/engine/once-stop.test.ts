@@ -140,6 +140,9 @@ describe('provisionOnce, stopped', () => {
     const [first, second] = [...asked] as [string, string];
     const third = ports.find((port) => !asked.has(port))!;
     expect(started.has(third)).toBe(false);
+    // Waiting for its place, the port is taken: a retry there would put a second unit on it.
+    expect(station.isBusy(third)).toBe(true);
+    expect(() => station.requireIdle(third)).toThrow(/waiting for its turn to take a unit \(concurrency\.ports\)/);
 
     // The first unit's label comes: it finishes, and only then does the third port start its unit.
     station.answerOperator({ port: first, value: first === ports[0] ? 'UNIT-A' : 'UNIT-B' });
