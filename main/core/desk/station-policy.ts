@@ -3,6 +3,7 @@ import { dirname, isAbsolute, normalize, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parsePrinterAddress, type PrinterTarget } from '../labels/label-printer.ts';
+import { deviceKind, describeDeviceKind, kindByName, type DeviceKind } from '../ports/device-kind.ts';
 import { parseTcpAddress } from '../ports/tcp-port.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
@@ -11,7 +12,9 @@ import { parseJson, parseOrThrow } from '../validation.ts';
  * What a screen may name, held where no screen can write: the operator's
  * station policy file. Settings saved from a screen (the app's window or a
  * browser through `station serve`) may use a tcp:// port only if it is listed
- * here, and a firmware file only from the firmware folder; `station serve`
+ * here, a pseudo-terminal only if the policy allows them, never one of the
+ * machine's own terminals or a memory device, and a firmware file only from
+ * the firmware folder; `station serve`
  * also answers to the extra host names listed here. A line configuration given
  * with --config is the operator's own and is not held to this.
  */
@@ -45,6 +48,13 @@ export const stationPolicySchema = z
       .array(z.string().refine((printer) => parseTcpAddress(printer) !== undefined, 'must be tcp://host:port'))
       .max(64)
       .default([]),
+    /**
+     * Whether a screen may name a pseudo-terminal (/dev/pts/N) as a port: a
+     * simulated line or a socat bridge needs it. Off by default: a pty may be
+     * someone's terminal session, whose keystrokes the station would read and
+     * into which it would write.
+     */
+    pseudoTerminals: z.boolean().default(false),
   })
   .strict();
 
@@ -55,6 +65,7 @@ export interface StationPolicy {
   maxFirmwareBytes: number;
   allowedHosts: string[];
   labelPrinters: string[];
+  pseudoTerminals: boolean;
   /** Where the rules come from, for error messages: the file, or "the default station policy". */
   source: string;
 }
@@ -82,6 +93,7 @@ export function loadStationPolicy(dataDir: string, file?: string): StationPolicy
     maxFirmwareBytes: parsed.maxFirmwareBytes,
     allowedHosts: parsed.allowedHosts.map((host) => host.toLowerCase()),
     labelPrinters: parsed.labelPrinters.map(normalizeTcp),
+    pseudoTerminals: parsed.pseudoTerminals,
     source: text === undefined ? `the default station policy (no ${path})` : `the station policy ${path}`,
   };
   // A screen may read (flash) and write (upload) what is in the firmware folder: it must not hold the key, the settings or this file.
@@ -107,7 +119,9 @@ export function defaultStationPolicy(dataDir: string): StationPolicy {
  * A port a screen named: a tcp:// port listed in the policy, or a serial
  * device (a character device; a path under /dev/ when not plugged in yet;
  * COMn on Windows). Anything else, e.g. a file, is refused: the station would
- * write to it and show what it read back.
+ * write to it and show what it read back. So are the machine's own terminals
+ * and memory devices, and pseudo-terminals unless the policy allows them:
+ * judged by the device itself (its number on Linux), after following links.
  */
 export function checkScreenPort(port: string, policy: StationPolicy): void {
   if (/^tcp:/i.test(port)) {
@@ -119,18 +133,33 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
     return;
   }
   if (process.platform === 'win32' && /^(?:\\\\\.\\)?COM\d{1,3}$/i.test(port)) return;
-  const refuse = (why: string) =>
-    new ConfigError(`port ${port} ${why}`, { hint: 'Name a serial port (e.g. /dev/ttyACM0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.' });
+  const refuse = (why: string) => new ConfigError(`port ${port} ${why}`, { hint: SERIAL_PORT_HINT });
   if (!isAbsolute(port)) throw refuse('is not a serial port path');
   let real: string;
   try {
     real = realpathSync(port);
   } catch {
-    // Not plugged in yet: only device paths, where only the system creates files.
-    if (!isInside(normalize(port), '/dev') || normalize(port) === '/dev') throw refuse('does not exist and is not under /dev');
+    // Not plugged in yet: only device paths, where only the system creates files; a pty to come is judged by its name.
+    const path = normalize(port);
+    if (!isInside(path, '/dev') || path === '/dev') throw refuse('does not exist and is not under /dev');
+    refuseDeviceKind(port, path, kindByName(path), policy);
     return;
   }
   if (!statSync(real).isCharacterDevice()) throw refuse('is not a serial device');
+  refuseDeviceKind(port, real, deviceKind(real), policy);
+}
+
+const SERIAL_PORT_HINT = 'Name a serial port (e.g. /dev/ttyACM0, /dev/ttyUSB0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.';
+
+/** Refuses a device a screen may not name; `real` is where the port's links lead, said when it differs. */
+function refuseDeviceKind(port: string, real: string, kind: DeviceKind, policy: StationPolicy): void {
+  if (kind === 'other' || (kind === 'pseudo-terminal' && policy.pseudoTerminals)) return;
+  const named = real === port ? port : `${port} (${real})`;
+  const hint =
+    kind === 'pseudo-terminal'
+      ? `${SERIAL_PORT_HINT} For a simulated line or a socat bridge on ptys, ask the station's operator to set "pseudoTerminals": true in the station policy file and restart the station.`
+      : SERIAL_PORT_HINT;
+  throw new ConfigError(`port ${named} is ${describeDeviceKind(kind)}, which a screen may not name`, { hint });
 }
 
 /**
