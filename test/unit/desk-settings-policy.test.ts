@@ -99,11 +99,26 @@ describe('settings from a screen, held to the station policy', () => {
       expect(storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['TCP://127.0.0.1:4001'] }), undefined, box, allowing).ports).toEqual(['TCP://127.0.0.1:4001']);
     });
 
-    it('a file is not a serial port; a pty and a device not plugged in yet are', () => {
+    it('a file is not a serial port; a device not plugged in yet is', () => {
       for (const port of [join(dataDir, 'station.key'), 'relative/tty', '/tmp/not-a-device-yet']) {
         expect(() => storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: [port] }), undefined, box, policy), port).toThrow(/Port .*(not a serial|does not exist)/);
       }
-      expect(storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['/dev/ttyACM7', '/dev/null'] }), undefined, box, policy).ports).toHaveLength(2);
+      expect(storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports: ['/dev/ttyACM7'] }), undefined, box, policy).ports).toHaveLength(1);
+    });
+
+    it('a memory device or a pty is refused on the ports field, with what to do', () => {
+      const problems = (ports: string[]) => {
+        try {
+          storeInput(gadgetkeeper('http://127.0.0.1:8080', { ports }), undefined, box, policy);
+        } catch (error) {
+          return (error as { problems?: Array<{ field: string; message: string }> }).problems ?? [];
+        }
+        return [];
+      };
+      expect(problems(['/dev/ttyACM7', '/dev/null', '/dev/pts/4093'])).toEqual([
+        expect.objectContaining({ field: 'ports', message: expect.stringMatching(/^Port \/dev\/null is a memory device .*which a screen may not name\. Name a serial port/) }),
+        expect.objectContaining({ field: 'ports', message: expect.stringMatching(/^Port \/dev\/pts\/4093 is a pseudo-terminal .*set "pseudoTerminals": true in the station policy file/) }),
+      ]);
     });
   });
 

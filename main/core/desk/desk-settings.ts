@@ -134,13 +134,13 @@ function describeCloud(backend: string, url: string): string {
 export function toLineConfig(settings: LineSettings, box: SecretBox, policy: StationPolicy): LineConfig {
   const backend = backendOrRefuse(settings.backend);
   const problems: FieldProblem[] = [];
-  // The station policy's rules, each broken one on the field it concerns.
+  // The station policy's rules, each broken one on the field it concerns, with what to do: the screen shows only the field's problems.
   const policed = (field: string, check: () => void) => {
     try {
       check();
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      problems.push(fieldProblem(field, sentence(error.message), backend));
+      problems.push(fieldProblem(field, error.hint ? `${sentence(error.message)}. ${error.hint}` : sentence(error.message), backend));
     }
   };
   for (const port of settings.ports) policed('ports', () => checkScreenPort(typeof port === 'string' ? port : port.path, policy));
