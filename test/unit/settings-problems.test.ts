@@ -47,7 +47,7 @@ describe('settings problems in plain words, on the field a technician sees', () 
     const byField = (field: string) => found.filter((problem) => problem.field === field).map((problem) => problem.message);
     expect(byField('providerKind')).toEqual([expect.stringMatching(/^Provider kind must be one of .*json/)]);
     expect(byField('url')).toEqual(['Address is required']);
-    expect(byField('ports')).toEqual(expect.arrayContaining(['Port dev/ttyACM0 is not a serial port path', expect.stringMatching(/^Ports: a slot is 1 to 16 letters/)]));
+    expect(byField('ports')).toEqual(expect.arrayContaining([expect.stringMatching(/^Port dev\/ttyACM0 is not a serial port path\. Name a serial port \(e\.g\. \/dev\/ttyACM0/), expect.stringMatching(/^Ports: a slot is 1 to 16 letters/)]));
   });
 
   it('an unknown backend is a problem of the backend field', () => {
