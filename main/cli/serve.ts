@@ -36,8 +36,8 @@ on every start unless you give one.
                      upload firmware (refused otherwise)
   --allow-host NAME  a host name browsers use to reach this station, besides
                      loopback and this machine's addresses (repeatable)
-  --policy FILE      the station policy: tcp:// ports and the firmware folder a screen
-                     may use, more host names (default <data dir>/station-policy.json)
+  --policy FILE      the station policy: tcp:// ports, ptys and the firmware folder a
+                     screen may use, more host names (default <data dir>/station-policy.json)
   --data-dir DIR     journal, settings, firmware cache and key (default ~/.local/share/provisioning-station)
 
 Runs until Ctrl-C; units at work are given 30 s to finish, then cancelled.`;

@@ -30,7 +30,7 @@ export interface DeskOptions {
   secretKey: Buffer;
   /** A line configuration file given on the command line: it wins over saved settings, which cannot then be edited. */
   fixedConfig?: { config: LineConfig; source: string };
-  /** What a screen may name (tcp:// ports, the firmware folder); default: <dataDir>/station-policy.json, or the defaults without it. */
+  /** What a screen may name (tcp:// ports, ptys, the firmware folder); default: <dataDir>/station-policy.json, or the defaults without it. */
   policy?: StationPolicy;
   listPorts?: () => Promise<DiscoveredPort[]>;
   open?: typeof openPort;
