@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -108,6 +108,26 @@ describe('ports a screen may not name, held by checkScreenPort on real devices',
     // Allowing ptys does not allow the system's terminals.
     expect(refusal('/dev/tty', allowing)).toMatch(/one of this machine's own terminals/);
     expect(refusal('/dev/null', allowing)).toMatch(/memory device/);
+  });
+
+  it('a path under /dev not there yet is refused where it could later be anything: a link to nothing, a world-writable folder', async ({ annotate }) => {
+    // /dev/fd/N of a file deleted while open: the link is there, its target is not (nor a device).
+    const deleted = join(dir, 'deleted');
+    writeFileSync(deleted, 'x');
+    const fd = openSync(deleted, 'r+');
+    try {
+      unlinkSync(deleted);
+      expect(refusal(`/dev/fd/${fd}`, policy)).toMatch(new RegExp(`^port /dev/fd/${fd} is a link that leads to no device`));
+    } finally {
+      closeSync(fd);
+    }
+    expect(refusal('/dev/null/ttyUSB0', policy)).toMatch(/^port \/dev\/null\/ttyUSB0 does not exist, and \/dev\/null is not a folder/);
+    expect(refusal('/dev/serial/by-id/usb-FTDI_FT232R-if00-port0', policy)).toBe('accepted');
+    if (!existsSync('/dev/shm')) {
+      await annotate('this machine has no /dev/shm; the world-writable folder is not checked here');
+      return;
+    }
+    expect(refusal('/dev/shm/ttyUSB9', policy)).toMatch(/^port \/dev\/shm\/ttyUSB9 does not exist, and \/dev\/shm is a folder any program may create files in/);
   });
 
   it('a real serial port stays allowed', async ({ annotate }) => {

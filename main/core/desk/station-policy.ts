@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
@@ -142,6 +142,11 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
     // Not plugged in yet: only device paths, where only the system creates files; a pty to come is judged by its name.
     const path = normalize(port);
     if (!isInside(path, '/dev') || path === '/dev') throw refuse('does not exist and is not under /dev');
+    // There, but leading nowhere a device can be: /dev/fd/N of a pipe or of a deleted file, /dev/stdin on a pipe.
+    if (existsAsLink(path)) throw refuse('is a link that leads to no device (like /dev/fd/N of a pipe or a deleted file)');
+    // /dev/shm and the like: any program may create the path later, as a link to anything.
+    const unsafe = unsafeFolder(nearestFolder(path));
+    if (unsafe) throw refuse(`does not exist, and ${unsafe}`);
     refuseDeviceKind(port, path, kindByName(path), policy);
     return;
   }
@@ -203,6 +208,36 @@ export function resolveFirmwareFile(name: string, policy: StationPolicy): string
   if (real === realFolder || !isInside(real, realFolder)) throw refuse(`is outside the firmware folder ${folder}`);
   if (!statSync(real).isFile()) throw refuse('is not a file');
   return real;
+}
+
+/** True when `path` itself is there (a link that may lead nowhere); links before its last part are followed. */
+function existsAsLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The deepest folder of `path` (absolute, normalized) that exists. */
+function nearestFolder(path: string): string {
+  let folder = dirname(path);
+  while (!existsAsLink(folder) && folder !== dirname(folder)) folder = dirname(folder);
+  return folder;
+}
+
+/** Why a device could not safely appear in `folder` later, if it could not. */
+function unsafeFolder(folder: string): string | undefined {
+  let info;
+  try {
+    info = statSync(folder);
+  } catch {
+    return `${folder} leads nowhere`;
+  }
+  if (!info.isDirectory()) return `${folder} is not a folder`;
+  if (info.mode & 0o002) return `${folder} is a folder any program may create files in`;
+  return undefined;
 }
 
 function normalizeTcp(port: string): string {
