@@ -121,7 +121,7 @@ export class PortReader {
       const cleanup = () => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
-        this.waiter = undefined;
+        if (this.waiter === waiter) this.waiter = undefined;
       };
       const fail = (error: Error) => {
         cleanup();
@@ -131,19 +131,23 @@ export class PortReader {
         try {
           const value = take();
           if (value === undefined) return;
-          cleanup();
+          // The read is over before anyone hears of it: bytes arriving from here on are for the next read.
+          if (this.waiter === waiter) this.waiter = undefined;
+          // What answers the value (a transfer's next block) goes out before the timer's bookkeeping.
           onValue?.(value);
+          cleanup();
           resolve(value);
         } catch (error) {
           fail(error as Error);
         }
       };
       const onAbort = () => fail(new CancelledError('cancelled', { where: { port: this.port.path } }));
+      const waiter = { poll, fail };
       const timer = setTimeout(() => fail(this.timeoutError(options)), options.timeoutMs);
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.port.isOpen) return fail(this.portGoneError());
-      this.waiter = { poll, fail };
+      this.waiter = waiter;
       poll();
     });
   }
