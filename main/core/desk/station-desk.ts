@@ -8,7 +8,7 @@ import { Station, type StationNotice } from '../engine/station.ts';
 import { ConfigError, StationError, describeError } from '../errors.ts';
 import { labelTemplateProblems, renderLabel, sampleLabelValues } from '../labels/label-template.ts';
 import { PortDiscovery, type DiscoveredPort } from '../ports/discovery.ts';
-import type { openPort } from '../ports/open-port.ts';
+import { openPort } from '../ports/open-port.ts';
 import { startDemoLine, type DemoLine } from '../simulator/demo-line.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { exportableAttempt, historyCsv, labelState } from '../storage/history-export.ts';
@@ -20,7 +20,7 @@ import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
 import { OperatorAccess, type ScreenSession } from './operator-access.ts';
 import { fieldProblem, SettingsRefused } from './settings-problems.ts';
-import { loadStationPolicy, type StationPolicy } from './station-policy.ts';
+import { loadStationPolicy, policedOpen, type StationPolicy } from './station-policy.ts';
 
 export interface DeskOptions {
   /** Journal, firmware cache; the demo line keeps its own journal in a subfolder. */
@@ -377,7 +377,10 @@ export class StationDesk {
     await this.closeStation();
     this.problem = undefined;
     try {
-      this.station = await Station.open({ config, dataDir, profile, open, secretKey: this.options.secretKey });
+      // A line from a screen is held to the station policy at every open of a port, not only when its settings were saved.
+      const screenLine = !demo && !this.options.fixedConfig;
+      const opener = screenLine ? policedOpen(open ?? openPort, this.policy) : open;
+      this.station = await Station.open({ config, dataDir, profile, open: opener, secretKey: this.options.secretKey });
     } catch (error) {
       this.problem = describeError(error);
       this.headerDirty = true;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parsePrinterAddress, type PrinterTarget } from '../labels/label-printer.ts';
 import { deviceKind, describeDeviceKind, kindByName, type DeviceKind } from '../ports/device-kind.ts';
+import type { openPort } from '../ports/open-port.ts';
 import { parseTcpAddress } from '../ports/tcp-port.ts';
 import { dataFolder } from '../storage/data-folder.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
@@ -152,6 +153,20 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
   }
   if (!statSync(real).isCharacterDevice()) throw refuse('is not a serial device');
   refuseDeviceKind(port, real, deviceKind(real), policy);
+}
+
+/**
+ * `open`, holding each port to the policy again as it is opened. A screen's
+ * settings are checked when saved and when the line opens, but a port is
+ * opened for every unit, days later maybe: a link on its way (in /tmp, in a
+ * folder someone else owns, /dev/fd/N of another descriptor by then) may lead
+ * to a terminal or a memory device by that time.
+ */
+export function policedOpen(open: typeof openPort, policy: StationPolicy): typeof openPort {
+  return async (path, options) => {
+    checkScreenPort(path, policy);
+    return open(path, options);
+  };
 }
 
 const SERIAL_PORT_HINT = 'Name a serial port (e.g. /dev/ttyACM0, /dev/ttyUSB0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { checkScreenPort, loadStationPolicy } from '../../../main/core/desk/station-policy.ts';
 import { deviceKind } from '../../../main/core/ports/device-kind.ts';
 import { makePtyPair, type PtyPair } from '../../helpers/pty-pair.ts';
+import { until } from '../../helpers/until.ts';
 
 /**
  * A screen that may change the settings must not name a pseudo-terminal: it
@@ -82,5 +83,20 @@ describe('a pty named from a screen', () => {
     expect(station.snapshot().tiles.map((tile) => tile.port)).toEqual([pair.a]);
     // Allowing ptys is not allowing the machine's own terminal.
     expect(await dispatch(station, 'checkSettings', [line('/dev/tty')])).toMatchObject({ ok: true, value: [{ field: 'ports', message: expect.stringMatching(/^Port \/dev\/tty is one of this machine's own terminals/) }] });
+  });
+  it('is held to the policy again each time the port is opened: a link re-pointed after saving leads nowhere it may not', { timeout: 60_000 }, async () => {
+    writeFileSync(join(dir, 'station-policy.json'), JSON.stringify({ pseudoTerminals: true }));
+    const station = await openDesk();
+    // A link anyone with the folder may change: it leads to the pty when the settings are saved...
+    const link = join(dir, 'ttyBridge');
+    symlinkSync(pair.a, link);
+    expect(await dispatch(station, 'saveSettings', [line(link)])).toMatchObject({ ok: true });
+    // ...and to a memory device (it could be the station user's own terminal) when the unit starts.
+    unlinkSync(link);
+    symlinkSync('/dev/null', link);
+    expect(await dispatch(station, 'startPort', [link])).toEqual({ ok: true, value: { ok: true } });
+    await until(() => station.snapshot().tiles[0]?.state === 'failed', 30_000);
+    const [tile] = station.snapshot().tiles;
+    expect(tile?.failure).toMatchObject({ step: 'identify', message: expect.stringContaining(`port ${link} (/dev/null) is a memory device (like /dev/null or /dev/urandom), not a serial port, which a screen may not name`) });
   });
 });
