@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, PortDisconnectedError, ProtocolError, TimeoutError } from '../../main/core/errors.ts';
 import { createMemoryPortPair } from '../../main/core/ports/memory-port.ts';
@@ -52,5 +53,34 @@ describe('PortReader', () => {
     const read = reader.readLine({ timeoutMs: 10_000, maxLength: 256, signal: controller.signal });
     controller.abort();
     await expect(read).rejects.toBeInstanceOf(CancelledError);
+  });
+  it('a read started from onByte gets the next byte: the first read, ending after it, does not drop it', async () => {
+    const { reader, device } = pair();
+    let next: Promise<number> | undefined;
+    const first = reader.readByte({
+      timeoutMs: 5000,
+      // A stop-and-wait sender: the answer to this byte is the next read, started from the byte's own wake-up.
+      onByte: () => (next = reader.readByte({ timeoutMs: 5000 })),
+    });
+    await device.write(Buffer.from([0x06]));
+    expect(await first).toBe(0x06);
+    await device.write(Buffer.from([0x15]));
+    expect(await next).toBe(0x15);
+  });
+
+  it('a read that onByte answered leaves no timer and no abort listener behind', async () => {
+    const { reader, device } = pair();
+    const controller = new AbortController();
+    let heard = 0;
+    const read = reader.readByte({ timeoutMs: 60_000, signal: controller.signal, onByte: () => heard++ });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await device.write(Buffer.from([0x06]));
+    expect(await read).toBe(0x06);
+    expect(heard).toBe(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // An abort now reaches no read: nothing is pending, and a new read works.
+    controller.abort();
+    await device.write(Buffer.from([0x07]));
+    expect(await reader.readByte({ timeoutMs: 5000 })).toBe(0x07);
   });
 });
