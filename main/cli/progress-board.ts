@@ -1,4 +1,4 @@
-import type { PipelineStep, StationEvent } from '../core/engine/events.ts';
+import { hasUnit, type PipelineStep, type StationEvent } from '../core/engine/events.ts';
 
 type RowState = 'waiting' | 'working' | 'passed' | 'failed' | 'pending' | 'cancelled';
 
@@ -76,6 +76,12 @@ export class ProgressBoard {
       row.percent = event.total > 0 ? Math.min(100, (100 * event.bytesDone) / event.total) : undefined;
       row.bytesPerSecond = event.bytesPerSecond;
       row.secondsLeft = event.secondsLeft;
+    } else if (!hasUnit(event)) {
+      // Stopped before any unit answered (an empty slot): the port waits as it did, nothing to count.
+      row.state = 'waiting';
+      row.step = undefined;
+      row.error = undefined;
+      row.percent = undefined;
     } else {
       row.state = event.result === 'failed' && event.errorCode === 'CANCELLED' ? 'cancelled' : event.result;
       row.step = event.failedStep ?? row.step;

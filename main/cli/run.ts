@@ -1,6 +1,6 @@
 import { lineSlots, loadLineConfig, portPaths, usbPorts } from '../core/config/line-config.ts';
 import { throttleProgress } from '../core/engine/event-throttle.ts';
-import type { StationEvent, UnitOutcome } from '../core/engine/events.ts';
+import { hasUnit, type StationEvent, type UnitOutcome } from '../core/engine/events.ts';
 import { Station } from '../core/engine/station.ts';
 import { createInterface, type Interface } from 'node:readline';
 import { ConfigError, describeError } from '../core/errors.ts';
@@ -121,6 +121,8 @@ function printHuman(event: StationEvent): void {
   if (event.type === 'step' && event.status !== 'started') {
     const timing = event.durationMs === undefined ? '' : ` (${event.durationMs} ms)`;
     console.log(`${who} ${event.step} ${event.status}${timing}${event.error ? `: ${event.error}` : ''}`);
+  } else if (event.type === 'unit' && !hasUnit(event)) {
+    console.log(`${who} stopped before a unit answered (nothing recorded)`);
   } else if (event.type === 'unit') {
     console.log(`${who} ${event.result.toUpperCase()}${event.failedStep ? ` at ${event.failedStep}` : ''}`);
   }

@@ -76,6 +76,24 @@ describe('LineView: what the screens show of a line', () => {
     expect(view.tile(PORT)!.action).toBeUndefined();
   });
 
+  it('a port stopped before any unit answered (an empty slot) goes back to idle: no unit, no action, nothing in its list', () => {
+    const view = new LineView();
+    view.setPorts([at(PORT, '1')], 'waiting', ['identify', 'flash']);
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'flash'] });
+    view.apply({ type: 'step', port: PORT, serial: undefined, step: 'identify', status: 'started' });
+    view.apply({ type: 'step', port: PORT, serial: undefined, step: 'identify', status: 'failed', error: 'cancelled' });
+    view.apply(outcome({ serial: undefined, unitId: undefined, result: 'failed', failedStep: 'identify', error: 'cancelled', errorCode: 'CANCELLED' }));
+    const tile = view.tile(PORT)!;
+    expect(tile.state).toBe('idle');
+    expect(tile.steps).toEqual([
+      { step: 'identify', state: 'pending' },
+      { step: 'flash', state: 'pending' },
+    ]);
+    for (const key of ['action', 'failure', 'unitId', 'serial', 'startedAt', 'finishedAt'] as const) expect(tile[key], key).toBeUndefined();
+    expect(tile.recent).toEqual([]);
+    expect(view.progress()).toMatchObject({ working: 0, done: 0, attention: 0 });
+  });
+
   it('lists every try of a retried unit on its tile', () => {
     const view = new LineView();
     view.apply(outcome({ result: 'failed', failedStep: 'flash', error: 'x' }));

@@ -90,6 +90,15 @@ describe('terminal progress board', () => {
     expect(lines.find((line) => line.includes(' A21 '))).toContain('FAILED at write-credentials: the device answered error STORAGE: non-volatile memory write failed');
   });
 
+  it('a port stopped before any unit answered (an empty slot) waits again and counts nowhere', () => {
+    const board = new ProgressBoard([{ path: '/dev/ttyACM0', slot: 'A1' }, { path: '/dev/ttyACM1', slot: 'A2' }]);
+    board.apply({ type: 'plan', port: '/dev/ttyACM1', serial: undefined, steps: ['identify'] });
+    board.apply(unit('/dev/ttyACM0', 'SN1'));
+    board.apply(unit('/dev/ttyACM1', undefined as unknown as string, { serial: undefined, unitId: undefined, result: 'failed', failedStep: 'identify', error: 'cancelled', errorCode: 'CANCELLED' }));
+    expect(board.render(120, 10).split('\n')[0]).toMatch(/^1\/2 done · ✔ 1 passed · ✖ 0 failed · 0 working/);
+    expect(board.render(120, 10)).not.toContain('cancelled');
+  });
+
   it('throttles progress to one event per port and step per interval, always passing the last', () => {
     const seen: StationEvent[] = [];
     const forward = throttleProgress((e) => seen.push(e), 10_000);

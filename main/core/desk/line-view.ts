@@ -1,5 +1,5 @@
 import type { LineProgress, Tile, TileAction, TileState } from '../../../contract/station-contract.ts';
-import { PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome } from '../engine/events.ts';
+import { hasUnit, PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome } from '../engine/events.ts';
 
 /** Failures a person fixes at the port by plugging the unit (or the right unit) in again. */
 const REPLUG_CODES = new Set(['PORT_DISCONNECTED', 'PORT_OPEN_FAILED', 'RETRY_WRONG_UNIT']);
@@ -170,6 +170,13 @@ export class LineView {
   }
 
   private applyOutcome(tile: Tile, outcome: UnitOutcome): void {
+    if (!hasUnit(outcome)) {
+      // Stopped before any unit answered (an empty slot): no unit was here, so the port shows as before, ready to start.
+      tile.state = 'idle';
+      tile.steps = this.plan.map((step) => ({ step, state: 'pending' as const }));
+      for (const key of ['startedAt', 'finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action', 'labelNotPrinted'] as const) delete tile[key];
+      return;
+    }
     tile.finishedAt = this.now();
     delete tile.progress;
     if (outcome.unitId !== undefined) tile.unitId = outcome.unitId;

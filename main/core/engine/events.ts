@@ -26,6 +26,15 @@ export interface UnitOutcome {
   attemptId?: number;
 }
 
+/**
+ * Whether an outcome is about a unit: every unit that answered has a record.
+ * A port stopped before any unit answered (an empty slot) ends with an
+ * outcome for its tile, and no unit: it counts nowhere.
+ */
+export function hasUnit(outcome: Pick<UnitOutcome, 'unitId'>): boolean {
+  return outcome.unitId !== undefined;
+}
+
 export type StationEvent =
   /** When a unit starts: the steps its port will run, in order (from the cloud's declared steps and the driver's capabilities). */
   | { type: 'plan'; port: string; serial: undefined; steps: PipelineStep[] }

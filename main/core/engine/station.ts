@@ -12,7 +12,7 @@ import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
-import type { PipelineStep, StationEvent, UnitOutcome } from './events.ts';
+import { hasUnit, type PipelineStep, type StationEvent, type UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
 import { LineStop } from './line-stop.ts';
@@ -213,7 +213,8 @@ export class Station {
 
   /**
    * One unit on each port, at most `concurrency.ports` at a time; resolves
-   * with the outcome of every unit that started, in port order. When `signal`
+   * with the outcome of every unit that answered, in port order (a port
+   * stopped before any unit answered has no unit: its tile hears of it). When `signal`
    * aborts, the units at work are cancelled, and a port still waiting for its
    * turn starts nothing (there is no unit to record). Like `runLine`, it
    * rejects when a port's work fails outside a unit's record (the journal
@@ -233,7 +234,7 @@ export class Station {
       ),
     );
     stop.settle();
-    return outcomes.filter((outcome) => outcome !== undefined);
+    return outcomes.filter((outcome): outcome is UnitOutcome => outcome !== undefined && hasUnit(outcome));
   }
 
   /**
@@ -266,7 +267,7 @@ export class Station {
         while (!signal.aborted) {
           const outcome = await this.runInTurn(units, port, onEvent, signal);
           if (!outcome) break;
-          outcomes.push(outcome);
+          if (hasUnit(outcome)) outcomes.push(outcome);
           if (signal.aborted) break;
           last = outcome.serial;
           const identify = () => identifyOnce(() => this.connect(port));
