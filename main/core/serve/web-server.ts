@@ -36,9 +36,15 @@ export interface SocketLimits {
   maxBufferedBytes: number;
   /** A client that takes none of those bytes for this long is not reading: it is disconnected. */
   stallMs: number;
+  /**
+   * The slowest link an export may go out on. An export is one message, so
+   * a client reading it shows no progress until all of it is out; it gets
+   * `stallMs` plus its size at this rate before it counts as not reading.
+   */
+  slowestExportBytesPerSecond: number;
 }
 
-export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 16, maxCallsInFlight: 16, maxBufferedBytes: 4 * 1024 * 1024, stallMs: 10_000 };
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { maxConnections: 16, maxCallsInFlight: 16, maxBufferedBytes: 4 * 1024 * 1024, stallMs: 10_000, slowestExportBytesPerSecond: 32 * 1024 };
 
 export interface RunningWebServer {
   /** The page's address, without the token. */
@@ -169,7 +175,8 @@ function sameSecret(given: string, expected: string): boolean {
  * server hold is bounded, however fast it sends; a big answer (a CSV export)
  * still goes out whole to a client that reads it. A client that takes
  * nothing for `stallMs` while answers wait is disconnected; while an export
- * of any size waits, too, since until it is out no screen can export.
+ * of any size waits, too, since until it is out no screen can export, once
+ * it is overdue on the slowest link allowed.
  */
 function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits: SocketLimits, exportSlot: ExportSlot): void {
   // This socket's own session: unlocked with the engineer PIN at most once, for as long as it stays open.
@@ -178,9 +185,15 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
   let lastTaken = Date.now();
   // Export answers handed to the socket and not yet out: each holds the server's one export slot meanwhile.
   let exportsGoingOut = 0;
+  // By when the exports going out would be out on the slowest link allowed.
+  let exportsDue = 0;
   const backlogged = () => ws.bufferedAmount > limits.maxBufferedBytes;
-  // Waiting on this client: more than it may leave unread, or an export (however small) that holds the slot for every screen.
-  const heldUp = () => backlogged() || (exportsGoingOut > 0 && ws.bufferedAmount > 0);
+  // Not reading: more than it may leave unread, or an export (however small) that holds the slot for every screen and is overdue.
+  const stalled = (now: number) => {
+    if (now - lastTaken <= limits.stallMs) return false;
+    if (exportsGoingOut > 0) return ws.bufferedAmount > 0 && now > exportsDue;
+    return backlogged();
+  };
   const holdOrRead = () => {
     const hold = inFlight >= limits.maxCallsInFlight || backlogged();
     if (hold && !ws.isPaused) ws.pause();
@@ -194,8 +207,12 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
     }
     // The client's time to take what it is sent counts from when something starts waiting for it, not from a quiet spell before.
     if (ws.bufferedAmount === 0) lastTaken = Date.now();
-    if (afterSent) exportsGoingOut++;
-    ws.send(JSON.stringify(message), () => {
+    const text = JSON.stringify(message);
+    if (afterSent) {
+      exportsGoingOut++;
+      exportsDue = Math.max(exportsDue, Date.now() + limits.stallMs + (1000 * (ws.bufferedAmount + text.length)) / limits.slowestExportBytesPerSecond);
+    }
+    ws.send(text, () => {
       // Called once the frame went to the kernel (the client is taking what it is sent), or failed with the socket.
       if (afterSent) exportsGoingOut--;
       afterSent?.();
@@ -206,7 +223,7 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
   };
   const watchdog = setInterval(
     () => {
-      if (heldUp() && Date.now() - lastTaken > limits.stallMs) ws.terminate();
+      if (stalled(Date.now())) ws.terminate();
     },
     Math.min(1000, limits.stallMs / 2),
   );

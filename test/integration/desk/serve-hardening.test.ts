@@ -323,7 +323,12 @@ describe('station serve, hardened', () => {
       const busy = await stationWithHistory(6000);
       try {
         // Room for the whole export unread, so the socket is never over its byte limit: only the export holds the slot.
-        server = await startWebServer({ desk: busy, staticDir: join(dir, 'static'), limits: { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000 } });
+        // And no allowance for a slow link: the export is overdue once it has taken nothing for stallMs.
+        server = await startWebServer({
+          desk: busy,
+          staticDir: join(dir, 'static'),
+          limits: { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, slowestExportBytesPerSecond: 1e12 },
+        });
         const stuck = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
         stuck.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
         const other = await client(wsUrl());
@@ -335,6 +340,51 @@ describe('station serve, hardened', () => {
         stuck.keepWriting(JSON.stringify({ id: 2, method: 'history', params: [{ limit: 1 }] }), 50);
         await stuck.closed;
         other.ws.close();
+      } finally {
+        await server.close();
+        await busy.close(0);
+      }
+    }, 120_000);
+
+    it('a screen on a slow link gets the whole export, however long past stallMs, while it keeps within the slowest rate allowed', async () => {
+      const units = 6000;
+      const busy = await stationWithHistory(units);
+      try {
+        // ~27 MB at no less than 512 KiB/s: about 54 s allowed (5 times what it takes), though no message completes within stallMs.
+        server = await startWebServer({
+          desk: busy,
+          staticDir: join(dir, 'static'),
+          limits: { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, slowestExportBytesPerSecond: 512 * 1024 },
+        });
+        const reader = await rawWebSocket(port(), '/ws', { Host: `127.0.0.1:${port()}` });
+        let gone = false;
+        void reader.closed.then(() => (gone = true));
+        reader.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
+        const answer = new Promise<{ ok: boolean; value?: string } | undefined>((resolve) => {
+          void reader.closed.then(() => resolve(undefined));
+          reader.startReading((text) => {
+            const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
+            if (message.kind === 'answer' && message.id === 1) resolve(message.answer);
+          });
+        });
+        // A slow link: the client takes at most 512 KiB every 200 ms (about 2.5 MiB/s), so the export takes seconds.
+        const started = Date.now();
+        let takenNow = 0;
+        reader.socket.on('data', (chunk: Buffer) => {
+          takenNow += chunk.length;
+          if (takenNow >= 512 * 1024) reader.socket.pause();
+        });
+        const pace = setInterval(() => {
+          takenNow = 0;
+          reader.socket.resume();
+        }, 200);
+        const whole = await answer.finally(() => clearInterval(pace));
+        expect(gone).toBe(false);
+        expect(whole?.ok).toBe(true);
+        expect((JSON.parse(whole!.value!) as unknown[]).length).toBe(units);
+        // It did take longer than stallMs: without the allowance it would have been cut off.
+        expect(Date.now() - started).toBeGreaterThan(1000);
+        reader.socket.destroy();
       } finally {
         await server.close();
         await busy.close(0);
