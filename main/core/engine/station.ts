@@ -74,6 +74,8 @@ export class Station {
   private readonly activeSerials = new ActiveSerials();
   /** The unit running on each port, so the operator can cancel one port without touching the others. */
   private readonly running = new Map<string, AbortController>();
+  /** When each port's unit at work will be done: a line started meanwhile waits for it (one unit per port). */
+  private readonly working = new Map<string, Promise<unknown>>();
   /** Ports whose line waits for a place (concurrency.ports) to start their next unit: busy too. */
   private readonly queued = new Set<string>();
   /** The unit each port last finished (a cancel does not finish it): a restarted line does not do it again. */
@@ -259,6 +261,9 @@ export class Station {
       if (workers.has(port)) return;
       const loop = async () => {
         let last: string | undefined;
+        // A unit started here before the line (a retry, a port started on its own) finishes first.
+        await this.working.get(port)?.catch(() => undefined);
+        if (signal.aborted) return;
         // A line started again: a port whose unit is done and still plugged in waits for the next one.
         const done = this.finishedOnPort.get(port);
         if (done !== undefined && (await identifyOnce(() => this.connect(port)).catch(() => undefined)) === done) {
@@ -365,13 +370,16 @@ export class Station {
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) controller.abort();
     this.running.set(port, controller);
+    const work = this.pipeline(port, onEvent, controller.signal, retryOf);
+    this.working.set(port, work);
     try {
-      const outcome = await this.pipeline(port, onEvent, controller.signal, retryOf);
+      const outcome = await work;
       if (outcome.errorCode !== 'CANCELLED' && outcome.serial !== undefined) this.finishedOnPort.set(port, outcome.serial);
       return outcome;
     } finally {
       signal?.removeEventListener('abort', stop);
       if (this.running.get(port) === controller) this.running.delete(port);
+      if (this.working.get(port) === work) this.working.delete(port);
     }
   }
 

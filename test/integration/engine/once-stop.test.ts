@@ -191,4 +191,32 @@ describe('provisionOnce, stopped', () => {
     // Only the unit that was there has a record; the empty slot left no attempt without a serial.
     expect(station.history({ order: 'oldest' }).map((attempt) => [attempt.port, attempt.serial, attempt.result])).toEqual([[ports[0], 'UNIT-A', 'cancelled']]);
   });
+
+  it('a line started while a port has a unit at work (a retry, a port started alone) leaves it to finish: one unit per port', { timeout: 90_000 }, async () => {
+    const { station, ports } = await line(['UNIT-A', 'UNIT-B']);
+    const [a, b] = ports as [string, string];
+    const plansOnA: string[] = [];
+    const asked = new Set<string>();
+    const ended: UnitOutcome[] = [];
+    const onEvent = (event: StationEvent) => {
+      if (event.type === 'plan' && event.port === a) plansOnA.push(event.port);
+      if (event.type === 'prompt' && event.prompt) asked.add(event.port);
+      if (event.type === 'unit') ended.push(event);
+    };
+    // A's unit, started on its own, waits for its label.
+    const alone = station.provisionOnce([a], onEvent);
+    await until(() => asked.has(a), 30_000);
+    // The line starts: B takes its unit; A does not get a second one beside the first.
+    const controller = new AbortController();
+    const running = station.runLine(ports, { signal: controller.signal, onEvent });
+    await until(() => asked.has(b), 30_000);
+    expect(plansOnA).toHaveLength(1);
+    // A's first unit finishes; it is still plugged in, so the line waits for the next one there.
+    station.answerOperator({ port: a, value: 'UNIT-A' });
+    expect((await alone).map((outcome) => [outcome.port, outcome.result])).toEqual([[a, 'passed']]);
+    controller.abort();
+    await running;
+    expect(plansOnA).toHaveLength(1);
+    expect(station.history({ order: 'oldest' }).filter((attempt) => attempt.port === a).map((attempt) => attempt.result)).toEqual(['passed']);
+  });
 });
