@@ -26,8 +26,9 @@ export const FORM_LABELS: Record<string, string> = {
 /** Settings the station refuses: the message lists every problem in plain words; `problems` puts each next to its field. */
 export class SettingsRefused extends ConfigError {
   readonly problems: FieldProblem[];
-  constructor(problems: FieldProblem[], hint = 'Correct the fields named above on the Settings page.') {
-    super(`settings not saved: ${problems.map((problem) => problem.message).join('; ')}`, { hint });
+  /** `what` says what did not happen: a save from a screen, or (at start) the saved settings opening the line. */
+  constructor(problems: FieldProblem[], hint = 'Correct the fields named above on the Settings page.', what = 'settings not saved') {
+    super(`${what}: ${problems.map((problem) => problem.message).join('; ')}`, { hint });
     this.problems = problems;
   }
 }

@@ -538,7 +538,9 @@ export class StationDesk {
     try {
       return toLineConfig(stored, this.box, this.policy);
     } catch (error) {
-      this.problem = describeError(error);
+      // Settings saved earlier that the station (or its policy) now refuses: nothing was being saved.
+      const said = error instanceof SettingsRefused ? new SettingsRefused(error.problems, error.hint, 'the saved settings cannot open the line') : error;
+      this.problem = describeError(said);
       return undefined;
     }
   }

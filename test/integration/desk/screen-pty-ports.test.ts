@@ -28,8 +28,8 @@ describe('a pty named from a screen', () => {
   let desk: StationDesk | undefined;
   const settingsFile = () => join(dir, 'settings.json');
   const line = (port: string): SettingsInput => ({ backend: 'gadgetkeeper', url: cloud.url, fields: {}, secret: 'pk-product-key-0001', ports: [port], autoStart: false });
-  const openDesk = async () => {
-    desk = new StationDesk({ dataDir: dir, settings: jsonFileSettingsStore(settingsFile()), secretKey: randomBytes(32) });
+  const openDesk = async (secretKey = randomBytes(32)) => {
+    desk = new StationDesk({ dataDir: dir, settings: jsonFileSettingsStore(settingsFile()), secretKey });
     await desk.init();
     return desk;
   };
@@ -73,6 +73,19 @@ describe('a pty named from a screen', () => {
     expect(saved).toEqual({ ok: false, error: expect.stringMatching(/settings not saved: Port .* is a pseudo-terminal/) });
     expect(existsSync(settingsFile())).toBe(false);
     expect(station.snapshot().tiles).toEqual([]);
+  });
+
+  it('saved while the policy allowed it, and the policy changed since: the station says the saved settings cannot open the line, and why', async () => {
+    const key = randomBytes(32);
+    writeFileSync(join(dir, 'station-policy.json'), JSON.stringify({ pseudoTerminals: true }));
+    expect(await dispatch(await openDesk(key), 'saveSettings', [line(pair.a)])).toMatchObject({ ok: true });
+    await desk!.close(0);
+    writeFileSync(join(dir, 'station-policy.json'), JSON.stringify({}));
+    const restarted = await openDesk(key);
+    const problem = restarted.snapshot().header.problem ?? '';
+    expect(problem).toMatch(/^the saved settings cannot open the line: Port .* is a pseudo-terminal/);
+    expect(problem).toContain('"pseudoTerminals": true');
+    expect(problem).not.toContain('not saved');
   });
 
   it('is accepted when the station policy allows pseudo-terminals, and the line opens on it', async () => {
