@@ -147,7 +147,8 @@ describe('offline operation with Fleet Freedom and Exosite', () => {
     await Promise.all(sims.splice(0).map((sim) => sim.stop()));
   });
 
-  it('Fleet Freedom: mergeProvider waits in the outbox and replays; a duplicate from a lost answer counts as done', async () => {
+  // Three units, an outage and a replay with a retried call: seconds when idle, much longer on a busy machine.
+  it('Fleet Freedom: mergeProvider waits in the outbox and replays; a duplicate from a lost answer counts as done', { timeout: 120_000 }, async () => {
     const { startFleetFreedomEmulator } = await import('../../../main/core/cloud/fleetfreedom/emulator.ts');
     const { writeFileSync } = await import('node:fs');
     const ff = await startFleetFreedomEmulator({ companies: [{ id: 7, name: 'Fleet' }], users: [{ username: 'line', password: 'pw', companies: [7] }] }, { connectionDelayMs: 5 });
@@ -170,7 +171,7 @@ describe('offline operation with Fleet Freedom and Exosite', () => {
     // The first replayed answer is lost after the provider was created: the repeat finds it existing.
     ff.addFault({ command: 'mergeProvider', kind: 'drop-after-effect' });
     ff.setOffline(false);
-    await until(() => station.journal.outboxCounts().done === 2);
+    await until(() => station.journal.outboxCounts().done === 2, 90_000);
     expect(ff.created).toBe(3);
     expect([...ff.providers.keys()].sort()).toEqual([serial(1), serial(2), serial(3)]);
     for (let i = 2; i <= 3; i++) expect(station.journal.latestUnit(serial(i))?.result).toBe('passed');
