@@ -15,7 +15,7 @@ import { startWebServer, type RunningWebServer, type WebServerOptions } from '..
 import { dataFolder } from '../../../main/core/storage/data-folder.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { SecretBox } from '../../../main/core/storage/secret-box.ts';
-import { rawWebSocket } from '../../helpers/raw-websocket.ts';
+import { rawWebSocket, type RawWebSocket } from '../../helpers/raw-websocket.ts';
 
 const SECRET = 'pk-very-secret-product-key-0001';
 
@@ -258,6 +258,17 @@ describe('station serve, hardened', () => {
   });
 
   describe('history exports', () => {
+    /** Reads the socket's messages up to the answer to call `id`: undefined when the server hung up first. */
+    function answerTo(reader: RawWebSocket, id: number): Promise<{ ok: boolean; value?: string } | undefined> {
+      return new Promise((resolve) => {
+        void reader.closed.then(() => resolve(undefined));
+        reader.startReading((text) => {
+          const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
+          if (message.kind === 'answer' && message.id === id) resolve(message.answer);
+        });
+      });
+    }
+
     /** A station whose journal holds `units` failed tries with long errors (the most a screen is shown): a JSON export of ~`units` × 4.5 KB. */
     async function stationWithHistory(units: number): Promise<StationDesk> {
       const key = randomBytes(32);
@@ -360,13 +371,7 @@ describe('station serve, hardened', () => {
         let gone = false;
         void reader.closed.then(() => (gone = true));
         reader.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
-        const answer = new Promise<{ ok: boolean; value?: string } | undefined>((resolve) => {
-          void reader.closed.then(() => resolve(undefined));
-          reader.startReading((text) => {
-            const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
-            if (message.kind === 'answer' && message.id === 1) resolve(message.answer);
-          });
-        });
+        const answer = answerTo(reader, 1);
         // A slow link: the client takes at most 512 KiB every 200 ms (about 2.5 MiB/s), so the export takes seconds.
         const started = Date.now();
         let takenNow = 0;
@@ -404,13 +409,7 @@ describe('station serve, hardened', () => {
         reader.sendText(JSON.stringify({ id: 1, method: 'exportJson', params: [{}] }));
         // It reads after a pause well under stallMs (the export is built meanwhile, then waits for it), and the export arrives whole.
         await new Promise((resolve) => setTimeout(resolve, 2500));
-        const answer = await new Promise<{ ok: boolean; value?: string } | undefined>((resolve) => {
-          void reader.closed.then(() => resolve(undefined));
-          reader.startReading((text) => {
-            const message = JSON.parse(text) as { kind: string; id: number | null; answer: { ok: boolean; value?: string } };
-            if (message.kind === 'answer' && message.id === 1) resolve(message.answer);
-          });
-        });
+        const answer = await answerTo(reader, 1);
         expect(gone).toBe(false);
         expect(answer?.ok).toBe(true);
         expect((JSON.parse(answer!.value!) as unknown[]).length).toBe(units);
