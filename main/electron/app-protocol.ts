@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs';
-import { extname, isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../core/serve/content-security-policy.ts';
+import { pageFileType } from '../core/serve/page-file-type.ts';
 
 /**
  * The window's page comes from the app's own scheme, station://app/, not from
@@ -37,18 +38,6 @@ export function isAppPage(url: string): boolean {
   return parsed.protocol === `${APP_SCHEME}:` && parsed.host === APP_HOST && parsed.pathname === '/index.html';
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wav': 'audio/wav',
-};
 
 /**
  * The file under `root` that a station://app/ URL names, or undefined: another
@@ -91,6 +80,5 @@ export async function serveAppFile(root: string, url: string): Promise<Response>
   // fs's callback API, the one Electron has read inside app.asar for longest.
   const body = await new Promise<Buffer | undefined>((resolve) => readFile(file, (error, data) => resolve(error ? undefined : data)));
   if (!body) return new Response('not found', { status: 404, headers });
-  const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-  return new Response(new Uint8Array(body), { status: 200, headers: { ...headers, 'Content-Type': type } });
+  return new Response(new Uint8Array(body), { status: 200, headers: { ...headers, 'Content-Type': pageFileType(file) } });
 }

@@ -3,13 +3,14 @@ import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConfigError } from '../errors.ts';
 import { dispatch, screenSession, type CallerAccess, type ScreenSession } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
 import { EXPORT_BUSY, EXPORT_METHODS, ExportSlot } from './export-slot.ts';
+import { pageFileType } from './page-file-type.ts';
 
 export interface WebServerOptions {
   desk: StationDesk;
@@ -57,7 +58,6 @@ export interface RunningWebServer {
 /** The same contract as the preload bridge, for a browser: 1 MiB leaves room for a device profile import. */
 const MAX_MESSAGE_BYTES = 1_100_000;
 export const MIN_TOKEN_LENGTH = 16;
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 const SETTINGS_REFUSAL = 'This station serve was not started to allow changing settings from a browser. The operator can restart it with --allow-settings, or set the line up with --config.';
 
 export function isLoopback(host: string): boolean {
@@ -318,7 +318,7 @@ async function serveStatic(root: string, request: IncomingMessage, response: Ser
       return;
     }
     const body = await readFile(real);
-    response.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': body.length });
+    response.writeHead(200, { ...headers, 'Content-Type': pageFileType(file), 'Content-Length': body.length });
     response.end(request.method === 'HEAD' ? undefined : body);
   } catch {
     response.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found. Was the renderer built (npm run build)?');
