@@ -72,10 +72,11 @@ export class Station {
   readonly connectivity: Connectivity;
   readonly replayer: OutboxReplayer;
   private readonly activeSerials = new ActiveSerials();
-  /** The unit running on each port, so the operator can cancel one port without touching the others. */
-  private readonly running = new Map<string, AbortController>();
-  /** When each port's unit at work will be done: a line started meanwhile waits for it (one unit per port). */
-  private readonly working = new Map<string, Promise<unknown>>();
+  /**
+   * The unit running on each port: its cancel, so the operator can cancel one port without touching the others,
+   * and when it will be done, for a line started meanwhile to wait for (one unit per port).
+   */
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
   /** Ports whose line waits for a place (concurrency.ports) to start their next unit: busy too. */
   private readonly queued = new Set<string>();
   /** The unit each port last finished (a cancel does not finish it): a restarted line does not do it again. */
@@ -262,7 +263,7 @@ export class Station {
       const loop = async () => {
         let last: string | undefined;
         // A unit started here before the line (a retry, a port started on its own) finishes first.
-        await this.working.get(port)?.catch(() => undefined);
+        await this.running.get(port)?.done.catch(() => undefined);
         if (signal.aborted) return;
         // A line started again: a port whose unit is done and still plugged in waits for the next one.
         const done = this.finishedOnPort.get(port);
@@ -354,9 +355,9 @@ export class Station {
 
   /** Cancels the unit on one port (its record says cancelled, at the step it was in). Returns false if the port was idle. */
   cancel(port: string): boolean {
-    const controller = this.running.get(port);
-    controller?.abort();
-    return controller !== undefined;
+    const running = this.running.get(port);
+    running?.controller.abort();
+    return running !== undefined;
   }
 
   /** Opens the port as the profile's driver kind needs it, and gives the unit that driver. */
@@ -369,17 +370,18 @@ export class Station {
     const stop = () => controller.abort();
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) controller.abort();
-    this.running.set(port, controller);
+    // Busy before the pipeline's first step runs; `done` is the pipeline once it has started.
+    const entry: { controller: AbortController; done: Promise<unknown> } = { controller, done: Promise.resolve() };
+    this.running.set(port, entry);
     const work = this.pipeline(port, onEvent, controller.signal, retryOf);
-    this.working.set(port, work);
+    entry.done = work;
     try {
       const outcome = await work;
       if (outcome.errorCode !== 'CANCELLED' && outcome.serial !== undefined) this.finishedOnPort.set(port, outcome.serial);
       return outcome;
     } finally {
       signal?.removeEventListener('abort', stop);
-      if (this.running.get(port) === controller) this.running.delete(port);
-      if (this.working.get(port) === work) this.working.delete(port);
+      if (this.running.get(port) === entry) this.running.delete(port);
     }
   }
 
