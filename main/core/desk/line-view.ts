@@ -162,21 +162,21 @@ export class LineView {
   }
 
   /** A unit starts on the tile: its steps are the plan the engine published (every step, for a unit seen mid-way). */
-  private beginUnit(tile: Tile, plan: readonly PipelineStep[]): void {
-    tile.state = 'working';
+  /** The tile set for a unit's steps: nothing left of the unit before it. */
+  private resetTile(tile: Tile, state: TileState, plan: readonly PipelineStep[]): void {
+    tile.state = state;
     tile.steps = plan.map((step) => ({ step, state: 'pending' as const }));
+    for (const key of ['startedAt', 'finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action', 'labelNotPrinted'] as const) delete tile[key];
+  }
+
+  private beginUnit(tile: Tile, plan: readonly PipelineStep[]): void {
+    this.resetTile(tile, 'working', plan);
     tile.startedAt = this.now();
-    for (const key of ['finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action', 'labelNotPrinted'] as const) delete tile[key];
   }
 
   private applyOutcome(tile: Tile, outcome: UnitOutcome): void {
-    if (!hasUnit(outcome)) {
-      // Stopped before any unit answered (an empty slot): no unit was here, so the port shows as before, ready to start.
-      tile.state = 'idle';
-      tile.steps = this.plan.map((step) => ({ step, state: 'pending' as const }));
-      for (const key of ['startedAt', 'finishedAt', 'failure', 'progress', 'prompt', 'step', 'unitId', 'serial', 'action', 'labelNotPrinted'] as const) delete tile[key];
-      return;
-    }
+    // Stopped before any unit answered (an empty slot): no unit was here, so the port shows as before, ready to start.
+    if (!hasUnit(outcome)) return this.resetTile(tile, 'idle', this.plan);
     tile.finishedAt = this.now();
     delete tile.progress;
     if (outcome.unitId !== undefined) tile.unitId = outcome.unitId;
