@@ -20,7 +20,7 @@ import { framedBlocks } from '../main/core/transfer/framed-image.ts';
 import { ACK, CRC_REQUEST, EOT, NAK, batchEndFrame, headerFrame } from '../main/core/transfer/xmodem-framing.ts';
 
 /** Block 0 (name and size), the data blocks (framed once per image, as the station frames them), and the empty block 0 that ends the batch. */
-async function framesOf(fileName: string, data: Uint8Array): Promise<{ header: Buffer; blocks: readonly Buffer[]; batchEnd: Buffer }> {
+export async function framesOf(fileName: string, data: Uint8Array): Promise<{ header: Buffer; blocks: readonly Buffer[]; batchEnd: Buffer }> {
   return { header: headerFrame(fileName, data.length), blocks: (await framedBlocks(data)).frames, batchEnd: batchEndFrame() };
 }
 
@@ -30,7 +30,7 @@ async function framesOf(fileName: string, data: Uint8Array): Promise<{ header: B
  * turn fails it: a reference that needed a retry would not be measuring the
  * floor.
  */
-function floorSender(frames: Awaited<ReturnType<typeof framesOf>>, write: (frame: Uint8Array) => void, fail: (error: Error) => void): (chunk: Buffer) => void {
+export function floorSender(frames: Awaited<ReturnType<typeof framesOf>>, write: (frame: Uint8Array) => void, fail: (error: Error) => void): (chunk: Buffer) => void {
   const { header, blocks, batchEnd } = frames;
   type Phase = 'start' | 'header' | 'data-request' | 'data' | 'end' | 'batch-request' | 'done';
   let phase: Phase = 'start';

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { measureEsp32VsEsptool, type Esp32Comparison } from './esp32-vs-esptool.ts';
 import { measureOutboxReplay, type ReplayResult } from './outbox-replay.ts';
 import { IMAGE_BYTES, measureScaling, TURNAROUND_MS as SCALING_TURNAROUND_MS, type ScalingRow } from './parallel-scaling.ts';
-import { measureTransferVsLrzsz, type TransferComparison } from './transfer-vs-lrzsz.ts';
+import { measureTransferVsLrzsz, type SenderFigures, type TransferComparison } from './transfer-vs-lrzsz.ts';
 import { measureTransferVsWire, type WireComparison } from './transfer-vs-wire.ts';
 
 interface Timed<T> {
@@ -120,7 +120,7 @@ Produced by \`npm run bench\` (Node ${r.node}, ${r.cpus} cores). Every figure st
 
 ## 1. Station YMODEM vs lrzsz on bare ptys
 
-1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, each round starting with the next sender (a trial's place in its round shifts it by a few tenths of a percent), medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The floors (\`bench/node-floor-sender.ts\`) are the least a Node sender can do, on two I/O paths: every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; the Node floor reads and writes through libuv's own tty handle (a stream whose poll stays armed between reads), the port floor through the station's port layer. How far apart they are says what the I/O path costs; the station above the port floor is its transfer code (reader, timeouts, retries, progress; its blocks are framed before the data blocks start, once per image, and each next block is written from the wake-up that read the ACK, as the floors do). Differences of a percent are within one sender's spread from trial to trial (the trials column). rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its ${transfer.station.answers} answers: what the reactions added to the transfer, with the two socat hops and the relay's own wake-ups in each; medians over the trials). The CPU column is what each sender used over a trial, from before it opened the line to rb's exit: for the Node senders the whole process's CPU (all threads, with the file check after the transfer), for sb its own as the kernel counted it (getrusage through a small Python wrapper), start-up included. ${when(r.transfer)}
+1 MiB YMODEM into lrzsz \`rb\` over a pty pair (socat), behind \`bench/receiver-relay.ts\`, timed from rb's start to its exit with the file checked; ${transfer.trials} trials, the senders taking turns, each round starting with the next sender (a trial's place in its round shifts it by a few tenths of a percent), medians. The station sends through its serial port layer (unix ttys read and written on the event loop). The floors (\`bench/node-floor-sender.ts\`) are the least a Node sender can do, on two I/O paths: every block framed before the transfer, one listener answering each ACK with the next block, no timeouts or retries; the Node floor reads and writes through libuv's own tty handle (a stream whose poll stays armed between reads), the port floor through the station's port layer, and the thread floor (\`bench/thread-floor-sender.ts\`) on sb's own I/O path: a worker thread blocking in read(2) for the answer and writing the next block straight after, with no event loop between them, which is the best a native sender on a thread of its own could do. How far apart they are says what the I/O path costs; the station above the port floor is its transfer code (reader, timeouts, retries, progress; its blocks are framed before the data blocks start, once per image, and each next block is written from the wake-up that read the ACK, as the floors do). Differences of a percent are within one sender's spread from trial to trial (the trials column). rb waits about 1 s before its first 'C' and about 2 s around the end of the batch, the same for every sender, so the reaction columns isolate what a sender adds per block: the time from rb's ACK to the sender's next block on the line (each trial's median and 99th percentile, and the sum over its ${transfer.station.answers} answers: what the reactions added to the transfer, with the two socat hops and the relay's own wake-ups in each; medians over the trials). The CPU column is what each sender used over a trial, from before it opened the line to rb's exit: for the Node senders the whole process's CPU (all threads, with the file check after the transfer; for the thread floor also starting its worker thread, which loads its own modules), for sb its own as the kernel counted it (getrusage through a small Python wrapper), start-up included. ${when(r.transfer)}
 
 | sender | rb start → exit (median) | trials | ratio to lrzsz \`sb -k\` (goal ≤ 1.00) | ratio to the Node floor | reaction per block (median) | 99th percentile | sum over the transfer | sender CPU over the trial |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -129,6 +129,7 @@ ${(
     ['station YMODEM', transfer.station],
     ['port floor', transfer.portFloor],
     ['Node floor', transfer.floor],
+    ['thread floor', transfer.threadFloor],
     ['lrzsz \`sb -k\`', transfer.sb],
   ] as const
 )
@@ -142,7 +143,7 @@ ${(
 
 ${roundByRound(transfer)}
 
-A sender on Node's event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2): the floors against sb show what that costs. On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write delays the others handling that block: framing a block there (about 3 µs), as the station did until it framed its images ahead, added about 10 µs to every reaction; before its next block answered the ACK from the reader's wake-up, three awaits between the two added about 10 µs more.
+A sender on Node's event loop wakes through epoll_wait and a callback into JavaScript, sb straight out of read(2): the Node and port floors against the thread floor show what that costs, and the thread floor against sb what is left between a JavaScript sender and sb once the event loop is out of the way. On 2 cores the sender shares the machine with socat, the relay and rb, so work a sender does after its write delays the others handling that block: framing a block there (about 3 µs), as the station did until it framed its images ahead, added about 10 µs to every reaction; before its next block answered the ACK from the reader's wake-up, three awaits between the two added about 10 µs more.
 
 ## 2. Transfer vs the wire
 
@@ -194,12 +195,13 @@ With the datasheet's flash times neither tool reaches the wire's limit (${f(esp(
  * sb's own spread, say whether the median's distance from 1.00 is more than noise.
  */
 function roundByRound(transfer: TransferComparison): string {
-  const ratios = transfer.station.all.map((ms, round) => ms / transfer.sb.all[round]!);
-  const atOrUnder = ratios.filter((ratio) => ratio <= 1).length;
+  const toSb = (sender: SenderFigures) => {
+    const ratios = sender.all.map((ms, round) => ms / transfer.sb.all[round]!);
+    return `${ratios.map((ratio) => ratio.toFixed(3)).join(', ')}; at or under 1.00 in ${ratios.filter((ratio) => ratio <= 1).length} of ${ratios.length} rounds`;
+  };
   const spread = (all: number[]) => (Math.max(...all) - Math.min(...all)) / Math.min(...all);
   return (
-    `Round by round (each round's trials ran back to back, in turn): the station ÷ sb = ${ratios.map((ratio) => ratio.toFixed(3)).join(', ')}; ` +
-    `at or under 1.00 in ${atOrUnder} of ${ratios.length} rounds. ` +
+    `Round by round (each round's trials ran back to back, in turn): the station ÷ sb = ${toSb(transfer.station)}; the thread floor ÷ sb = ${toSb(transfer.threadFloor)}. ` +
     `sb's own trials spread by ${(100 * spread(transfer.sb.all)).toFixed(1)} % (slowest over fastest), the station's by ${(100 * spread(transfer.station.all)).toFixed(1)} %.`
   );
 }

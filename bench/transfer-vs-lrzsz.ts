@@ -18,6 +18,7 @@ import { sendFile } from '../main/core/transfer/transfer.ts';
 import type { BlockProtocol } from '../main/core/transfer/transfer-types.ts';
 import { makePtyPair } from '../test/helpers/pty-pair.ts';
 import { sendAtNodeFloor, sendAtPortFloor } from './node-floor-sender.ts';
+import { sendAtThreadFloor } from './thread-floor-sender.ts';
 
 const SIZE = 1 << 20;
 
@@ -146,13 +147,15 @@ async function checkedTiming(receiver: Relay, staged: ReturnType<typeof stageIma
 }
 
 /** A floor sender on `pty` sends the image to the waiting receiver; resolves with its timing once the file is checked. */
-async function floorSend(floor: 'node' | 'port', pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
-  await (floor === 'node' ? sendAtNodeFloor : sendAtPortFloor)(pty, 'image.bin', data, () => receiver.go(), receiver.result);
+const FLOORS = { node: sendAtNodeFloor, port: sendAtPortFloor, thread: sendAtThreadFloor };
+
+async function floorSend(floor: keyof typeof FLOORS, pty: string, receiver: Relay, staged: ReturnType<typeof stageImage>, data: Buffer): Promise<ReceiverTiming> {
+  await FLOORS[floor](pty, 'image.bin', data, () => receiver.go(), receiver.result);
   return checkedTiming(receiver, staged, data, `${floor} floor sender`);
 }
 
-type Sender = 'station' | 'portFloor' | 'floor' | 'sb';
-const SENDERS: Sender[] = ['station', 'portFloor', 'floor', 'sb'];
+type Sender = 'station' | 'portFloor' | 'floor' | 'threadFloor' | 'sb';
+const SENDERS: Sender[] = ['station', 'portFloor', 'floor', 'threadFloor', 'sb'];
 
 async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
   const pair = await makePtyPair();
@@ -162,6 +165,7 @@ async function trial(sender: Sender, data: Buffer): Promise<ReceiverTiming> {
     if (sender === 'sb') return await sbToRb(pair.a, relay, staged, data);
     if (sender === 'floor') return await withCpu(() => floorSend('node', pair.a, relay, staged, data));
     if (sender === 'portFloor') return await withCpu(() => floorSend('port', pair.a, relay, staged, data));
+    if (sender === 'threadFloor') return await withCpu(() => floorSend('thread', pair.a, relay, staged, data));
     return await withCpu(() => stationSend(pair.a, relay, staged, data));
   } finally {
     await pair.dispose();
@@ -194,6 +198,8 @@ export interface TransferComparison {
   portFloor: SenderFigures;
   /** The least a Node sender can do (libuv's tty handle, blocks framed ahead): what Node's event loop costs. */
   floor: SenderFigures;
+  /** The same least sender on lrzsz's own I/O path (blocking read and write in a thread of its own): what leaving the event loop would gain. */
+  threadFloor: SenderFigures;
   sb: SenderFigures;
 }
 
@@ -218,7 +224,7 @@ function figures(timings: ReceiverTiming[]): SenderFigures {
  */
 export async function measureTransferVsLrzsz(trials: number): Promise<TransferComparison> {
   const data = randomBytes(SIZE);
-  const timings: Record<Sender, ReceiverTiming[]> = { station: [], portFloor: [], floor: [], sb: [] };
+  const timings: Record<Sender, ReceiverTiming[]> = { station: [], portFloor: [], floor: [], threadFloor: [], sb: [] };
   for (let i = 0; i < trials; i++) {
     const order = [...SENDERS.slice(i % SENDERS.length), ...SENDERS.slice(0, i % SENDERS.length)];
     for (const sender of order) timings[sender].push(await trial(sender, data));
@@ -229,6 +235,7 @@ export async function measureTransferVsLrzsz(trials: number): Promise<TransferCo
     station: figures(timings.station),
     portFloor: figures(timings.portFloor),
     floor: figures(timings.floor),
+    threadFloor: figures(timings.threadFloor),
     sb: figures(timings.sb),
   };
 }
@@ -239,10 +246,10 @@ if (import.meta.main) {
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`1 MiB YMODEM into lrzsz rb over a pty pair, ${result.trials} trials each (median):`);
-    for (const [name, figures] of [['station sender', result.station], ['port floor', result.portFloor], ['node floor', result.floor], ['lrzsz sb -k', result.sb]] as const) {
+    for (const [name, figures] of [['station sender', result.station], ['port floor', result.portFloor], ['node floor', result.floor], ['thread floor', result.threadFloor], ['lrzsz sb -k', result.sb]] as const) {
       console.log(`  ${name.padEnd(15)} ${figures.ms.toFixed(0)} ms (${figures.all.join(', ')}); reaction per block ${figures.reactionUs.toFixed(0)} µs, p99 ${figures.reactionP99Us.toFixed(0)} µs, sum ${figures.reactionTotalMs.toFixed(1)} ms; CPU ${figures.cpuMs.toFixed(1)} ms`);
     }
     const ratio = (a: SenderFigures, b: SenderFigures) => (a.ms / b.ms).toFixed(3);
-    console.log(`  station / sb ${ratio(result.station, result.sb)}, station / node floor ${ratio(result.station, result.floor)}, node floor / sb ${ratio(result.floor, result.sb)}`);
+    console.log(`  station / sb ${ratio(result.station, result.sb)}, station / node floor ${ratio(result.station, result.floor)}, node floor / sb ${ratio(result.floor, result.sb)}, thread floor / sb ${ratio(result.threadFloor, result.sb)}`);
   }
 }
