@@ -1,9 +1,10 @@
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkScreenPort, loadStationPolicy, type StationPolicy } from '../../main/core/desk/station-policy.ts';
-import { deviceKind, kindByLinuxNumbers, kindByName, linuxDeviceNumbers } from '../../main/core/ports/device-kind.ts';
+import { deviceKind, kindByLinuxNumbers, kindByName, linuxDeviceClass, linuxDeviceNumbers } from '../../main/core/ports/device-kind.ts';
 
 /** glibc's gnu_dev_makedev: the inverse of what is under test, written from its definition. */
 function makedev(major: number, minor: number): bigint {
@@ -45,30 +46,60 @@ describe('device numbers, as glibc splits them', () => {
 
 describe('what kind of device a screen names', () => {
   it('by Linux numbers: ptys 136–143, system terminals, virtual consoles below 64 but serial ports from 64, memory devices', () => {
-    expect(kindByLinuxNumbers({ major: 136, minor: 3 })).toBe('pseudo-terminal');
-    expect(kindByLinuxNumbers({ major: 143, minor: 1 })).toBe('pseudo-terminal');
-    expect(kindByLinuxNumbers({ major: 144, minor: 0 })).toBe('other');
-    for (const minor of [0, 1, 2]) expect(kindByLinuxNumbers({ major: 5, minor })).toBe('system-terminal');
-    expect(kindByLinuxNumbers({ major: 4, minor: 1 })).toBe('system-terminal');
-    expect(kindByLinuxNumbers({ major: 4, minor: 63 })).toBe('system-terminal');
-    expect(kindByLinuxNumbers({ major: 4, minor: 64 }), 'ttyS0').toBe('other');
-    expect(kindByLinuxNumbers({ major: 7, minor: 1 }), 'vcs1').toBe('system-terminal');
-    for (const minor of [1, 3, 5, 7, 8, 9, 11]) expect(kindByLinuxNumbers({ major: 1, minor })).toBe('memory');
+    const kind = (major: number, minor: number, deviceClass?: string) => kindByLinuxNumbers({ major, minor }, deviceClass).kind;
+    expect(kind(136, 3)).toBe('pseudo-terminal');
+    expect(kind(143, 1)).toBe('pseudo-terminal');
+    for (const minor of [0, 1, 2]) expect(kind(5, minor, 'tty')).toBe('system-terminal');
+    expect(kind(4, 1, 'tty')).toBe('system-terminal');
+    expect(kind(4, 63, 'tty')).toBe('system-terminal');
+    expect(kind(4, 64, 'tty'), 'ttyS0').toBe('serial');
+    expect(kind(7, 1, 'vc'), 'vcs1').toBe('system-terminal');
+    for (const minor of [1, 3, 5, 7, 8, 9, 11]) expect(kind(1, minor, 'mem')).toBe('memory');
     for (const [major, minor] of [
       [188, 0],
       [166, 0],
       [204, 64],
     ] as const) {
-      expect(kindByLinuxNumbers({ major, minor }), `${major}:${minor} (ttyUSB, ttyACM, ttyAMA)`).toBe('other');
+      expect(kind(major, minor, 'tty'), `${major}:${minor} (ttyUSB, ttyACM, ttyAMA)`).toBe('serial');
     }
   });
 
-  it('by name on macOS and the BSDs, where numbers are not fixed', () => {
+  it('any other device is a serial port only if sysfs files it under tty: a dynamic major of a vendor driver is, a keyboard or a watchdog is not', () => {
+    expect(kindByLinuxNumbers({ major: 240, minor: 0 }, 'tty'), "a vendor USB driver's dynamic major").toEqual({ kind: 'serial' });
+    expect(kindByLinuxNumbers({ major: 13, minor: 64 }, 'input'), '/dev/input/event0').toEqual({ kind: 'not-serial', deviceClass: 'input' });
+    expect(kindByLinuxNumbers({ major: 10, minor: 130 }, 'misc'), '/dev/watchdog').toEqual({ kind: 'not-serial', deviceClass: 'misc' });
+    expect(kindByLinuxNumbers({ major: 244, minor: 0 }, 'hidraw'), '/dev/hidraw0').toEqual({ kind: 'not-serial', deviceClass: 'hidraw' });
+    // Without a sysfs entry (no sysfs mounted) only the serial drivers' fixed majors pass.
+    expect(kindByLinuxNumbers({ major: 188, minor: 3 }, undefined).kind).toBe('serial');
+    expect(kindByLinuxNumbers({ major: 4, minor: 64 }, undefined).kind).toBe('serial');
+    expect(kindByLinuxNumbers({ major: 10, minor: 130 }, undefined)).toEqual({ kind: 'not-serial', deviceClass: undefined });
+    expect(kindByLinuxNumbers({ major: 144, minor: 0 }, undefined).kind).toBe('not-serial');
+  });
+
+  it("reads a device's class from sysfs: this machine's own, and a sysfs laid out as the kernel does", () => {
+    expect(linuxDeviceClass({ major: 1, minor: 3 }), '/dev/null').toBe('mem');
+    expect(linuxDeviceClass({ major: 5, minor: 0 }), '/dev/tty').toBe('tty');
+    const sysfs = mkdtempSync(join(tmpdir(), 'sysfs-'));
+    try {
+      mkdirSync(join(sysfs, 'class', 'tty'), { recursive: true });
+      mkdirSync(join(sysfs, 'devices', 'ttyXRUSB0'), { recursive: true });
+      symlinkSync(join(sysfs, 'class', 'tty'), join(sysfs, 'devices', 'ttyXRUSB0', 'subsystem'));
+      mkdirSync(join(sysfs, 'dev', 'char'), { recursive: true });
+      symlinkSync(join(sysfs, 'devices', 'ttyXRUSB0'), join(sysfs, 'dev', 'char', '240:0'));
+      expect(linuxDeviceClass({ major: 240, minor: 0 }, join(sysfs, 'dev', 'char'))).toBe('tty');
+      expect(linuxDeviceClass({ major: 240, minor: 1 }, join(sysfs, 'dev', 'char')), 'no entry').toBeUndefined();
+    } finally {
+      rmSync(sysfs, { recursive: true, force: true });
+    }
+  });
+
+  it('by name on macOS and the BSDs, where numbers are not fixed: only cu.* and tty.* names are serial ports', () => {
     for (const path of ['/dev/ttys003', '/dev/ptyp0', '/dev/ttyp0', '/dev/pts/4']) expect(kindByName(path), path).toBe('pseudo-terminal');
     for (const path of ['/dev/tty', '/dev/console']) expect(kindByName(path), path).toBe('system-terminal');
     for (const path of ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom']) expect(kindByName(path), path).toBe('memory');
-    for (const path of ['/dev/tty.usbserial-1410', '/dev/cu.usbmodem101', '/dev/ttyACM0', '/dev/ttyS0', '/dev/ttysomething']) expect(kindByName(path), path).toBe('other');
-    expect(deviceKind('/dev/null', 'darwin')).toBe('memory');
+    for (const path of ['/dev/tty.usbserial-1410', '/dev/cu.usbmodem101', '/dev/cuaU0', '/dev/ttyACM0', '/dev/ttyS0', '/dev/ttysomething']) expect(kindByName(path), path).toBe('serial');
+    for (const path of ['/dev/rdisk0', '/dev/disk2s1', '/dev/bpf0', '/dev/klog']) expect(kindByName(path), path).toBe('not-serial');
+    expect(deviceKind('/dev/null', 'darwin')).toEqual({ kind: 'memory' });
   });
 });
 
@@ -96,6 +127,23 @@ describe('ports a screen may not name, held by checkScreenPort on real devices',
     const link = join(dir, 'ttyUSB0');
     symlinkSync('/dev/null', link);
     expect(refusal(link, policy)).toMatch(`port ${link} (/dev/null) is a memory device`);
+  });
+
+  it("refuses a device that is not a serial port, real ones of this machine and nodes made as the kernel numbers them, saying what the system lists it as", () => {
+    const misc = ['/dev/fuse', '/dev/net/tun', '/dev/kvm'].filter((port) => existsSync(port));
+    for (const port of misc) {
+      expect(refusal(port, policy), port).toMatch(new RegExp(`^port ${port} is a device the system lists as misc, not as a serial port \\(tty\\), which a screen may not name \\| Name a serial port`));
+    }
+    // A watchdog (opened and closed, it may reboot the machine) and a keyboard's input events, made here as device nodes: only stat, never opened.
+    const made = spawnSync('mknod', [join(dir, 'watchdog'), 'c', '10', '130']).status === 0 && spawnSync('mknod', [join(dir, 'event0'), 'c', '13', '64']).status === 0;
+    expect(made, 'mknod (the tests run as root)').toBe(true);
+    for (const node of ['watchdog', 'event0']) {
+      expect(refusal(join(dir, node), policy), node).toMatch(new RegExp(`^port ${join(dir, node)} is a device the system (does not list as a serial port|lists as \\w+, not as a serial port \\(tty\\)), which a screen may not name`));
+    }
+    // Named through a link, it is still the device it leads to.
+    const link = join(dir, 'ttyUSB0');
+    symlinkSync(join(dir, 'watchdog'), link);
+    expect(refusal(link, policy)).toMatch(`port ${link} (${join(dir, 'watchdog')}) is a device the system`);
   });
 
   it('a pty not there yet is refused unless the policy allows ptys; a serial device not plugged in yet is not', () => {

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, normalize, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parsePrinterAddress, type PrinterTarget } from '../labels/label-printer.ts';
-import { deviceKind, describeDeviceKind, kindByName, type DeviceKind } from '../ports/device-kind.ts';
+import { deviceKind, describeDeviceKind, kindByName, type DeviceVerdict } from '../ports/device-kind.ts';
 import type { openPort } from '../ports/open-port.ts';
 import { parseTcpAddress } from '../ports/tcp-port.ts';
 import { dataFolder } from '../storage/data-folder.ts';
@@ -118,22 +118,24 @@ export function defaultStationPolicy(dataDir: string): StationPolicy {
 
 /**
  * A port a screen named: a tcp:// port listed in the policy, or a serial
- * device (a character device; a path under /dev/ when not plugged in yet;
- * COMn on Windows). Anything else, e.g. a file, is refused: the station would
- * write to it and show what it read back. So are the machine's own terminals
- * and memory devices, and pseudo-terminals unless the policy allows them:
- * judged by the device itself (its number on Linux), after following links.
+ * port (a character device the system lists as a serial port; a path under
+ * /dev/ when not plugged in yet; COMn on Windows). Anything else, e.g. a file
+ * or another kind of device, is refused: the station would write to it and
+ * show what it read back. So are the machine's own terminals and memory
+ * devices, and pseudo-terminals unless the policy allows them: judged by the
+ * device itself (its number and class on Linux), after following links.
+ * Returns the device's real path, where it exists: the one to open.
  */
-export function checkScreenPort(port: string, policy: StationPolicy): void {
+export function checkScreenPort(port: string, policy: StationPolicy): string | undefined {
   if (/^tcp:/i.test(port)) {
     if (!policy.tcpPorts.includes(normalizeTcp(port))) {
       throw new ConfigError(`port ${port} is not one of the tcp:// ports ${policy.source} allows (tcpPorts)`, {
         hint: 'Ask the station\'s operator to add it to "tcpPorts" in the station policy file and restart the station.',
       });
     }
-    return;
+    return undefined;
   }
-  if (process.platform === 'win32' && /^(?:\\\\\.\\)?COM\d{1,3}$/i.test(port)) return;
+  if (process.platform === 'win32' && /^(?:\\\\\.\\)?COM\d{1,3}$/i.test(port)) return undefined;
   const refuse = (why: string) => new ConfigError(`port ${port} ${why}`, { hint: SERIAL_PORT_HINT });
   if (!isAbsolute(port)) throw refuse('is not a serial port path');
   let real: string;
@@ -148,11 +150,14 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
     // /dev/shm and the like: any program may create the path later, as a link to anything.
     const unsafe = unsafeFolder(nearestFolder(path));
     if (unsafe) throw refuse(`does not exist, and ${unsafe}`);
-    refuseDeviceKind(port, path, kindByName(path), policy);
-    return;
+    // Any other name may be a serial port to come (/dev/serial/by-id/…): the device is judged when it is opened.
+    const kind = kindByName(path);
+    if (kind !== 'not-serial') refuseDeviceKind(port, path, { kind }, policy);
+    return undefined;
   }
   if (!statSync(real).isCharacterDevice()) throw refuse('is not a serial device');
   refuseDeviceKind(port, real, deviceKind(real), policy);
+  return real;
 }
 
 /**
@@ -160,26 +165,28 @@ export function checkScreenPort(port: string, policy: StationPolicy): void {
  * settings are checked when saved and when the line opens, but a port is
  * opened for every unit, days later maybe: a link on its way (in /tmp, in a
  * folder someone else owns, /dev/fd/N of another descriptor by then) may lead
- * to a terminal or a memory device by that time.
+ * to a terminal or a memory device by that time. The device opened is the
+ * one checked (its real path), so a link re-pointed between the check and
+ * the open changes nothing; the port keeps the name the screen gave it.
  */
 export function policedOpen(open: typeof openPort, policy: StationPolicy): typeof openPort {
   return async (path, options) => {
-    checkScreenPort(path, policy);
-    return open(path, options);
+    const devicePath = checkScreenPort(path, policy);
+    return open(path, devicePath === undefined ? options : { ...options, devicePath });
   };
 }
 
 const SERIAL_PORT_HINT = 'Name a serial port (e.g. /dev/ttyACM0, /dev/ttyUSB0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.';
 
 /** Refuses a device a screen may not name; `real` is where the port's links lead, said when it differs. */
-function refuseDeviceKind(port: string, real: string, kind: DeviceKind, policy: StationPolicy): void {
-  if (kind === 'other' || (kind === 'pseudo-terminal' && policy.pseudoTerminals)) return;
+function refuseDeviceKind(port: string, real: string, { kind, deviceClass }: DeviceVerdict, policy: StationPolicy): void {
+  if (kind === 'serial' || (kind === 'pseudo-terminal' && policy.pseudoTerminals)) return;
   const named = real === port ? port : `${port} (${real})`;
   const hint =
     kind === 'pseudo-terminal'
       ? `${SERIAL_PORT_HINT} For a simulated line or a socat bridge on ptys, ask the station's operator to set "pseudoTerminals": true in the station policy file and restart the station.`
       : SERIAL_PORT_HINT;
-  throw new ConfigError(`port ${named} is ${describeDeviceKind(kind)}, which a screen may not name`, { hint });
+  throw new ConfigError(`port ${named} is ${describeDeviceKind({ kind, deviceClass })}, which a screen may not name`, { hint });
 }
 
 /**

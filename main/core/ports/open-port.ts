@@ -8,6 +8,8 @@ export interface OpenPortOptions {
   settings?: SerialSettings;
   binding?: SerialBinding;
   openTimeoutMs?: number;
+  /** The device node to open, where the path as named is a link already followed and checked (`policedOpen`); the port keeps `path` as its name. */
+  devicePath?: string;
 }
 
 /** Opens whatever a port path names: tcp://host:port for serial device servers, else a local serial port. */
@@ -17,5 +19,6 @@ export function openPort(path: string, options: OpenPortOptions = {}): Promise<B
     settings: options.settings ?? DEFAULT_SERIAL_SETTINGS,
     binding: options.binding,
     openTimeoutMs: options.openTimeoutMs,
+    devicePath: options.devicePath,
   });
 }

@@ -21,6 +21,8 @@ export interface OpenSerialOptions {
   openTimeoutMs?: number;
   /** How often the device node is checked for removal (unplug detection). */
   watchIntervalMs?: number;
+  /** The device node to open when `path` is a link already followed and checked; the port is still named `path`. */
+  devicePath?: string;
 }
 
 /** The operating system's serialport binding (bindings-cpp). */
@@ -179,7 +181,7 @@ export async function openSerialPort(path: string, options: OpenSerialOptions): 
   const binding = stationBinding(options.binding ?? systemBinding());
   const stream = new SerialPortStream({
     binding,
-    path,
+    path: options.devicePath ?? path,
     baudRate: settings.baudRate,
     dataBits: settings.dataBits,
     parity: settings.parity,
@@ -201,8 +203,9 @@ export async function openSerialPort(path: string, options: OpenSerialOptions): 
     throw describeOpenError(path, error);
   }
   const port = new SerialBytePort(path, stream, settings.baudRate);
-  // Only real device nodes can be watched; an injected binding's path may be a name.
-  const deviceId = options.binding === undefined && path.startsWith('/') ? await deviceNumber(path) : undefined;
+  // Only real device nodes can be watched; an injected binding's path may be a name. The number is the device opened:
+  // the path as named leading anywhere else later counts as the unit gone.
+  const deviceId = options.binding === undefined && path.startsWith('/') ? await deviceNumber(options.devicePath ?? path) : undefined;
   port.watchDeviceNode(options.watchIntervalMs ?? 250, deviceId);
   return port;
 }

@@ -9,7 +9,8 @@ import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator, type GadgetKeeperEmu
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
 import { dispatch } from '../../../main/core/desk/dispatch.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
-import { checkScreenPort, loadStationPolicy } from '../../../main/core/desk/station-policy.ts';
+import { checkScreenPort, loadStationPolicy, policedOpen } from '../../../main/core/desk/station-policy.ts';
+import { openPort } from '../../../main/core/ports/open-port.ts';
 import { deviceKind } from '../../../main/core/ports/device-kind.ts';
 import { makePtyPair, type PtyPair } from '../../helpers/pty-pair.ts';
 import { until } from '../../helpers/until.ts';
@@ -50,7 +51,7 @@ describe('a pty named from a screen', () => {
   it('is known by its device, through the link socat made', () => {
     const real = realpathSync(pair.a);
     expect(real).toMatch(/^\/dev\/pts\/\d+$/);
-    expect(deviceKind(real)).toBe('pseudo-terminal');
+    expect(deviceKind(real)).toEqual({ kind: 'pseudo-terminal' });
     expect(() => checkScreenPort(pair.a, loadStationPolicy(dir))).toThrow(`port ${pair.a} (${real}) is a pseudo-terminal (a terminal session or a software bridge), which a screen may not name`);
     expect(() => checkScreenPort(real, loadStationPolicy(dir))).toThrow(`port ${real} is a pseudo-terminal`);
   });
@@ -111,5 +112,32 @@ describe('a pty named from a screen', () => {
     await until(() => station.snapshot().tiles[0]?.state === 'failed', 30_000);
     const [tile] = station.snapshot().tiles;
     expect(tile?.failure).toMatchObject({ step: 'identify', message: expect.stringContaining(`port ${link} (/dev/null) is a memory device (like /dev/null or /dev/urandom), not a serial port, which a screen may not name`) });
+  });
+
+  it('opens the device it checked: a link re-pointed between the check and the open changes nothing, and then counts as the unit gone', async () => {
+    writeFileSync(join(dir, 'station-policy.json'), JSON.stringify({ pseudoTerminals: true }));
+    const policy = loadStationPolicy(dir);
+    const link = join(dir, 'ttyBridge');
+    symlinkSync(pair.a, link);
+    const unit = await openPort(pair.b);
+    let heard = '';
+    unit.onData((chunk) => (heard += chunk.toString()));
+    // The moment a race needs: checked, not opened yet. The link now leads to a memory device.
+    const racingOpen: typeof openPort = async (path, options) => {
+      unlinkSync(link);
+      symlinkSync('/dev/null', link);
+      return openPort(path, options);
+    };
+    const port = await policedOpen(racingOpen, policy)(link);
+    try {
+      expect(port.path).toBe(link);
+      await port.write(Buffer.from('PING\n'));
+      await until(() => heard === 'PING\n', 10_000);
+      // The name the screen gave leads elsewhere now: the unit behind it is not the one open.
+      await expect(port.closed).resolves.toMatchObject({ kind: 'disconnected' });
+    } finally {
+      await port.close();
+      await unit.close();
+    }
   });
 });
