@@ -21,8 +21,10 @@ import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, headerFrame, parseHead
  *   receiver  ACK n ~n
  *
  * Every answer is three bytes, so a damaged answer is recognised and ignored;
- * two CANs in a row abort from either side. Without an answer for
- * `blockTimeoutMs` the sender goes back to the oldest unacknowledged block.
+ * two CANs in a row abort from either side. Without an answer that moves
+ * the transfer on for `blockTimeoutMs` (repeated ACKs of blocks already
+ * acknowledged do not count) the sender goes back to the oldest
+ * unacknowledged block.
  */
 
 export const WINDOW_REQUEST = 0x57; // 'W'
@@ -73,17 +75,23 @@ class WindowSender {
     let base = 0;
     let next = 0;
     let attempts = 0;
+    // Restarted only by an answer that moves the transfer (or by going back): a receiver repeating a stale ACK is silence.
+    let deadline = 0;
+    let restartDeadline = true;
     while (base < frames.length) {
       while (next < frames.length && next - base < window) {
         this.throwIfCancelled();
         await this.link.port.write(frames[next]!);
         next++;
       }
-      const answer = await this.readAnswer();
+      if (restartDeadline) deadline = performance.now() + this.timeoutMs;
+      restartDeadline = false;
+      const answer = await this.readAnswer(deadline);
       if (answer === 'timeout') {
         if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${base + 1}`);
         this.resends += next - base;
         next = base;
+        restartDeadline = true;
         continue;
       }
       const index = this.resolve(answer.sequence, base, next);
@@ -91,12 +99,14 @@ class WindowSender {
       if (answer.type === 'ack' && index >= base && index < next) {
         base = index + 1;
         attempts = 0;
+        restartDeadline = true;
         meter.update(blocks.end(index));
       } else if (answer.type === 'nak' && index >= base) {
         if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${index + 1}`);
         this.resends += next - index;
         base = index;
         next = index;
+        restartDeadline = true;
       }
     }
 
@@ -110,8 +120,10 @@ class WindowSender {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       await this.link.port.write(frame);
+      // One deadline per attempt: ACKs of other sequences do not extend it.
+      const deadline = performance.now() + this.timeoutMs;
       for (;;) {
-        const answer = await this.readAnswer();
+        const answer = await this.readAnswer(deadline);
         if (answer === 'timeout' || answer.type === 'nak') break;
         if (answer.sequence === sequence) return;
       }
@@ -145,8 +157,8 @@ class WindowSender {
     }
   }
 
-  private async readAnswer(): Promise<Answer | 'timeout'> {
-    const deadline = performance.now() + this.timeoutMs;
+  /** The next well-formed answer, or 'timeout' at `deadline` (performance.now() time); damaged answers and stray bytes are skipped. */
+  private async readAnswer(deadline: number): Promise<Answer | 'timeout'> {
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) return 'timeout';

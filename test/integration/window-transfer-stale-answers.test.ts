@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BytePort } from '../../main/core/ports/byte-port.ts';
+import { openPort } from '../../main/core/ports/open-port.ts';
+import { PortReader } from '../../main/core/ports/port-reader.ts';
+import { sendFile } from '../../main/core/transfer/transfer.ts';
+import { ABORT_SEQUENCE, ACK } from '../../main/core/transfer/xmodem-framing.ts';
+import { WINDOW_REQUEST } from '../../main/core/transfer/window-transfer.ts';
+import { makePtyPair, type PtyPair } from '../helpers/pty-pair.ts';
+
+/**
+ * A ymodem-window receiver stuck in a loop: it keeps confirming one block
+ * over and over (a firmware bug, or a receiver that restarted and lost its
+ * place), so the line is never silent but the transfer never moves on. The
+ * sender must count that as no answer and give up within its attempts.
+ */
+describe('ymodem-window sender against a receiver that repeats a stale acknowledgement', () => {
+  let pair: PtyPair | undefined;
+  const ports: BytePort[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  afterEach(async () => {
+    for (const timer of timers.splice(0)) clearInterval(timer);
+    for (const port of ports.splice(0)) await port.close().catch(() => undefined);
+    await pair?.dispose();
+    pair = undefined;
+  });
+
+  /** The station's end and a receiver that asks with W, then repeats `ack` every 20 ms once `from` bytes have arrived. */
+  async function stuckReceiver(ack: number, from: number) {
+    pair = await makePtyPair();
+    const station = await openPort(pair.a);
+    const unit = await openPort(pair.b);
+    ports.push(station, unit);
+    const fromStation: number[] = [];
+    unit.onData((chunk) => fromStation.push(...chunk));
+    void unit.write(Uint8Array.of(WINDOW_REQUEST));
+    timers.push(
+      setInterval(() => {
+        if (fromStation.length >= from && unit.isOpen) void unit.write(Uint8Array.of(ACK, ack, 0xff - ack)).catch(() => undefined);
+      }, 20),
+    );
+    return { link: { port: station, reader: new PortReader(station) }, fromStation };
+  }
+
+  const bounded = { protocol: 'ymodem-window' as const, fileName: 'fw.bin', data: randomBytes(40_000), blockTimeoutMs: 300, maxAttempts: 3 };
+
+  it('gives up on the data blocks when the receiver only repeats the header ACK', async () => {
+    const { link, fromStation } = await stuckReceiver(0, 1);
+    const started = performance.now();
+    await expect(sendFile(link, bounded)).rejects.toThrow(/block 1 was not acknowledged after 3 tries/);
+    // 3 attempts of 300 ms, with margin for a busy machine; before the fix it waited forever.
+    expect(performance.now() - started).toBeLessThan(8000);
+    // The receiver is told to stop too.
+    await expect.poll(() => Buffer.from(fromStation.slice(-ABORT_SEQUENCE.length)).equals(ABORT_SEQUENCE)).toBe(true);
+  }, 20_000);
+
+  it('gives up on the header when the receiver repeats the ACK of another block', async () => {
+    const { link } = await stuckReceiver(7, 1);
+    const started = performance.now();
+    await expect(sendFile(link, bounded)).rejects.toThrow(/the file header was not acknowledged after 3 tries/);
+    expect(performance.now() - started).toBeLessThan(8000);
+  }, 20_000);
+});
