@@ -191,9 +191,19 @@ export async function openSerialPort(path: string, options: OpenSerialOptions): 
   const openTimeoutMs = options.openTimeoutMs ?? 5000;
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`open did not finish within ${openTimeoutMs} ms`)), openTimeoutMs);
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        reject(new Error(`open did not finish within ${openTimeoutMs} ms`));
+      }, openTimeoutMs);
       stream.open((error) => {
         clearTimeout(timer);
+        // An open that succeeds after the timeout (a busy thread pool, a driver slow to answer) belongs to nobody:
+        // closed, or its descriptor and lock would refuse every later open of the port as "in use".
+        if (gaveUp) {
+          if (!error) stream.close(() => undefined);
+          return;
+        }
         if (error) reject(error);
         else resolve();
       });
