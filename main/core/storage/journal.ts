@@ -409,6 +409,22 @@ export class Journal {
     return row ? toUnit(row) : undefined;
   }
 
+  /**
+   * The record a unit plugged in again continues from (its state, the
+   * credentials held for it): its newest, passing over records of times it
+   * was refused at identify (the wrong unit on the port for a retry, its
+   * serial at work on another port), which hold nothing of it and would
+   * hide the credentials the station holds.
+   */
+  unitToResume(serial: string): UnitRecord | undefined {
+    const row = this.sql(
+      `SELECT * FROM units WHERE serial = ?
+         AND NOT (result = 'failed' AND failed_step = 'identify' AND credentials IS NULL)
+       ORDER BY id DESC LIMIT 1`,
+    ).get(serial) as Row | undefined;
+    return row ? toUnit(row) : undefined;
+  }
+
   /** History, newest first. */
   units(filter: { serial?: string; serialContains?: string; limit?: number } = {}): UnitRecord[] {
     const limit = filter.limit ?? 1000;

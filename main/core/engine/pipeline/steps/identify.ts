@@ -29,7 +29,7 @@ export const identifyStep: StepModule = {
         return;
       }
       // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
-      const previous = journal.latestUnit(serial);
+      const previous = journal.unitToResume(serial);
       const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
       if (continues) journal.startAttempt(previous.id, port, trace);
       unit.unitId = continues ? previous.id : journal.startUnit(serial, port, trace).id;
