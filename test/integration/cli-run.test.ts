@@ -80,7 +80,7 @@ describe('station history', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hist-'));
     const journal = Journal.open(join(dataDir, 'journal.sqlite'), new SecretBox(await loadOrCreateKeyFile(dataDir)));
     const a = journal.startUnit('SN-A', '/dev/ttyACM0', { slot: 'A1', operator: 'Ada', stationId: 'station-7', configHash: 'c'.repeat(64) });
-    journal.storeCredentials(a.id, { thingId: 't'.repeat(32), apiKey: 'k'.repeat(32) }, 'written');
+    journal.storeCredentials(a.id, { thingId: 't'.repeat(32), apiKey: 'k'.repeat(32), account: 'gadgetkeeper https://api.gadgetkeeper.com' }, 'written');
     journal.setAttemptFirmware(a.id, 'f'.repeat(64));
     journal.recordLabel(a.id, { serial: 'SN-A' }, 'label not printed: the printer at 10.0.0.9:9100 could not be reached');
     journal.finishUnit(a.id, 'passed');

@@ -13,6 +13,16 @@ export interface CloudBackend {
  */
 export type CloudStep = Extract<PipelineStep, 'activate' | 'register' | 'rename' | 'target-version' | 'download' | 'confirm'>;
 
+/**
+ * Which cloud issued something (a unit's credentials): "<backend> <origin>",
+ * then what scopes ids inside it (Exosite's vendor/model), each URL-encoded
+ * so two different clouds never read the same. Only the origin, not the path:
+ * it is where a secret goes, as the settings' own secret is checked.
+ */
+export function cloudAccount(backend: CloudBackend, url: string, ...scope: string[]): string {
+  return [backend.id, new URL(url).origin, ...scope.map(encodeURIComponent)].join(' ');
+}
+
 /** The cloud calls that may wait in the offline outbox. */
 export type OutboxCall = Extract<CloudStep, 'activate' | 'register' | 'rename' | 'confirm'>;
 
@@ -84,6 +94,12 @@ export interface ActivateOptions extends CallOptions {
  */
 export interface CloudAdapter {
   readonly backend: CloudBackend;
+  /**
+   * The cloud this adapter speaks to, as cloudAccount() writes it: its
+   * backend, the origin its calls go to, and whatever scopes ids there. The
+   * credentials a cloud issues are kept under it and never sent to another.
+   */
+  readonly account: string;
   readonly steps: Readonly<Partial<Record<CloudStep, CallSafety>>>;
   /** activate: a new thing (or the existing one) and its credentials for a serial number. */
   activate?(serial: string, options?: ActivateOptions): Promise<ThingCredentials>;

@@ -3,6 +3,7 @@ import { CloudError } from '../cloud/cloud-error.ts';
 import { StationError, describeError } from '../errors.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
+import { issuedBy } from './pipeline/held-credentials.ts';
 
 /** How one call's replay went: through, due again later, given up, or claimed by someone else first. */
 type ReplayOutcome = 'done' | 'retry' | 'failed' | 'taken';
@@ -161,11 +162,18 @@ export class OutboxReplayer {
     const credentials = () => {
       const held = journal.credentials(entry.unitId);
       if (!held) throw new CloudError(`no credentials are held for unit ${entry.serial}`, { backend: adapter.backend, cloudStep: call, failure: 'refused', retryable: false });
-      return held;
+      // A key goes back only to the cloud that issued it: a cloud address changed since (a screen's settings, --config) must not receive it.
+      if (!issuedBy(held, adapter)) {
+        throw new StationError('CREDENTIALS_OTHER_CLOUD', `${entry.call} of unit ${entry.serial} not sent: its credentials were issued by ${held.account}, and the station now talks to ${adapter.account}`, {
+          hint: 'Retry the unit: it is activated with the configured cloud. Or replay with the configuration it was queued under (station outbox replay --config FILE).',
+          retryable: false,
+        });
+      }
+      return { thingId: held.thingId, apiKey: held.apiKey };
     };
     switch (call) {
       case 'activate':
-        return journal.completeOutbox(entry, await adapter.activate!(entry.serial));
+        return journal.completeOutbox(entry, { ...(await adapter.activate!(entry.serial)), account: adapter.account });
       case 'rename':
         await adapter.rename!(credentials(), String(entry.payload.name));
         return journal.completeOutbox(entry);

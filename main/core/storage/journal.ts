@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
+import { z } from 'zod';
 import { StationError } from '../errors.ts';
 import { createPrivateFile } from './data-folder.ts';
 import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal } from './journal-migrations.ts';
@@ -11,6 +12,20 @@ export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
 export type AttemptResult = UnitResult | 'cancelled';
 /** Where the unit's cloud credentials are: none yet, held by the station, written to the unit, or owed to it (write when replugged). */
 export type CredentialsState = 'none' | 'held' | 'written' | 'pending';
+
+/**
+ * A unit's cloud credentials as the station keeps them, with the cloud that
+ * issued them (CloudAdapter.account): they are only ever sent back to it.
+ * `account` is undefined only for credentials a station stored before it
+ * recorded where they came from.
+ */
+export interface HeldCredentials {
+  thingId: string;
+  apiKey: string;
+  account: string | undefined;
+}
+
+const heldCredentialsSchema = z.object({ thingId: z.string(), apiKey: z.string(), account: z.string().optional() }).strip();
 export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
 export type OutboxState = 'pending' | 'in-flight' | 'done' | 'failed';
 
@@ -464,15 +479,18 @@ export class Journal {
     });
   }
 
-  storeCredentials(unitId: number, credentials: { thingId: string; apiKey: string }, state: CredentialsState): void {
-    const sealed = this.box.seal(JSON.stringify(credentials), `unit:${unitId}:credentials`);
-    this.sql('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, credentials.thingId, unitId);
+  storeCredentials(unitId: number, credentials: HeldCredentials, state: CredentialsState): void {
+    const { thingId, apiKey, account } = credentials;
+    const sealed = this.box.seal(JSON.stringify({ thingId, apiKey, ...(account === undefined ? {} : { account }) }), `unit:${unitId}:credentials`);
+    this.sql('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, thingId, unitId);
   }
 
-  credentials(unitId: number): { thingId: string; apiKey: string } | undefined {
+  credentials(unitId: number): HeldCredentials | undefined {
     const row = this.sql('SELECT credentials FROM units WHERE id = ?').get(unitId) as Row | undefined;
     if (!row?.credentials) return undefined;
-    return JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)) as { thingId: string; apiKey: string };
+    const parsed = heldCredentialsSchema.safeParse(JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)));
+    if (!parsed.success) throw new StationError('SECRET_UNREADABLE', `the credentials stored for unit record ${unitId} are damaged`, { hint: 'Retry the unit from the start: it gets new credentials from the cloud.' });
+    return { thingId: parsed.data.thingId, apiKey: parsed.data.apiKey, account: parsed.data.account };
   }
 
   setCredentialsState(unitId: number, state: CredentialsState): void {
@@ -565,7 +583,7 @@ export class Journal {
    * crash can never leave a result recorded but the call still due (and so
    * repeated), nor the call done but its result (an activation's key) lost.
    */
-  completeOutbox(entry: OutboxEntry, activated?: { thingId: string; apiKey: string }): void {
+  completeOutbox(entry: OutboxEntry, activated?: HeldCredentials): void {
     this.transaction(() => {
       if (activated) this.storeCredentials(entry.unitId, activated, 'pending');
       this.markDone(entry.id);

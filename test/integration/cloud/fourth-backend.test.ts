@@ -33,6 +33,7 @@ const acmeConfig = z
 
 class AcmeAdapter implements CloudAdapter {
   readonly backend = ACME;
+  readonly account = 'acme-iot https://acme.example';
   // Activation and confirmation only: no firmware from this cloud (a pinned file), no rename.
   readonly steps = { activate: { retrySafe: false, replaySafe: true }, confirm: REPEATABLE };
   async activate(serial: string): Promise<ThingCredentials> {

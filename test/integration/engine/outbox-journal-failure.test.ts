@@ -69,7 +69,7 @@ describe('the outbox replayer when the journal cannot record a call', () => {
     // Room again: the call goes out again and its answer is kept.
     await until(() => journal.outboxCounts().done === 1, 10_000);
     expect(activations).toHaveLength(2);
-    expect(journal.credentials(unit.id)).toEqual({ thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32) });
+    expect(journal.credentials(unit.id)).toEqual({ thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32), account: adapter.account });
     expect(journal.unit(unit.id)?.result).toBe('pending');
   });
 });

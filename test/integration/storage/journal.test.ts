@@ -69,9 +69,9 @@ describe('Journal on SQLite', () => {
   it('keeps credentials and outbox payloads encrypted on disk', async () => {
     const { dir, journal } = await open();
     const unit = journal.startUnit('SN1', 'p');
-    journal.storeCredentials(unit.id, { thingId: 't'.repeat(32), apiKey: API_KEY }, 'held');
+    journal.storeCredentials(unit.id, { thingId: 't'.repeat(32), apiKey: API_KEY, account: 'gadgetkeeper https://api.gadgetkeeper.com' }, 'held');
     journal.enqueue(unit.id, 'gadgetkeeper', 'confirmVersion', { apiKey: API_KEY, versionId: 'v' });
-    expect(journal.credentials(unit.id)).toEqual({ thingId: 't'.repeat(32), apiKey: API_KEY });
+    expect(journal.credentials(unit.id)).toEqual({ thingId: 't'.repeat(32), apiKey: API_KEY, account: 'gadgetkeeper https://api.gadgetkeeper.com' });
     expect(journal.unit(unit.id)?.credentialsState).toBe('held');
     journal.close();
     for (const file of ['journal.sqlite', 'journal.sqlite-wal']) {

@@ -13,7 +13,7 @@ import type {
   ThingCredentials,
   VersionInfo,
 } from '../cloud-adapter.ts';
-import { REPEATABLE } from '../cloud-adapter.ts';
+import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
@@ -52,6 +52,8 @@ export const EXOSITE_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>> = O
 export class ExositeAdapter implements CloudAdapter {
   readonly backend = EXOSITE;
   readonly steps = EXOSITE_STEPS;
+  /** A CIK belongs to one vendor/model's device at one address. */
+  readonly account: string;
   private readonly http: AxiosInstance;
   private readonly settings: ExositeSettings;
   private readonly limits: CloudLimits;
@@ -61,6 +63,7 @@ export class ExositeAdapter implements CloudAdapter {
     this.settings = settings;
     this.limits = cloudLimits(settings);
     this.http = createHttpClient(settings, EXOSITE);
+    this.account = cloudAccount(EXOSITE, settings.baseUrl, settings.vendor, settings.model);
     this.alias = settings.versionAlias ?? 'fw_version';
   }
 

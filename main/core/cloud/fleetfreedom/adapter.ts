@@ -1,5 +1,5 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from '../cloud-adapter.ts';
-import { REPEATABLE } from '../cloud-adapter.ts';
+import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './session.ts';
@@ -25,12 +25,14 @@ export const FLEET_FREEDOM_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>
 export class FleetFreedomAdapter implements CloudAdapter {
   readonly backend = FLEET_FREEDOM;
   readonly steps = FLEET_FREEDOM_STEPS;
+  readonly account: string;
   private readonly session: FleetFreedomSession;
   private readonly settings: FleetFreedomSettings;
 
   constructor(settings: FleetFreedomSettings) {
     this.settings = settings;
     this.session = new FleetFreedomSession(settings);
+    this.account = cloudAccount(FLEET_FREEDOM, settings.url, String(settings.company));
   }
 
   async register(serial: string, options: CallOptions = {}): Promise<{ alreadyRegistered: boolean }> {

@@ -14,7 +14,7 @@ import type {
   ThingCredentials,
   VersionInfo,
 } from '../cloud-adapter.ts';
-import { REPEATABLE } from '../cloud-adapter.ts';
+import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
@@ -68,6 +68,7 @@ export const GADGETKEEPER_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>
 export class GadgetKeeperAdapter implements CloudAdapter {
   readonly backend = GADGETKEEPER;
   readonly steps = GADGETKEEPER_STEPS;
+  readonly account: string;
   private readonly http: AxiosInstance;
   private readonly settings: GadgetKeeperSettings;
   private readonly limits: CloudLimits;
@@ -77,6 +78,7 @@ export class GadgetKeeperAdapter implements CloudAdapter {
     this.settings = settings;
     this.limits = cloudLimits(settings);
     this.http = createHttpClient(settings, GADGETKEEPER);
+    this.account = cloudAccount(GADGETKEEPER, settings.baseUrl);
     this.paths = { ...DEFAULT_GADGETKEEPER_PATHS, ...settings.paths };
   }
 

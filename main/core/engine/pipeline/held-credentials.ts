@@ -1,4 +1,5 @@
-import type { UnitRecord } from '../../storage/journal.ts';
+import type { CloudAdapter } from '../../cloud/cloud-adapter.ts';
+import type { HeldCredentials, UnitRecord } from '../../storage/journal.ts';
 import type { PipelineDeps, UnitState } from './pipeline-types.ts';
 
 /**
@@ -6,15 +7,22 @@ import type { PipelineDeps, UnitState } from './pipeline-types.ts';
  * failed or the station stopped before writing them) are the ones it gets:
  * a second activation would revoke them (GadgetKeeper) or be refused, the
  * unit locked out (Exosite, where activation works once: there even
- * delivered credentials are reused). Credentials the cloud refused are not.
+ * delivered credentials are reused). Credentials the cloud refused are not,
+ * nor ones another cloud issued (the line's cloud moved since): those are
+ * never sent anywhere else, and the unit is activated where it is now.
  */
-export function takeHeldCredentials(deps: PipelineDeps, unit: UnitState, previous: UnitRecord): void {
+export function takeHeldCredentials(deps: Pick<PipelineDeps, 'adapter' | 'journal'>, unit: UnitState, previous: UnitRecord): void {
   const oneShot = deps.adapter.steps.activate?.retrySafe === false && deps.adapter.steps.activate.replaySafe === false;
   const undelivered = previous.credentialsState === 'held' || previous.credentialsState === 'pending';
   if (!undelivered && !(oneShot && previous.credentialsState === 'written')) return;
   const held = deps.journal.credentials(previous.id);
-  if (!held) return;
-  unit.credentials = held;
+  if (!held || !issuedBy(held, deps.adapter)) return;
+  unit.credentials = { thingId: held.thingId, apiKey: held.apiKey };
   unit.credentialsFrom = previous.id;
   if (previous.id !== unit.unitId) deps.journal.storeCredentials(unit.unitId!, held, 'held');
+}
+
+/** Whether these credentials came from the cloud this adapter speaks to (credentials stored before the station recorded their cloud are taken as its). */
+export function issuedBy(credentials: HeldCredentials, adapter: CloudAdapter): boolean {
+  return credentials.account === undefined || credentials.account === adapter.account;
 }

@@ -14,7 +14,7 @@ export const activateStep: StepModule = {
       const canDeliverCredentials = async () => (await driverOf(unit).identify({ signal: deps.signal })).serial === unit.serial;
       unit.credentials = await deps.adapter.activate!(unit.serial!, { signal: deps.signal, canDeliverCredentials });
       unit.credentialsFrom = unit.unitId;
-      deps.journal.storeCredentials(unit.unitId!, unit.credentials, 'held');
+      deps.journal.storeCredentials(unit.unitId!, { ...unit.credentials, account: deps.adapter.account }, 'held');
     },
     deferrable: { call: 'activate', payload: (unit) => ({ serial: unit.serial }) },
     offlineSkip: deps.adapter.steps.activate?.offlineSkip,
