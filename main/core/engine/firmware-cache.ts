@@ -75,9 +75,14 @@ export class FirmwareCache {
     return leftovers.length;
   }
 
-  /** The cache key of a cloud version. */
+  /**
+   * The cache key of a cloud version: the cloud it came from (its account:
+   * backend, address and, for Exosite, vendor/model) and its id there. Ids
+   * are only unique within one cloud (Exosite's are names like
+   * "firmware.bin"), so another cloud's image of the same id is never taken.
+   */
   keyOf(versionId: string): string {
-    return `${this.adapter.backend.id}:${versionId}`;
+    return `${this.adapter.account}:${versionId}`;
   }
 
   /** The verified image of a version if it is cached (works offline), else undefined. */

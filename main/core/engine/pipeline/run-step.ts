@@ -87,7 +87,7 @@ async function withoutCloud(deps: PipelineDeps, step: Step, unit: UnitState): Pr
 function missingOffline(deps: PipelineDeps, unit: UnitState): StationError | undefined {
   const { config, journal, cache, adapter } = deps;
   if (config.firmware.source === 'file') return undefined;
-  const target = unit.target?.id ?? journal.setting(lastTargetSetting(adapter.backend.id));
+  const target = unit.target?.id ?? journal.setting(lastTargetSetting(adapter.account));
   if (target === undefined) return noTarget();
   if (unit.image !== undefined || journal.cachedFirmware(cache.keyOf(target)) !== undefined) return undefined;
   return notCached(target);

@@ -13,7 +13,7 @@ export const targetVersionStep: StepModule = {
       run: async (unit) => {
         if (!fromCloud || !unit.credentials) return knownTarget(deps, unit);
         unit.target = await deps.adapter.targetVersion!(unit.credentials, { signal: deps.signal });
-        deps.journal.setSetting(lastTargetSetting(deps.adapter.backend.id), unit.target.id);
+        deps.journal.setSetting(lastTargetSetting(deps.adapter.account), unit.target.id);
         deps.journal.setCloudIds(unit.unitId!, { versionId: unit.target.id });
       },
       offline: (unit) => knownTarget(deps, unit),
@@ -23,7 +23,7 @@ export const targetVersionStep: StepModule = {
 
 async function knownTarget(deps: PipelineDeps, unit: UnitState): Promise<void> {
   const { config, journal, adapter } = deps;
-  const id = config.firmware.source === 'file' ? config.firmware.versionId : journal.setting(lastTargetSetting(adapter.backend.id));
+  const id = config.firmware.source === 'file' ? config.firmware.versionId : journal.setting(lastTargetSetting(adapter.account));
   if (!id) throw noTarget();
   unit.target = { id };
   journal.setCloudIds(unit.unitId!, { versionId: id });
