@@ -131,6 +131,42 @@ describe('a hostile cloud: API answers', () => {
   });
 });
 
+describe('a hostile cloud: what Exosite lists', () => {
+  const cik = { thingId: 'SN1', apiKey: 'c'.repeat(40) };
+  const once = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+  /** An Exosite that lists `list` as its content and describes every item with `info`. */
+  const exosite = (list: string, info: string) =>
+    serve((request, response) => {
+      const query = new URL(request.url!, 'http://x').searchParams;
+      response.end(query.get('id') === null ? list : info);
+    });
+
+  it('a list of thousands of content ids is refused from the list itself, without a request per id', async () => {
+    const cloud = await exosite(Array.from({ length: 5000 }, (_, i) => `fw-${i}`).join('\n'), 'application/octet-stream,1024,1700000000,an image');
+    const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
+    const { error } = await settle(adapter.targetVersion(cik), 20_000);
+    expect(error).toMatchObject({ failure: 'invalid-response' });
+    expect((error as CloudError).message).toContain('5000 content ids');
+    expect((error as CloudError).hint).toContain('firmwareContentId');
+    expect(cloud.requests).toHaveLength(1);
+  });
+
+  it('a content id or description the station cannot carry is refused, not taken as the target version', async () => {
+    const image = 'application/octet-stream,1024,1700000000';
+    for (const [list, info, why] of [
+      ['x'.repeat(129), `${image},fine`, 'content id'],
+      ['fw\u001b]0;owned\u0007.bin', `${image},fine`, 'content id'],
+      ['fw.bin', `${image},${'d'.repeat(5001)}`, 'content info'],
+      ['fw.bin', 'application/octet-stream,-5,1700000000,negative', 'content info'],
+    ] as const) {
+      const cloud = await exosite(list, info);
+      const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
+      const { error } = await settle(adapter.targetVersion(cik), 10_000);
+      expect(error, `${JSON.stringify(list.slice(0, 20))} / ${info.slice(0, 60)}`).toMatchObject({ failure: 'invalid-response', message: expect.stringContaining(why) });
+    }
+  });
+});
+
 describe('a hostile cloud: firmware downloads', () => {
   it('a dripping download ends at the deadline its announced size gives', async () => {
     const cloud = await serve((_request, response) => {

@@ -1,5 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import type {
   CloudBackend,
@@ -31,6 +32,28 @@ export interface ExositeSettings extends HttpSettings {
 
 const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
 const CIK = /^[0-9a-f]{40}$/;
+
+/**
+ * The most content items a model may list when no firmwareContentId says
+ * which one is the firmware: each one's info is read at once, so a hostile
+ * list (a quarter MiB of one-character ids) must not become as many requests.
+ */
+export const MAX_CONTENT_IDS = 256;
+
+/** A content id the station can carry as a version id: into records, screens (128 characters), labels and the device's commands. */
+const contentIdSchema = z
+  .string()
+  .min(1)
+  .max(128, 'longer than 128 characters')
+  .regex(/^[^\x00-\x1f\x7f]+$/, 'holds control characters');
+
+/** Content info, one CSV line: "<content-type>,<size>,<updated-unix-time>,<description>" (the description may hold commas). */
+const contentInfoSchema = z.object({
+  contentType: z.string().min(1).max(255),
+  size: z.string().regex(/^\d{1,15}$/).transform(Number),
+  updated: z.string().regex(/^\d{1,15}$/).transform(Number),
+  description: z.string().max(5000),
+});
 
 /**
  * Exosite provisioning (m2.exosite.com, API v1.1). Activation works exactly
@@ -119,9 +142,9 @@ export class ExositeAdapter implements CloudAdapter {
 
   /** The firmware content: the configured id, or the most recently updated item. */
   async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
-    const ids = (await this.get(credentials, 'target-version', {}, options)).split('\n').map((id) => id.trim()).filter(Boolean);
+    const ids = this.contentIds(await this.get(credentials, 'target-version', {}, options));
     const wanted = this.settings.firmwareContentId;
-    const candidates = wanted ? ids.filter((id) => id === wanted) : ids;
+    const candidates = (wanted ? ids.filter((id) => id === wanted) : ids).map((id) => this.usableContentId(id));
     if (candidates.length === 0) {
       throw new CloudError(wanted ? `Exosite has no content "${wanted}" for this model` : 'Exosite lists no content for this model', {
         backend: this.backend,
@@ -227,10 +250,34 @@ export class ExositeAdapter implements CloudAdapter {
   private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<{ version: VersionInfo; updated: number }> {
     const line = (await this.get(credentials, 'target-version', { id, info: 'true' }, options)).trim();
     const [contentType, size, updated, ...description] = line.split(',');
-    if (!contentType || !/^\d+$/.test(size ?? '') || !/^\d+$/.test(updated ?? '')) {
-      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info "${line.slice(0, 80)}"`);
+    const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
+    if (!info.success) {
+      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${id} (${info.error.issues[0]?.path.join('.')}): "${printable(line.slice(0, 80))}"`);
     }
-    return { version: { id, size: Number(size), name: description.join(','), description: description.join(',') }, updated: Number(updated) };
+    return { version: { id, size: info.data.size, name: info.data.description, description: info.data.description }, updated: info.data.updated };
+  }
+
+  /** The content list, one id per line: only so many when the newest is to be found among them. */
+  private contentIds(text: string): string[] {
+    const ids = text.split('\n').map((id) => id.trim()).filter(Boolean);
+    if (this.settings.firmwareContentId === undefined && ids.length > MAX_CONTENT_IDS) {
+      throw new CloudError(`Exosite lists ${ids.length} content ids for this model, more than the ${MAX_CONTENT_IDS} the station reads the info of to find the newest`, {
+        backend: this.backend,
+        cloudStep: 'target-version',
+        failure: 'invalid-response',
+        retryable: false,
+        hint: 'Set firmwareContentId in the cloud settings to the content that is the firmware.',
+      });
+    }
+    return ids;
+  }
+
+  /** A content id the station may take as the target version: one it can carry (contentIdSchema). */
+  private usableContentId(id: string): string {
+    const checked = contentIdSchema.safeParse(id);
+    if (checked.success) return checked.data;
+    const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+    throw invalidResponse({ backend: this.backend, step: 'target-version' }, `a content id ${checked.error.issues[0]?.message}: "${printable(shown)}"`);
   }
 
   private get(credentials: ThingCredentials, step: CloudStep, params: Record<string, string>, options: CallOptions): Promise<string> {
@@ -268,4 +315,9 @@ async function restart(writer: FirmwareFileWriter, destination: string): Promise
   await writer.pause();
   await FirmwareFileWriter.discard(destination);
   return FirmwareFileWriter.open(destination);
+}
+
+/** Cloud text quoted in a message: control characters shown as escapes, so a terminal or a log shows them instead of obeying them. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
