@@ -18,6 +18,12 @@ export interface Esp32SimulatorFaults {
   weakBitAt?: number;
   /** The cable is pulled once this many bytes have been programmed. */
   unplugAfterBytes?: number;
+  /**
+   * A confused chip or a noisy line: this ROM command (its op) is never
+   * answered; from its arrival on, the chip sends a packet that answers
+   * nothing (c0 00 00 00 00 00 00 00 00 c0) every everyMs.
+   */
+  straysInsteadOf?: { op: number; everyMs: number };
 }
 
 export interface Esp32SimulatorOptions {
@@ -49,6 +55,8 @@ export interface Esp32SimulatorOptions {
 export type ChipMode = 'download' | 'application' | 'in-reset' | 'running-ram' | 'unplugged';
 
 const ROM_BAUD = 115200;
+/** Eight zero bytes: too short to be a request, direction 0 so never a response. */
+const STRAY_PACKET = slipEncode(Buffer.alloc(8));
 /**
  * EN rises through an RC network (10 kΩ, 1 µF on typical boards): the chip
  * leaves reset a few milliseconds after RTS is released, and samples IO0
@@ -85,6 +93,7 @@ export class Esp32Simulator {
   private chipBaud = ROM_BAUD;
   private hostBaud: number | undefined;
   private unplugged = false;
+  private sendingStrays = false;
   /** Every version the chip has booted, in order (tests check what a unit ended up running). */
   readonly bootedVersions: Array<string | undefined> = [];
   /** Bytes received while the two ends disagreed on the baud rate: noise on a real line. */
@@ -209,6 +218,10 @@ export class Esp32Simulator {
         const epoch = this.epoch;
         const request = parseRomRequest(packet);
         if (!request) continue;
+        if (request.op === this.options.faults?.straysInsteadOf?.op) {
+          this.sendStrays(this.options.faults.straysInsteadOf.everyMs);
+          continue;
+        }
         const reply = await this.rom.handle(request);
         if (this.epoch !== epoch || this.currentMode !== 'download') continue;
         for (const response of reply.responses) this.send(slipEncode(response));
@@ -217,6 +230,23 @@ export class Esp32Simulator {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** The straysInsteadOf fault: one stray packet every everyMs until a reset or stop clears the timers. */
+  private sendStrays(everyMs: number): void {
+    if (this.sendingStrays) return;
+    this.sendingStrays = true;
+    const epoch = this.epoch;
+    const next = () =>
+      this.later(everyMs, () => {
+        if (this.epoch !== epoch) {
+          this.sendingStrays = false;
+          return;
+        }
+        this.send(STRAY_PACKET);
+        next();
+      });
+    next();
   }
 
   private apply(after: RomAfter): void {
@@ -282,6 +312,7 @@ export class Esp32Simulator {
   private clearTimers(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.sendingStrays = false;
   }
 }
 
