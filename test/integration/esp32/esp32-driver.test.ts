@@ -14,6 +14,7 @@ import { startEsp32InMemory, startEsp32OnPty, type HostedEsp32 } from '../../../
 import type { Esp32SimulatorOptions } from '../../../main/core/simulator/esp32/esp32-simulator.ts';
 import { createHash } from 'node:crypto';
 import type { ChipRegisters } from '../../../main/core/simulator/esp32/chip-registers.ts';
+import { ROM_COMMAND } from '../../../main/core/devices/esp32/rom-protocol.ts';
 
 const MAC = '24:0a:c4:5e:00:2a';
 const credentials = { thingId: '5f0c2a9be1d74c3a8e6b1d2f3a4c5b6d', apiKey: 'sk_live_9Qz2LmX7vB4nR8tK1wY6pJ3h' };
@@ -222,6 +223,32 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     await expect(driver.identify({ signal: abort.signal })).rejects.toMatchObject({ code: 'CANCELLED', where: { step: 'identify' } });
     expect(performance.now() - started).toBeLessThan(1000);
   });
+
+  it('a chip that sends packets that answer nothing fails the command within its timeout, not 100 timeouts later', async () => {
+    // Every stray packet lands just before the 3 s MD5 timeout: read by read, each would restart the wait (esptool-js reads up to 100).
+    const profile = profileFor('esp32c3', { credentials: { nvsPartition: { offset: '0x9000', size: '0x6000' } } });
+    const { driver } = await onPty({ chip: 'esp32c3', faults: { straysInsteadOf: { op: ROM_COMMAND.SPI_FLASH_MD5, everyMs: 2900 } } }, profile);
+    await driver.identify();
+    const started = performance.now();
+    const error = (await driver.verifyCredentials(credentials).catch((e: unknown) => e)) as StationError;
+    const elapsed = performance.now() - started;
+    expect(error).toMatchObject({ code: 'ROM_NOT_ANSWERING', retryable: true, where: { port: driver.port, step: 'verify-credentials' } });
+    expect(error.describe()).toMatch(/the chip sent 1 packet that did not answer SPI_FLASH_MD5 within 3000 ms.*no other program/);
+    // The command's own 3 s, with margin for a busy machine; without the deadline this takes about 290 s.
+    expect(elapsed).toBeGreaterThanOrEqual(2900);
+    expect(elapsed).toBeLessThan(9000);
+  }, 30_000);
+
+  it('the same while flashing: a block esptool-js sends three times fails after three timeouts, not 300', async () => {
+    const { driver } = await onPty({ chip: 'esp32', faults: { straysInsteadOf: { op: ROM_COMMAND.FLASH_DEFL_DATA, everyMs: 2900 } } });
+    const started = performance.now();
+    const error = (await driver.flash(firmware('esp32').image).catch((e: unknown) => e)) as StationError;
+    const elapsed = performance.now() - started;
+    expect(error).toMatchObject({ code: 'ROM_NOT_ANSWERING', where: { step: 'flash' } });
+    expect(error.message).toMatch(/^the chip sent \d+ packets? that did not answer FLASH_DEFL_DATA within 3000 ms$/);
+    expect(elapsed).toBeGreaterThanOrEqual(3 * 2900);
+    expect(elapsed).toBeLessThan(25_000);
+  }, 60_000);
 
   it('flash write error (a bad sector): names the ROM error and says to set the unit aside if it repeats', async () => {
     const { driver } = inMemory({ chip: 'esp32', faults: { badSectorAt: 0x10000 } });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, UnexpectedChipIdError, UnexpectedChipMagicError, type FlashSizeValues } from 'esptool-js';
+import { ESPError, TimeoutError as EspTimeoutError, UnexpectedChipIdError, UnexpectedChipMagicError, type FlashSizeValues } from 'esptool-js';
 import { ProtocolError, StationError, TimeoutError } from '../../errors.ts';
 import type { BytePort, PortCloseReason } from '../../ports/byte-port.ts';
 import { LineControlUnsupportedError } from '../../ports/line-control.ts';
@@ -7,6 +7,7 @@ import { ProgressMeter } from '../../transfer/progress.ts';
 import { compileProfilePattern } from '../profile/safe-pattern.ts';
 import type { BootReport, Credentials, DeviceDriver, DriverCapabilities, FirmwareImage, FlashOptions, StepOptions } from '../driver.ts';
 import { flashPartsOf, type FlashPart } from '../firmware-image.ts';
+import { BoundedEspLoader, RomUnansweredError } from './bounded-loader.ts';
 import { BytePortTransport } from './byte-port-transport.ts';
 import { CHIP_FACTS, chipByName } from './chips.ts';
 import { esp32Capabilities, type Esp32Profile } from './esp32-profile.ts';
@@ -49,7 +50,7 @@ export class Esp32Driver implements DeviceDriver {
   private readonly profile: Esp32Profile;
   private readonly bytePort: BytePort;
   private readonly transport: BytePortTransport;
-  private readonly loader: ESPLoader;
+  private readonly loader: BoundedEspLoader;
   private state: ChipState = 'unknown';
   private serial: string | undefined;
   private hostBaud: number;
@@ -69,7 +70,7 @@ export class Esp32Driver implements DeviceDriver {
     this.bootloaderBaud = profile.romBaudRate;
     const log = options.log ?? (() => undefined);
     this.transport = new BytePortTransport(port, log);
-    this.loader = new ESPLoader({
+    this.loader = new BoundedEspLoader({
       transport: this.transport,
       baudrate: profile.romBaudRate,
       romBaudrate: profile.romBaudRate,
@@ -229,7 +230,8 @@ export class Esp32Driver implements DeviceDriver {
   }
 
   private noSync(error: unknown, canReset: boolean, bootText: string): StationError {
-    if (!(error instanceof ESPError)) return describeFailure(error, { port: this.port });
+    // The chip answered the sync but then sent packets that answered nothing: say that, not "no sync".
+    if (!(error instanceof ESPError) || (error instanceof RomUnansweredError && error.strayPackets > 0)) return describeFailure(error, { port: this.port });
     const bootMode = /boot:(0x[0-9a-fA-F]+)/.exec(bootText);
     const booted = bootMode && !/waiting for download/.test(bootText);
     const what = booted
@@ -404,6 +406,14 @@ export class Esp32Driver implements DeviceDriver {
  */
 function describeFailure(error: unknown, where: { port: string; serial?: string; step?: string }): StationError {
   if (error instanceof StationError) return error.at(where);
+  if (error instanceof RomUnansweredError && error.strayPackets > 0) {
+    return new StationError('ROM_NOT_ANSWERING', error.message, {
+      where,
+      hint: 'The unit is sending, but not answers to the station: check that no other program has this port open and that nothing else shares the unit\'s UART, then retry; if it repeats, reset the unit.',
+      retryable: true,
+      cause: error,
+    });
+  }
   if (error instanceof EspTimeoutError) {
     return new TimeoutError(`the ROM bootloader stopped answering (${error.message})`, { where, hint: 'Check the cable and the unit\'s power, then retry.' });
   }
