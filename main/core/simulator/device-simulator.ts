@@ -54,6 +54,7 @@ const TOKEN = /^[A-Za-z0-9._:-]{1,64}$/;
 export class DeviceSimulator {
   readonly serial: string;
   private installedVersion: string | undefined;
+  private installedImage: string | undefined;
   private credentials: StoredCredentials | undefined;
   private readonly port: BytePort;
   private readonly reader: PortReader;
@@ -85,6 +86,11 @@ export class DeviceSimulator {
 
   get version(): string | undefined {
     return this.installedVersion;
+  }
+
+  /** SHA-256 of the image this unit received and made active (undefined until one is flashed), for tests. */
+  get installedSha256(): string | undefined {
+    return this.installedImage;
   }
 
   get storedCredentials(): StoredCredentials | undefined {
@@ -209,6 +215,7 @@ export class DeviceSimulator {
       if (actual !== sha256) return await this.say(`ERR CHECKSUM ${actual}`);
       // A/B: the new image becomes active only once it is whole and verified.
       this.installedVersion = versionId;
+      this.installedImage = actual;
       this.flashCount++;
       return await this.say(`FLASHED ${actual}`);
     } catch (error) {

@@ -94,6 +94,19 @@ export class ExositeState {
     delete entry.cik;
   }
 
+  /**
+   * What a vendor does in the Exosite portal to publish new bytes under a
+   * content id (a fix re-uploaded as "firmware.bin"): the id stays, its
+   * updated time moves on.
+   */
+  upload(vendor: string, model: string, id: string, data: Buffer): void {
+    const entry = this.model(vendor, model);
+    if (!entry) throw new Error(`unknown model ${vendor}/${model}`);
+    const previous = entry.content.get(id);
+    const updated = Math.max(Math.floor(Date.now() / 1000), (previous?.updated ?? 0) + 1);
+    entry.content.set(id, { id, contentType: previous?.contentType ?? 'application/octet-stream', description: previous?.description ?? '', updated, data });
+  }
+
   aliasOf(vendor: string, model: string, serial: string, alias: string): string | undefined {
     const cik = this.model(vendor, model)?.serials.get(serial)?.cik;
     return cik ? this.devicesByCik.get(cik)?.aliases.get(alias) : undefined;
