@@ -57,7 +57,18 @@ export interface VersionInfo {
   description?: string;
   /** Known size in bytes, when the cloud says it before the download. */
   size?: number;
+  /**
+   * Which upload of this id, where a cloud publishes new bytes under an id it
+   * keeps (Exosite: a fix re-uploaded as the same content, told apart by its
+   * updated time); absent where an id names one image for good. Only the
+   * station's firmware cache reads it: the unit, its record and the confirm
+   * call carry the id the cloud knows.
+   */
+  revision?: string;
 }
+
+/** What names one image of a cloud: its version id and, where the cloud reuses ids, the revision. */
+export type VersionRef = Pick<VersionInfo, 'id' | 'revision'>;
 
 export interface DownloadedFirmware {
   path: string;

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { CloudAdapter, ThingCredentials, VersionInfo } from '../cloud/cloud-adapter.ts';
+import type { CloudAdapter, ThingCredentials, VersionInfo, VersionRef } from '../cloud/cloud-adapter.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { formatBytes } from '../format.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
@@ -77,22 +77,25 @@ export class FirmwareCache {
 
   /**
    * The cache key of a cloud version: the cloud it came from (its account:
-   * backend, address and, for Exosite, vendor/model) and its id there. Ids
-   * are only unique within one cloud (Exosite's are names like
-   * "firmware.bin"), so another cloud's image of the same id is never taken.
+   * backend, address and, for Exosite, vendor/model), its revision there if
+   * it has one, and its id. Ids are only unique within one cloud (Exosite's
+   * are names like "firmware.bin"), so another cloud's image of the same id
+   * is never taken; and Exosite reuses an id for new bytes, so an image
+   * cached for one upload is never taken for the next. The revision comes
+   * before the id (accounts hold no "@"): no id can make one key read as another.
    */
-  keyOf(versionId: string): string {
-    return `${this.adapter.account}:${versionId}`;
+  keyOf(version: VersionRef): string {
+    return version.revision === undefined ? `${this.adapter.account}:${version.id}` : `${this.adapter.account}@${version.revision}:${version.id}`;
   }
 
   /** The verified image of a version if it is cached (works offline), else undefined. */
-  async cached(versionId: string): Promise<FirmwareImage | undefined> {
-    const key = this.keyOf(versionId);
+  async cached(version: VersionRef): Promise<FirmwareImage | undefined> {
+    const key = this.keyOf(version);
     return this.once(key, async () => {
       const entry = this.journal.cachedFirmware(key);
       if (!entry) return undefined;
       const size = await fileSize(entry.path);
-      const image = size === entry.size && size <= this.maxFirmwareBytes ? await this.load(key, entry.path, versionId, size, entry.sha256) : undefined;
+      const image = size === entry.size && size <= this.maxFirmwareBytes ? await this.load(key, entry.path, version.id, size, entry.sha256) : undefined;
       // Missing, damaged or over the limit on disk: forget it so it is downloaded again.
       if (!image) this.journal.forgetFirmware(key);
       return image;
@@ -101,9 +104,9 @@ export class FirmwareCache {
 
   /** The image of a cloud version: from the cache, or downloaded once for everyone who asks meanwhile. */
   async get(request: FirmwareRequest): Promise<FirmwareImage> {
-    const hit = await this.cached(request.version.id);
+    const hit = await this.cached(request.version);
     if (hit) return hit;
-    const key = this.keyOf(request.version.id);
+    const key = this.keyOf(request.version);
     let shared = this.downloads.get(key);
     if (!shared) {
       // The download belongs to no one port: each waiting port sees its progress, and only when all of them are cancelled is it stopped.
@@ -228,8 +231,8 @@ export class FirmwareCache {
     });
     const path = join(this.dir, `${result.sha256}.bin`);
     await rename(temporary, path);
-    this.journal.cacheFirmware({ versionKey: this.keyOf(request.version.id), sha256: result.sha256, size: result.size, path });
-    const image = await this.cached(request.version.id);
+    this.journal.cacheFirmware({ versionKey: this.keyOf(request.version), sha256: result.sha256, size: result.size, path });
+    const image = await this.cached(request.version);
     if (!image) {
       await rm(path, { force: true });
       throw new StationError('FIRMWARE_DAMAGED', `the firmware of version ${request.version.id} changed on disk right after download`, { retryable: true });

@@ -70,7 +70,9 @@ describe('Exosite adapter against its emulator', () => {
   it('lists content, reads its info, and picks the newest as the target', async () => {
     const credentials = await adapter.activate(SN, attached);
     const target = await adapter.targetVersion(credentials);
-    expect(target).toEqual({ id: 'fw-1.1.0.bin', size: 8 * 1024 * 1024, name: 'release 1.1.0, with commas', description: 'release 1.1.0, with commas' });
+    // The revision is the content's updated time: what tells a re-upload under the same id apart.
+    const updated = [...emulator.state.models.values()][0]!.content.get('fw-1.1.0.bin')!.updated;
+    expect(target).toEqual({ id: 'fw-1.1.0.bin', size: 8 * 1024 * 1024, name: 'release 1.1.0, with commas', description: 'release 1.1.0, with commas', revision: String(updated) });
     const pinned = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', firmwareContentId: 'fw-1.0.0.bin' });
     expect((await pinned.targetVersion(credentials)).id).toBe('fw-1.0.0.bin');
   });

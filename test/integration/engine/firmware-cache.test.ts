@@ -23,9 +23,9 @@ describe('firmware cache', () => {
       expect(emulator.calls.get('download')).toBe(1);
       expect(new Set(images.map((image) => image.sha256)).size).toBe(1);
       // Damage the cached file: it is noticed on the next use and fetched again, never handed out.
-      const path = journal.cachedFirmware(cache.keyOf(version.id))!.path;
+      const path = journal.cachedFirmware(cache.keyOf(version))!.path;
       writeFileSync(path, Buffer.alloc(100_000));
-      expect(await cache.cached(version.id)).toBeUndefined();
+      expect(await cache.cached(version)).toBeUndefined();
       const again = await cache.get({ credentials, version });
       expect(again.sha256).toBe(images[0]!.sha256);
       expect(emulator.calls.get('download')).toBe(2);

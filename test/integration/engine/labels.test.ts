@@ -100,7 +100,7 @@ describe('label check and label printing on the line', () => {
     const [outcome] = await station.provisionOnce([sims[0]!.path]);
     expect(outcome).toMatchObject({ result: 'passed', attemptId: expect.any(Number) });
     const attempt = station.journal.attempt(outcome!.attemptId!)!;
-    const image = station.journal.cachedFirmware(station.cache.keyOf(outcome!.versionId!))!;
+    const image = station.journal.cachedFirmware(station.cache.keyOf({ id: outcome!.versionId! }))!;
     expect(attempt).toMatchObject({
       operator: 'Ada',
       stationId: 'station-7',

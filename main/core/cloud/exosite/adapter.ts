@@ -254,7 +254,9 @@ export class ExositeAdapter implements CloudAdapter {
     if (!info.success) {
       throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${id} (${info.error.issues[0]?.path.join('.')}): "${printable(line.slice(0, 80))}"`);
     }
-    return { version: { id, size: info.data.size, name: info.data.description, description: info.data.description }, updated: info.data.updated };
+    // The updated time tells a re-upload under the same id apart (how a vendor publishes a fix).
+    const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
+    return { version, updated: info.data.updated };
   }
 
   /** The content list, one id per line: only so many when the newest is to be found among them. */

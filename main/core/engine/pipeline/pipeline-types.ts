@@ -98,9 +98,6 @@ export interface StepModule {
   create(deps: PipelineDeps): Step;
 }
 
-/** The last target version the cloud named, remembered per cloud (CloudAdapter.account: another model's or address's target is not this one's) so a unit can be flashed offline. */
-export const lastTargetSetting = (account: string) => `last-target:${account}`;
-
 /** Every step after identify has a connected driver. */
 export function driverOf(unit: UnitState): DeviceDriver {
   return unit.driver!;

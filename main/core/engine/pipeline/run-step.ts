@@ -2,7 +2,8 @@ import { CloudError } from '../../cloud/cloud-error.ts';
 import { StationError, isStationError } from '../../errors.ts';
 import { isConnectivityFailure } from '../connectivity.ts';
 import { noTarget, notCached } from './offline-errors.ts';
-import { lastTargetSetting, type PipelineDeps, type Step, type UnitState } from './pipeline-types.ts';
+import { lastTarget } from './last-target.ts';
+import type { PipelineDeps, Step, UnitState } from './pipeline-types.ts';
 
 /** How often a unit repeats a cloud call whose answer was lost while the cloud itself still answers. */
 const LOST_ANSWER_RETRIES = 2;
@@ -87,10 +88,10 @@ async function withoutCloud(deps: PipelineDeps, step: Step, unit: UnitState): Pr
 function missingOffline(deps: PipelineDeps, unit: UnitState): StationError | undefined {
   const { config, journal, cache, adapter } = deps;
   if (config.firmware.source === 'file') return undefined;
-  const target = unit.target?.id ?? journal.setting(lastTargetSetting(adapter.account));
+  const target = unit.target ?? lastTarget(journal, adapter.account);
   if (target === undefined) return noTarget();
   if (unit.image !== undefined || journal.cachedFirmware(cache.keyOf(target)) !== undefined) return undefined;
-  return notCached(target);
+  return notCached(target.id);
 }
 
 /** Waits (bounded by the line's offline.waitForCloudSeconds) for the cloud; the tile and the JSON events say so. */

@@ -75,7 +75,7 @@ export async function runUnit(deps: PipelineDeps): Promise<UnitOutcome> {
  */
 function recordFirmware(deps: PipelineDeps, unit: UnitState): void {
   const sha256 =
-    unit.image?.sha256 ?? (unit.target && deps.config.firmware.source === 'cloud' ? deps.journal.cachedFirmware(deps.cache.keyOf(unit.target.id))?.sha256 : undefined);
+    unit.image?.sha256 ?? (unit.target && deps.config.firmware.source === 'cloud' ? deps.journal.cachedFirmware(deps.cache.keyOf(unit.target))?.sha256 : undefined);
   if (sha256 !== undefined && unit.unitId !== undefined) deps.journal.setAttemptFirmware(unit.unitId, sha256);
 }
 

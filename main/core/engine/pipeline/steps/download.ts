@@ -13,7 +13,7 @@ export const downloadStep: StepModule = {
       run: async (unit) => {
         if (unit.deviceVersion === unit.target!.id) return false;
         if (!fromCloud) return cachedImage(deps, unit);
-        const cached = await deps.cache.cached(unit.target!.id);
+        const cached = await deps.cache.cached(unit.target!);
         if (cached) {
           unit.image = cached;
           return;
@@ -31,6 +31,6 @@ export const downloadStep: StepModule = {
 
 async function cachedImage(deps: PipelineDeps, unit: UnitState): Promise<void> {
   const { config, cache } = deps;
-  unit.image = config.firmware.source === 'file' ? await cache.pinned(config.firmware.path, config.firmware.versionId) : await cache.cached(unit.target!.id);
+  unit.image = config.firmware.source === 'file' ? await cache.pinned(config.firmware.path, config.firmware.versionId) : await cache.cached(unit.target!);
   if (!unit.image) throw notCached(unit.target!.id);
 }

@@ -1,5 +1,6 @@
+import { lastTarget, rememberTarget } from '../last-target.ts';
 import { noTarget } from '../offline-errors.ts';
-import { lastTargetSetting, type PipelineDeps, type StepModule, type UnitState } from '../pipeline-types.ts';
+import type { PipelineDeps, StepModule, UnitState } from '../pipeline-types.ts';
 
 /** The version the unit should run: the pinned file's, the cloud's, or (offline) the last one the cloud named. */
 export const targetVersionStep: StepModule = {
@@ -13,7 +14,7 @@ export const targetVersionStep: StepModule = {
       run: async (unit) => {
         if (!fromCloud || !unit.credentials) return knownTarget(deps, unit);
         unit.target = await deps.adapter.targetVersion!(unit.credentials, { signal: deps.signal });
-        deps.journal.setSetting(lastTargetSetting(deps.adapter.account), unit.target.id);
+        rememberTarget(deps.journal, deps.adapter.account, unit.target);
         deps.journal.setCloudIds(unit.unitId!, { versionId: unit.target.id });
       },
       offline: (unit) => knownTarget(deps, unit),
@@ -21,10 +22,17 @@ export const targetVersionStep: StepModule = {
   },
 };
 
+/**
+ * Without the cloud: the pinned file's version, or the last target the cloud
+ * named, with its revision. Offline the station cannot see a re-upload under
+ * that id (Exosite publishes a fix as new bytes under the same content): it
+ * flashes the last image it verified for that target, and takes the new one
+ * from the first unit that runs while the cloud answers again.
+ */
 async function knownTarget(deps: PipelineDeps, unit: UnitState): Promise<void> {
   const { config, journal, adapter } = deps;
-  const id = config.firmware.source === 'file' ? config.firmware.versionId : journal.setting(lastTargetSetting(adapter.account));
-  if (!id) throw noTarget();
-  unit.target = { id };
-  journal.setCloudIds(unit.unitId!, { versionId: id });
+  const target = config.firmware.source === 'file' ? { id: config.firmware.versionId } : lastTarget(journal, adapter.account);
+  if (!target) throw noTarget();
+  unit.target = target;
+  journal.setCloudIds(unit.unitId!, { versionId: target.id });
 }
