@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededBytes } from '../../../main/core/cloud/emulators/http-emulator.ts';
 import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/exosite/emulator.ts';
-import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
@@ -18,7 +17,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
  * An Exosite vendor publishes a fix the usual way: new bytes uploaded under
  * the same content id. The station must tell the re-upload apart by the
  * content's updated time (the version's revision), not take its cached image
- * of that id; clouds whose ids name one image for good work as before.
+ * of that id.
  */
 describe('firmware revisions: a content re-uploaded under the same id', () => {
   let emulator: { stop(): Promise<void> } | undefined;
@@ -79,30 +78,4 @@ describe('firmware revisions: a content re-uploaded under the same id', () => {
     expect(exosite.calls.get('download')).toBe(2);
   });
 
-  it('a station upgraded from records of the target id alone still flashes offline, as before (GadgetKeeper)', async () => {
-    const gadgetkeeper = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['G-1', 'G-2'], versions: [{ name: '1.0', firmware: { size: SIZE } }] }] });
-    emulator = gadgetkeeper;
-    const dataDir = mkdtempSync(join(tmpdir(), 'fw-upgrade-'));
-    const open = () =>
-      Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: gadgetkeeper.url }, offline: { waitForCloudSeconds: 0 } }), dataDir, probeIntervalMs: 100 });
-    station = await open();
-    const g1 = await startSimulatorOnPty({ serial: 'G-1', bootDelayMs: 20 });
-    sims.push(g1);
-    const [online] = await station.provisionOnce([g1.path]);
-    expect(online?.result).toBe('passed');
-    // What an older station wrote: the last target's id under its own key, and nothing else.
-    const { account } = station.adapter;
-    station.journal.deleteSetting(`last-target-version:${account}`);
-    station.journal.setSetting(`last-target:${account}`, online!.versionId!);
-    await station.close();
-
-    station = await open();
-    gadgetkeeper.setOffline(true);
-    const g2 = await startSimulatorOnPty({ serial: 'G-2', bootDelayMs: 20 });
-    sims.push(g2);
-    const [offline] = await station.provisionOnce([g2.path]);
-    expect(offline).toMatchObject({ result: 'pending', versionId: online!.versionId });
-    expect(g2.simulator.installedSha256).toBe(g1.simulator.installedSha256);
-    expect(gadgetkeeper.calls.get('download')).toBe(1);
-  });
 });

@@ -9,8 +9,6 @@ import type { Journal } from '../../storage/journal.ts';
  * name the cached image.
  */
 const settingOf = (account: string) => `last-target-version:${account}`;
-/** Written by stations before revisions: the id alone. */
-const idOnlySettingOf = (account: string) => `last-target:${account}`;
 
 const savedTargetSchema = z.object({ id: z.string().min(1), revision: z.string().min(1).optional() }).strict();
 
@@ -21,10 +19,7 @@ export function rememberTarget(journal: Journal, account: string, version: Versi
 /** The last target the cloud named for this account, or undefined when it never named one (or the record of it is unreadable). */
 export function lastTarget(journal: Journal, account: string): VersionRef | undefined {
   const saved = journal.setting(settingOf(account));
-  if (saved === undefined) {
-    const id = journal.setting(idOnlySettingOf(account));
-    return id === undefined ? undefined : { id };
-  }
+  if (saved === undefined) return undefined;
   const parsed = savedTargetSchema.safeParse(parseOrUndefined(saved));
   return parsed.success ? parsed.data : undefined;
 }
