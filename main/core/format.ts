@@ -17,3 +17,18 @@ export function formatBytes(bytes: number): string {
   }
   return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
+
+/**
+ * `text` in at most `max` characters: cut with "…" where it is longer,
+ * keeping its last `keepEnd` characters too (where the hint of a failure
+ * is), and never half of a surrogate pair.
+ */
+export function fitText(text: string, max: number, keepEnd = 0): string {
+  if (text.length <= max) return text;
+  const tail = Math.min(keepEnd, max - 1);
+  let head = text.slice(0, max - 1 - tail);
+  if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  let end = tail > 0 ? text.slice(text.length - tail) : '';
+  if (/^[\udc00-\udfff]/.test(end)) end = end.slice(1);
+  return `${head}…${end}`;
+}

@@ -15,12 +15,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A server that greets, then answers each request with `answer`. */
-async function hostile(answer: (socket: WebSocket, name: string, reqId: number) => void): Promise<string> {
+/** A server that greets (with `greeting`), then answers each request with `answer`. */
+async function hostile(answer: (socket: WebSocket, name: string, reqId: number) => void, greeting = 'connectionResponse {"errorCode":0}'): Promise<string> {
   server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((resolve) => server!.once('listening', resolve));
   server.on('connection', (socket) => {
-    socket.send('connectionResponse {"errorCode":0}');
+    socket.send(greeting);
     socket.on('message', (raw) => {
       const text = raw.toString();
       const space = text.indexOf(' ');
@@ -58,5 +58,23 @@ describe('Fleet Freedom session against a hostile socket', () => {
     const error = (await session(url).request('noop', {}, 'register').catch((e: unknown) => e)) as CloudError;
     expect(error).toMatchObject({ failure: 'invalid-response' });
     expect(performance.now() - started).toBeLessThan(2500);
+  });
+
+  it('quotes a long message of a refusal as a short printable excerpt, at the greeting and at login', async () => {
+    const message = `${'x'.repeat(2500)}\u001b[2J${'y'.repeat(2500)}`;
+    for (const [greeting, answer] of [
+      [`connectionResponse ${JSON.stringify({ errorCode: 99, message })}`, () => undefined],
+      ['connectionResponse {"errorCode":8}', (socket: WebSocket, name: string, reqId: number) => socket.send(`${name}Response ${JSON.stringify({ errorCode: 99, reqId, message })}`)],
+    ] as const) {
+      const url = await hostile(answer, greeting);
+      const error = (await session(url).request('noop', {}, 'register').catch((e: unknown) => e)) as CloudError;
+      expect(error).toMatchObject({ failure: 'refused' });
+      expect(error.message).toMatch(/error 99: x{100,}…\)$/);
+      expect(error.message.length).toBeLessThan(300);
+      expect(error.message).not.toContain('\u001b');
+      await Promise.all(sessions.splice(0).map((created) => created.close()));
+      for (const client of server!.clients) client.terminate();
+      await new Promise((resolve) => server!.close(resolve));
+    }
   });
 });

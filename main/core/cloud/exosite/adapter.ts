@@ -16,6 +16,7 @@ import type {
 } from '../cloud-adapter.ts';
 import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
+import { cloudExcerpt } from '../cloud-text.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
 import { createHttpClient, probeByGet, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
@@ -252,7 +253,7 @@ export class ExositeAdapter implements CloudAdapter {
     const [contentType, size, updated, ...description] = line.split(',');
     const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
     if (!info.success) {
-      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${id} (${info.error.issues[0]?.path.join('.')}): "${printable(line.slice(0, 80))}"`);
+      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${id} (${info.error.issues[0]?.path.join('.')}): "${cloudExcerpt(line, 80)}"`);
     }
     // The updated time tells a re-upload under the same id apart (how a vendor publishes a fix).
     const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
@@ -278,8 +279,7 @@ export class ExositeAdapter implements CloudAdapter {
   private usableContentId(id: string): string {
     const checked = contentIdSchema.safeParse(id);
     if (checked.success) return checked.data;
-    const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
-    throw invalidResponse({ backend: this.backend, step: 'target-version' }, `a content id ${checked.error.issues[0]?.message}: "${printable(shown)}"`);
+    throw invalidResponse({ backend: this.backend, step: 'target-version' }, `a content id ${checked.error.issues[0]?.message}: "${cloudExcerpt(id, 41)}"`);
   }
 
   private get(credentials: ThingCredentials, step: CloudStep, params: Record<string, string>, options: CallOptions): Promise<string> {
@@ -317,9 +317,4 @@ async function restart(writer: FirmwareFileWriter, destination: string): Promise
   await writer.pause();
   await FirmwareFileWriter.discard(destination);
   return FirmwareFileWriter.open(destination);
-}
-
-/** Cloud text quoted in a message: control characters shown as escapes, so a terminal or a log shows them instead of obeying them. */
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,6 +1,7 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from '../cloud-adapter.ts';
 import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
+import { cloudExcerpt } from '../cloud-text.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './session.ts';
 import { withRetry, type RetryPolicy } from '../http.ts';
@@ -42,12 +43,14 @@ export class FleetFreedomAdapter implements CloudAdapter {
         const answer = await this.session.request('mergeProvider', { provider: { kind: this.settings.providerKind, company: this.settings.company, id: serial } }, 'register');
         if (answer.errorCode === FF.ok) return { alreadyRegistered: false };
         if (answer.errorCode === FF.invalidData && /exist/i.test(answer.message ?? '')) return { alreadyRegistered: true };
+        // The cloud's own words, as short printable text: its message has no length limit.
+        const said = answer.message ? cloudExcerpt(answer.message) : undefined;
         const known: Record<number, [string, string]> = {
           [FF.companyNotFound]: [`company ${this.settings.company} does not exist in Fleet Freedom`, 'Fix the company id in the cloud settings.'],
           [FF.permissionDenied]: [`user ${this.settings.username} may not add providers to company ${this.settings.company}`, 'Ask the Fleet Freedom administrator for permission.'],
-          [FF.invalidData]: [`Fleet Freedom refused provider ${serial} as invalid (${answer.message ?? 'invalidData'})`, 'Check the provider kind and the serial number format.'],
+          [FF.invalidData]: [`Fleet Freedom refused provider ${serial} as invalid (${said ?? 'invalidData'})`, 'Check the provider kind and the serial number format.'],
         };
-        const [message, hint] = known[answer.errorCode] ?? [`Fleet Freedom refused provider ${serial} (error ${answer.errorCode}${answer.message ? `: ${answer.message}` : ''})`, undefined];
+        const [message, hint] = known[answer.errorCode] ?? [`Fleet Freedom refused provider ${serial} (error ${answer.errorCode}${said ? `: ${said}` : ''})`, undefined];
         throw new CloudError(message, { backend: this.backend, cloudStep: 'register', failure: answer.errorCode === FF.companyNotFound ? 'not-found' : 'refused', retryable: false, where, hint });
       },
       { retrySafe: true, policy: this.settings.retry, signal: options.signal },

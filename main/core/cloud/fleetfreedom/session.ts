@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { CloudStep } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
+import { cloudExcerpt } from '../cloud-text.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { checkBaseUrl } from '../http.ts';
 import { formatBytes, formatDuration } from '../../format.ts';
@@ -272,6 +273,7 @@ function isOversize(error: unknown): boolean {
   return (error as { code?: unknown } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 }
 
+/** An error code with the cloud's own words, short and printable. */
 function describeCode(frame: Frame): string {
-  return `error ${frame.errorCode}${frame.message ? `: ${frame.message}` : ''}`;
+  return `error ${frame.errorCode}${frame.message ? `: ${cloudExcerpt(frame.message)}` : ''}`;
 }
