@@ -13,6 +13,13 @@ export const CALL_CHANNEL = 'station:call';
 export const UPDATE_CHANNEL = 'station:update';
 
 const text = (max: number) => z.string().max(max);
+
+/** The longest failure, problem or reason text a tile, the header or a history row carries; the station fits longer text to it. */
+export const FAILURE_TEXT_MAX = 4000;
+/** The longest error a refused call answers with. */
+export const ANSWER_ERROR_MAX = 8000;
+/** The longest problem a port listing carries. */
+export const PORT_LIST_PROBLEM_MAX = 1000;
 const count = z.number().int().min(0);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -30,7 +37,7 @@ export const portListSchema = z
   .object({
     ports: z.array(discoveredPortSchema).max(1024),
     /** Set when the OS could not enumerate ports; says what to do. */
-    problem: text(1000).optional(),
+    problem: text(PORT_LIST_PROBLEM_MAX).optional(),
   })
   .strict();
 export type PortList = z.infer<typeof portListSchema>;
@@ -76,14 +83,14 @@ export const tileSchema = z
       .optional(),
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
-    failure: z.object({ step: pipelineStepSchema.optional(), message: text(4000) }).strict().optional(),
+    failure: z.object({ step: pipelineStepSchema.optional(), message: text(FAILURE_TEXT_MAX) }).strict().optional(),
     /** The unit waits for the operator (a label to scan, something to confirm), until `until` (epoch ms). */
     prompt: z.object({ id: text(64), kind: z.enum(['scan', 'confirm']), text: text(500), until: z.number() }).strict().optional(),
     /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
-    waitingForCloud: z.object({ reason: text(4000), until: z.number() }).strict().optional(),
+    waitingForCloud: z.object({ reason: text(FAILURE_TEXT_MAX), until: z.number() }).strict().optional(),
     unitId: count.optional(),
     /** The unit passed but its label was not printed: why, and the attempt whose label Reprint prints. */
-    labelNotPrinted: z.object({ attemptId: count, reason: text(4000) }).strict().optional(),
+    labelNotPrinted: z.object({ attemptId: count, reason: text(FAILURE_TEXT_MAX) }).strict().optional(),
     /** Units done on this port, newest first. */
     recent: z.array(recentUnitSchema).max(20),
     /** Units from this port whose cloud calls wait in the outbox. */
@@ -178,7 +185,7 @@ export const headerSchema = z
     rate: lineRateSchema,
     progress: lineProgressSchema,
     /** A problem with the whole station (configuration, cloud), in plain words. */
-    problem: text(4000).optional(),
+    problem: text(FAILURE_TEXT_MAX).optional(),
   })
   .strict();
 export type Header = z.infer<typeof headerSchema>;
@@ -202,7 +209,7 @@ export const historyRowSchema = z
     slot: text(32).optional(),
     result: attemptResultSchema,
     failedStep: text(64).optional(),
-    error: text(4000).optional(),
+    error: text(FAILURE_TEXT_MAX).optional(),
     thingId: text(256).optional(),
     versionId: text(128).optional(),
     startedAt: z.number(),
@@ -214,7 +221,7 @@ export const historyRowSchema = z
     firmwareSha256: sha256.optional(),
     /** Its label: printed, or not printed (labelProblem says why); absent when it was given none. */
     label: z.enum(['printed', 'not printed']).optional(),
-    labelProblem: text(4000).optional(),
+    labelProblem: text(FAILURE_TEXT_MAX).optional(),
   })
   .strict();
 export type HistoryRow = z.infer<typeof historyRowSchema>;
@@ -488,7 +495,7 @@ export class StationCallError extends Error {
 }
 
 /** The answer of a call on the wire, as both transports carry it. */
-export const answerSchema = z.union([z.object({ ok: z.literal(true), value: z.unknown() }).strict(), z.object({ ok: z.literal(false), error: text(8000) }).strict()]);
+export const answerSchema = z.union([z.object({ ok: z.literal(true), value: z.unknown() }).strict(), z.object({ ok: z.literal(false), error: text(ANSWER_ERROR_MAX) }).strict()]);
 export type Answer = z.infer<typeof answerSchema>;
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tileSchema } from '../../contract/station-contract.ts';
 import { LineView } from '../../main/core/desk/line-view.ts';
 import type { UnitOutcome } from '../../main/core/engine/events.ts';
 
@@ -119,5 +120,24 @@ describe('LineView: what the screens show of a line', () => {
     view.apply(outcome({ result: 'passed', attemptId: 8, labelNotPrinted: 'label not printed: off' }));
     view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify'] });
     expect(view.tile(PORT)!.labelNotPrinted).toBeUndefined();
+  });
+
+  it('fits any failure, reason or label problem to the contract, keeping its start and its end (what to do)', () => {
+    const long = (what: string) => `port ${PORT}: ${what} ${'z'.repeat(9000)} Unplug the unit and retry.`;
+    const view = new LineView();
+    view.setPorts([at(PORT, '1')], 'waiting');
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'flash'] });
+    view.apply({ type: 'waiting', port: PORT, serial: 'SN1', step: 'flash', reason: long('waiting'), until: 1 });
+    expect(tileSchema.safeParse(view.tile(PORT)).success).toBe(true);
+    view.apply({ type: 'step', port: PORT, serial: 'SN1', step: 'flash', status: 'failed', error: long('step failed') });
+    expect(tileSchema.safeParse(view.tile(PORT)).success).toBe(true);
+    view.apply(outcome({ result: 'failed', failedStep: 'flash', error: long('unit failed'), errorCode: 'TRANSFER_FAILED' }));
+    const failed = view.tile(PORT)!;
+    expect(tileSchema.safeParse(failed).success).toBe(true);
+    expect(failed.failure!.message).toMatch(new RegExp(`^port ${PORT}: unit failed z+…z+ Unplug the unit and retry\\.$`));
+    view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify'] });
+    view.apply(outcome({ serial: 'SN2', result: 'passed', attemptId: 9, labelNotPrinted: long('label not printed') }));
+    expect(tileSchema.safeParse(view.tile(PORT)).success).toBe(true);
+    expect(view.tile(PORT)!.labelNotPrinted!.reason).toMatch(/^port .*: label not printed z+…z+ Unplug the unit and retry\.$/);
   });
 });

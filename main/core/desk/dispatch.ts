@@ -1,5 +1,6 @@
-import { CONFIGURING_METHODS, ENGINEER_METHODS, isMethod, methods, type Answer, type Method } from '../../../contract/station-contract.ts';
+import { ANSWER_ERROR_MAX, CONFIGURING_METHODS, ENGINEER_METHODS, isMethod, methods, type Answer, type Method } from '../../../contract/station-contract.ts';
 import { describeError } from '../errors.ts';
+import { failureText } from './screen-text.ts';
 import { screenSession, type CallerAccess, type ScreenSession } from './operator-access.ts';
 import type { StationDesk } from './station-desk.ts';
 
@@ -32,7 +33,7 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
       pinSet = desk.engineerPinSet();
     } catch (error) {
       // Whether operator mode is on cannot be read: refuse rather than guess.
-      return { ok: false, error: `${method}: refused, the station cannot tell whether it is in operator mode (${describeError(error)})` };
+      return { ok: false, error: failureText(`${method}: refused, the station cannot tell whether it is in operator mode (${describeError(error)})`, ANSWER_ERROR_MAX) };
     }
     if (pinSet) return { ok: false, error: `${method}: refused. ${ENGINEER_REFUSAL}` };
   }
@@ -46,7 +47,7 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
     if (!checked.success) return { ok: false, error: `${method}: the station produced an answer outside the contract` };
     return { ok: true, value: checked.data };
   } catch (error) {
-    return { ok: false, error: describeError(error) };
+    return { ok: false, error: failureText(describeError(error), ANSWER_ERROR_MAX) };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { LineProgress, Tile, TileAction, TileState } from '../../../contract/station-contract.ts';
+import { failureText } from './screen-text.ts';
 import { hasUnit, PIPELINE_STEPS, type PipelineStep, type StationEvent, type UnitOutcome } from '../engine/events.ts';
 
 /** Failures a person fixes at the port by plugging the unit (or the right unit) in again. */
@@ -104,7 +105,7 @@ export class LineView {
       return tile.port;
     }
     if (event.type === 'plan') this.beginUnit(tile, event.steps);
-    else if (event.type === 'waiting') tile.waitingForCloud = { reason: event.reason, until: event.until };
+    else if (event.type === 'waiting') tile.waitingForCloud = { reason: failureText(event.reason), until: event.until };
     else if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
     else if (event.type === 'progress') {
       tile.progress = {
@@ -158,7 +159,7 @@ export class LineView {
     if (entry) entry.state = status;
     if (status === 'started') tile.step = step;
     else if (tile.progress?.step === step) delete tile.progress;
-    if (status === 'failed') tile.failure = { step, message: error ?? `failed at ${step}` };
+    if (status === 'failed') tile.failure = { step, message: failureText(error ?? `failed at ${step}`) };
   }
 
   /** A unit starts on the tile: its steps are the plan the engine published (every step, for a unit seen mid-way). */
@@ -183,8 +184,8 @@ export class LineView {
     const { state, action } = actionFor(outcome);
     tile.state = state;
     if (action) tile.action = action;
-    if (outcome.result === 'failed') tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: outcome.error ?? 'failed' };
-    if (outcome.labelNotPrinted !== undefined && outcome.attemptId !== undefined) tile.labelNotPrinted = { attemptId: outcome.attemptId, reason: outcome.labelNotPrinted };
+    if (outcome.result === 'failed') tile.failure = { ...(outcome.failedStep ? { step: outcome.failedStep } : {}), message: failureText(outcome.error ?? 'failed') };
+    if (outcome.labelNotPrinted !== undefined && outcome.attemptId !== undefined) tile.labelNotPrinted = { attemptId: outcome.attemptId, reason: failureText(outcome.labelNotPrinted) };
     // Every try is listed: a retried unit shows its failure and its pass.
     const result = state === 'cancelled' ? 'cancelled' : outcome.result;
     tile.recent.unshift({ ...(outcome.unitId === undefined ? {} : { unitId: outcome.unitId }), ...(outcome.serial ? { serial: outcome.serial } : {}), result, at: this.now() });

@@ -1,4 +1,5 @@
 import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SessionView, SettingsInput, SettingsView, SignedIn, Snapshot, Update } from '../../../contract/station-contract.ts';
+import { PORT_LIST_PROBLEM_MAX } from '../../../contract/station-contract.ts';
 import type { LabelsInput } from '../config/labels-config.ts';
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
@@ -20,6 +21,7 @@ import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
 import { OperatorAccess, type ScreenSession } from './operator-access.ts';
 import { fieldProblem, SettingsRefused } from './settings-problems.ts';
+import { failureText, optionalFailureText } from './screen-text.ts';
 import { loadStationPolicy, policedOpen, type StationPolicy } from './station-policy.ts';
 
 export interface DeskOptions {
@@ -129,7 +131,7 @@ export class StationDesk {
       list: this.options.listPorts,
       onEvent: (event) => {
         if (event.type === 'arrived') ports.push(event.port);
-        if (event.type === 'enumeration-failed') problem = event.error.describe();
+        if (event.type === 'enumeration-failed') problem = failureText(event.error.describe(), PORT_LIST_PROBLEM_MAX);
       },
     }).poll();
     return problem === undefined ? { ports } : { ports, problem };
@@ -455,7 +457,7 @@ export class StationDesk {
       ...(this.lineStartedAt === undefined ? {} : { line: lineFigures(this.attempts, this.lineStartedAt) }),
       rate: lineRate(this.attempts, this.lineStartedAt ?? this.shiftStartedAt, now),
       progress: this.view.progress(),
-      ...(this.problem ? { problem: this.problem } : {}),
+      ...(this.problem ? { problem: failureText(this.problem) } : {}),
       ...(this.lastScan ? { lastScan: this.lastScan } : {}),
     };
   }
@@ -601,7 +603,7 @@ function historyRow(unit: AttemptRecord): HistoryRow {
     ...optional('slot', unit.slot),
     result: unit.result,
     ...optional('failedStep', unit.failedStep),
-    ...optional('error', unit.error),
+    ...optional('error', optionalFailureText(unit.error)),
     ...optional('thingId', unit.thingId),
     ...optional('versionId', unit.versionId),
     startedAt: unit.startedAt,
@@ -611,6 +613,6 @@ function historyRow(unit: AttemptRecord): HistoryRow {
     ...optional('configHash', unit.configHash),
     ...optional('firmwareSha256', unit.firmwareSha256),
     ...optional('label', labelState(unit)),
-    ...optional('labelProblem', unit.labelProblem),
+    ...optional('labelProblem', optionalFailureText(unit.labelProblem)),
   };
 }
