@@ -91,6 +91,9 @@ export function createHttpClient(settings: HttpSettings, backend: CloudBackend):
     httpAgent: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     httpsAgent: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
     baseURL: url.toString().replace(/\/$/, ''),
+    // Every path goes under baseURL, even one that reads as a URL ("https://other/…", "//other/…"):
+    // a configured path template must never take a key to another host.
+    allowAbsoluteUrls: false,
     maxContentLength: cloudLimits(settings).maxResponseBytes,
     // Statuses are the adapter's to interpret; redirects could carry credentials elsewhere.
     validateStatus: () => true,

@@ -4,6 +4,16 @@ import type { CloudBackendDescriptor } from '../cloud-backend.ts';
 import { GADGETKEEPER, GADGETKEEPER_STEPS, GadgetKeeperAdapter } from './adapter.ts';
 import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator, type GadgetKeeperSeed } from './emulator.ts';
 
+/**
+ * A path template is a path on the cloud's own host: one leading "/", no
+ * scheme, no "//host" and no backslash (which URL parsers read as "/"), so
+ * no template can send the api key anywhere else.
+ */
+const pathTemplate = z
+  .string()
+  .max(500)
+  .regex(/^\/(?![/\\])[^\\\s]*$/, 'must be a path on the cloud\'s own host, starting with one "/" (as /v1/things/{thingId}.json), with no scheme, host, backslash or space');
+
 const configSchema = z
   .object({
     backend: z.literal(GADGETKEEPER.id),
@@ -11,7 +21,7 @@ const configSchema = z
     productKey: secretRefSchema.optional(),
     allowInsecureHttp: z.boolean().default(false),
     /** Every path template is configurable ([station default] where the public documentation is silent). */
-    paths: z.object({ activate: z.string(), rename: z.string(), targetVersion: z.string(), firmware: z.string(), switchVersion: z.string() }).partial().strict().optional(),
+    paths: z.object({ activate: pathTemplate, rename: pathTemplate, targetVersion: pathTemplate, firmware: pathTemplate, switchVersion: pathTemplate }).partial().strict().optional(),
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
   })
   .strict();
