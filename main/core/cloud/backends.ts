@@ -5,6 +5,7 @@ import type { CloudBackendDescriptor, CloudConfig } from './cloud-backend.ts';
 import { exositeBackend } from './exosite/backend.ts';
 import { fleetFreedomBackend } from './fleetfreedom/backend.ts';
 import { gadgetKeeperBackend } from './gadgetkeeper/backend.ts';
+import { hasUrlCredentials } from './http.ts';
 
 /** The cloud backends this station speaks, in the order Settings offers them. */
 const registry: CloudBackendDescriptor[] = [gadgetKeeperBackend, exositeBackend, fleetFreedomBackend];
@@ -48,6 +49,11 @@ export const cloudConfigSchema = z
       context.addIssue({ code: 'custom', path: ['backend'], message: `must be one of ${registry.map((known) => known.id).join(', ')}` });
       return z.NEVER;
     }
+    // Every backend's URL: screens and records show it, so it never holds a secret.
+    if (typeof value.url === 'string' && hasUrlCredentials(value.url)) {
+      context.addIssue({ code: 'custom', path: ['url'], message: urlCredentialsMessage(backend) });
+      return z.NEVER;
+    }
     const parsed = backend.configSchema.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) context.addIssue({ code: 'custom', path: issue.path, message: issue.message });
@@ -55,6 +61,14 @@ export const cloudConfigSchema = z
     }
     return parsed.data;
   });
+
+/** Why a URL with credentials is refused, and where this backend's secret goes instead. */
+function urlCredentialsMessage(backend: CloudBackendDescriptor): string {
+  const refused = 'must not hold a user name or password (user:password@), because screens and records show the URL';
+  const secret = backend.settings.secret;
+  if (!secret) return `${refused}; ${backend.label} takes none there: remove them`;
+  return `${refused}; put the ${secret.label.toLowerCase()} in the ${secret.label} field of Settings (cloud.${secret.configKey} in a configuration file) and remove it from the URL`;
+}
 
 /** The adapter a line configuration's `cloud` section names, with its secrets resolved. */
 export function createCloudAdapter(cloud: CloudConfig): Promise<CloudAdapter> {

@@ -50,13 +50,37 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** HTTPS by default: credentials must not cross a network in the clear. */
+/** Whether a URL carries a user name or password ("user:password@host"). */
+export function hasUrlCredentials(url: URL | string): boolean {
+  try {
+    const parsed = typeof url === 'string' ? new URL(url) : url;
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A URL as a screen may see it: any user name or password taken out; text that is not a URL as it is. */
+export function withoutUrlCredentials(url: string): string {
+  if (!hasUrlCredentials(url)) return url;
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/** HTTPS by default: credentials must not cross a network in the clear. A URL never carries credentials. */
 export function checkBaseUrl(baseUrl: string, backend: CloudBackend, allowInsecureHttp = false, schemes = ['https:', 'http:']): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
     throw new ConfigError(`the ${backend.label} URL "${baseUrl}" is not a valid URL`);
+  }
+  if (hasUrlCredentials(url)) {
+    throw new ConfigError(`the ${backend.label} URL must not hold a user name or password (user:password@): screens and records show the URL`, {
+      hint: 'Remove them from the URL; the cloud\'s secret belongs in its own field of the cloud settings.',
+    });
   }
   const [secure, plain] = schemes as [string, string];
   if (url.protocol !== secure && url.protocol !== plain) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { BackendChoice, LabelSettings, SettingsInput, SettingsView } from '../../../contract/station-contract.ts';
 import { cloudBackends, requireCloudBackend } from '../cloud/backends.ts';
 import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
+import { withoutUrlCredentials } from '../cloud/http.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
 import { BUILT_IN_PROFILES, parseProfile, referenceProfile } from '../devices/profile/load-profile.ts';
@@ -230,7 +231,8 @@ export function settingsProfile(settings: StoredSettings): DeviceProfile {
 /** What a screen may see of the settings: never the secret, only whether one is stored. */
 export function settingsView(settings: LineSettings | undefined, profile: DeviceProfile, policy: StationPolicy): SettingsView {
   return {
-    ...(settings ? { backend: settings.backend, url: settings.url } : {}),
+    // Settings saved before URLs with credentials were refused may hold one: a screen never sees it.
+    ...(settings ? { backend: settings.backend, url: withoutUrlCredentials(settings.url) } : {}),
     fields: settings?.fields ?? {},
     secretStored: settings?.sealedSecret !== undefined,
     ports: (settings?.ports ?? []).map((port) => (typeof port === 'string' ? { path: port } : port)),

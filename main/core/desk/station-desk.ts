@@ -22,6 +22,7 @@ import { LineView } from './line-view.ts';
 import { OperatorAccess, type ScreenSession } from './operator-access.ts';
 import { fieldProblem, SettingsRefused } from './settings-problems.ts';
 import { failureText, optionalFailureText } from './screen-text.ts';
+import { withoutUrlCredentials } from '../cloud/http.ts';
 import { loadStationPolicy, policedOpen, type StationPolicy } from './station-policy.ts';
 
 export interface DeskOptions {
@@ -476,7 +477,7 @@ export class StationDesk {
     const config = this.station?.config;
     if (!config) return view;
     const cloud = config.cloud as { backend: string; url: string };
-    return { ...view, running: { backend: cloud.backend, url: cloud.url, ports: lineSlots(config.ports), ...(this.configSource ? { source: this.configSource } : {}) } };
+    return { ...view, running: { backend: cloud.backend, url: withoutUrlCredentials(cloud.url), ports: lineSlots(config.ports), ...(this.configSource ? { source: this.configSource } : {}) } };
   }
 
   /** A running line is not replaced by one with no ports: the screen would go blank while units may be at work. */
