@@ -3,6 +3,7 @@ import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
 import { startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/fleetfreedom/emulator.ts';
 import { FleetFreedomAdapter, type FleetFreedomSettings } from '../../../main/core/cloud/fleetfreedom/adapter.ts';
 import { ConfigError } from '../../../main/core/errors.ts';
+import { until } from '../../helpers/until.ts';
 
 const seed = {
   companies: [
@@ -47,6 +48,23 @@ describe('Fleet Freedom adapter against its emulator', () => {
     expect(merge.body.provider).toEqual({ kind: 'json', company: 100, id: '354000000000042' });
     expect(typeof merge.body.reqId).toBe('number');
     expect(saved).toHaveLength(1);
+  });
+
+  it('a request made while the connection is still logging in waits for the login, and is never sent before it', async () => {
+    // The login's answer is slow; the second registration is asked for once the login is on its way.
+    emulator.addFault({ command: 'login', kind: 'latency', ms: 400 });
+    const a = adapter({ retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    const first = a.register('SN-FIRST');
+    await until(() => emulator.received.some((r) => r.name === 'login'), 10_000);
+    const second = a.register('SN-SECOND');
+    const results = await Promise.allSettled([first, second]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: { alreadyRegistered: false } },
+      { status: 'fulfilled', value: { alreadyRegistered: false } },
+    ]);
+    // One login for both, and both providers made under it: nothing went out unauthenticated (answered "not logged in").
+    expect(emulator.calls.get('login')).toBe(1);
+    expect(emulator.received.map((r) => r.name)).toEqual(['login', 'mergeProvider', 'mergeProvider']);
   });
 
   it('counts "already exists" as registered and never creates a provider twice', async () => {

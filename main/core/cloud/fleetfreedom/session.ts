@@ -113,8 +113,11 @@ export class FleetFreedomSession {
 
   private connect(step: CloudStep, options: { now?: boolean } = {}): Promise<WebSocket> {
     if (this.closed) return Promise.reject(this.failure(step, 'network', 'the Fleet Freedom session is closed'));
+    // A connection still greeting or logging in is open but not ready: a request sent on it now would go out
+    // before the login, unauthenticated. Everyone who asks meanwhile waits for it to be ready.
+    if (this.connecting) return this.connecting;
     if (this.socket?.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
-    this.connecting ??= this.open(step, options.now === true).finally(() => {
+    this.connecting = this.open(step, options.now === true).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
