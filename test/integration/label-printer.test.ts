@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StationError } from '../../main/core/errors.ts';
-import { createLabelPrinter } from '../../main/core/labels/label-printer.ts';
+import { createLabelPrinter, parsePrinterAddress } from '../../main/core/labels/label-printer.ts';
 import { startPrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
 
 describe('label printers', () => {
@@ -68,6 +68,12 @@ describe('label printers', () => {
     await expect(createLabelPrinter({ kind: 'cups', queue: 'nope' }).print(`^XA^FD${'x'.repeat(1 << 20)}^FS^XZ`)).rejects.toMatchObject({
       message: 'label not printed: the CUPS queue nope refused the label (lp: lp: The printer or class does not exist.)',
     });
+  });
+
+  it('a CUPS queue name is a name, never an option to lp: one starting with "-" is not a printer address', () => {
+    expect(parsePrinterAddress('cups:zebra1')).toEqual({ kind: 'cups', queue: 'zebra1' });
+    expect(parsePrinterAddress('cups:_line-2.a')).toEqual({ kind: 'cups', queue: '_line-2.a' });
+    for (const text of ['cups:-h', 'cups:-hevil.example:631', 'cups:.hidden', 'cups:', 'cups:a b']) expect(parsePrinterAddress(text), text).toBeUndefined();
   });
 
   it('a CUPS print cancelled (the unit was cancelled) says so, not that CUPS is missing', async () => {

@@ -7,9 +7,14 @@ import { parseTcpAddress } from '../ports/tcp-port.ts';
 /** Where labels go: a network printer's raw port (9100), or a CUPS queue taking raw ZPL. */
 export type PrinterTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'cups'; queue: string };
 
-/** A printer as people write it: "tcp://10.0.0.9:9100" (a raw port) or "cups:zebra1" (a CUPS queue); undefined when it is neither. */
+/**
+ * A printer as people write it: "tcp://10.0.0.9:9100" (a raw port) or
+ * "cups:zebra1" (a CUPS queue); undefined when it is neither. A queue name
+ * starts with a letter, digit or underscore: one starting with "-" would read
+ * as an option to an `lp` that parses its arguments with getopt.
+ */
 export function parsePrinterAddress(text: string): PrinterTarget | undefined {
-  const cups = /^cups:([A-Za-z0-9_.-]{1,127})$/i.exec(text.trim());
+  const cups = /^cups:([A-Za-z0-9_][A-Za-z0-9_.-]{0,126})$/i.exec(text.trim());
   if (cups) return { kind: 'cups', queue: cups[1]! };
   const address = parseTcpAddress(text.trim());
   return address ? { kind: 'tcp', ...address } : undefined;
