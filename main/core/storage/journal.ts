@@ -25,6 +25,9 @@ export interface HeldCredentials {
   account: string | undefined;
 }
 
+/** Set once every unit's credentials name the cloud that issued them (its value: the cloud the older ones were stamped with). */
+const CREDENTIALS_STAMPED_SETTING = 'credentials-account-stamped';
+
 const heldCredentialsSchema = z.object({ thingId: z.string(), apiKey: z.string(), account: z.string().optional() }).strip();
 export type StepStatus = 'started' | 'done' | 'failed' | 'skipped';
 export type OutboxState = 'pending' | 'in-flight' | 'done' | 'failed';
@@ -480,9 +483,11 @@ export class Journal {
   }
 
   storeCredentials(unitId: number, credentials: HeldCredentials, state: CredentialsState): void {
-    const { thingId, apiKey, account } = credentials;
-    const sealed = this.box.seal(JSON.stringify({ thingId, apiKey, ...(account === undefined ? {} : { account }) }), `unit:${unitId}:credentials`);
-    this.sql('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(sealed, state, thingId, unitId);
+    this.sql('UPDATE units SET credentials = ?, credentials_state = ?, thing_id = ? WHERE id = ?').run(this.sealCredentials(unitId, credentials), state, credentials.thingId, unitId);
+  }
+
+  private sealCredentials(unitId: number, { thingId, apiKey, account }: HeldCredentials): Buffer {
+    return this.box.seal(JSON.stringify({ thingId, apiKey, ...(account === undefined ? {} : { account }) }), `unit:${unitId}:credentials`);
   }
 
   credentials(unitId: number): HeldCredentials | undefined {
@@ -491,6 +496,33 @@ export class Journal {
     const parsed = heldCredentialsSchema.safeParse(JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)));
     if (!parsed.success) throw new StationError('SECRET_UNREADABLE', `the credentials stored for unit record ${unitId} are damaged`, { hint: 'Retry the unit from the start: it gets new credentials from the cloud.' });
     return { thingId: parsed.data.thingId, apiKey: parsed.data.apiKey, account: parsed.data.account };
+  }
+
+  /**
+   * Seals `account` into every unit's credentials stored before the station
+   * recorded which cloud issued them, once per journal: from then on they go
+   * only to that cloud. Credentials that cannot be read are left as they are.
+   * Returns how many were stamped.
+   */
+  stampCredentialsAccount(account: string): number {
+    if (this.setting(CREDENTIALS_STAMPED_SETTING) !== undefined) return 0;
+    let stamped = 0;
+    this.transaction(() => {
+      for (const row of this.sql('SELECT id FROM units WHERE credentials IS NOT NULL').all() as Row[]) {
+        const unitId = Number(row.id);
+        let held: HeldCredentials | undefined;
+        try {
+          held = this.credentials(unitId);
+        } catch {
+          continue;
+        }
+        if (!held || held.account !== undefined) continue;
+        this.sql('UPDATE units SET credentials = ? WHERE id = ?').run(this.sealCredentials(unitId, { ...held, account }), unitId);
+        stamped++;
+      }
+      this.setSetting(CREDENTIALS_STAMPED_SETTING, account);
+    });
+    return stamped;
   }
 
   setCredentialsState(unitId: number, state: CredentialsState): void {
