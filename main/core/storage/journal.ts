@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type StatementSync } from 'node:sqlite';
 import { z } from 'zod';
 import { StationError } from '../errors.ts';
+import { fitText } from '../format.ts';
 import { createPrivateFile } from './data-folder.ts';
 import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -24,6 +25,15 @@ export interface HeldCredentials {
   apiKey: string;
   account: string | undefined;
 }
+
+/**
+ * The most of a failure's text a record keeps (as much as a screen shows):
+ * its start and its last part, where the hint is. Text comes from devices,
+ * clouds and the OS, and a record is read back into every History page and
+ * export.
+ */
+export const RECORDED_TEXT_MAX = 4000;
+const recorded = (text: string | undefined): string | null => (text === undefined ? null : fitText(text, RECORDED_TEXT_MAX, 1000));
 
 /** Set once every unit's credentials name the cloud that issued them (its value: the cloud the older ones were stamped with). */
 const CREDENTIALS_STAMPED_SETTING = 'credentials-account-stamped';
@@ -333,14 +343,14 @@ export class Journal {
     return this.transaction(() => {
       const row = this.sql('SELECT MAX(id) AS id FROM attempts WHERE unit_id = ?').get(unitId) as Row;
       const id = Number(row.id);
-      this.sql('UPDATE attempts SET label = ?, label_problem = ? WHERE id = ?').run(JSON.stringify(values), problem ?? null, id);
+      this.sql('UPDATE attempts SET label = ?, label_problem = ? WHERE id = ?').run(JSON.stringify(values), recorded(problem), id);
       return id;
     });
   }
 
   /** An attempt's label went to the printer after all (a reprint), or failed again and why. */
   setLabelProblem(attemptId: number, problem: string | undefined): void {
-    this.sql('UPDATE attempts SET label_problem = ? WHERE id = ?').run(problem ?? null, attemptId);
+    this.sql('UPDATE attempts SET label_problem = ? WHERE id = ?').run(recorded(problem), attemptId);
   }
 
   /** The id of a unit's newest attempt. */
@@ -538,12 +548,12 @@ export class Journal {
   finishUnit(unitId: number, result: Exclude<UnitResult, 'in-progress'>, failure: { step?: string; error?: string; cancelled?: boolean } = {}): void {
     this.transaction(() => {
       const now = this.now();
-      this.sql('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, failure.error ?? null, now, unitId);
+      this.sql('UPDATE units SET result = ?, failed_step = ?, error = ?, finished_at = ? WHERE id = ?').run(result, failure.step ?? null, recorded(failure.error), now, unitId);
       const attemptResult: AttemptResult = failure.cancelled && result === 'failed' ? 'cancelled' : result;
       this.sql(
         `UPDATE attempts SET result = ?, failed_step = ?, error = ?, finished_at = COALESCE(finished_at, ?)
          WHERE id = (SELECT MAX(id) FROM attempts WHERE unit_id = ?)`,
-      ).run(attemptResult, failure.step ?? null, failure.error ?? null, now, unitId);
+      ).run(attemptResult, failure.step ?? null, recorded(failure.error), now, unitId);
     });
   }
 
@@ -624,7 +634,7 @@ export class Journal {
 
   /** A unit that failed takes its queued calls back: it will start over, and nobody would receive what they produce. */
   cancelOutbox(unitId: number, reason: string): void {
-    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(reason, this.now(), unitId);
+    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending'").run(recorded(reason), this.now(), unitId);
   }
 
   /** "Replay now": every waiting call becomes due at once, whatever its back-off said. */
@@ -643,11 +653,11 @@ export class Journal {
   }
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
-    this.sql("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(error, nextAttemptAt, id);
+    this.sql("UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?").run(recorded(error), nextAttemptAt, id);
   }
 
   markFailed(id: number, error: string): void {
-    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?").run(error, this.now(), id);
+    this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?").run(recorded(error), this.now(), id);
   }
 
   cacheFirmware(entry: { versionKey: string; sha256: string; size: number; path: string }): void {

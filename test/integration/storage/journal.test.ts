@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../main/core/errors.ts';
-import { Journal } from '../../../main/core/storage/journal.ts';
+import { Journal, RECORDED_TEXT_MAX } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'journal-'));
@@ -84,6 +84,29 @@ describe('Journal on SQLite', () => {
       })();
       expect(bytes.includes(Buffer.from(API_KEY))).toBe(false);
     }
+  });
+
+  it('keeps a failure\'s text within RECORDED_TEXT_MAX, its start and its end (the hint), on the unit, its attempt, its label and its queued calls', async () => {
+    const { journal } = await open();
+    const long = (what: string) => `${what} began:${'x'.repeat(12_000)} and the hint is at the end`;
+    const fits = (text: string | undefined, what: string) => {
+      expect(text!.length, what).toBeLessThanOrEqual(RECORDED_TEXT_MAX);
+      expect(text, what).toMatch(new RegExp(`^${what} began:x+…x+ and the hint is at the end$`));
+    };
+    const unit = journal.startUnit('THERM00000000000042', '/dev/ttyACM0');
+    const call = journal.enqueue(unit.id, 'gk', 'confirm', {});
+    journal.markRetry(call.id, long('retry'), 0);
+    fits(journal.outboxEntry(call.id)?.lastError, 'retry');
+    journal.markFailed(call.id, long('failed'));
+    fits(journal.outboxEntry(call.id)?.lastError, 'failed');
+    const attemptId = journal.recordLabel(unit.id, { serial: 'THERM00000000000042' }, long('label'));
+    fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.labelProblem, 'label');
+    journal.setLabelProblem(attemptId, long('reprint'));
+    fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.labelProblem, 'reprint');
+    journal.finishUnit(unit.id, 'failed', { step: 'flash', error: long('unit') });
+    fits(journal.unit(unit.id)?.error, 'unit');
+    fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.error, 'unit');
+    journal.close();
   });
 
   it('replays a unit\'s outbox calls in order, one at a time, with retries scheduled', async () => {
