@@ -1,38 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BytePort } from '../../main/core/ports/byte-port.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
 import { PortReader } from '../../main/core/ports/port-reader.ts';
 import { makePtyPair, type PtyPair } from '../helpers/pty-pair.ts';
-
-/**
- * Occupies every thread of libuv's pool: each thread opens a FIFO for reading,
- * which blocks until someone opens it for writing (release()).
- */
-async function occupyThreadPool(): Promise<{ release(): Promise<void>; dispose(): void }> {
-  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const dir = mkdtempSync(join(tmpdir(), 'pool-'));
-  const fifos = Array.from({ length: threads }, (_, i) => join(dir, `fifo-${i}`));
-  execFileSync('mkfifo', fifos);
-  const blocked = fifos.map((fifo) => open(fifo, 'r'));
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      // A non-blocking open for writing succeeds once a reader is opening the FIFO.
-      const writers = fifos.map((fifo) => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-      for (const handle of await Promise.all(blocked)) await handle.close();
-      writers.forEach((fd) => closeSync(fd));
-    },
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+import { occupyThreadPool } from '../helpers/thread-pool.ts';
 
 const settledWithin = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
