@@ -30,6 +30,19 @@ describe('firmware and the target version are kept per cloud and per upload, not
     await Promise.all(sims.splice(0).map((sim) => sim.stop()));
     await emulator?.stop();
   });
+  /** A station on vendor acme's `model` at `url`, offline at once when the cloud is away. */
+  const openExositeLine = (url: string, model: string, dataDir: string) =>
+    Station.open({
+      config: lineConfigSchema.parse({ cloud: { backend: 'exosite', url, vendor: 'acme', model }, offline: { waitForCloudSeconds: 0 } }),
+      dataDir,
+      probeIntervalMs: 100,
+    });
+  /** A simulated unit on a pty, stopped after the test. */
+  const unit = async (serial: string) => {
+    const sim = await startSimulatorOnPty({ serial, bootDelayMs: 20 });
+    sims.push(sim);
+    return sim;
+  };
 
   it("a line of another model never flashes the first model's image, offline or online", async () => {
     emulator = await startExositeEmulator({
@@ -40,17 +53,7 @@ describe('firmware and the target version are kept per cloud and per upload, not
     });
     const imageOf = (model: string) => sha256(emulator!.state.model('acme', model)!.content.get(CONTENT)!.data);
     const dataDir = mkdtempSync(join(tmpdir(), 'fw-per-cloud-'));
-    const open = (model: string) =>
-      Station.open({
-        config: lineConfigSchema.parse({ cloud: { backend: 'exosite', url: emulator!.url, vendor: 'acme', model }, offline: { waitForCloudSeconds: 0 } }),
-        dataDir,
-        probeIntervalMs: 100,
-      });
-    const unit = async (serial: string) => {
-      const sim = await startSimulatorOnPty({ serial, bootDelayMs: 20 });
-      sims.push(sim);
-      return sim;
-    };
+    const open = (model: string) => openExositeLine(emulator!.url, model, dataDir);
 
     // The first line: its image is downloaded, cached, and its content is the last target the station knows.
     station = await open('therm-a');
@@ -85,17 +88,7 @@ describe('firmware and the target version are kept per cloud and per upload, not
     emulator = exosite;
     const first = exosite.state.model('acme', 'therm')!.content.get(REUPLOADED)!.data;
     const dataDir = mkdtempSync(join(tmpdir(), 'fw-reupload-'));
-    const open = () =>
-      Station.open({
-        config: lineConfigSchema.parse({ cloud: { backend: 'exosite', url: exosite.url, vendor: 'acme', model: 'therm' }, offline: { waitForCloudSeconds: 0 } }),
-        dataDir,
-        probeIntervalMs: 100,
-      });
-    const unit = async (serial: string) => {
-      const sim = await startSimulatorOnPty({ serial, bootDelayMs: 20 });
-      sims.push(sim);
-      return sim;
-    };
+    const open = () => openExositeLine(exosite.url, 'therm', dataDir);
 
     station = await open();
     const r1 = await unit('R-1');
