@@ -81,6 +81,19 @@ describe('YMODEM / XMODEM-1K sender and receiver', () => {
     expect(tail.includes(CAN)).toBe(true);
   });
 
+  it('the receiver gives up on a sender that streams bytes starting no block, in bounded time: noise does not extend the wait for a block', async () => {
+    const { host, device } = link();
+    const noise = setInterval(() => void host.port.write(Uint8Array.of(0x55)).catch(() => undefined), 20);
+    try {
+      const started = performance.now();
+      await expect(receiveFile(device, { protocol: 'ymodem', maxBytes: 1000, blockTimeoutMs: 200, maxErrors: 3 })).rejects.toBeInstanceOf(TransferError);
+      // 1 + 3 waits of 200 ms at most; without a deadline per block every noise byte restarted the 200 ms and it never ended.
+      expect(performance.now() - started).toBeLessThan(10_000);
+    } finally {
+      clearInterval(noise);
+    }
+  });
+
   it('the receiver refuses a file larger than it can hold', async () => {
     const { host, device } = link();
     const received = receiveFile(device, { protocol: 'ymodem', maxBytes: 1000 });

@@ -12,10 +12,15 @@ export type Block = { kind: 'block'; sequence: number; payload: Buffer } | { kin
  */
 export async function readBlock(reader: PortReader, timeoutMs: number): Promise<Block> {
   let lastWasCan = false;
+  // The wait for a block's first byte has one deadline: bytes that start no block (line noise, a sender
+  // streaming garbage) are skipped but do not buy it more time. The rest of a block has its own timeout.
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) return { kind: 'bad' };
     let byte: number;
     try {
-      byte = await reader.readByte({ timeoutMs, awaiting: 'the next block' });
+      byte = await reader.readByte({ timeoutMs: left, awaiting: 'the next block' });
     } catch (error) {
       if (error instanceof TimeoutError) return { kind: 'bad' };
       throw error;
