@@ -1,9 +1,16 @@
 import type { CloudAdapter, OutboxCall } from '../cloud/cloud-adapter.ts';
 import { CloudError } from '../cloud/cloud-error.ts';
-import { StationError, describeError } from '../errors.ts';
+import { StationError, describeError, isStationError } from '../errors.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
 import { issuedBy } from './pipeline/held-credentials.ts';
+
+const WAITS_FOR_ITS_CLOUD = 'It waits in the outbox: it goes out once the line points at that cloud again, or with station outbox replay --config FILE naming the configuration it was queued under.';
+
+/** A queued call the configured cloud must not or cannot take (another cloud's credentials, another backend's call): it waits for its own. */
+function waitsForItsCloud(error: unknown): boolean {
+  return isStationError(error) && (error.code === 'CREDENTIALS_OTHER_CLOUD' || error.code === 'OUTBOX_WRONG_CLOUD');
+}
 
 /** How one call's replay went: through, due again later, given up, or claimed by someone else first. */
 type ReplayOutcome = 'done' | 'retry' | 'failed' | 'taken';
@@ -136,7 +143,12 @@ export class OutboxReplayer {
       // One failed call is not an outage: the probe decides (and, offline, the loop waits for it to answer).
       if (isConnectivityFailure(error)) await this.options.connectivity.confirm();
       const retryable = isConnectivityFailure(error) || (error instanceof CloudError && error.retryable);
-      if (retryable) {
+      if (waitsForItsCloud(error)) {
+        // Nothing was sent: the call stays queued, and its unit pending, until the line points at its cloud again
+        // (or `station outbox replay --config` names it). Failing it would lose a call only that cloud can take.
+        journal.markRetry(entry.id, message, Date.now() + (this.options.retryMaxMs ?? 60_000));
+        outcome = 'retry';
+      } else if (retryable) {
         const delay = error instanceof CloudError && error.retryAfterMs !== undefined ? error.retryAfterMs : this.backoff(entry.attempts + 1);
         journal.markRetry(entry.id, message, Date.now() + delay);
         outcome = 'retry';
@@ -156,7 +168,7 @@ export class OutboxReplayer {
     const call = entry.call as OutboxCall;
     if (entry.backend !== adapter.backend.id || adapter.steps[call] === undefined) {
       throw new StationError('OUTBOX_WRONG_CLOUD', `the outbox holds a ${entry.call} call for ${entry.backend}, which the configured cloud (${adapter.backend.label}) cannot make`, {
-        hint: 'Replay it with the line configuration it was queued under (station outbox replay --config FILE).',
+        hint: WAITS_FOR_ITS_CLOUD,
       });
     }
     const credentials = () => {
@@ -165,7 +177,7 @@ export class OutboxReplayer {
       // A key goes back only to the cloud that issued it: a cloud address changed since (a screen's settings, --config) must not receive it.
       if (!issuedBy(held, adapter)) {
         throw new StationError('CREDENTIALS_OTHER_CLOUD', `${entry.call} of unit ${entry.serial} not sent: its credentials were issued by ${held.account}, and the station now talks to ${adapter.account}`, {
-          hint: 'Retry the unit: it is activated with the configured cloud. Or replay with the configuration it was queued under (station outbox replay --config FILE).',
+          hint: WAITS_FOR_ITS_CLOUD,
           retryable: false,
         });
       }
