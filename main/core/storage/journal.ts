@@ -35,7 +35,7 @@ export interface HeldCredentials {
 export const RECORDED_TEXT_MAX = 4000;
 const recorded = (text: string | undefined): string | null => (text === undefined ? null : fitText(text, RECORDED_TEXT_MAX, 1000));
 
-/** Set once every unit's credentials name the cloud that issued them (its value: the cloud the older ones were stamped with). */
+/** Set once every unit's credentials name the cloud that issued them (its value: the cloud the older ones were stamped with, or "unknown"). */
 const CREDENTIALS_STAMPED_SETTING = 'credentials-account-stamped';
 
 const heldCredentialsSchema = z.object({ thingId: z.string(), apiKey: z.string(), account: z.string().optional() }).strip();
@@ -511,11 +511,16 @@ export class Journal {
   /**
    * Seals `account` into every unit's credentials stored before the station
    * recorded which cloud issued them, once per journal: from then on they go
-   * only to that cloud. Credentials that cannot be read are left as they are.
-   * Returns how many were stamped.
+   * only to that cloud. Undefined (the cloud is not known) decides to leave
+   * them as they are, also once. Credentials that cannot be read are left as
+   * they are. Returns how many were stamped.
    */
-  stampCredentialsAccount(account: string): number {
+  stampCredentialsAccount(account: string | undefined): number {
     if (this.setting(CREDENTIALS_STAMPED_SETTING) !== undefined) return 0;
+    if (account === undefined) {
+      this.setSetting(CREDENTIALS_STAMPED_SETTING, 'unknown');
+      return 0;
+    }
     let stamped = 0;
     this.transaction(() => {
       for (const row of this.sql('SELECT id FROM units WHERE credentials IS NOT NULL').all() as Row[]) {

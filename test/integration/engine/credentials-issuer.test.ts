@@ -28,13 +28,13 @@ describe('credentials stored before the station recorded their cloud', () => {
   });
 
   /** A data folder as an older station left it: a unit holding credentials without their cloud, and (maybe) the line it last ran. */
-  function olderDataFolder(lastLine: string | undefined) {
+  function olderDataFolder(lastLine: string | undefined, storedLine = lastLine === undefined ? undefined : JSON.stringify(lineOn(lastLine))) {
     const dir = mkdtempSync(join(tmpdir(), 'creds-issuer-'));
     const secretKey = randomBytes(32);
     const journal = Journal.open(dataFolder(dir).journal, new SecretBox(secretKey));
     const unit = journal.startUnit('THERM00000000000042', '/dev/ttyACM0');
     journal.storeCredentials(unit.id, { thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32), account: undefined }, 'pending');
-    if (lastLine) journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(lineOn(lastLine)));
+    if (storedLine !== undefined) journal.setSecretSetting(LINE_CONFIG_SETTING, storedLine);
     journal.close();
     const open = async (url: string) => {
       const station = await Station.open({ config: lineOn(url), dataDir: dir, secretKey, autoReplay: false });
@@ -57,5 +57,17 @@ describe('credentials stored before the station recorded their cloud', () => {
     await first.close();
     const second = await open(OTHER);
     expect(second.journal.credentials(unitId)?.account).toBe(accountOf(ISSUER));
+  });
+
+  it('are left as they were when the line the station last ran no longer reads (an older station allowed what this one refuses), and the station still opens', async () => {
+    // A user name and password in the cloud URL: older stations took it, this one refuses it.
+    const older = JSON.stringify({ cloud: { backend: 'gadgetkeeper', url: 'http://line:secret@127.0.0.1:1' } });
+    const { unitId, open } = olderDataFolder(undefined, older);
+    const first = await open(OTHER);
+    expect(first.journal.credentials(unitId)?.account).toBeUndefined();
+    await first.close();
+    // Decided once: the next start, whose stored line is now this one, does not stamp them with it either.
+    const second = await open(ISSUER);
+    expect(second.journal.credentials(unitId)?.account).toBeUndefined();
   });
 });
