@@ -15,7 +15,7 @@ export function takeHeldCredentials(deps: Pick<PipelineDeps, 'adapter' | 'journa
   const oneShot = deps.adapter.steps.activate?.retrySafe === false && deps.adapter.steps.activate.replaySafe === false;
   const undelivered = previous.credentialsState === 'held' || previous.credentialsState === 'pending';
   if (!undelivered && !(oneShot && previous.credentialsState === 'written')) return;
-  const held = deps.journal.credentials(previous.id);
+  const held = readable(() => deps.journal.credentials(previous.id));
   if (!held || !issuedBy(held, deps.adapter)) return;
   unit.credentials = { thingId: held.thingId, apiKey: held.apiKey };
   unit.credentialsFrom = previous.id;
@@ -25,4 +25,18 @@ export function takeHeldCredentials(deps: Pick<PipelineDeps, 'adapter' | 'journa
 /** Whether these credentials came from the cloud this adapter speaks to (credentials stored before the station recorded their cloud are taken as its). */
 export function issuedBy(credentials: HeldCredentials, adapter: CloudAdapter): boolean {
   return credentials.account === undefined || credentials.account === adapter.account;
+}
+
+/**
+ * Held credentials that cannot be read (damaged, or sealed under a key the
+ * station no longer has) are as good as none: the unit is activated again,
+ * where its cloud allows it, rather than failing at identify each time it is
+ * plugged in.
+ */
+function readable(read: () => HeldCredentials | undefined): HeldCredentials | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
