@@ -5,6 +5,8 @@ import type { TransferProgress } from '../transfer/progress.ts';
 export interface CloudBackend {
   readonly id: string;
   readonly label: string;
+  /** Whether one version id may name different images over time or across models (Exosite's content names): such ids need a revision. */
+  readonly reusesVersionIds?: boolean;
 }
 
 /**

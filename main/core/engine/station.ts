@@ -12,7 +12,7 @@ import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
-import { stampCredentialsIssuer } from './credentials-issuer.ts';
+import { adoptLegacyFirmwareKeys, previousCloudOf, stampCredentialsIssuer } from './cloud-account-upgrade.ts';
 import { hasUnit, type PipelineStep, type StationEvent, type UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
@@ -158,7 +158,10 @@ export class Station {
       journal.requeueInFlight();
       const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads, maxFirmwareBytes: setup.config.maxFirmwareBytes });
       await cache.sweep();
-      await stampCredentialsIssuer(journal, adapter, journal.secretSetting(LINE_CONFIG_SETTING), setup.config);
+      // An older data folder: its records kept by backend become this cloud's, or are dropped (cloud-account-upgrade.ts).
+      const previousCloud = previousCloudOf(journal.secretSetting(LINE_CONFIG_SETTING), setup.config);
+      await stampCredentialsIssuer(journal, adapter, previousCloud);
+      adoptLegacyFirmwareKeys(journal, adapter, previousCloud);
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
       return new Station({
         config: setup.config,

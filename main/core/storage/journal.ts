@@ -676,6 +676,19 @@ export class Journal {
     return row ? { sha256: String(row.sha256), size: Number(row.size), path: String(row.path) } : undefined;
   }
 
+  /**
+   * Cached firmware keyed under `from` followed by an id, re-keyed under `to`
+   * and the same id, or forgotten when `to` is undefined (an entry already
+   * under the new key wins). Returns how many were re-keyed.
+   */
+  rekeyFirmware(from: string, to: string | undefined): number {
+    return this.transaction(() => {
+      const moved = to === undefined ? 0 : Number(this.sql('UPDATE OR IGNORE firmware_cache SET version_key = ? || substr(version_key, ?) WHERE substr(version_key, 1, ?) = ?').run(to, from.length + 1, from.length, from).changes);
+      this.sql('DELETE FROM firmware_cache WHERE substr(version_key, 1, ?) = ?').run(from.length, from);
+      return moved;
+    });
+  }
+
   forgetFirmware(versionKey: string): void {
     this.sql('DELETE FROM firmware_cache WHERE version_key = ?').run(versionKey);
   }

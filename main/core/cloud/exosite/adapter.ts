@@ -63,7 +63,7 @@ const contentInfoSchema = z.object({
  * thingId is the serial number and apiKey the CIK.
  */
 /** Exosite's identity, for errors and records. */
-export const EXOSITE: CloudBackend = { id: 'exosite', label: 'Exosite' };
+export const EXOSITE: CloudBackend = { id: 'exosite', label: 'Exosite', reusesVersionIds: true };
 
 /** Activation works once per serial number: never retried, never replayed, skipped offline (the unit activates itself in the field). */
 export const EXOSITE_STEPS: Readonly<Partial<Record<CloudStep, CallSafety>>> = Object.freeze({

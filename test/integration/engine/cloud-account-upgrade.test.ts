@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { LINE_CONFIG_SETTING, Station } from '../../../main/core/engine/station.ts';
 import { dataFolder } from '../../../main/core/storage/data-folder.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { SecretBox } from '../../../main/core/storage/secret-box.ts';
+import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
 
 const ISSUER = 'http://127.0.0.1:1';
 const OTHER = 'http://127.0.0.1:2';
@@ -69,5 +72,77 @@ describe('credentials stored before the station recorded their cloud', () => {
     // Decided once: the next start, whose stored line is now this one, does not stamp them with it either.
     const second = await open(ISSUER);
     expect(second.journal.credentials(unitId)?.account).toBeUndefined();
+  });
+});
+
+/**
+ * Firmware an older station cached ("<backend>:<id>") and the last target it
+ * knew ("last-target:<backend>"): the station's own again when it last ran on
+ * this same cloud (so an upgrade done while the cloud is away still flashes),
+ * dropped when it ran on another.
+ */
+describe('firmware an older station cached', () => {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  /** A data folder whose unit G-1 was provisioned online, then rewritten as an older station keeps its cache and last target. */
+  async function olderCache() {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['G-1', 'G-2'], versions: [{ name: '1.0', firmware: { size: 32 * 1024 } }] }] });
+    cleanup.push(() => emulator.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'fw-older-'));
+    const secretKey = randomBytes(32);
+    const open = async (url: string) => {
+      const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url }, offline: { waitForCloudSeconds: 0 } }), dataDir, secretKey, probeIntervalMs: 100 });
+      cleanup.push(() => station.close());
+      return station;
+    };
+    const unit = async (serial: string) => {
+      const sim = await startSimulatorOnPty({ serial, bootDelayMs: 20 });
+      cleanup.push(() => sim.stop());
+      return sim;
+    };
+    const station = await open(emulator.url);
+    const [online] = await station.provisionOnce([(await unit('G-1')).path]);
+    expect(online?.result).toBe('passed');
+    const { account } = station.adapter;
+    await station.close();
+    const db = new DatabaseSync(dataFolder(dataDir).journal);
+    const rows = db.prepare('SELECT version_key FROM firmware_cache').all() as Array<{ version_key: string }>;
+    expect(rows).toHaveLength(1);
+    for (const { version_key: key } of rows) db.prepare('UPDATE firmware_cache SET version_key = ? WHERE version_key = ?').run(`gadgetkeeper:${key.slice(account.length + 1)}`, key);
+    db.prepare('DELETE FROM settings WHERE key = ?').run(`last-target-version:${account}`);
+    db.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run('last-target:gadgetkeeper', online!.versionId!);
+    db.close();
+    const legacyLeft = () => {
+      const check = new DatabaseSync(dataFolder(dataDir).journal);
+      try {
+        const cached = (check.prepare("SELECT COUNT(*) AS n FROM firmware_cache WHERE version_key LIKE 'gadgetkeeper:%'").get() as { n: number }).n;
+        const target = check.prepare("SELECT value FROM settings WHERE key = 'last-target:gadgetkeeper'").get();
+        return { cached, target };
+      } finally {
+        check.close();
+      }
+    };
+    expect(legacyLeft()).toEqual({ cached: 1, target: { value: online!.versionId } });
+    return { emulator, open, unit, versionId: online!.versionId!, legacyLeft };
+  }
+
+  it('on the same cloud is its own again: upgraded while the cloud is away, the station flashes the cached image', { timeout: 60_000 }, async () => {
+    const { emulator, open, unit, versionId, legacyLeft } = await olderCache();
+    emulator.setOffline(true);
+    const station = await open(emulator.url);
+    const [offline] = await station.provisionOnce([(await unit('G-2')).path]);
+    expect(offline).toMatchObject({ result: 'pending', versionId });
+    expect(emulator.calls.get('download')).toBe(1);
+    expect(legacyLeft()).toEqual({ cached: 0, target: undefined });
+  });
+
+  it('on another cloud is dropped, never taken for the new one', { timeout: 60_000 }, async () => {
+    const { open, legacyLeft } = await olderCache();
+    const station = await open(OTHER);
+    expect(station.journal.setting(`last-target-version:${station.adapter.account}`)).toBeUndefined();
+    expect(legacyLeft()).toEqual({ cached: 0, target: undefined });
   });
 });

@@ -1,0 +1,84 @@
+import { createCloudAdapter } from '../cloud/backends.ts';
+import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
+import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
+import type { Journal } from '../storage/journal.ts';
+import { rememberTarget } from './pipeline/last-target.ts';
+
+/*
+ * Older stations kept what a cloud gave them by backend alone: credentials
+ * without the cloud that issued them, cached firmware under
+ * "<backend>:<id>", the last target under "last-target:<backend>". This
+ * station keeps them per cloud (CloudAdapter.account). At its first start on
+ * an older data folder, what the stored line configuration (the line the
+ * station last ran) says decides which cloud the older records belong to.
+ */
+
+/** The cloud the station last ran with, against the one it runs with now. */
+export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other'; cloud: LineConfig['cloud'] } | { kind: 'unknown' };
+
+/** From the stored line configuration: none stored, the same cloud, another, or one that no longer reads. */
+export function previousCloudOf(stored: string | undefined, config: LineConfig): PreviousCloud {
+  if (stored === undefined) return { kind: 'none' };
+  let previous: LineConfig;
+  try {
+    const result = lineConfigSchema.safeParse(JSON.parse(stored));
+    if (!result.success) return { kind: 'unknown' };
+    previous = result.data;
+  } catch {
+    return { kind: 'unknown' };
+  }
+  return JSON.stringify(previous.cloud) === JSON.stringify(config.cloud) ? { kind: 'same' } : { kind: 'other', cloud: previous.cloud };
+}
+
+/**
+ * Credentials stored without their cloud go, from now on, only to the cloud
+ * the station last ran with (the current one when it stored no line or the
+ * cloud did not change). Where the stored line cannot say (it no longer
+ * reads, or names a cloud the station cannot describe), they are left as they
+ * were: sent to the configured cloud. Decided once per data folder (the
+ * journal remembers); returns how many were stamped.
+ */
+export async function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, previous: PreviousCloud): Promise<number> {
+  switch (previous.kind) {
+    case 'none':
+    case 'same':
+      return journal.stampCredentialsAccount(current.account);
+    case 'unknown':
+      return journal.stampCredentialsAccount(undefined);
+    case 'other':
+      return journal.stampCredentialsAccount(await accountOf(previous.cloud));
+  }
+}
+
+/**
+ * Firmware an older station cached, and the last target it knew, belong to
+ * this cloud when the station last ran on this same cloud and its ids name
+ * one image for good: they are re-keyed, so a station upgraded while the
+ * cloud is away still flashes. Otherwise (another cloud, one that cannot be
+ * told, or Exosite, whose content names were reused across models and
+ * uploads) they are dropped, never taken for this cloud's.
+ */
+export function adoptLegacyFirmwareKeys(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
+  const backend = current.backend.id;
+  const adopt = previous.kind === 'same' && current.backend.reusesVersionIds !== true;
+  const legacyTarget = `last-target:${backend}`;
+  const target = journal.setting(legacyTarget);
+  if (adopt && target !== undefined) rememberTarget(journal, current.account, { id: target });
+  if (target !== undefined) journal.deleteSetting(legacyTarget);
+  return journal.rekeyFirmware(`${backend}:`, adopt ? `${current.account}:` : undefined);
+}
+
+/** The account of a cloud configuration, from an adapter made for it and closed at once (none connects when made); undefined when none can be made. */
+async function accountOf(cloud: LineConfig['cloud']): Promise<string | undefined> {
+  let adapter: CloudAdapter;
+  try {
+    adapter = await createCloudAdapter(cloud);
+  } catch {
+    return undefined;
+  }
+  try {
+    return adapter.account;
+  } finally {
+    await adapter.close().catch(() => undefined);
+  }
+}
