@@ -468,7 +468,7 @@ export class Journal {
 
   recordStep(unitId: number, step: string, status: StepStatus, extra: { durationMs?: number; detail?: string } = {}): void {
     this.transaction(() => {
-      this.sql('INSERT INTO step_events (unit_id, step, status, at, duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?)').run(unitId, step, status, this.now(), extra.durationMs ?? null, extra.detail ?? null);
+      this.sql('INSERT INTO step_events (unit_id, step, status, at, duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?)').run(unitId, step, status, this.now(), extra.durationMs ?? null, recorded(extra.detail));
       this.sql('UPDATE units SET current_step = ? WHERE id = ?').run(step, unitId);
     });
   }

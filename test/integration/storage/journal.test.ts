@@ -86,7 +86,7 @@ describe('Journal on SQLite', () => {
     }
   });
 
-  it('keeps a failure\'s text within RECORDED_TEXT_MAX, its start and its end (the hint), on the unit, its attempt, its label and its queued calls', async () => {
+  it('keeps a failure\'s text within RECORDED_TEXT_MAX, its start and its end (the hint), on the unit, its attempt, its steps, its label and its queued calls', async () => {
     const { journal } = await open();
     const long = (what: string) => `${what} began:${'x'.repeat(12_000)} and the hint is at the end`;
     const fits = (text: string | undefined, what: string) => {
@@ -103,6 +103,8 @@ describe('Journal on SQLite', () => {
     fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.labelProblem, 'label');
     journal.setLabelProblem(attemptId, long('reprint'));
     fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.labelProblem, 'reprint');
+    journal.recordStep(unit.id, 'flash', 'failed', { detail: long('step') });
+    fits(journal.stepEvents(unit.id).at(-1)?.detail, 'step');
     journal.finishUnit(unit.id, 'failed', { step: 'flash', error: long('unit') });
     fits(journal.unit(unit.id)?.error, 'unit');
     fits(journal.attempts({ serial: 'THERM00000000000042' })[0]?.error, 'unit');
