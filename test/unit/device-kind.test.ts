@@ -1,9 +1,8 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkScreenPort, loadStationPolicy, type StationPolicy } from '../../main/core/desk/station-policy.ts';
+import { checkScreenPort, loadStationPolicy, refuseDeviceKind, type StationPolicy } from '../../main/core/desk/station-policy.ts';
 import { deviceKind, kindByLinuxNumbers, kindByName, linuxDeviceClass, linuxDeviceNumbers } from '../../main/core/ports/device-kind.ts';
 
 /** glibc's gnu_dev_makedev: the inverse of what is under test, written from its definition. */
@@ -13,14 +12,32 @@ function makedev(major: number, minor: number): bigint {
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
-const refusal = (port: string, policy: StationPolicy): string => {
+/** What a refusal says, message and hint; 'accepted' where `check` refuses nothing. */
+const said = (check: () => unknown): string => {
   try {
-    checkScreenPort(port, policy);
+    check();
     return 'accepted';
   } catch (error) {
     return `${(error as Error).message} | ${(error as { hint?: string }).hint ?? ''}`;
   }
 };
+const refusal = (port: string, policy: StationPolicy): string => said(() => checkScreenPort(port, policy));
+
+/**
+ * A sysfs laid out as the kernel does, under `root`: devices/NAME/subsystem
+ * links to class/CLASS, and dev/char/MAJOR:MINOR links to devices/NAME.
+ * Returns its dev/char folder.
+ */
+function fakeSysfs(root: string, devices: { name: string; major: number; minor: number; deviceClass: string }[]): string {
+  mkdirSync(join(root, 'dev', 'char'), { recursive: true });
+  for (const { name, major, minor, deviceClass } of devices) {
+    mkdirSync(join(root, 'class', deviceClass), { recursive: true });
+    mkdirSync(join(root, 'devices', name), { recursive: true });
+    symlinkSync(join(root, 'class', deviceClass), join(root, 'devices', name, 'subsystem'));
+    symlinkSync(join(root, 'devices', name), join(root, 'dev', 'char', `${major}:${minor}`));
+  }
+  return join(root, 'dev', 'char');
+}
 
 describe('device numbers, as glibc splits them', () => {
   it('reads the real devices of this machine at their fixed numbers (the kernel\'s devices.txt)', () => {
@@ -79,17 +96,13 @@ describe('what kind of device a screen names', () => {
   it("reads a device's class from sysfs: this machine's own, and a sysfs laid out as the kernel does", () => {
     expect(linuxDeviceClass({ major: 1, minor: 3 }), '/dev/null').toBe('mem');
     expect(linuxDeviceClass({ major: 5, minor: 0 }), '/dev/tty').toBe('tty');
-    const sysfs = mkdtempSync(join(tmpdir(), 'sysfs-'));
+    const root = mkdtempSync(join(tmpdir(), 'sysfs-'));
     try {
-      mkdirSync(join(sysfs, 'class', 'tty'), { recursive: true });
-      mkdirSync(join(sysfs, 'devices', 'ttyXRUSB0'), { recursive: true });
-      symlinkSync(join(sysfs, 'class', 'tty'), join(sysfs, 'devices', 'ttyXRUSB0', 'subsystem'));
-      mkdirSync(join(sysfs, 'dev', 'char'), { recursive: true });
-      symlinkSync(join(sysfs, 'devices', 'ttyXRUSB0'), join(sysfs, 'dev', 'char', '240:0'));
-      expect(linuxDeviceClass({ major: 240, minor: 0 }, join(sysfs, 'dev', 'char'))).toBe('tty');
-      expect(linuxDeviceClass({ major: 240, minor: 1 }, join(sysfs, 'dev', 'char')), 'no entry').toBeUndefined();
+      const sysfs = fakeSysfs(root, [{ name: 'ttyXRUSB0', major: 240, minor: 0, deviceClass: 'tty' }]);
+      expect(linuxDeviceClass({ major: 240, minor: 0 }, sysfs)).toBe('tty');
+      expect(linuxDeviceClass({ major: 240, minor: 1 }, sysfs), 'no entry').toBeUndefined();
     } finally {
-      rmSync(sysfs, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
@@ -129,21 +142,33 @@ describe('ports a screen may not name, held by checkScreenPort on real devices',
     expect(refusal(link, policy)).toMatch(`port ${link} (/dev/null) is a memory device`);
   });
 
-  it("refuses a device that is not a serial port, real ones of this machine and nodes made as the kernel numbers them, saying what the system lists it as", () => {
-    const misc = ['/dev/fuse', '/dev/net/tun', '/dev/kvm'].filter((port) => existsSync(port));
+  it('refuses the misc devices of this machine that are not serial ports, saying what the system lists them as', async ({ annotate }) => {
+    const misc = ['/dev/fuse', '/dev/net/tun', '/dev/kvm', '/dev/autofs', '/dev/loop-control', '/dev/cpu_dma_latency'].filter((port) => existsSync(port));
+    if (misc.length === 0) await annotate('this machine has none of the usual misc devices; their words are checked from sysfs below');
     for (const port of misc) {
       expect(refusal(port, policy), port).toMatch(new RegExp(`^port ${port} is a device the system lists as misc, not as a serial port \\(tty\\), which a screen may not name \\| Name a serial port`));
     }
-    // A watchdog (opened and closed, it may reboot the machine) and a keyboard's input events, made here as device nodes: only stat, never opened.
-    const made = spawnSync('mknod', [join(dir, 'watchdog'), 'c', '10', '130']).status === 0 && spawnSync('mknod', [join(dir, 'event0'), 'c', '13', '64']).status === 0;
-    expect(made, 'mknod (the tests run as root)').toBe(true);
-    for (const node of ['watchdog', 'event0']) {
-      expect(refusal(join(dir, node), policy), node).toMatch(new RegExp(`^port ${join(dir, node)} is a device the system (does not list as a serial port|lists as \\w+, not as a serial port \\(tty\\)), which a screen may not name`));
-    }
-    // Named through a link, it is still the device it leads to.
-    const link = join(dir, 'ttyUSB0');
-    symlinkSync(join(dir, 'watchdog'), link);
-    expect(refusal(link, policy)).toMatch(`port ${link} (${join(dir, 'watchdog')}) is a device the system`);
+  });
+
+  it("refuses a watchdog and a keyboard's input events by the class sysfs gives their numbers, naming where a link leads", () => {
+    // Their nodes cannot be made without root, nor opened safely (a watchdog opened and closed may reboot the machine): judged from their numbers and a sysfs laid out as the kernel does.
+    const sysfs = fakeSysfs(join(dir, 'sys'), [
+      { name: 'watchdog', major: 10, minor: 130, deviceClass: 'misc' },
+      { name: 'event0', major: 13, minor: 64, deviceClass: 'input' },
+    ]);
+    const verdict = (major: number, minor: number) => kindByLinuxNumbers({ major, minor }, linuxDeviceClass({ major, minor }, sysfs));
+    expect(said(() => refuseDeviceKind('/dev/watchdog', '/dev/watchdog', verdict(10, 130), policy))).toMatch(
+      /^port \/dev\/watchdog is a device the system lists as misc, not as a serial port \(tty\), which a screen may not name \| Name a serial port/,
+    );
+    expect(said(() => refuseDeviceKind('/dev/input/event0', '/dev/input/event0', verdict(13, 64), policy))).toMatch(
+      /^port \/dev\/input\/event0 is a device the system lists as input, not as a serial port \(tty\), which a screen may not name \| Name a serial port/,
+    );
+    // Named through a link, it is the device it leads to that is named.
+    expect(said(() => refuseDeviceKind('/dev/serial/by-id/usb-x', '/dev/watchdog', verdict(10, 130), policy))).toMatch(/^port \/dev\/serial\/by-id\/usb-x \(\/dev\/watchdog\) is a device the system lists as misc/);
+    // Without a sysfs entry, a device that is not on a serial driver's fixed major is refused all the same.
+    expect(said(() => refuseDeviceKind('/dev/watchdog', '/dev/watchdog', kindByLinuxNumbers({ major: 10, minor: 130 }, undefined), policy))).toMatch(
+      /^port \/dev\/watchdog is a device the system does not list as a serial port, which a screen may not name/,
+    );
   });
 
   it('a pty not there yet is refused unless the policy allows ptys; a serial device not plugged in yet is not', () => {

@@ -178,8 +178,13 @@ export function policedOpen(open: typeof openPort, policy: StationPolicy): typeo
 
 const SERIAL_PORT_HINT = 'Name a serial port (e.g. /dev/ttyACM0, /dev/ttyUSB0, /dev/serial/by-id/…), or a tcp:// port the station policy lists.';
 
-/** Refuses a device a screen may not name; `real` is where the port's links lead, said when it differs. */
-function refuseDeviceKind(port: string, real: string, { kind, deviceClass }: DeviceVerdict, policy: StationPolicy): void {
+/**
+ * Refuses a device a screen may not name; `real` is where the port's links
+ * lead, said when it differs. Exported so the words for a device a test
+ * cannot create (a watchdog, a keyboard: making their nodes needs root) are
+ * checked from the verdict their numbers and sysfs class give.
+ */
+export function refuseDeviceKind(port: string, real: string, { kind, deviceClass }: DeviceVerdict, policy: StationPolicy): void {
   if (kind === 'serial' || (kind === 'pseudo-terminal' && policy.pseudoTerminals)) return;
   const named = real === port ? port : `${port} (${real})`;
   const hint =
