@@ -20,6 +20,10 @@ export const FAILURE_TEXT_MAX = 4000;
 export const ANSWER_ERROR_MAX = 8000;
 /** The longest problem a port listing carries. */
 export const PORT_LIST_PROBLEM_MAX = 1000;
+/** The longest problem a settings check puts next to a field; the station fits longer text to it. */
+export const FIELD_PROBLEM_MAX = 2000;
+/** The longest note the header carries (the last scan, why the demo line runs in memory). */
+export const HEADER_NOTE_MAX = 1000;
 const count = z.number().int().min(0);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -168,10 +172,10 @@ export const headerSchema = z
     /** Operator mode: an engineer PIN is set, so changing the line needs it. */
     engineerPinSet: z.boolean(),
     /** The last scan from a serial scanner: where it went, or why it was refused. */
-    lastScan: z.object({ ok: z.boolean(), message: text(1000), at: z.number() }).strict().optional(),
+    lastScan: z.object({ ok: z.boolean(), message: text(HEADER_NOTE_MAX), at: z.number() }).strict().optional(),
     demo: z.boolean(),
     /** The demo line's units run in memory, not on ptys through the serial code: why (socat missing or failing). */
-    demoInMemory: text(1000).optional(),
+    demoInMemory: text(HEADER_NOTE_MAX).optional(),
     lineRunning: z.boolean(),
     /** When the line was last started (epoch ms), while it has been since the station opened. */
     lineStartedAt: z.number().optional(),
@@ -274,7 +278,7 @@ export const portSettingSchema = z.object({ path: text(512).min(1), slot: text(3
 export type PortSetting = z.infer<typeof portSettingSchema>;
 
 /** A settings field the station refused, for the form to show next to it: "Password is required". */
-export const fieldProblemSchema = z.object({ field: text(64), label: text(128), message: text(2000) }).strict();
+export const fieldProblemSchema = z.object({ field: text(64), label: text(128), message: text(FIELD_PROBLEM_MAX) }).strict();
 export type FieldProblem = z.infer<typeof fieldProblemSchema>;
 
 /**

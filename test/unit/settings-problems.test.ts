@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { SettingsInput } from '../../contract/station-contract.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ANSWER_ERROR_MAX, FIELD_PROBLEM_MAX, type SettingsInput } from '../../contract/station-contract.ts';
 import { storeInput } from '../../main/core/desk/desk-settings.ts';
+import { dispatch } from '../../main/core/desk/dispatch.ts';
 import { SettingsRefused, type FieldProblem } from '../../main/core/desk/settings-problems.ts';
+import { StationDesk } from '../../main/core/desk/station-desk.ts';
 import { loadStationPolicy } from '../../main/core/desk/station-policy.ts';
 import { SecretBox } from '../../main/core/storage/secret-box.ts';
 
@@ -52,5 +54,43 @@ describe('settings problems in plain words, on the field a technician sees', () 
 
   it('an unknown backend is a problem of the backend field', () => {
     expect(problems({ backend: 'nowhere' })).toEqual([{ field: 'backend', label: 'Backend', message: expect.stringMatching(/^There is no cloud backend "nowhere"/) }]);
+  });
+});
+
+describe('a problem naming a long path, as a screen gets it', () => {
+  const desks: StationDesk[] = [];
+  afterEach(async () => {
+    for (const desk of desks.splice(0)) await desk.close(0);
+  });
+
+  it('is fitted to the contract, start and end kept, on its field: checking answers the problem, saving refuses with it', async () => {
+    // The operator's policy may name a firmware folder as deep as the system allows (4096 characters); the problem names it twice.
+    const folder = join(dataDir, 'deep', ...Array.from({ length: 30 }, (_, level) => `firmware-folder-level-${String(level).padStart(2, '0')}-${'x'.repeat(80)}`));
+    expect(folder.length).toBeGreaterThan(FIELD_PROBLEM_MAX);
+    const policyFile = join(dataDir, 'long-folder-policy.json');
+    writeFileSync(policyFile, JSON.stringify({ firmwareFolder: folder }));
+    const desk = new StationDesk({ dataDir, policy: loadStationPolicy(dataDir, policyFile), settings: { read: () => undefined, write: () => undefined }, secretKey: randomBytes(32) });
+    desks.push(desk);
+    const input: SettingsInput = {
+      backend: 'fleetfreedom',
+      url: 'wss://socket.fleetfreedom.com',
+      fields: { username: 'u', company: '12', providerKind: 'json', firmwarePath: 'therm-1.2.0.bin', firmwareVersion: 'v1.2.0' },
+      secret: 'pw',
+      ports: ['/dev/ttyACM0'],
+      autoStart: false,
+    };
+    const checked = await dispatch(desk, 'checkSettings', [input]);
+    expect(checked.ok, JSON.stringify(checked).slice(0, 300)).toBe(true);
+    const [problem, ...others] = (checked as { value: FieldProblem[] }).value;
+    expect(others).toEqual([]);
+    expect(problem).toMatchObject({ field: 'firmwarePath', label: 'Firmware file' });
+    expect(problem!.message.length).toBeLessThanOrEqual(FIELD_PROBLEM_MAX);
+    expect(problem!.message).toMatch(/^Firmware file therm-1\.2\.0\.bin cannot be used: the firmware folder .*…/);
+    expect(problem!.message).toMatch(/only files in that folder can be named from a screen\.$/);
+    const saved = await dispatch(desk, 'saveSettings', [input]);
+    expect(saved.ok).toBe(false);
+    const error = (saved as { error: string }).error;
+    expect(error.length).toBeLessThanOrEqual(ANSWER_ERROR_MAX);
+    expect(error).toMatch(/^settings not saved: Firmware file therm-1\.2\.0\.bin cannot be used/);
   });
 });

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
+import { FIELD_PROBLEM_MAX } from '../../../contract/station-contract.ts';
 import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
 import { ConfigError } from '../errors.ts';
+import { failureText } from './screen-text.ts';
 
 /** One thing wrong with the settings, for the field the technician sees: its name on the form, its label, and what to do. */
 export interface FieldProblem {
@@ -34,7 +36,12 @@ export class SettingsRefused extends ConfigError {
 }
 
 export function fieldProblem(field: string, message: string, backend?: CloudBackendDescriptor): FieldProblem {
-  return { field, label: labelOf(field, backend), message };
+  return fitted({ field, label: labelOf(field, backend), message });
+}
+
+/** A problem whose message fits the contract: one may name a path up to 4096 characters long (a port's real path, the firmware folder). */
+function fitted(problem: FieldProblem): FieldProblem {
+  return { ...problem, message: failureText(problem.message, FIELD_PROBLEM_MAX) };
 }
 
 /** The field's label as the Settings screen shows it. */
@@ -62,7 +69,7 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], data: Re
     else if (issue.code === 'invalid_value') message = `${label} must be one of ${issue.values.map(String).join(', ')}`;
     else message = `${label}: ${issue.message}`;
     if (field === 'firmwarePath' && issue.path.at(-1) === 'source') message = issue.message.replace(/: pin a file.*$/, ': choose a firmware file and its version id');
-    return { field, label, message };
+    return fitted({ field, label, message });
   });
 }
 
