@@ -1,5 +1,5 @@
 import type { FieldProblem, FirmwareChunk, FirmwareUploadStart, Header, HistoryQuery, HistoryRow, PortList, Result, SessionView, SettingsInput, SettingsView, SignedIn, Snapshot, Update } from '../../../contract/station-contract.ts';
-import { PORT_LIST_PROBLEM_MAX } from '../../../contract/station-contract.ts';
+import { HEADER_NOTE_MAX, PORT_LIST_PROBLEM_MAX } from '../../../contract/station-contract.ts';
 import type { LabelsInput } from '../config/labels-config.ts';
 import { lineSlots, portPaths, type LineConfig } from '../config/line-config.ts';
 import type { DeviceProfile } from '../devices/device-profile.ts';
@@ -431,7 +431,7 @@ export class StationDesk {
   /** What the station announces: a unit's queued calls settled, the outbox or the cloud changed. */
   private onNotice(notice: StationNotice): void {
     if (notice.type === 'outbox-changed') this.outboxWaiting = this.station?.outboxWaiting() ?? 0;
-    if (notice.type === 'scan') this.lastScan = { ok: notice.report.ok, message: scanMessage(notice.report, this.view).slice(0, 1000), at: this.now() };
+    if (notice.type === 'scan') this.lastScan = { ok: notice.report.ok, message: failureText(scanMessage(notice.report, this.view), HEADER_NOTE_MAX), at: this.now() };
     if (notice.type === 'unit-settled' && notice.unit.result !== 'in-progress') {
       const port = this.view.settleRecent(notice.unit.id, notice.unit.result);
       if (port) this.dirtyPorts.add(port);
@@ -448,7 +448,7 @@ export class StationDesk {
       ...(this.access.signedIn ? { operator: this.access.signedIn } : {}),
       engineerPinSet: this.pinSetOrAssumed(),
       demo: this.demo !== undefined,
-      ...(this.demo?.memoryFallbackReason ? { demoInMemory: this.demo.memoryFallbackReason.slice(0, 1000) } : {}),
+      ...(this.demo?.memoryFallbackReason ? { demoInMemory: failureText(this.demo.memoryFallbackReason, HEADER_NOTE_MAX) } : {}),
       lineRunning: this.line !== undefined,
       ...(this.lineStartedAt === undefined ? {} : { lineStartedAt: this.lineStartedAt }),
       // 'unknown' until the cloud has answered (or been shown out of reach): never "online" on faith.
