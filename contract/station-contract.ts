@@ -22,6 +22,8 @@ export const ANSWER_ERROR_MAX = 8000;
 export const PORT_LIST_PROBLEM_MAX = 1000;
 /** The longest problem a settings check puts next to a field; the station fits longer text to it. */
 export const FIELD_PROBLEM_MAX = 2000;
+/** The most problems one settings check answers with. */
+export const FIELD_PROBLEMS_MAX = 64;
 /** The longest note the header carries (the last scan, why the demo line runs in memory). */
 export const HEADER_NOTE_MAX = 1000;
 const count = z.number().int().min(0);
@@ -420,7 +422,7 @@ export const methods = {
   getSettings: { params: none, result: settingsViewSchema },
   saveSettings: { params: z.tuple([settingsInputSchema]), result: settingsViewSchema },
   /** The station's own checks on settings before they are saved: each problem with its field. Writes nothing. */
-  checkSettings: { params: z.tuple([settingsInputSchema]), result: z.array(fieldProblemSchema).max(64) },
+  checkSettings: { params: z.tuple([settingsInputSchema]), result: z.array(fieldProblemSchema).max(FIELD_PROBLEMS_MAX) },
   importProfile: { params: z.tuple([text(1_000_000)]), result: settingsViewSchema },
   useBuiltInProfile: { params: z.tuple([text(64).min(1)]), result: settingsViewSchema },
   startDemo: { params: none, result: ok },

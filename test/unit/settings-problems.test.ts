@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ANSWER_ERROR_MAX, FIELD_PROBLEM_MAX, type SettingsInput } from '../../contract/station-contract.ts';
+import { ANSWER_ERROR_MAX, FIELD_PROBLEM_MAX, FIELD_PROBLEMS_MAX, type SettingsInput } from '../../contract/station-contract.ts';
 import { storeInput } from '../../main/core/desk/desk-settings.ts';
 import { dispatch } from '../../main/core/desk/dispatch.ts';
 import { SettingsRefused, type FieldProblem } from '../../main/core/desk/settings-problems.ts';
@@ -92,5 +92,18 @@ describe('a problem naming a long path, as a screen gets it', () => {
     const error = (saved as { error: string }).error;
     expect(error.length).toBeLessThanOrEqual(ANSWER_ERROR_MAX);
     expect(error).toMatch(/^settings not saved: Firmware file therm-1\.2\.0\.bin cannot be used/);
+  });
+
+  it('a check of 256 refused ports answers within the contract: the first problems, then how many more', async () => {
+    const desk = new StationDesk({ dataDir, settings: { read: () => undefined, write: () => undefined }, secretKey: randomBytes(32) });
+    desks.push(desk);
+    const ports = Array.from({ length: 256 }, (_, index) => `ttyUSB${index}`);
+    const input: SettingsInput = { backend: 'gadgetkeeper', url: 'https://api.gadgetkeeper.example', fields: {}, secret: 'pk-product-key-0001', ports, autoStart: false };
+    const checked = await dispatch(desk, 'checkSettings', [input]);
+    expect(checked.ok, JSON.stringify(checked).slice(0, 300)).toBe(true);
+    const found = (checked as { value: FieldProblem[] }).value;
+    expect(found).toHaveLength(FIELD_PROBLEMS_MAX);
+    expect(found[0]).toMatchObject({ field: 'ports', message: expect.stringContaining('ttyUSB0') });
+    expect(found.at(-1)).toMatchObject({ field: 'ports', message: `and ${256 - (FIELD_PROBLEMS_MAX - 1)} more problems (Ports) not listed: correct those above first` });
   });
 });

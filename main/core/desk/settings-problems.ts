@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { FIELD_PROBLEM_MAX } from '../../../contract/station-contract.ts';
+import { FIELD_PROBLEM_MAX, FIELD_PROBLEMS_MAX } from '../../../contract/station-contract.ts';
 import type { CloudBackendDescriptor } from '../cloud/cloud-backend.ts';
 import { ConfigError } from '../errors.ts';
 import { failureText } from './screen-text.ts';
@@ -42,6 +42,19 @@ export function fieldProblem(field: string, message: string, backend?: CloudBack
 /** A problem whose message fits the contract: one may name a path up to 4096 characters long (a port's real path, the firmware folder). */
 function fitted(problem: FieldProblem): FieldProblem {
   return { ...problem, message: failureText(problem.message, FIELD_PROBLEM_MAX) };
+}
+
+/**
+ * At most as many problems as a check answers with (FIELD_PROBLEMS_MAX): a
+ * screen may name 256 ports, each refused on its own. The last one kept says
+ * how many more there are and on which fields.
+ */
+export function atMostProblems(problems: FieldProblem[]): FieldProblem[] {
+  if (problems.length <= FIELD_PROBLEMS_MAX) return problems;
+  const kept = problems.slice(0, FIELD_PROBLEMS_MAX - 1);
+  const rest = problems.slice(FIELD_PROBLEMS_MAX - 1);
+  const labels = [...new Set(rest.map((problem) => problem.label))].join(', ');
+  return [...kept, fitted({ field: rest[0]!.field, label: rest[0]!.label, message: `and ${rest.length} more problems (${labels}) not listed: correct those above first` })];
 }
 
 /** The field's label as the Settings screen shows it. */

@@ -20,7 +20,7 @@ import { FirmwareUploads } from './firmware-uploads.ts';
 import { lineFigures, lineRate } from './line-figures.ts';
 import { LineView } from './line-view.ts';
 import { OperatorAccess, type ScreenSession } from './operator-access.ts';
-import { fieldProblem, SettingsRefused } from './settings-problems.ts';
+import { atMostProblems, fieldProblem, SettingsRefused } from './settings-problems.ts';
 import { failureText, optionalFailureText } from './screen-text.ts';
 import { withoutUrlCredentials } from '../cloud/http.ts';
 import { loadStationPolicy, policedOpen, type StationPolicy } from './station-policy.ts';
@@ -289,7 +289,7 @@ export class StationDesk {
         problems.push(...error.problems);
       }
     }
-    return problems;
+    return atMostProblems(problems);
   }
 
   async saveSettings(input: SettingsInput): Promise<SettingsView> {
