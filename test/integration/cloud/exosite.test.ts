@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
 import { startExositeEmulator, type ExositeEmulator } from '../../../main/core/cloud/exosite/emulator.ts';
-import { ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
+import { CONTENT_INFO_CONCURRENCY, ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
 
 const SN = 'THERM00000000000042';
 const attached = { canDeliverCredentials: async () => true };
@@ -75,6 +75,56 @@ describe('Exosite adapter against its emulator', () => {
     expect(target).toEqual({ id: 'fw-1.1.0.bin', size: 8 * 1024 * 1024, name: 'release 1.1.0, with commas', description: 'release 1.1.0, with commas', revision: String(updated) });
     const pinned = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', firmwareContentId: 'fw-1.0.0.bin' });
     expect((await pinned.targetVersion(credentials)).id).toBe('fw-1.0.0.bin');
+  });
+
+  it('skips listed items it cannot carry and takes the newest usable one; a configured item is still checked strictly', async () => {
+    await emulator.stop();
+    // Listed oldest first: every odd item is newer than the firmware.
+    emulator = await startExositeEmulator({
+      models: [
+        {
+          vendor: 'acme',
+          model: 'therm',
+          serialNumbers: [SN],
+          content: [
+            { id: 'fw-1.0.0.bin', description: 'release 1.0.0', firmware: { size: 1000 } },
+            { id: 'fw\u001b]0;owned\u0007.bin', firmware: { size: 10 } },
+            { id: 'manual.pdf', description: 'm'.repeat(5001), firmware: { size: 10 } },
+            { id: 'odd-type.bin', contentType: 't'.repeat(256), firmware: { size: 10 } },
+          ],
+        },
+      ],
+    });
+    const credentials = await new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm' }).activate(SN, attached);
+    const newest = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry });
+    expect(await newest.targetVersion(credentials)).toMatchObject({ id: 'fw-1.0.0.bin', description: 'release 1.0.0' });
+    // The control-character id is never asked about; the other three infos are read.
+    expect(emulator.calls.get('info')).toBe(3);
+
+    const pinned = (firmwareContentId: string) => new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry, firmwareContentId });
+    await expect(pinned('fw\u001b]0;owned\u0007.bin').targetVersion(credentials)).rejects.toMatchObject({
+      failure: 'invalid-response',
+      message: expect.stringContaining('a content id holding control characters: "fw\\x1b]0;owned\\x07.bin"'),
+    });
+    await expect(pinned('manual.pdf').targetVersion(credentials)).rejects.toMatchObject({
+      failure: 'invalid-response',
+      message: expect.stringContaining('content info of manual.pdf has a description over 5000 characters'),
+    });
+    await expect(pinned('odd-type.bin').targetVersion(credentials)).rejects.toMatchObject({ message: expect.stringContaining('has a content type over 255 characters') });
+  });
+
+  it(`reads the content infos at most ${CONTENT_INFO_CONCURRENCY} at a time while looking for the newest`, async () => {
+    await emulator.stop();
+    const content = Array.from({ length: 40 }, (_, i) => ({ id: `item-${i}.bin`, description: `item ${i}`, firmware: { size: 16 } }));
+    emulator = await startExositeEmulator({ models: [{ vendor: 'acme', model: 'therm', serialNumbers: [SN], content }] });
+    const adapter = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry });
+    const credentials = await adapter.activate(SN, attached);
+    // Each info answer takes a while, so reads that are allowed to overlap do.
+    emulator.addFault({ step: 'info', kind: 'latency', ms: 30, times: content.length });
+    expect((await adapter.targetVersion(credentials)).id).toBe('item-39.bin');
+    expect(emulator.calls.get('info')).toBe(content.length);
+    expect(emulator.peakInFlight.get('info')).toBeLessThanOrEqual(CONTENT_INFO_CONCURRENCY);
+    expect(emulator.peakInFlight.get('info')).toBeGreaterThan(1);
   });
 
   it('answers 400 for info but 403 for list and download with a bad vendor/model, 401 for a bad CIK', async () => {

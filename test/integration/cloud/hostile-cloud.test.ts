@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
-import { ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
+import { CONTENT_INFO_CONCURRENCY, ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { MAX_RETRY_AFTER_MS, READ_RETRY } from '../../../main/core/cloud/http.ts';
 
@@ -135,10 +135,11 @@ describe('a hostile cloud: what Exosite lists', () => {
   const cik = { thingId: 'SN1', apiKey: 'c'.repeat(40) };
   const once = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
   /** An Exosite that lists `list` as its content and describes every item with `info`. */
-  const exosite = (list: string, info: string) =>
+  const exosite = (list: string, info: string | ((id: string) => string)) =>
     serve((request, response) => {
       const query = new URL(request.url!, 'http://x').searchParams;
-      response.end(query.get('id') === null ? list : info);
+      const id = query.get('id');
+      response.end(id === null ? list : typeof info === 'string' ? info : info(id));
     });
 
   it('a list of thousands of content ids is refused from the list itself, without a request per id', async () => {
@@ -164,6 +165,46 @@ describe('a hostile cloud: what Exosite lists', () => {
       const { error } = await settle(adapter.targetVersion(cik), 10_000);
       expect(error, `${JSON.stringify(list.slice(0, 20))} / ${info.slice(0, 60)}`).toMatchObject({ failure: 'invalid-response', message: expect.stringContaining(why) });
     }
+  });
+
+  it('an item the station cannot carry is skipped when another listed item is usable, even when it is the newest', async () => {
+    const long = 'x'.repeat(129);
+    const cloud = await exosite(['fw-1.0.0.bin', long, 'notes.txt'].join('\n'), (id) =>
+      id === 'notes.txt' ? `text/plain,12,1700000900,${'n'.repeat(5001)}` : `application/octet-stream,1024,${id === long ? 1700000500 : 1700000000},release`,
+    );
+    const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
+    expect(await adapter.targetVersion(cik)).toMatchObject({ id: 'fw-1.0.0.bin', revision: '1700000000' });
+    // The over-long id is never sent back to the cloud.
+    expect(cloud.requests.some((request) => request.includes(long))).toBe(false);
+  });
+
+  it('a content info that cannot be read fails the step, not skipped (it may be the newest), and no further infos are asked for', async () => {
+    const cloud = await serve((request, response) => {
+      const query = new URL(request.url!, 'http://x').searchParams;
+      if (query.get('id') === null) {
+        response.end(Array.from({ length: 20 }, (_, i) => `fw-${i}`).join('\n'));
+      } else {
+        // A slow failure: a client that asks for every info at once has them all out before the first fails.
+        setTimeout(() => response.writeHead(500).end(), 100);
+      }
+    });
+    const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
+    const { error } = await settle(adapter.targetVersion(cik), 10_000);
+    expect(error).toMatchObject({ failure: 'server', status: 500 });
+    expect(cloud.requests.filter((request) => request.includes('info=true')).length).toBeLessThanOrEqual(CONTENT_INFO_CONCURRENCY);
+  });
+
+  it('a list where no item is usable says how many were skipped and why, quoting each reason\'s first item printably', async () => {
+    const cloud = await exosite(['x'.repeat(129), 'y'.repeat(200), 'fw\u001b]0;owned\u0007.bin', 'fw.bin'].join('\n'), `application/octet-stream,1024,1700000000,${'d'.repeat(5001)}`);
+    const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
+    const { error } = await settle(adapter.targetVersion(cik), 10_000);
+    expect(error).toMatchObject({ failure: 'invalid-response', retryable: false, hint: expect.stringContaining('firmwareContentId') });
+    expect((error as CloudError).message).toBe(
+      'none of the 4 content items Exosite lists for this model can be the firmware, all 4 skipped (' +
+        `content id longer than 128 characters: 2, first "${'x'.repeat(40)}…"; ` +
+        'content id holding control characters: 1, first "fw\\x1b]0;owned\\x07.bin"; ' +
+        `content info with a description over 5000 characters: 1, first fw.bin: "application/octet-stream,1024,1700000000,${'d'.repeat(38)}…")`,
+    );
   });
 });
 

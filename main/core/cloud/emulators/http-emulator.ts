@@ -45,6 +45,8 @@ export interface RunningEmulator {
   url: string;
   /** Calls answered per step, for tests and the cloud-economy benchmark. */
   calls: Map<string, number>;
+  /** The most calls of each step that were being answered at the same time, for tests of how many requests a client has out at once. */
+  peakInFlight: Map<string, number>;
   addFault(rule: FaultRule): void;
   /** Network down: every connection is reset at once until set back. */
   setOffline(offline: boolean): void;
@@ -56,6 +58,8 @@ const MAX_BODY = 1 << 20;
 /** Serves a Router over HTTP with counters and fault injection; port 0 picks a free port. */
 export async function serveEmulator(router: Router, options: { port?: number; host?: string } = {}): Promise<RunningEmulator> {
   const calls = new Map<string, number>();
+  const inFlight = new Map<string, number>();
+  const peakInFlight = new Map<string, number>();
   const faults: Array<FaultRule & { left: number }> = [];
   const sockets = new Set<import('node:net').Socket>();
 
@@ -90,6 +94,10 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
     const request: EmulatorRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) };
     const route = router(request);
     calls.set(route.step, (calls.get(route.step) ?? 0) + 1);
+    const running = (inFlight.get(route.step) ?? 0) + 1;
+    inFlight.set(route.step, running);
+    peakInFlight.set(route.step, Math.max(running, peakInFlight.get(route.step) ?? 0));
+    res.once('close', () => inFlight.set(route.step, inFlight.get(route.step)! - 1));
     const hits = takeFaults(route.step);
     for (const hit of hits) if (hit.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, hit.ms));
     const fault = hits.find((hit) => hit.kind !== 'latency');
@@ -129,6 +137,7 @@ export async function serveEmulator(router: Router, options: { port?: number; ho
   return {
     url: `http://${host}:${address.port}`,
     calls,
+    peakInFlight,
     addFault: (rule) => faults.push({ ...rule, left: rule.times ?? 1 }),
     // Like a factory whose internet is down: connections are refused, so nothing reaches the cloud (a request already
     // on its way is cut off unanswered). Back online, the emulator listens on the same port again.

@@ -2,6 +2,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ProgressMeter } from '../../transfer/progress.ts';
+import { mapBounded } from '../bounded-map.ts';
 import type {
   CloudBackend,
   ActivateOptions,
@@ -36,25 +37,40 @@ const CIK = /^[0-9a-f]{40}$/;
 
 /**
  * The most content items a model may list when no firmwareContentId says
- * which one is the firmware: each one's info is read at once, so a hostile
- * list (a quarter MiB of one-character ids) must not become as many requests.
+ * which one is the firmware: each one's info is read, so a hostile list (a
+ * quarter MiB of one-character ids) must not become as many requests.
  */
 export const MAX_CONTENT_IDS = 256;
+
+/** How many content infos are read at once while looking for the newest item: a few, not one socket per listed item on every port. */
+export const CONTENT_INFO_CONCURRENCY = 4;
 
 /** A content id the station can carry as a version id: into records, screens (128 characters), labels and the device's commands. */
 const contentIdSchema = z
   .string()
   .min(1)
   .max(128, 'longer than 128 characters')
-  .regex(/^[^\x00-\x1f\x7f]+$/, 'holds control characters');
+  .regex(/^[^\x00-\x1f\x7f]+$/, 'holding control characters');
 
 /** Content info, one CSV line: "<content-type>,<size>,<updated-unix-time>,<description>" (the description may hold commas). */
 const contentInfoSchema = z.object({
-  contentType: z.string().min(1).max(255),
-  size: z.string().regex(/^\d{1,15}$/).transform(Number),
-  updated: z.string().regex(/^\d{1,15}$/).transform(Number),
-  description: z.string().max(5000),
+  contentType: z.string().min(1, 'no content type').max(255, 'a content type over 255 characters'),
+  size: z.string().regex(/^\d{1,15}$/, 'a size that is not a whole number').transform(Number),
+  updated: z.string().regex(/^\d{1,15}$/, 'an updated time that is not a whole number').transform(Number),
+  description: z.string().max(5000, 'a description over 5000 characters'),
 });
+
+interface ContentInfo {
+  version: VersionInfo;
+  updated: number;
+}
+
+/** A listed item the station cannot take as the firmware, and why (for the error when no item is usable). */
+interface SkippedContent {
+  why: string;
+  /** A short printable excerpt of what the cloud sent. */
+  shown: string;
+}
 
 /**
  * Exosite provisioning (m2.exosite.com, API v1.1). Activation works exactly
@@ -141,22 +157,17 @@ export class ExositeAdapter implements CloudAdapter {
     return { thingId: serial, apiKey: cik };
   }
 
-  /** The firmware content: the configured id, or the most recently updated item. */
+  /** The firmware content: the configured id, or the most recently updated usable item. */
   async targetVersion(credentials: ThingCredentials, options: CallOptions = {}): Promise<VersionInfo> {
     const ids = this.contentIds(await this.get(credentials, 'target-version', {}, options));
     const wanted = this.settings.firmwareContentId;
-    const candidates = (wanted ? ids.filter((id) => id === wanted) : ids).map((id) => this.usableContentId(id));
-    if (candidates.length === 0) {
-      throw new CloudError(wanted ? `Exosite has no content "${wanted}" for this model` : 'Exosite lists no content for this model', {
-        backend: this.backend,
-        cloudStep: 'target-version',
-        failure: 'not-found',
-        retryable: false,
-        hint: 'Upload the firmware as content for this vendor/model, or fix firmwareContentId.',
-      });
+    if (wanted !== undefined) {
+      if (!ids.includes(wanted)) throw this.noContent(`Exosite has no content "${wanted}" for this model`);
+      // The configured item is the firmware: if the station cannot carry it, that is an error, not a reason to take another.
+      return (await this.contentInfo(credentials, this.usableContentId(wanted), options)).version;
     }
-    const infos = await Promise.all(candidates.map((id) => this.contentInfo(credentials, id, options)));
-    return infos.reduce((newest, info) => (info.updated > newest.updated ? info : newest)).version;
+    if (ids.length === 0) throw this.noContent('Exosite lists no content for this model');
+    return this.newestUsableContent(credentials, ids, options);
   }
 
   async confirmVersion(credentials: ThingCredentials, versionId: string, options: CallOptions = {}): Promise<void> {
@@ -248,16 +259,70 @@ export class ExositeAdapter implements CloudAdapter {
 
   async close(): Promise<void> {}
 
-  private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<{ version: VersionInfo; updated: number }> {
-    const line = (await this.get(credentials, 'target-version', { id, info: 'true' }, options)).trim();
-    const [contentType, size, updated, ...description] = line.split(',');
-    const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
-    if (!info.success) {
-      throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${id} (${info.error.issues[0]?.path.join('.')}): "${cloudExcerpt(line, 80)}"`);
+  /** The configured item's info: one the station cannot use is an error. */
+  private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<ContentInfo> {
+    const line = await this.contentInfoLine(credentials, id, options);
+    const info = parseContentInfo(id, line);
+    if ('why' in info) throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${cloudExcerpt(id, 41)} has ${info.why}: "${info.shown}"`);
+    return info;
+  }
+
+  /**
+   * The most recently updated of the listed items the station can use. Other
+   * uploads of the model (a manual, a file with an odd name) are not the
+   * firmware: an id or info line the station cannot carry only skips that
+   * item, and only a list without one usable item fails. A read that fails
+   * fails the step: the unread item may be the newest. The infos are read a
+   * few at a time (CONTENT_INFO_CONCURRENCY).
+   */
+  private async newestUsableContent(credentials: ThingCredentials, ids: string[], options: CallOptions): Promise<VersionInfo> {
+    const skipped: SkippedContent[] = [];
+    const usableIds = ids.filter((id) => {
+      const checked = contentIdSchema.safeParse(id);
+      if (!checked.success) skipped.push({ why: `content id ${checked.error.issues[0]?.message}`, shown: `"${cloudExcerpt(id, 41)}"` });
+      return checked.success;
+    });
+    const infos = await mapBounded(usableIds, CONTENT_INFO_CONCURRENCY, async (id) => parseContentInfo(id, await this.contentInfoLine(credentials, id, options)));
+    const usable: ContentInfo[] = [];
+    infos.forEach((info, index) => {
+      if (!('why' in info)) usable.push(info);
+      else skipped.push({ why: `content info with ${info.why}`, shown: `${cloudExcerpt(usableIds[index]!, 41)}: "${info.shown}"` });
+    });
+    if (usable.length === 0) throw this.noUsableContent(ids.length, skipped);
+    return usable.reduce((newest, info) => (info.updated > newest.updated ? info : newest)).version;
+  }
+
+  private contentInfoLine(credentials: ThingCredentials, id: string, options: CallOptions): Promise<string> {
+    return this.get(credentials, 'target-version', { id, info: 'true' }, options).then((line) => line.trim());
+  }
+
+  private noContent(message: string): CloudError {
+    return new CloudError(message, {
+      backend: this.backend,
+      cloudStep: 'target-version',
+      failure: 'not-found',
+      retryable: false,
+      hint: 'Upload the firmware as content for this vendor/model, or fix firmwareContentId.',
+    });
+  }
+
+  /** Every listed item was skipped: how many, for which reasons, the first of each quoted. */
+  private noUsableContent(listed: number, skipped: SkippedContent[]): CloudError {
+    const reasons = new Map<string, { count: number; first: string }>();
+    for (const { why, shown } of skipped) {
+      const reason = reasons.get(why);
+      if (reason) reason.count++;
+      else reasons.set(why, { count: 1, first: shown });
     }
-    // The updated time tells a re-upload under the same id apart (how a vendor publishes a fix).
-    const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
-    return { version, updated: info.data.updated };
+    const listedItems = listed === 1 ? '1 content item' : `${listed} content items`;
+    const why = [...reasons].map(([reason, { count, first }]) => `${reason}: ${count}, first ${first}`).join('; ');
+    return new CloudError(`none of the ${listedItems} Exosite lists for this model can be the firmware, all ${skipped.length} skipped (${why})`, {
+      backend: this.backend,
+      cloudStep: 'target-version',
+      failure: 'invalid-response',
+      retryable: false,
+      hint: 'Upload the firmware under an id of at most 128 printable characters, or set firmwareContentId in the cloud settings.',
+    });
   }
 
   /** The content list, one id per line: only so many when the newest is to be found among them. */
@@ -311,6 +376,15 @@ export class ExositeAdapter implements CloudAdapter {
     const hint = hints[response.status];
     return statusError(response, context, what, hint ? { hint, retryable: false } : {});
   }
+}
+
+/** An info line as the station uses it, or why it cannot. The updated time tells a re-upload under the same id apart (how a vendor publishes a fix). */
+function parseContentInfo(id: string, line: string): ContentInfo | SkippedContent {
+  const [contentType, size = '', updated = '', ...description] = line.split(',');
+  const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
+  if (!info.success) return { why: info.error.issues[0]?.message ?? 'an unreadable line', shown: cloudExcerpt(line, 80) };
+  const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
+  return { version, updated: info.data.updated };
 }
 
 async function restart(writer: FirmwareFileWriter, destination: string): Promise<FirmwareFileWriter> {

@@ -1,0 +1,27 @@
+/**
+ * Runs `task` on every item with at most `limit` running at once, the
+ * results in the items' order. (The engine's Limiter sits in a higher layer
+ * than the clouds, so the cloud layer has this small pool of its own.)
+ *
+ * The first failure stops new items from starting; it is thrown once the
+ * running ones have ended, so no request of the call is still out when the
+ * caller has its answer.
+ */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
