@@ -5,14 +5,20 @@ import { GADGETKEEPER, GADGETKEEPER_STEPS, GadgetKeeperAdapter } from './adapter
 import { DEMO_GADGETKEEPER_SEED, startGadgetKeeperEmulator, type GadgetKeeperSeed } from './emulator.ts';
 
 /**
- * A path template is a path on the cloud's own host: one leading "/", no
- * scheme, no "//host" and no backslash (which URL parsers read as "/"), so
- * no template can send the api key anywhere else.
+ * A path template is a path on the cloud's own host: no scheme, no "//host"
+ * and no backslash (which URL parsers read as "/"), so no template can send
+ * the api key anywhere else. A relative template ("v1/things/{thingId}.json",
+ * which the HTTP client always joined to the cloud URL with a "/") is taken
+ * as that path from the root, as configurations written before the check
+ * have it.
  */
+const PATH_ON_CLOUD_HOST = /^(?![a-z][a-z0-9+.-]*:)(?!\/\/)[^\\\s]+$/i;
+
 const pathTemplate = z
   .string()
   .max(500)
-  .regex(/^\/(?![/\\])[^\\\s]*$/, 'must be a path on the cloud\'s own host, starting with one "/" (as /v1/things/{thingId}.json), with no scheme, host, backslash or space');
+  .regex(PATH_ON_CLOUD_HOST, 'must be a path on the cloud\'s own host (as /v1/things/{thingId}.json), with no scheme, "//" host, backslash or space')
+  .transform((template) => (template.startsWith('/') ? template : `/${template}`));
 
 const configSchema = z
   .object({
