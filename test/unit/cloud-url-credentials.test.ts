@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SettingsInput } from '../../contract/station-contract.ts';
-import { GadgetKeeperAdapter } from '../../main/core/cloud/gadgetkeeper/adapter.ts';
+import { GADGETKEEPER, GadgetKeeperAdapter } from '../../main/core/cloud/gadgetkeeper/adapter.ts';
+import { checkBaseUrl, withoutUrlCredentials } from '../../main/core/cloud/http.ts';
 import { FleetFreedomSession } from '../../main/core/cloud/fleetfreedom/session.ts';
 import { loadLineConfig } from '../../main/core/config/line-config.ts';
 import type { StoredSettings } from '../../main/core/desk/desk-settings.ts';
@@ -78,5 +79,56 @@ describe('a cloud URL with a user name or password in it', () => {
     const view = await dispatch(station, 'getSettings', []);
     expect(view.ok).toBe(true);
     expect((view as { value: { url: string } }).value.url).toBe('https://m2.exosite.com/');
+  });
+
+  describe('that does not parse as a URL (a bad port, a bad host)', () => {
+    const unparseable = ['https://admin:S3cret@cloud.example:99999/', 'https:admin:S3cret@cloud.example:99999/', 'https:\\\\admin:S3c@ret@cloud.example:99999/', ' //admin:S3cret@[::1/'];
+
+    it('is quoted by checkBaseUrl without its user name or password', () => {
+      for (const url of unparseable) {
+        let message = '';
+        try {
+          checkBaseUrl(url, GADGETKEEPER);
+        } catch (error) {
+          message = (error as ConfigError).describe();
+        }
+        expect(message, url).toMatch(/^the GadgetKeeper URL ".*" is not a valid URL/);
+        expect(message, url).not.toMatch(/S3c|ret@|admin/);
+      }
+      expect(() => checkBaseUrl('https://admin:S3cret@cloud.example:99999/', GADGETKEEPER)).toThrow('the GadgetKeeper URL "https://cloud.example:99999/" is not a valid URL');
+    });
+
+    it('is shown by withoutUrlCredentials without its user name or password, the rest as it is', () => {
+      expect(withoutUrlCredentials('https://admin:S3cret@cloud.example:99999/')).toBe('https://cloud.example:99999/');
+      expect(withoutUrlCredentials('https:\\\\admin:S3c@ret@cloud.example:99999/x@y')).toBe('https:\\\\cloud.example:99999/x@y');
+      for (const url of unparseable) expect(withoutUrlCredentials(url), url).not.toMatch(/S3c|ret@|admin/);
+      // No user name or password: nothing taken out, an "@" after the host included.
+      expect(withoutUrlCredentials('https://cloud.example:99999/a@b')).toBe('https://cloud.example:99999/a@b');
+      expect(withoutUrlCredentials('not a url')).toBe('not a url');
+    });
+
+    it('is refused in a configuration file as a URL with a user name or password, never quoting them', async () => {
+      for (const cloud of [
+        { backend: 'gadgetkeeper', url: 'https://admin:S3cret@api.gadgetkeeper.com:99999' },
+        { backend: 'fleetfreedom', url: 'wss://admin:S3cret@socket.fleetfreedom.com:99999', username: 'u', password: 'p', company: 7, providerKind: 'json' },
+        { backend: 'exosite', url: 'https://admin:S3cret@m2.exosite.com:99999', vendor: 'a', model: 'b' },
+      ]) {
+        const file = join(mkdtempSync(join(tmpdir(), 'url-credentials-')), 'line.json');
+        writeFileSync(file, JSON.stringify({ cloud, ports: [], firmware: { source: 'file', path: '/dev/null', versionId: 'v' } }));
+        const error = await loadLineConfig(file).catch((e: unknown) => e);
+        expect(error, cloud.backend).toBeInstanceOf(ConfigError);
+        const message = (error as ConfigError).describe();
+        expect(message, cloud.backend).toMatch(/cloud\.url: must not hold a user name or password/);
+        expect(message, cloud.backend).not.toMatch(/S3cret|admin/);
+      }
+    });
+
+    it('saved earlier, is shown to a screen without its user name or password', async () => {
+      const station = desk({ line: { backend: 'exosite', url: 'https://line:S3cret@m2.exosite.com:99999/', fields: { vendor: 'a', model: 'b' }, ports: [], autoStart: false } });
+      await station.init();
+      const view = await dispatch(station, 'getSettings', []);
+      expect(view.ok).toBe(true);
+      expect((view as { value: { url: string } }).value.url).toBe('https://m2.exosite.com:99999/');
+    });
   });
 });

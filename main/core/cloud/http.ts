@@ -50,19 +50,24 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Whether a URL carries a user name or password ("user:password@host"). */
+/**
+ * The user name and password part of a URL's text ("//user:password@"), as
+ * a URL parser would find it: after the scheme and any slashes or
+ * backslashes, up to the last "@" before the host ends. Found by text, so it
+ * is cut out even of a URL that does not parse (a bad port, a bad host).
+ */
+const USERINFO = /^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[/\\]*)[^/\\?#]*@/i;
+
+/** Whether a URL carries a user name or password ("user:password@host"), parsed or, for text that does not parse as such, read as one. */
 export function hasUrlCredentials(url: URL | string): boolean {
-  try {
-    const parsed = typeof url === 'string' ? new URL(url) : url;
-    return parsed.username !== '' || parsed.password !== '';
-  } catch {
-    return false;
-  }
+  if (typeof url === 'string') return USERINFO.test(url) || (URL.canParse(url) && hasUrlCredentials(new URL(url)));
+  return url.username !== '' || url.password !== '';
 }
 
-/** A URL as a screen may see it: any user name or password taken out; text that is not a URL as it is. */
+/** A URL as a screen or an error may show it: any user name or password taken out, from text that does not parse too. */
 export function withoutUrlCredentials(url: string): string {
   if (!hasUrlCredentials(url)) return url;
+  if (!URL.canParse(url) || !hasUrlCredentials(new URL(url))) return url.replace(USERINFO, '$1');
   const parsed = new URL(url);
   parsed.username = '';
   parsed.password = '';
@@ -75,7 +80,8 @@ export function checkBaseUrl(baseUrl: string, backend: CloudBackend, allowInsecu
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigError(`the ${backend.label} URL "${baseUrl}" is not a valid URL`);
+    // Quoted without any user name or password: the text may hold one even though it does not parse.
+    throw new ConfigError(`the ${backend.label} URL "${withoutUrlCredentials(baseUrl)}" is not a valid URL`);
   }
   if (hasUrlCredentials(url)) {
     throw new ConfigError(`the ${backend.label} URL must not hold a user name or password (user:password@): screens and records show the URL`, {
