@@ -9,11 +9,11 @@ const WAITS_FOR_ITS_CLOUD = 'It waits in the outbox: it goes out once the line p
 
 /** A queued call the configured cloud must not or cannot take (another cloud's credentials, another backend's call): it waits for its own. */
 function waitsForItsCloud(error: unknown): boolean {
-  return isStationError(error) && (error.code === 'CREDENTIALS_OTHER_CLOUD' || error.code === 'OUTBOX_WRONG_CLOUD');
+  return isStationError(error) && (error.code === 'CREDENTIALS_OTHER_CLOUD' || error.code === 'OUTBOX_WRONG_CLOUD' || error.code === 'OUTBOX_OTHER_CLOUD');
 }
 
-/** How one call's replay went: through, due again later, given up, or claimed by someone else first. */
-type ReplayOutcome = 'done' | 'retry' | 'failed' | 'taken';
+/** How one call's replay went: through, due again later, waiting for its own cloud, given up, or claimed by someone else first. */
+type ReplayOutcome = 'done' | 'retry' | 'parked' | 'failed' | 'taken';
 
 export interface ReplayerOptions {
   journal: Journal;
@@ -102,6 +102,9 @@ export class OutboxReplayer {
       this.unrecorded = false;
     }
     let completed = 0;
+    // Calls set aside for their own cloud in this drain: the drain goes on past them (other clouds' calls must not
+    // hold this cloud's behind them), but never twice for the same call, so it ends.
+    const parked = new Set<number>();
     for (;;) {
       if (!this.options.connectivity.online) return completed;
       const due = journal.dueOutbox(this.options.concurrency ?? 8);
@@ -116,7 +119,9 @@ export class OutboxReplayer {
         outcomes.push(result.value);
       }
       completed += outcomes.filter((outcome) => outcome === 'done').length;
-      if (!outcomes.includes('done')) return completed;
+      const newlyParked = due.filter((entry, index) => outcomes[index] === 'parked' && !parked.has(entry.id));
+      newlyParked.forEach((entry) => parked.add(entry.id));
+      if (!outcomes.includes('done') && newlyParked.length === 0) return completed;
     }
   }
 
@@ -124,7 +129,7 @@ export class OutboxReplayer {
     const { journal } = this.options;
     // Claimed atomically: a call another replayer took meanwhile is not sent twice.
     if (!journal.claimOutbox(entry.id)) return 'taken';
-    let outcome: 'done' | 'retry' | 'failed';
+    let outcome: Exclude<ReplayOutcome, 'taken'>;
     try {
       await this.send(entry);
       outcome = 'done';
@@ -147,7 +152,7 @@ export class OutboxReplayer {
         // Nothing was sent: the call stays queued, and its unit pending, until the line points at its cloud again
         // (or `station outbox replay --config` names it). Failing it would lose a call only that cloud can take.
         journal.markRetry(entry.id, message, Date.now() + (this.options.retryMaxMs ?? 60_000));
-        outcome = 'retry';
+        outcome = 'parked';
       } else if (retryable) {
         const delay = error instanceof CloudError && error.retryAfterMs !== undefined ? error.retryAfterMs : this.backoff(entry.attempts + 1);
         journal.markRetry(entry.id, message, Date.now() + delay);
@@ -170,6 +175,10 @@ export class OutboxReplayer {
       throw new StationError('OUTBOX_WRONG_CLOUD', `the outbox holds a ${entry.call} call for ${entry.backend}, which the configured cloud (${adapter.backend.label}) cannot make`, {
         hint: WAITS_FOR_ITS_CLOUD,
       });
+    }
+    // A call made for one cloud goes to no other, whichever backend: an activation or registration too.
+    if (entry.account !== undefined && entry.account !== adapter.account) {
+      throw new StationError('OUTBOX_OTHER_CLOUD', `${entry.call} of unit ${entry.serial} not sent: it was queued for ${entry.account}, and the station now talks to ${adapter.account}`, { hint: WAITS_FOR_ITS_CLOUD });
     }
     const credentials = () => {
       const held = journal.credentials(entry.unitId);

@@ -43,12 +43,23 @@ ALTER TABLE attempts ADD COLUMN version_id TEXT;
 `;
 
 /**
+ * The cloud each queued call was made for (schema 5): its account
+ * (CloudAdapter.account), so a call never goes to another cloud of the same
+ * backend, and waits while the line points elsewhere. Calls queued before
+ * have none, and are judged by their backend and the unit's credentials.
+ */
+export const OUTBOX_ACCOUNT_COLUMN = `
+ALTER TABLE outbox ADD COLUMN account TEXT;
+`;
+
+/**
  * How a journal written by an older station becomes the current one, a step
  * per schema version. Version 1 kept one record per unit that a retry
  * rewrote: each record becomes the unit's one attempt (the tries a retry
  * overwrote are gone; their last state is kept as it was). Version 2's
  * attempts gain the traceability columns, empty for what was recorded before.
- * Version 3's attempts gain their own firmware version. Only the unit's
+ * Version 3's attempts gain their own firmware version; version 4's queued
+ * calls, the cloud they were made for (none for those queued before). Only the unit's
  * version was kept, and each attempt that looked up its target (its
  * target-version step done, recorded in step_events while it ran) overwrote
  * it: so it is the version of the unit's last such attempt, and that attempt
@@ -70,6 +81,7 @@ UPDATE attempts SET version_id = (SELECT version_id FROM units WHERE units.id = 
       WHERE e.unit_id = a.unit_id AND e.step = 'target-version' AND e.status = 'done'
         AND e.at >= a.started_at AND (a.finished_at IS NULL OR e.at <= a.finished_at))
     GROUP BY a.unit_id);`,
+  4: OUTBOX_ACCOUNT_COLUMN,
 };
 
 /** Brings `db` from schema version `from` to `to` in one transaction: a failure leaves the journal as it was. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { StationError } from '../errors.ts';
 import { fitText } from '../format.ts';
 import { createPrivateFile } from './data-folder.ts';
-import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal } from './journal-migrations.ts';
+import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal, OUTBOX_ACCOUNT_COLUMN } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
 
 export type UnitResult = 'in-progress' | 'passed' | 'failed' | 'pending';
@@ -128,6 +128,8 @@ export interface OutboxEntry {
   serial: string;
   seq: number;
   backend: string;
+  /** The cloud the call was made for (CloudAdapter.account); undefined for calls an older station queued. */
+  account: string | undefined;
   call: string;
   payload: Record<string, unknown>;
   state: OutboxState;
@@ -146,7 +148,7 @@ export interface StepEvent {
 }
 
 /** 1: units as records rewritten by a retry; 2: every try of a unit kept as an attempt; 3: attempts traceable (operator, station, configuration, firmware, label); 4: each attempt's own firmware version. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE units (
@@ -192,6 +194,7 @@ CREATE TABLE outbox (
   UNIQUE (unit_id, seq)
 );
 CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+${OUTBOX_ACCOUNT_COLUMN}
 ${ATTEMPTS_SCHEMA}
 ${ATTEMPTS_TRACE_COLUMNS}
 ${ATTEMPTS_VERSION_COLUMN}
@@ -563,12 +566,13 @@ export class Journal {
   }
 
   /** Queues a cloud call for later, after the unit's earlier calls (order per unit is kept). */
-  enqueue(unitId: number, backend: string, call: string, payload: Record<string, unknown>): OutboxEntry {
+  /** A cloud call queued for the unit, for `account`'s cloud (undefined only where no cloud is known, as for calls older stations queued). */
+  enqueue(unitId: number, backend: string, call: string, payload: Record<string, unknown>, account?: string): OutboxEntry {
     return this.transaction(() => {
       const seq = Number((this.sql('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM outbox WHERE unit_id = ?').get(unitId) as Row).next);
       const sealed = this.box.seal(JSON.stringify(payload), `outbox:${unitId}:${seq}`);
       const now = this.now();
-      const result = this.sql("INSERT INTO outbox (unit_id, seq, backend, call, payload, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)").run(unitId, seq, backend, call, sealed, now, now);
+      const result = this.sql("INSERT INTO outbox (unit_id, seq, backend, account, call, payload, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)").run(unitId, seq, backend, account ?? null, call, sealed, now, now);
       return this.outboxEntry(Number(result.lastInsertRowid))!;
     });
   }
@@ -635,6 +639,18 @@ export class Journal {
       if (activated) this.storeCredentials(entry.unitId, activated, 'pending');
       this.markDone(entry.id);
     });
+  }
+
+  /**
+   * A unit activated with another cloud than the one some of its calls were
+   * queued for: those calls (still waiting) are dropped, saying why. They
+   * carry what the old cloud issued, and would hold the unit's later calls
+   * behind them for ever.
+   */
+  dropOtherCloudCalls(unitId: number, account: string, reason: string): number {
+    return Number(
+      this.sql("UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE unit_id = ? AND state = 'pending' AND account IS NOT NULL AND account != ?").run(recorded(reason), this.now(), unitId, account).changes,
+    );
   }
 
   /** A unit that failed takes its queued calls back: it will start over, and nobody would receive what they produce. */
@@ -764,6 +780,7 @@ export class Journal {
       serial: String(row.serial),
       seq,
       backend: String(row.backend),
+      account: text(row.account),
       call: LEGACY_CALLS[String(row.call)] ?? String(row.call),
       payload: JSON.parse(this.box.open(row.payload as Uint8Array, `outbox:${unitId}:${seq}`)) as Record<string, unknown>,
       state: row.state as OutboxState,

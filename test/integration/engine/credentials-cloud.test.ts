@@ -94,4 +94,43 @@ describe("a unit's cloud credentials stay with the cloud that issued them", () =
     expect(journal.credentials(again.id)).toBeUndefined();
     expect(run(issuer.url).credentials).toEqual({ thingId: THING_ID, apiKey: API_KEY });
   });
+
+  it('a call queued for one cloud goes to no other of the same backend, an activation included: it waits, then goes to its own', async () => {
+    const { journal, issuer, other, replay } = await setup();
+    const unit = journal.startUnit('THERM00000000000043', '/dev/ttyACM1');
+    const queued = journal.enqueue(unit.id, 'gadgetkeeper', 'activate', {}, new GadgetKeeperAdapter({ baseUrl: issuer.url }).account);
+    journal.finishUnit(unit.id, 'pending');
+    expect(await replay(other.url)).toBe(0);
+    expect(other.calls.filter((call) => call.url.includes('/activate/'))).toEqual([]);
+    expect(journal.outboxEntry(queued.id)).toMatchObject({ state: 'pending', lastError: expect.stringContaining('It waits in the outbox') });
+    expect(await replay(issuer.url)).toBe(1);
+    expect(journal.outboxEntry(queued.id)?.state).toBe('done');
+  });
+
+  it("calls waiting for another cloud do not hold this cloud's behind them, however many come first", async () => {
+    const { journal, issuer, other, replay } = await setup();
+    const issuerAccount = new GadgetKeeperAdapter({ baseUrl: issuer.url }).account;
+    // More calls for the issuing cloud than a replay takes at once (8), queued before the one for the other cloud.
+    for (let n = 0; n < 12; n++) {
+      const waiting = journal.startUnit(`THERM000000000001${String(n).padStart(2, '0')}`, '/dev/ttyACM2');
+      journal.enqueue(waiting.id, 'gadgetkeeper', 'activate', {}, issuerAccount);
+      journal.finishUnit(waiting.id, 'pending');
+    }
+    const mine = journal.startUnit('THERM00000000000199', '/dev/ttyACM3');
+    const queued = journal.enqueue(mine.id, 'gadgetkeeper', 'activate', {}, new GadgetKeeperAdapter({ baseUrl: other.url }).account);
+    journal.finishUnit(mine.id, 'pending');
+    expect(await replay(other.url)).toBe(1);
+    expect(journal.outboxEntry(queued.id)?.state).toBe('done');
+    expect(other.calls.filter((call) => call.url.includes('/activate/'))).toHaveLength(1);
+  });
+
+  it('a unit activated again with another cloud drops the calls still waiting for the old one, saying why', async () => {
+    const { journal, issuer, unit } = await setup();
+    const issuerAccount = new GadgetKeeperAdapter({ baseUrl: issuer.url }).account;
+    const waiting = journal.enqueue(unit.id, 'gadgetkeeper', 'confirm', { versionId: 'c'.repeat(32) }, issuerAccount);
+    const mine = journal.enqueue(unit.id, 'gadgetkeeper', 'confirm', { versionId: 'c'.repeat(32) }, 'gadgetkeeper http://127.0.0.1:2');
+    expect(journal.dropOtherCloudCalls(unit.id, 'gadgetkeeper http://127.0.0.1:2', 'superseded: activated again')).toBe(1);
+    expect(journal.outboxEntry(waiting.id)).toMatchObject({ state: 'failed', lastError: 'superseded: activated again' });
+    expect(journal.outboxEntry(mine.id)?.state).toBe('pending');
+  });
 });

@@ -55,7 +55,7 @@ function skipReason(result: boolean | string | void): string | undefined {
 /** Queues the step's call in the outbox; every later cloud call of the unit follows it there, in order. */
 function defer(deps: PipelineDeps, unit: UnitState, deferrable: NonNullable<Step['deferrable']>): string {
   unit.deferred.push(deferrable.call);
-  deps.journal.enqueue(unit.unitId!, deps.adapter.backend.id, deferrable.call, deferrable.payload(unit));
+  deps.journal.enqueue(unit.unitId!, deps.adapter.backend.id, deferrable.call, deferrable.payload(unit), deps.adapter.account);
   return 'queued for replay when the cloud is back';
 }
 

@@ -15,6 +15,8 @@ export const activateStep: StepModule = {
       unit.credentials = await deps.adapter.activate!(unit.serial!, { signal: deps.signal, canDeliverCredentials });
       unit.credentialsFrom = unit.unitId;
       deps.journal.storeCredentials(unit.unitId!, { ...unit.credentials, account: deps.adapter.account }, 'held');
+      // Calls still waiting for the cloud the unit was queued under carry what that cloud issued: they are superseded.
+      deps.journal.dropOtherCloudCalls(unit.unitId!, deps.adapter.account, `superseded: unit ${unit.serial} was activated again with ${deps.adapter.account}`);
     },
     deferrable: { call: 'activate', payload: (unit) => ({ serial: unit.serial }) },
     offlineSkip: deps.adapter.steps.activate?.offlineSkip,
