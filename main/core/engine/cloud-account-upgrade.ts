@@ -13,32 +13,38 @@ import { rememberTarget } from './pipeline/last-target.ts';
  * station last ran) says decides which cloud the older records belong to.
  */
 
-/** The cloud the station last ran with, against the one it runs with now. */
-export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other'; cloud: LineConfig['cloud'] } | { kind: 'unknown' };
+/** The cloud the station last ran with, against the one it runs with now (by account: a rotated key or a timeout changes nothing). */
+export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other'; account: string } | { kind: 'unknown' };
 
-/** From the stored line configuration: none stored, the same cloud, another, or one that no longer reads. */
-export function previousCloudOf(stored: string | undefined, config: LineConfig): PreviousCloud {
-  if (stored === undefined) return { kind: 'none' };
+/**
+ * From the stored line configuration (`readStored` may throw: a value sealed
+ * under another key): none stored, the same cloud, another, or one that
+ * cannot be told (unreadable, no longer valid, or no adapter can be made for it).
+ */
+export async function previousCloudOf(readStored: () => string | undefined, current: CloudAdapter): Promise<PreviousCloud> {
   let previous: LineConfig;
   try {
+    const stored = readStored();
+    if (stored === undefined) return { kind: 'none' };
     const result = lineConfigSchema.safeParse(JSON.parse(stored));
     if (!result.success) return { kind: 'unknown' };
     previous = result.data;
   } catch {
     return { kind: 'unknown' };
   }
-  return JSON.stringify(previous.cloud) === JSON.stringify(config.cloud) ? { kind: 'same' } : { kind: 'other', cloud: previous.cloud };
+  const account = await accountOf(previous.cloud);
+  if (account === undefined) return { kind: 'unknown' };
+  return account === current.account ? { kind: 'same' } : { kind: 'other', account };
 }
 
 /**
  * Credentials stored without their cloud go, from now on, only to the cloud
  * the station last ran with (the current one when it stored no line or the
- * cloud did not change). Where the stored line cannot say (it no longer
- * reads, or names a cloud the station cannot describe), they are left as they
- * were: sent to the configured cloud. Decided once per data folder (the
+ * cloud did not change). Where the stored line cannot say, they are left as
+ * they were: sent to the configured cloud. Decided once per data folder (the
  * journal remembers); returns how many were stamped.
  */
-export async function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, previous: PreviousCloud): Promise<number> {
+export function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
   switch (previous.kind) {
     case 'none':
     case 'same':
@@ -46,7 +52,7 @@ export async function stampCredentialsIssuer(journal: Journal, current: CloudAda
     case 'unknown':
       return journal.stampCredentialsAccount(undefined);
     case 'other':
-      return journal.stampCredentialsAccount(await accountOf(previous.cloud));
+      return journal.stampCredentialsAccount(previous.account);
   }
 }
 

@@ -159,8 +159,9 @@ export class Station {
       const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads, maxFirmwareBytes: setup.config.maxFirmwareBytes });
       await cache.sweep();
       // An older data folder: its records kept by backend become this cloud's, or are dropped (cloud-account-upgrade.ts).
-      const previousCloud = previousCloudOf(journal.secretSetting(LINE_CONFIG_SETTING), setup.config);
-      await stampCredentialsIssuer(journal, adapter, previousCloud);
+      const records = journal;
+      const previousCloud = await previousCloudOf(() => records.secretSetting(LINE_CONFIG_SETTING), adapter);
+      stampCredentialsIssuer(journal, adapter, previousCloud);
       adoptLegacyFirmwareKeys(journal, adapter, previousCloud);
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
       return new Station({

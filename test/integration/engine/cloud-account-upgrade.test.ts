@@ -81,6 +81,27 @@ describe('credentials stored before the station recorded their cloud', () => {
  * this same cloud (so an upgrade done while the cloud is away still flashes),
  * dropped when it ran on another.
  */
+describe('a stored line the station cannot unseal', () => {
+  it('leaves older credentials as they were, and the station still opens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'creds-unsealable-'));
+    const secretKey = randomBytes(32);
+    const journal = Journal.open(dataFolder(dir).journal, new SecretBox(secretKey));
+    const unit = journal.startUnit('THERM00000000000042', '/dev/ttyACM0');
+    journal.storeCredentials(unit.id, { thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32), account: undefined }, 'pending');
+    // Sealed under a key this station does not have.
+    journal.close();
+    const other = Journal.open(dataFolder(dir).journal, new SecretBox(randomBytes(32)));
+    other.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(lineOn(ISSUER)));
+    other.close();
+    const station = await Station.open({ config: lineOn(OTHER), dataDir: dir, secretKey, autoReplay: false });
+    try {
+      expect(station.journal.credentials(unit.id)?.account).toBeUndefined();
+    } finally {
+      await station.close();
+    }
+  });
+});
+
 describe('firmware an older station cached', () => {
   const cleanup: Array<() => unknown> = [];
   afterEach(async () => {
@@ -93,8 +114,8 @@ describe('firmware an older station cached', () => {
     cleanup.push(() => emulator.stop());
     const dataDir = mkdtempSync(join(tmpdir(), 'fw-older-'));
     const secretKey = randomBytes(32);
-    const open = async (url: string) => {
-      const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url }, offline: { waitForCloudSeconds: 0 } }), dataDir, secretKey, probeIntervalMs: 100 });
+    const open = async (url: string, cloud: Record<string, unknown> = {}) => {
+      const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url, ...cloud }, offline: { waitForCloudSeconds: 0 } }), dataDir, secretKey, probeIntervalMs: 100 });
       cleanup.push(() => station.close());
       return station;
     };
@@ -129,10 +150,11 @@ describe('firmware an older station cached', () => {
     return { emulator, open, unit, versionId: online!.versionId!, legacyLeft };
   }
 
-  it('on the same cloud is its own again: upgraded while the cloud is away, the station flashes the cached image', { timeout: 60_000 }, async () => {
+  it('on the same cloud is its own again: upgraded while the cloud is away (its timeout edited meanwhile), the station flashes the cached image', { timeout: 60_000 }, async () => {
     const { emulator, open, unit, versionId, legacyLeft } = await olderCache();
     emulator.setOffline(true);
-    const station = await open(emulator.url);
+    // The same cloud with another setting: the cloud is told by where its calls go, not by the whole block.
+    const station = await open(emulator.url, { timeoutMs: 20_000 });
     const [offline] = await station.provisionOnce([(await unit('G-2')).path]);
     expect(offline).toMatchObject({ result: 'pending', versionId });
     expect(emulator.calls.get('download')).toBe(1);
