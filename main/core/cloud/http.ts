@@ -58,16 +58,24 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 const USERINFO = /^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[/\\]*)[^/\\?#]*@/i;
 
-/** Whether a URL carries a user name or password ("user:password@host"), parsed or, for text that does not parse as such, read as one. */
+/**
+ * In text that does not parse as a URL, everything after the scheme up to its
+ * last "@": a password may hold "/", "?" or "#" (which is why it did not
+ * parse), so no shorter cut is safe.
+ */
+const UNPARSED_USERINFO = /^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[/\\]*)[\s\S]*@/i;
+
+/** Whether a URL carries a user name or password ("user:password@host"), parsed or, for text that does not parse, any "@" in it. */
 export function hasUrlCredentials(url: URL | string): boolean {
-  if (typeof url === 'string') return USERINFO.test(url) || (URL.canParse(url) && hasUrlCredentials(new URL(url)));
+  if (typeof url === 'string') return URL.canParse(url) ? USERINFO.test(url) || hasUrlCredentials(new URL(url)) : url.includes('@');
   return url.username !== '' || url.password !== '';
 }
 
 /** A URL as a screen or an error may show it: any user name or password taken out, from text that does not parse too. */
 export function withoutUrlCredentials(url: string): string {
   if (!hasUrlCredentials(url)) return url;
-  if (!URL.canParse(url) || !hasUrlCredentials(new URL(url))) return url.replace(USERINFO, '$1');
+  if (!URL.canParse(url)) return url.replace(UNPARSED_USERINFO, '$1');
+  if (!hasUrlCredentials(new URL(url))) return url.replace(USERINFO, '$1');
   const parsed = new URL(url);
   parsed.username = '';
   parsed.password = '';
