@@ -16,6 +16,15 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, data: unknown, sour
   throw new ConfigError(`${source} is invalid: ${describeIssues(result.error).join('; ')}`, { hint });
 }
 
+/** JSON.parse, or undefined where the text is not JSON: for stored values a schema checks next. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * JSON.parse with an error that says which file and where (line and column).
  * V8's own message can quote the text around the mistake, which in a line

@@ -2,6 +2,7 @@ import { createCloudAdapter } from '../cloud/backends.ts';
 import type { CloudAdapter } from '../cloud/cloud-adapter.ts';
 import { lineConfigSchema, type LineConfig } from '../config/line-config.ts';
 import type { Journal } from '../storage/journal.ts';
+import { jsonOrUndefined } from '../validation.ts';
 import { rememberTarget } from './pipeline/last-target.ts';
 
 /*
@@ -22,16 +23,16 @@ export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other
  * cannot be told (unreadable, no longer valid, or no adapter can be made for it).
  */
 export async function previousCloudOf(readStored: () => string | undefined, current: CloudAdapter): Promise<PreviousCloud> {
-  let previous: LineConfig;
+  let stored: string | undefined;
   try {
-    const stored = readStored();
-    if (stored === undefined) return { kind: 'none' };
-    const result = lineConfigSchema.safeParse(JSON.parse(stored));
-    if (!result.success) return { kind: 'unknown' };
-    previous = result.data;
+    stored = readStored();
   } catch {
     return { kind: 'unknown' };
   }
+  if (stored === undefined) return { kind: 'none' };
+  const result = lineConfigSchema.safeParse(jsonOrUndefined(stored));
+  if (!result.success) return { kind: 'unknown' };
+  const previous = result.data;
   const account = await accountOf(previous.cloud);
   if (account === undefined) return { kind: 'unknown' };
   return account === current.account ? { kind: 'same' } : { kind: 'other', account };

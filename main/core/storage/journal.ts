@@ -4,6 +4,7 @@ import { DatabaseSync, type SQLInputValue, type StatementResultingChanges, type 
 import { z } from 'zod';
 import { StationError } from '../errors.ts';
 import { fitText } from '../format.ts';
+import { jsonOrUndefined } from '../validation.ts';
 import { createPrivateFile } from './data-folder.ts';
 import { ATTEMPTS_SCHEMA, ATTEMPTS_TRACE_COLUMNS, ATTEMPTS_VERSION_COLUMN, migrateJournal, OUTBOX_ACCOUNT_COLUMN } from './journal-migrations.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -506,7 +507,7 @@ export class Journal {
   credentials(unitId: number): HeldCredentials | undefined {
     const row = this.sql('SELECT credentials FROM units WHERE id = ?').get(unitId) as Row | undefined;
     if (!row?.credentials) return undefined;
-    const parsed = heldCredentialsSchema.safeParse(JSON.parse(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)));
+    const parsed = heldCredentialsSchema.safeParse(jsonOrUndefined(this.box.open(row.credentials as Uint8Array, `unit:${unitId}:credentials`)));
     if (!parsed.success) throw new StationError('SECRET_UNREADABLE', `the credentials stored for unit record ${unitId} are damaged`, { hint: 'Retry the unit from the start: it gets new credentials from the cloud.' });
     return { thingId: parsed.data.thingId, apiKey: parsed.data.apiKey, account: parsed.data.account };
   }

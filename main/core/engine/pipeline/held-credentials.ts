@@ -1,4 +1,5 @@
 import type { CloudAdapter } from '../../cloud/cloud-adapter.ts';
+import { isStationError } from '../../errors.ts';
 import type { HeldCredentials, UnitRecord } from '../../storage/journal.ts';
 import type { PipelineDeps, UnitState } from './pipeline-types.ts';
 
@@ -36,7 +37,9 @@ export function issuedBy(credentials: HeldCredentials, adapter: CloudAdapter): b
 function readable(read: () => HeldCredentials | undefined): HeldCredentials | undefined {
   try {
     return read();
-  } catch {
-    return undefined;
+  } catch (error) {
+    // Only what the journal says cannot be read: any other failure (the journal itself) is not a reason to activate again.
+    if (isStationError(error) && error.code === 'SECRET_UNREADABLE') return undefined;
+    throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { VersionRef } from '../../cloud/cloud-adapter.ts';
 import type { Journal } from '../../storage/journal.ts';
+import { jsonOrUndefined } from '../../validation.ts';
 
 /*
  * The last target version the cloud named, remembered per cloud
@@ -20,14 +21,6 @@ export function rememberTarget(journal: Journal, account: string, version: Versi
 export function lastTarget(journal: Journal, account: string): VersionRef | undefined {
   const saved = journal.setting(settingOf(account));
   if (saved === undefined) return undefined;
-  const parsed = savedTargetSchema.safeParse(parseOrUndefined(saved));
+  const parsed = savedTargetSchema.safeParse(jsonOrUndefined(saved));
   return parsed.success ? parsed.data : undefined;
-}
-
-function parseOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
