@@ -3,25 +3,29 @@
  * results in the items' order. (The engine's Limiter sits in a higher layer
  * than the clouds, so the cloud layer has this small pool of its own.)
  *
- * The first failure stops new items from starting; it is thrown once the
- * running ones have ended, so no request of the call is still out when the
- * caller has its answer.
+ * The first failure stops new items from starting and aborts the signal
+ * the running ones were given, so they end promptly; it is thrown once they
+ * have ended, so no request of the call is still out when the caller has its
+ * answer.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T, signal: AbortSignal) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
+  const stop = new AbortController();
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (!failure && next < items.length) {
       const index = next++;
       try {
-        results[index] = await task(items[index]!);
+        results[index] = await task(items[index]!, stop.signal);
       } catch (error) {
         failure ??= { error };
+        stop.abort();
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
   if (failure) throw failure.error;
   return results;
 }

@@ -282,7 +282,9 @@ export class ExositeAdapter implements CloudAdapter {
       if (!checked.success) skipped.push({ why: `content id ${checked.error.issues[0]?.message}`, shown: `"${cloudExcerpt(id, 41)}"` });
       return checked.success;
     });
-    const infos = await mapBounded(usableIds, CONTENT_INFO_CONCURRENCY, async (id) => parseContentInfo(id, await this.contentInfoLine(credentials, id, options)));
+    const infos = await mapBounded(usableIds, CONTENT_INFO_CONCURRENCY, async (id, stopped) =>
+      parseContentInfo(id, await this.contentInfoLine(credentials, id, { ...options, signal: options.signal ? AbortSignal.any([options.signal, stopped]) : stopped })),
+    );
     const usable: ContentInfo[] = [];
     infos.forEach((info, index) => {
       if (!('why' in info)) usable.push(info);
