@@ -77,9 +77,9 @@ describe('Exosite adapter against its emulator', () => {
     expect((await pinned.targetVersion(credentials)).id).toBe('fw-1.0.0.bin');
   });
 
-  it('skips listed items it cannot carry and takes the newest usable one; a configured item is still checked strictly', async () => {
+  it('skips listed items it cannot carry and takes the newest usable one, but never passes over a newer one for an older; a configured item is still checked strictly', async () => {
     await emulator.stop();
-    // Listed oldest first: every odd item is newer than the firmware.
+    // Listed oldest first: the odd items are older than the firmware, but for the control-character id, which is never read.
     emulator = await startExositeEmulator({
       models: [
         {
@@ -87,10 +87,10 @@ describe('Exosite adapter against its emulator', () => {
           model: 'therm',
           serialNumbers: [SN],
           content: [
-            { id: 'fw-1.0.0.bin', description: 'release 1.0.0', firmware: { size: 1000 } },
-            { id: 'fw\u001b]0;owned\u0007.bin', firmware: { size: 10 } },
             { id: 'manual.pdf', description: 'm'.repeat(5001), firmware: { size: 10 } },
             { id: 'odd-type.bin', contentType: 't'.repeat(256), firmware: { size: 10 } },
+            { id: 'fw-1.0.0.bin', description: 'release 1.0.0', firmware: { size: 1000 } },
+            { id: 'fw\u001b]0;owned\u0007.bin', firmware: { size: 10 } },
           ],
         },
       ],
@@ -100,6 +100,13 @@ describe('Exosite adapter against its emulator', () => {
     expect(await newest.targetVersion(credentials)).toMatchObject({ id: 'fw-1.0.0.bin', description: 'release 1.0.0' });
     // The control-character id is never asked about; the other three infos are read.
     expect(emulator.calls.get('info')).toBe(3);
+    // A newer upload whose info cannot be used (a release note over 5000 characters) may be the new firmware: the older one is not taken instead.
+    emulator.state.upload('acme', 'therm', 'fw-1.1.0.bin', Buffer.alloc(64, 1), { description: 'r'.repeat(5001) });
+    await expect(newest.targetVersion(credentials)).rejects.toMatchObject({
+      failure: 'invalid-response',
+      retryable: false,
+      message: expect.stringMatching(/^Exosite's newest content cannot be used \(content info with a description over 5000 characters: fw-1\.1\.0\.bin: ".*"\), and the station will not take the older fw-1\.0\.0\.bin instead$/),
+    });
 
     const pinned = (firmwareContentId: string) => new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry, firmwareContentId });
     await expect(pinned('fw\u001b]0;owned\u0007.bin').targetVersion(credentials)).rejects.toMatchObject({

@@ -167,10 +167,10 @@ describe('a hostile cloud: what Exosite lists', () => {
     }
   });
 
-  it('an item the station cannot carry is skipped when another listed item is usable, even when it is the newest', async () => {
+  it('an item the station cannot carry is skipped when another listed item is usable: an id it cannot send back even when newest, an info it cannot use when older', async () => {
     const long = 'x'.repeat(129);
     const cloud = await exosite(['fw-1.0.0.bin', long, 'notes.txt'].join('\n'), (id) =>
-      id === 'notes.txt' ? `text/plain,12,1700000900,${'n'.repeat(5001)}` : `application/octet-stream,1024,${id === long ? 1700000500 : 1700000000},release`,
+      id === 'notes.txt' ? `text/plain,12,1699999000,${'n'.repeat(5001)}` : `application/octet-stream,1024,${id === long ? 1700000500 : 1700000000},release`,
     );
     const adapter = new ExositeAdapter({ baseUrl: cloud.url, vendor: 'acme', model: 'therm', retry: once });
     expect(await adapter.targetVersion(cik)).toMatchObject({ id: 'fw-1.0.0.bin', revision: '1700000000' });

@@ -70,6 +70,8 @@ interface SkippedContent {
   why: string;
   /** A short printable excerpt of what the cloud sent. */
   shown: string;
+  /** Its updated time, where its info line had a readable one: an item newer than the one chosen must not be passed over quietly. */
+  updated?: number;
 }
 
 /**
@@ -272,7 +274,8 @@ export class ExositeAdapter implements CloudAdapter {
    * uploads of the model (a manual, a file with an odd name) are not the
    * firmware: an id or info line the station cannot carry only skips that
    * item, and only a list without one usable item fails. A read that fails
-   * fails the step: the unread item may be the newest. The infos are read a
+   * fails the step: the unread item may be the newest; so does an item whose
+   * info line cannot be used but says it is newer than the one chosen. The infos are read a
    * few at a time (CONTENT_INFO_CONCURRENCY).
    */
   private async newestUsableContent(credentials: ThingCredentials, ids: string[], options: CallOptions): Promise<VersionInfo> {
@@ -288,10 +291,22 @@ export class ExositeAdapter implements CloudAdapter {
     const usable: ContentInfo[] = [];
     infos.forEach((info, index) => {
       if (!('why' in info)) usable.push(info);
-      else skipped.push({ why: `content info with ${info.why}`, shown: `${cloudExcerpt(usableIds[index]!, 41)}: "${info.shown}"` });
+      else skipped.push({ ...info, why: `content info with ${info.why}`, shown: `${cloudExcerpt(usableIds[index]!, 41)}: "${info.shown}"` });
     });
     if (usable.length === 0) throw this.noUsableContent(ids.length, skipped);
-    return usable.reduce((newest, info) => (info.updated > newest.updated ? info : newest)).version;
+    const newest = usable.reduce((best, info) => (info.updated > best.updated ? info : best));
+    // A newer upload the station cannot read may be the new firmware (with a long release note, say): never flash the older one instead.
+    const newer = skipped.find((item) => item.updated !== undefined && item.updated > newest.updated);
+    if (newer) {
+      throw new CloudError(`Exosite's newest content cannot be used (${newer.why}: ${newer.shown}), and the station will not take the older ${newest.version.id} instead`, {
+        backend: this.backend,
+        cloudStep: 'target-version',
+        failure: 'invalid-response',
+        retryable: false,
+        hint: 'Fix that upload in the Exosite portal, or set firmwareContentId in the cloud settings to the content that is the firmware.',
+      });
+    }
+    return newest.version;
   }
 
   private contentInfoLine(credentials: ThingCredentials, id: string, options: CallOptions): Promise<string> {
@@ -384,7 +399,9 @@ export class ExositeAdapter implements CloudAdapter {
 function parseContentInfo(id: string, line: string): ContentInfo | SkippedContent {
   const [contentType, size = '', updated = '', ...description] = line.split(',');
   const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
-  if (!info.success) return { why: info.error.issues[0]?.message ?? 'an unreadable line', shown: cloudExcerpt(line, 80) };
+  if (!info.success) {
+    return { why: info.error.issues[0]?.message ?? 'an unreadable line', shown: cloudExcerpt(line, 80), ...(/^\d{1,15}$/.test(updated) ? { updated: Number(updated) } : {}) };
+  }
   const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
   return { version, updated: info.data.updated };
 }

@@ -99,12 +99,12 @@ export class ExositeState {
    * content id (a fix re-uploaded as "firmware.bin"): the id stays, its
    * updated time moves on.
    */
-  upload(vendor: string, model: string, id: string, data: Buffer): void {
+  upload(vendor: string, model: string, id: string, data: Buffer, details: { description?: string } = {}): void {
     const entry = this.model(vendor, model);
     if (!entry) throw new Error(`unknown model ${vendor}/${model}`);
     const previous = entry.content.get(id);
     const updated = Math.max(Math.floor(Date.now() / 1000), (previous?.updated ?? 0) + 1);
-    entry.content.set(id, { id, contentType: previous?.contentType ?? 'application/octet-stream', description: previous?.description ?? '', updated, data });
+    entry.content.set(id, { id, contentType: previous?.contentType ?? 'application/octet-stream', description: details.description ?? previous?.description ?? '', updated, data });
   }
 
   aliasOf(vendor: string, model: string, serial: string, alias: string): string | undefined {
