@@ -2,6 +2,7 @@ import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../contract/station-contract.ts';
 import { APP_WINDOW, dispatch, screenSession, type ScreenSession } from '../core/desk/dispatch.ts';
 import type { StationDesk } from '../core/desk/station-desk.ts';
+import { EXPORT_BUSY, EXPORT_METHODS, ExportSlot } from '../core/serve/export-slot.ts';
 
 export { CALL_CHANNEL, UPDATE_CHANNEL };
 
@@ -18,10 +19,19 @@ export interface IpcDeps {
  */
 export function registerIpc(ipcMain: Pick<IpcMain, 'handle'>, deps: IpcDeps): void {
   const sessions = windowSessions();
+  // A history export is built whole in memory: one at a time for every window, as `station serve` holds its screens to.
+  const exportSlot = new ExportSlot();
   ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown, ...extra: unknown[]) => {
     if (!deps.isTrustedSender(event)) return { ok: false, error: `${String(method).slice(0, 64)}: refused, the sender is not a station page` };
     if (extra.length > 0) return { ok: false, error: `${String(method).slice(0, 64)}: refused, malformed message` };
-    return dispatch(deps.desk, method, params, sessions.of(event.sender));
+    if (typeof method !== 'string' || !EXPORT_METHODS.has(method)) return dispatch(deps.desk, method, params, sessions.of(event.sender));
+    const release = exportSlot.take();
+    if (!release) return { ok: false, error: `${method}: ${EXPORT_BUSY}` };
+    try {
+      return await dispatch(deps.desk, method, params, sessions.of(event.sender));
+    } finally {
+      release();
+    }
   });
 }
 

@@ -34,6 +34,14 @@ describe('IPC wiring (electron mocked)', () => {
     expect(await call(trusted, 'snapshot', [])).toMatchObject({ ok: true, value: { header: { configured: false }, tiles: [] } });
   });
 
+  it('runs one history export at a time for every window: another asked meanwhile is refused, and one asked after it runs', async () => {
+    const first = call(trusted, 'exportCsv', [{}]);
+    const second = call(trusted, 'exportJson', [{}]);
+    expect(await second).toEqual({ ok: false, error: 'exportJson: refused, an export is already running on this station (from this screen or another); try again when it finishes' });
+    expect(await first).toMatchObject({ ok: true, value: expect.stringContaining('serial') });
+    expect(await call(trusted, 'exportJson', [{}])).toMatchObject({ ok: true });
+  });
+
   it('refuses a message from any other sender, and does nothing', async () => {
     const answer = await call(foreign, 'saveSettings', [{ backend: 'gadgetkeeper', url: 'http://127.0.0.1:1', fields: {}, ports: [], autoStart: false }]);
     expect(answer).toEqual({ ok: false, error: 'saveSettings: refused, the sender is not a station page' });
