@@ -182,8 +182,14 @@ export class StationDesk {
 
   async cancelPort(port: string): Promise<Result<'cancelPort'>> {
     this.requirePort(port);
-    if (!this.requireStation().cancel(port)) throw new StationError('PORT_IDLE', `port ${port} has no unit at work to cancel`);
-    return OK;
+    const station = this.requireStation();
+    if (station.cancel(port)) return OK;
+    if (station.isBusy(port)) {
+      throw new StationError('PORT_WAITING', `port ${port} is waiting for its turn to take a unit (concurrency.ports): there is no unit at work to cancel yet`, {
+        hint: 'It starts once a port at work finishes; stop the line to keep it from starting.',
+      });
+    }
+    throw new StationError('PORT_IDLE', `port ${port} has no unit at work to cancel`);
   }
 
   async retryUnit(unitId: number): Promise<Result<'retryUnit'>> {
