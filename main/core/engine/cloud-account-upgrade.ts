@@ -14,6 +14,22 @@ import { rememberTarget } from './pipeline/last-target.ts';
  * station last ran) says decides which cloud the older records belong to.
  */
 
+/**
+ * The upgrade, at every start: nothing to do once the older records are
+ * decided (the common start), so the stored line is read, and an adapter made
+ * for it, only while an older station's records are left.
+ */
+export async function upgradeToCloudAccounts(journal: Journal, current: CloudAdapter, readStored: () => string | undefined): Promise<void> {
+  const legacyFirmware = journal.setting(legacyTargetSetting(current)) !== undefined || journal.hasFirmwareKeyedUnder(legacyFirmwarePrefix(current));
+  if (journal.credentialsAccountDecided() && !legacyFirmware) return;
+  const previous = await previousCloudOf(readStored, current);
+  stampCredentialsIssuer(journal, current, previous);
+  adoptLegacyFirmwareKeys(journal, current, previous);
+}
+
+const legacyTargetSetting = (current: CloudAdapter) => `last-target:${current.backend.id}`;
+const legacyFirmwarePrefix = (current: CloudAdapter) => `${current.backend.id}:`;
+
 /** The cloud the station last ran with, against the one it runs with now (by account: a rotated key or a timeout changes nothing). */
 export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other'; account: string } | { kind: 'unknown' };
 
@@ -22,7 +38,7 @@ export type PreviousCloud = { kind: 'none' } | { kind: 'same' } | { kind: 'other
  * under another key): none stored, the same cloud, another, or one that
  * cannot be told (unreadable, no longer valid, or no adapter can be made for it).
  */
-export async function previousCloudOf(readStored: () => string | undefined, current: CloudAdapter): Promise<PreviousCloud> {
+async function previousCloudOf(readStored: () => string | undefined, current: CloudAdapter): Promise<PreviousCloud> {
   let stored: string | undefined;
   try {
     stored = readStored();
@@ -45,7 +61,7 @@ export async function previousCloudOf(readStored: () => string | undefined, curr
  * they were: sent to the configured cloud. Decided once per data folder (the
  * journal remembers); returns how many were stamped.
  */
-export function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
+function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
   switch (previous.kind) {
     case 'none':
     case 'same':
@@ -65,14 +81,12 @@ export function stampCredentialsIssuer(journal: Journal, current: CloudAdapter, 
  * told, or Exosite, whose content names were reused across models and
  * uploads) they are dropped, never taken for this cloud's.
  */
-export function adoptLegacyFirmwareKeys(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
-  const backend = current.backend.id;
+function adoptLegacyFirmwareKeys(journal: Journal, current: CloudAdapter, previous: PreviousCloud): number {
   const adopt = previous.kind === 'same' && current.backend.reusesVersionIds !== true;
-  const legacyTarget = `last-target:${backend}`;
-  const target = journal.setting(legacyTarget);
+  const target = journal.setting(legacyTargetSetting(current));
   if (adopt && target !== undefined) rememberTarget(journal, current.account, { id: target });
-  if (target !== undefined) journal.deleteSetting(legacyTarget);
-  return journal.rekeyFirmware(`${backend}:`, adopt ? `${current.account}:` : undefined);
+  if (target !== undefined) journal.deleteSetting(legacyTargetSetting(current));
+  return journal.rekeyFirmware(legacyFirmwarePrefix(current), adopt ? `${current.account}:` : undefined);
 }
 
 /** The account of a cloud configuration, from an adapter made for it and closed at once (none connects when made); undefined when none can be made. */

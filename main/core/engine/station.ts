@@ -12,7 +12,7 @@ import { Journal, type AttemptFilter, type AttemptRecord, type OutboxEntry, type
 import { loadOrCreateKeyFile, SecretBox } from '../storage/secret-box.ts';
 import { ActiveSerials } from './active-serials.ts';
 import { Connectivity, type ConnectivityState } from './connectivity.ts';
-import { adoptLegacyFirmwareKeys, previousCloudOf, stampCredentialsIssuer } from './cloud-account-upgrade.ts';
+import { upgradeToCloudAccounts } from './cloud-account-upgrade.ts';
 import { hasUnit, type PipelineStep, type StationEvent, type UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
 import { Limiter } from './limiter.ts';
@@ -160,9 +160,7 @@ export class Station {
       await cache.sweep();
       // An older data folder: its records kept by backend become this cloud's, or are dropped (cloud-account-upgrade.ts).
       const records = journal;
-      const previousCloud = await previousCloudOf(() => records.secretSetting(LINE_CONFIG_SETTING), adapter);
-      stampCredentialsIssuer(journal, adapter, previousCloud);
-      adoptLegacyFirmwareKeys(journal, adapter, previousCloud);
+      await upgradeToCloudAccounts(journal, adapter, () => records.secretSetting(LINE_CONFIG_SETTING));
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
       return new Station({
         config: setup.config,

@@ -512,6 +512,11 @@ export class Journal {
     return { thingId: parsed.data.thingId, apiKey: parsed.data.apiKey, account: parsed.data.account };
   }
 
+  /** Whether the cloud of credentials stored before the station recorded it has been decided (stampCredentialsAccount ran). */
+  credentialsAccountDecided(): boolean {
+    return this.setting(CREDENTIALS_STAMPED_SETTING) !== undefined;
+  }
+
   /**
    * Seals `account` into every unit's credentials stored before the station
    * recorded which cloud issued them, once per journal: from then on they go
@@ -520,7 +525,7 @@ export class Journal {
    * they are. Returns how many were stamped.
    */
   stampCredentialsAccount(account: string | undefined): number {
-    if (this.setting(CREDENTIALS_STAMPED_SETTING) !== undefined) return 0;
+    if (this.credentialsAccountDecided()) return 0;
     if (account === undefined) {
       this.setSetting(CREDENTIALS_STAMPED_SETTING, 'unknown');
       return 0;
@@ -698,6 +703,11 @@ export class Journal {
    * and the same id, or forgotten when `to` is undefined (an entry already
    * under the new key wins). Returns how many were re-keyed.
    */
+  /** Whether any cached firmware is keyed under `prefix` followed by an id. */
+  hasFirmwareKeyedUnder(prefix: string): boolean {
+    return this.sql('SELECT 1 FROM firmware_cache WHERE substr(version_key, 1, ?) = ? LIMIT 1').get(prefix.length, prefix) !== undefined;
+  }
+
   rekeyFirmware(from: string, to: string | undefined): number {
     return this.transaction(() => {
       const moved = to === undefined ? 0 : Number(this.sql('UPDATE OR IGNORE firmware_cache SET version_key = ? || substr(version_key, ?) WHERE substr(version_key, 1, ?) = ?').run(to, from.length + 1, from.length, from).changes);
