@@ -143,6 +143,8 @@ export class ProfileDriver implements DeviceDriver {
           onProgress: options.onProgress,
           signal: options.signal,
           startTimeoutMs: spec.startTimeoutMs,
+          blockTimeoutMs: spec.blockTimeoutMs,
+          maxAttempts: spec.maxAttempts,
         },
       );
     } catch (error) {

@@ -96,6 +96,7 @@ class BlockSender {
     frame: Buffer,
     { written, next, whileWaiting }: { written?: Promise<void>; next?: Buffer; whileWaiting?: () => void } = {},
   ): Promise<{ nextWritten?: Promise<void> }> {
+    let unanswered = 0;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       if (attempt > 1) this.resends++;
@@ -115,23 +116,37 @@ class BlockSender {
         this.blocks++;
         return { nextWritten };
       }
+      if (answer === 'timeout') unanswered++;
     }
-    throw new TransferError(`block ${sequence} was refused ${this.maxAttempts} times`, {
-      where: { port: this.link.port.path },
-      hint: 'The line is too noisy or the receiver rejects the data; check the cable and the baud rate.',
-    });
+    throw this.notAcknowledged(`block ${sequence}`, unanswered);
+  }
+
+  /** Says whether the receiver refused the data (NAKs: noise, a wrong baud rate) or went silent (no answer at all). */
+  private notAcknowledged(what: string, unanswered: number): TransferError {
+    const refused = this.maxAttempts - unanswered;
+    const silent = refused === 0;
+    return new TransferError(
+      `${what} was not acknowledged after ${this.maxAttempts} tries (${refused} refused, ${unanswered} with no answer within ${this.blockTimeoutMs} ms)`,
+      {
+        where: { port: this.link.port.path },
+        hint: silent
+          ? 'The unit stopped answering during the transfer; check that it is still powered and connected, then retry.'
+          : 'The line is too noisy or the receiver rejects the data; check the cable and the baud rate.',
+      },
+    );
   }
 
   private async sendEndOfTransmission(): Promise<void> {
+    let unanswered = 0;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       await this.link.port.write(Uint8Array.of(EOT));
       // Receivers may NAK the first EOT to make sure it was not noise; send it again.
-      if ((await this.awaitAnswer(-1)) === 'ack') return;
+      const answer = await this.awaitAnswer(-1);
+      if (answer === 'ack') return;
+      if (answer === 'timeout') unanswered++;
     }
-    throw new TransferError(`the end of the transfer was not acknowledged after ${this.maxAttempts} tries`, {
-      where: { port: this.link.port.path },
-    });
+    throw this.notAcknowledged('the end of the transfer', unanswered);
   }
 
   /**

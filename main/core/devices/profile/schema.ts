@@ -69,6 +69,10 @@ export const textProfileSchema = z
             result: z.object({ expect: expectation, timeoutMs: z.number().int().min(10).max(600_000).default(30_000) }).strict(),
             /** How long the device may take to start the transfer after accepting the command. */
             startTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
+            /** How long the station waits for each block's acknowledgement before sending it again (default: 10000 stop-and-wait, 3000 ymodem-window). */
+            blockTimeoutMs: z.number().int().min(50).max(600_000).optional(),
+            /** Sends of one block (or of the end of the file) before the flash fails. */
+            maxAttempts: z.number().int().min(1).max(100).default(10),
           })
           .strict()
           .optional(),
