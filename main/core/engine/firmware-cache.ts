@@ -12,6 +12,7 @@ import { CancelledError, StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 import { Limiter } from './limiter.ts';
+import { lastTarget } from './pipeline/last-target.ts';
 
 export interface FirmwareRequest {
   credentials: ThingCredentials;
@@ -67,12 +68,30 @@ export class FirmwareCache {
     this.maxFirmwareBytes = options.maxFirmwareBytes ?? DEFAULT_MAX_FIRMWARE_BYTES;
   }
 
-  /** Removes partial downloads a killed station left behind; finished images are kept. */
-  async sweep(): Promise<number> {
+  /**
+   * Tidies the cache folder at start, so a station that runs for years does
+   * not fill its disk: partial downloads a killed station left behind, the
+   * entries of content re-uploaded since (an older revision of the same id in
+   * the same cloud is never flashed again), and image files no entry names
+   * (a cloud's entries dropped, an entry that failed to record). Every image
+   * an entry names is kept, whichever cloud it came from: it may be that
+   * cloud's only copy for offline flashing.
+   */
+  async sweep(): Promise<SweepResult> {
+    const superseded = supersededRevisions(this.journal.cachedFirmwareEntries().map((entry) => entry.versionKey), this.protectedKey());
+    for (const key of superseded) this.journal.forgetFirmware(key);
+    const named = new Set(this.journal.cachedFirmwareEntries().map((entry) => `${entry.sha256}.bin`));
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const leftovers = names.filter((name) => name.startsWith('download-'));
-    await Promise.all(leftovers.map((name) => rm(join(this.dir, name), { force: true })));
-    return leftovers.length;
+    const partial = names.filter((name) => name.startsWith('download-'));
+    const unnamed = names.filter((name) => IMAGE_FILE.test(name) && !named.has(name));
+    await Promise.all([...partial, ...unnamed].map((name) => rm(join(this.dir, name), { force: true })));
+    return { partial: partial.length, superseded: superseded.length, unnamed: unnamed.length };
+  }
+
+  /** The key of this cloud's last target: kept whatever its revision, as it is what an offline station flashes. */
+  private protectedKey(): string | undefined {
+    const target = lastTarget(this.journal, this.adapter.account);
+    return target ? this.keyOf(target) : undefined;
   }
 
   /**
@@ -239,6 +258,36 @@ export class FirmwareCache {
     }
     return image;
   }
+}
+
+/** What a sweep removed. */
+export interface SweepResult {
+  /** Partial downloads. */
+  partial: number;
+  /** Entries of content re-uploaded since. */
+  superseded: number;
+  /** Image files no entry named. */
+  unnamed: number;
+}
+
+/** A cached image's file name: its SHA-256. */
+const IMAGE_FILE = /^[0-9a-f]{64}\.bin$/;
+
+/**
+ * Keys of revisioned entries (`<account>@<revision>:<id>`, see keyOf) with a
+ * newer revision of the same id in the same account, but `keep`.
+ */
+function supersededRevisions(keys: string[], keep: string | undefined): string[] {
+  const newest = new Map<string, number>();
+  const revisioned = keys.flatMap((key) => {
+    const match = /^([^@]+)@(\d{1,15}):(.+)$/s.exec(key);
+    if (!match) return [];
+    const content = `${match[1]}:${match[3]}`;
+    const revision = Number(match[2]);
+    newest.set(content, Math.max(newest.get(content) ?? revision, revision));
+    return [{ key, content, revision }];
+  });
+  return revisioned.filter((entry) => entry.key !== keep && entry.revision < newest.get(entry.content)!).map((entry) => entry.key);
 }
 
 async function fileSize(path: string): Promise<number | undefined> {

@@ -157,10 +157,11 @@ export class Station {
       // Calls a crash left in flight go back to the queue: this process holds the folder, so nobody else is sending them.
       journal.requeueInFlight();
       const cache = new FirmwareCache({ dir: folder.firmwareCache, journal, adapter, maxConcurrentDownloads: setup.config.concurrency.downloads, maxFirmwareBytes: setup.config.maxFirmwareBytes });
-      await cache.sweep();
       // An older data folder: its records kept by backend become this cloud's, or are dropped (cloud-account-upgrade.ts).
       const records = journal;
       await upgradeToCloudAccounts(journal, adapter, () => records.secretSetting(LINE_CONFIG_SETTING));
+      // After the upgrade, so the images of the entries it dropped go too.
+      await cache.sweep();
       journal.setSecretSetting(LINE_CONFIG_SETTING, JSON.stringify(setup.config));
       return new Station({
         config: setup.config,

@@ -698,16 +698,21 @@ export class Journal {
     return row ? { sha256: String(row.sha256), size: Number(row.size), path: String(row.path) } : undefined;
   }
 
-  /**
-   * Cached firmware keyed under `from` followed by an id, re-keyed under `to`
-   * and the same id, or forgotten when `to` is undefined (an entry already
-   * under the new key wins). Returns how many were re-keyed.
-   */
   /** Whether any cached firmware is keyed under `prefix` followed by an id. */
   hasFirmwareKeyedUnder(prefix: string): boolean {
     return this.sql('SELECT 1 FROM firmware_cache WHERE substr(version_key, 1, ?) = ? LIMIT 1').get(prefix.length, prefix) !== undefined;
   }
 
+  /** Every cached firmware entry: its key and the hash that names its file (one per version ever fetched). */
+  cachedFirmwareEntries(): Array<{ versionKey: string; sha256: string }> {
+    return (this.sql('SELECT version_key, sha256 FROM firmware_cache').all() as Row[]).map((row) => ({ versionKey: String(row.version_key), sha256: String(row.sha256) }));
+  }
+
+  /**
+   * Cached firmware keyed under `from` followed by an id, re-keyed under `to`
+   * and the same id, or forgotten when `to` is undefined (an entry already
+   * under the new key wins). Returns how many were re-keyed.
+   */
   rekeyFirmware(from: string, to: string | undefined): number {
     return this.transaction(() => {
       const moved = to === undefined ? 0 : Number(this.sql('UPDATE OR IGNORE firmware_cache SET version_key = ? || substr(version_key, ?) WHERE substr(version_key, 1, ?) = ?').run(to, from.length + 1, from.length, from).changes);

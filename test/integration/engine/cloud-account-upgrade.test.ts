@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +147,7 @@ describe('firmware an older station cached', () => {
       }
     };
     expect(legacyLeft()).toEqual({ cached: 1, target: { value: online!.versionId } });
-    return { emulator, open, unit, versionId: online!.versionId!, legacyLeft };
+    return { emulator, open, unit, versionId: online!.versionId!, legacyLeft, dataDir };
   }
 
   it('on the same cloud is its own again: upgraded while the cloud is away (its timeout edited meanwhile), the station flashes the cached image', { timeout: 60_000 }, async () => {
@@ -162,9 +162,12 @@ describe('firmware an older station cached', () => {
   });
 
   it('on another cloud is dropped, never taken for the new one', { timeout: 60_000 }, async () => {
-    const { open, legacyLeft } = await olderCache();
+    const { open, legacyLeft, dataDir } = await olderCache();
+    expect(readdirSync(dataFolder(dataDir).firmwareCache)).toHaveLength(1);
     const station = await open(OTHER);
     expect(station.journal.setting(`last-target-version:${station.adapter.account}`)).toBeUndefined();
     expect(legacyLeft()).toEqual({ cached: 0, target: undefined });
+    // Its image goes with its entry, at the same start.
+    expect(readdirSync(dataFolder(dataDir).firmwareCache)).toEqual([]);
   });
 });

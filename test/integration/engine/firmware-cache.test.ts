@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { FirmwareCache } from '../../../main/core/engine/firmware-cache.ts';
+import { rememberTarget } from '../../../main/core/engine/pipeline/last-target.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { SecretBox } from '../../../main/core/storage/secret-box.ts';
 
@@ -35,15 +36,50 @@ describe('firmware cache', () => {
     }
   });
 
-  it('sweeps partial downloads a killed station left behind, keeping finished images', async () => {
+  it('sweeps partial downloads, superseded revisions and images no entry names, keeping every image an entry names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-'));
-    mkdirSync(join(dir, 'fw'));
-    writeFileSync(join(dir, 'fw', 'download-abc123.part'), 'half');
-    writeFileSync(join(dir, 'fw', `${'a'.repeat(64)}.bin`), 'image');
+    const fw = join(dir, 'fw');
+    mkdirSync(fw);
     const journal = Journal.open(':memory:', new SecretBox(randomBytes(32)));
-    const cache = new FirmwareCache({ dir: join(dir, 'fw'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: 'http://127.0.0.1:9' }) });
-    expect(await cache.sweep()).toBe(1);
-    expect(readdirSync(join(dir, 'fw'))).toEqual([`${'a'.repeat(64)}.bin`]);
+    const adapter = new GadgetKeeperAdapter({ baseUrl: 'http://127.0.0.1:9' });
+    const cache = new FirmwareCache({ dir: fw, journal, adapter });
+    const sha = (letter: string) => letter.repeat(64);
+    const entry = (versionKey: string, letter: string) => {
+      writeFileSync(join(fw, `${sha(letter)}.bin`), letter);
+      journal.cacheFirmware({ versionKey, sha256: sha(letter), size: 1, path: join(fw, `${sha(letter)}.bin`) });
+    };
+    entry('exosite:https://a.example/v/m@100:firmware.bin', 'a'); // re-uploaded since: superseded by b
+    entry('exosite:https://a.example/v/m@200:firmware.bin', 'b');
+    entry('exosite:https://a.example/v/other@100:firmware.bin', 'c'); // another model: not superseded
+    entry(`${adapter.account}:1.0`, 'd'); // no revision
+    entry(`${adapter.account}@5:fw`, 'e'); // this cloud's last target, though older
+    entry(`${adapter.account}@6:fw`, 'f');
+    rememberTarget(journal, adapter.account, { id: 'fw', revision: '5' });
+    writeFileSync(join(fw, `${sha('9')}.bin`), 'left over from an entry that failed to record');
+    writeFileSync(join(fw, 'download-abc123'), 'half');
+    writeFileSync(join(fw, 'notes.txt'), 'not the cache\'s to remove');
+
+    expect(await cache.sweep()).toEqual({ partial: 1, superseded: 1, unnamed: 2 });
+    expect(readdirSync(fw).sort()).toEqual([...['b', 'c', 'd', 'e', 'f'].map((letter) => `${sha(letter)}.bin`), 'notes.txt']);
+    expect(journal.cachedFirmware('exosite:https://a.example/v/m@100:firmware.bin')).toBeUndefined();
+    expect(journal.cachedFirmware(`${adapter.account}@5:fw`)).toBeDefined();
+    // Nothing left to do: a second start removes nothing.
+    expect(await cache.sweep()).toEqual({ partial: 0, superseded: 0, unnamed: 0 });
+    journal.close();
+  });
+
+  it('keeps an image two entries share while either names it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cache-'));
+    const fw = join(dir, 'fw');
+    mkdirSync(fw);
+    const journal = Journal.open(':memory:', new SecretBox(randomBytes(32)));
+    const cache = new FirmwareCache({ dir: fw, journal, adapter: new GadgetKeeperAdapter({ baseUrl: 'http://127.0.0.1:9' }) });
+    const path = join(fw, `${'a'.repeat(64)}.bin`);
+    writeFileSync(path, 'a');
+    journal.cacheFirmware({ versionKey: 'exosite:https://a.example/v/m@1:fw', sha256: 'a'.repeat(64), size: 1, path });
+    journal.cacheFirmware({ versionKey: 'exosite:https://a.example/v/m@2:fw', sha256: 'a'.repeat(64), size: 1, path });
+    expect(await cache.sweep()).toEqual({ partial: 0, superseded: 1, unnamed: 0 });
+    expect(readdirSync(fw)).toEqual([`${'a'.repeat(64)}.bin`]);
     journal.close();
   });
 });
