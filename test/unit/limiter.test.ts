@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter } from '../../main/core/engine/limiter.ts';
+import { Limiter } from '../../main/core/limiter.ts';
 import { CancelledError } from '../../main/core/errors.ts';
 
 describe('Limiter', () => {

@@ -1,7 +1,7 @@
 /**
  * Runs `task` on every item with at most `limit` running at once, the
- * results in the items' order. (The engine's Limiter sits in a higher layer
- * than the clouds, so the cloud layer has this small pool of its own.)
+ * results in the items' order. (A Limiter bounds what many callers run at
+ * once; this bounds one call's items, and stops them at its first failure.)
  *
  * The first failure stops new items from starting and aborts the signal
  * the running ones were given, so they end promptly; it is thrown once they

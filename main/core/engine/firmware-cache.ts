@@ -11,7 +11,7 @@ import { readFlasherArgs } from '../devices/flasher-args.ts';
 import { CancelledError, StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
-import { Limiter } from './limiter.ts';
+import { Limiter } from '../limiter.ts';
 import { lastTarget } from './pipeline/last-target.ts';
 
 export interface FirmwareRequest {

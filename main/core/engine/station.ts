@@ -15,7 +15,7 @@ import { Connectivity, type ConnectivityState } from './connectivity.ts';
 import { upgradeToCloudAccounts } from './cloud-account-upgrade.ts';
 import { hasUnit, type PipelineStep, type StationEvent, type UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
-import { Limiter } from './limiter.ts';
+import { Limiter } from '../limiter.ts';
 import { LineStop } from './line-stop.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
 import { runUnit } from './pipeline/run-unit.ts';

@@ -134,6 +134,20 @@ describe('Exosite adapter against its emulator', () => {
     expect(emulator.peakInFlight.get('info')).toBeGreaterThan(1);
   });
 
+  it(`reads at most ${CONTENT_INFO_CONCURRENCY} content infos at a time for the whole line, however many units look at once`, async () => {
+    await emulator.stop();
+    const serials = Array.from({ length: 8 }, (_, i) => `${SN.slice(0, -1)}${i}`);
+    const content = Array.from({ length: 3 }, (_, i) => ({ id: `item-${i}.bin`, description: `item ${i}`, firmware: { size: 16 } }));
+    emulator = await startExositeEmulator({ models: [{ vendor: 'acme', model: 'therm', serialNumbers: serials, content }] });
+    const adapter = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: fastRetry });
+    const units = await Promise.all(serials.map((serial) => adapter.activate(serial, attached)));
+    emulator.addFault({ step: 'info', kind: 'latency', ms: 30, times: serials.length * content.length });
+    const targets = await Promise.all(units.map((credentials) => adapter.targetVersion(credentials)));
+    expect(targets.map((target) => target.id)).toEqual(serials.map(() => 'item-2.bin'));
+    expect(emulator.calls.get('info')).toBe(serials.length * content.length);
+    expect(emulator.peakInFlight.get('info')).toBeLessThanOrEqual(CONTENT_INFO_CONCURRENCY);
+  });
+
   it('answers 400 for info but 403 for list and download with a bad vendor/model, 401 for a bad CIK', async () => {
     const credentials = await adapter.activate(SN, attached);
     const wrong = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'toaster', retry: fastRetry });

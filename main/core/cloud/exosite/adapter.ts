@@ -1,6 +1,7 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { Limiter } from '../../limiter.ts';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import { mapBounded } from '../bounded-map.ts';
 import type {
@@ -42,7 +43,10 @@ const CIK = /^[0-9a-f]{40}$/;
  */
 export const MAX_CONTENT_IDS = 256;
 
-/** How many content infos are read at once while looking for the newest item: a few, not one socket per listed item on every port. */
+/**
+ * How many content infos the line reads at once, all ports together: a few,
+ * not one request per listed item on each of 32 ports starting together.
+ */
 export const CONTENT_INFO_CONCURRENCY = 4;
 
 /** A content id the station can carry as a version id: into records, screens (128 characters), labels and the device's commands. */
@@ -100,6 +104,8 @@ export class ExositeAdapter implements CloudAdapter {
   private readonly settings: ExositeSettings;
   private readonly limits: CloudLimits;
   private readonly alias: string;
+  /** Content info reads of every port: the adapter is the line's one. */
+  private readonly infoReads = new Limiter(CONTENT_INFO_CONCURRENCY);
 
   constructor(settings: ExositeSettings) {
     this.settings = settings;
@@ -310,7 +316,7 @@ export class ExositeAdapter implements CloudAdapter {
   }
 
   private contentInfoLine(credentials: ThingCredentials, id: string, options: CallOptions): Promise<string> {
-    return this.get(credentials, 'target-version', { id, info: 'true' }, options).then((line) => line.trim());
+    return this.infoReads.run(() => this.get(credentials, 'target-version', { id, info: 'true' }, options), options.signal).then((line) => line.trim());
   }
 
   private noContent(message: string): CloudError {

@@ -1,4 +1,4 @@
-import { CancelledError } from '../errors.ts';
+import { CancelledError } from './errors.ts';
 
 /** At most `limit` tasks at once; the rest wait their turn in order. */
 export class Limiter {
