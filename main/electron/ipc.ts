@@ -1,6 +1,6 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { CALL_CHANNEL, UPDATE_CHANNEL, type Update } from '../../contract/station-contract.ts';
-import { APP_WINDOW, dispatch, screenSession, type ScreenSession } from '../core/desk/dispatch.ts';
+import { APP_WINDOW, callName, dispatch, screenSession, type ScreenSession } from '../core/desk/dispatch.ts';
 import type { StationDesk } from '../core/desk/station-desk.ts';
 import { EXPORT_BUSY, EXPORT_METHODS, ExportSlot } from '../core/serve/export-slot.ts';
 
@@ -22,8 +22,8 @@ export function registerIpc(ipcMain: Pick<IpcMain, 'handle'>, deps: IpcDeps): vo
   // A history export is built whole in memory: one at a time for every window, as `station serve` holds its screens to.
   const exportSlot = new ExportSlot();
   ipcMain.handle(CALL_CHANNEL, async (event, method: unknown, params: unknown, ...extra: unknown[]) => {
-    if (!deps.isTrustedSender(event)) return { ok: false, error: `${String(method).slice(0, 64)}: refused, the sender is not a station page` };
-    if (extra.length > 0) return { ok: false, error: `${String(method).slice(0, 64)}: refused, malformed message` };
+    if (!deps.isTrustedSender(event)) return { ok: false, error: `${callName(method)}: refused, the sender is not a station page` };
+    if (extra.length > 0) return { ok: false, error: `${callName(method)}: refused, malformed message` };
     if (typeof method !== 'string' || !EXPORT_METHODS.has(method)) return dispatch(deps.desk, method, params, sessions.of(event.sender));
     const release = exportSlot.take();
     if (!release) return { ok: false, error: `${method}: ${EXPORT_BUSY}` };

@@ -24,7 +24,7 @@ const ENGINEER_REFUSAL = 'This station is in operator mode: changing the line ne
  * connection's session goes to the desk with every call, last. Never throws.
  */
 export async function dispatch(desk: StationDesk, method: unknown, params: unknown, session: ScreenSession = screenSession(APP_WINDOW)): Promise<Answer> {
-  if (!isMethod(method)) return { ok: false, error: `refused: "${String(method).slice(0, 64)}" is not a station call` };
+  if (!isMethod(method)) return { ok: false, error: `refused: "${callName(method)}" is not a station call` };
   if (CONFIGURING_METHODS.has(method) && !session.mayConfigure) return { ok: false, error: `${method}: refused. ${session.refusal ?? 'This screen may not change the station\'s settings.'}` };
   const unlocked = ENGINEER_METHODS.has(method) && desk.engineerUnlocked(session);
   if (ENGINEER_METHODS.has(method) && !unlocked) {
@@ -49,6 +49,15 @@ export async function dispatch(desk: StationDesk, method: unknown, params: unkno
   } catch (error) {
     return { ok: false, error: failureText(describeError(error), ANSWER_ERROR_MAX) };
   }
+}
+
+/**
+ * A call's name as a refusal quotes it: a string (cut short), else only its
+ * type. Never String() on what a client sent: an object whose toString is
+ * not a function throws there.
+ */
+export function callName(method: unknown): string {
+  return typeof method === 'string' ? method.slice(0, 64) : `<${method === null ? 'null' : typeof method}>`;
 }
 
 function call(desk: StationDesk, method: Method, params: unknown[], session: ScreenSession): Promise<unknown> {

@@ -5,7 +5,9 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ConfigError } from '../errors.ts';
+import { ANSWER_ERROR_MAX } from '../../../contract/station-contract.ts';
+import { ConfigError, describeError } from '../errors.ts';
+import { failureText } from '../desk/screen-text.ts';
 import { dispatch, screenSession, type CallerAccess, type ScreenSession } from '../desk/dispatch.ts';
 import type { StationDesk } from '../desk/station-desk.ts';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy.ts';
@@ -243,10 +245,13 @@ function connect(ws: WebSocket, desk: StationDesk, access: CallerAccess, limits:
     }
     inFlight++;
     holdOrRead();
-    void handleMessage(desk, text, session, exportSlot).then(({ message, afterSent }) => {
-      inFlight--;
-      send(message, afterSent);
-    });
+    // A call that throws is answered with the reason: one client's message never ends the station.
+    void handleMessage(desk, text, session, exportSlot)
+      .catch((error: unknown): Reply => ({ message: { kind: 'answer', id: null, answer: { ok: false, error: failureText(`refused: ${describeError(error)}`, ANSWER_ERROR_MAX) } } }))
+      .then(({ message, afterSent }) => {
+        inFlight--;
+        send(message, afterSent);
+      });
   });
 }
 

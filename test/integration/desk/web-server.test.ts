@@ -76,6 +76,17 @@ describe('station serve: the preload contract over a WebSocket', () => {
     c.ws.close();
   });
 
+  it('a call named by an object that cannot be made text is refused, and the server answers on', async () => {
+    const c = await client(wsUrl());
+    // String() of {"toString": 1} throws: quoting it in the refusal once took the whole station serve down.
+    for (const [id, method] of [[1, { toString: 1 }], [2, { valueOf: null, toString: null }], [3, [{ toString: 1 }]]] as const) {
+      const answer = await c.raw(JSON.stringify({ id, method, params: [] }), id);
+      expect(answer).toEqual({ ok: false, error: expect.stringMatching(/^refused: "<object>" is not a station call$/) });
+    }
+    expect(await c.call('snapshot')).toMatchObject({ ok: true });
+    c.ws.close();
+  });
+
   it('rejects malformed messages with an error and changes nothing', async () => {
     const c = await client(wsUrl());
     const before = await c.call('snapshot');
