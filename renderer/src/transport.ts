@@ -98,15 +98,18 @@ function webSocketBridge(url: string, neverConnected: string): StationBridge {
   const call = (method: Method, params: unknown[]) =>
     new Promise<unknown>((resolve) => {
       const id = nextId++;
+      const message = JSON.stringify({ id, method, params });
       const timer = setTimeout(() => {
         waiting.delete(id);
+        // Told it failed, the user may do it again or otherwise: a call still held for a reconnect is never sent after that.
+        const held = outgoing.indexOf(message);
+        if (held >= 0) outgoing.splice(held, 1);
         resolve({ ok: false, error: `${method}: the station did not answer within ${CALL_TIMEOUT_MS / 1000} s` });
       }, CALL_TIMEOUT_MS);
       waiting.set(id, (answer) => {
         clearTimeout(timer);
         resolve(answer);
       });
-      const message = JSON.stringify({ id, method, params });
       if (socket?.readyState === WebSocket.OPEN) socket.send(message);
       else outgoing.push(message);
     });
