@@ -35,7 +35,13 @@ export function screenSession(access: CallerAccess): ScreenSession {
 
 /** Wrong PINs in a row before the station stops checking PINs for a while. */
 const MAX_WRONG_PINS = 5;
+/**
+ * The first pause; each one after it, with no right PIN between, is twice as
+ * long, up to an hour: a fixed minute would let a screen try 7200 PINs a
+ * day, every 4-digit PIN within two days.
+ */
 const LOCKOUT_MS = 60_000;
+const MAX_LOCKOUT_MS = 60 * 60_000;
 
 /**
  * Who runs the line and who may change it: the operator signed in at the
@@ -44,7 +50,8 @@ const LOCKOUT_MS = 60_000;
  * (`station engineer-pin set`, or the first one set from a screen). The hash
  * is read at every check, so a PIN set from the command line applies at once.
  * PIN checks run one at a time, and after five wrong ones in a row none is
- * checked for a minute: a screen cannot try every PIN.
+ * checked for a minute, then two, four… up to an hour until the right one:
+ * a screen cannot try every PIN.
  */
 export class OperatorAccess {
   private readonly journalPath: string;
@@ -53,6 +60,8 @@ export class OperatorAccess {
   private journal: Journal | undefined;
   private checks: Promise<unknown> = Promise.resolve();
   private wrong = 0;
+  /** Pauses since the last right PIN: each one is longer. */
+  private lockouts = 0;
   private lockedUntil = 0;
   /** The operator signed in at the station. */
   signedIn: SignedIn | undefined;
@@ -117,11 +126,13 @@ export class OperatorAccess {
         this.wrong++;
         if (this.wrong >= MAX_WRONG_PINS) {
           this.wrong = 0;
-          this.lockedUntil = this.now() + LOCKOUT_MS;
+          this.lockedUntil = this.now() + Math.min(MAX_LOCKOUT_MS, LOCKOUT_MS * 2 ** this.lockouts);
+          this.lockouts++;
         }
         throw new StationError('PIN_WRONG', 'that is not the engineer PIN', { hint: 'Type it again; ask the line\'s engineer if you do not know it.' });
       }
       this.wrong = 0;
+      this.lockouts = 0;
       session.engineer = true;
       session.engineerPinHash = hash;
       session.engineerActiveAt = this.now();

@@ -206,6 +206,35 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     a.ws.close();
   });
 
+  it('each pause after five more wrong PINs is twice as long, up to an hour; the right PIN starts again from a minute', { timeout: 60_000 }, async () => {
+    let clock = 0;
+    const access = new OperatorAccess({ journalPath: join(dir, 'lockout', 'journal.sqlite'), box: new SecretBox(randomBytes(32)), now: () => clock });
+    try {
+      await access.setPin(screenSession({ mayConfigure: true }), PIN);
+      const guesser = screenSession({ mayConfigure: false });
+      const guess = (pin: string) => access.unlock(guesser, pin).then(() => 'unlocked', (error: Error) => error.message);
+      const fiveWrong = async () => {
+        for (let i = 0; i < 5; i++) expect(await guess('0000')).toMatch(/not the engineer PIN/);
+        return guess(PIN);
+      };
+      const seconds = (count: number) => (clock += count * 1000);
+      // The pauses in a row: 1, 2, 4 … minutes, never more than an hour.
+      for (const minutes of [1, 2, 4, 8, 16, 32, 60, 60]) {
+        expect(await fiveWrong()).toMatch(/5 wrong PINs in a row/);
+        seconds(minutes * 60 - 1);
+        expect(await guess(PIN), `after a pause of ${minutes} min`).toMatch(/5 wrong PINs in a row: no PIN is checked for 1000 ms/);
+        seconds(1);
+      }
+      // The right PIN opens the screen and ends the run: the next pause is a minute again.
+      expect(await guess(PIN)).toBe('unlocked');
+      expect(await fiveWrong()).toMatch(/5 wrong PINs in a row/);
+      seconds(60);
+      expect(await guess(PIN)).toBe('unlocked');
+    } finally {
+      access.close();
+    }
+  });
+
   it('the first PIN may be set from a screen that may configure; then only a screen unlocked with it changes it', async () => {
     const a = await client(wsUrl());
     const b = await client(wsUrl());
