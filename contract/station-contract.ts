@@ -26,6 +26,8 @@ export const FIELD_PROBLEM_MAX = 2000;
 export const FIELD_PROBLEMS_MAX = 64;
 /** The longest note the header carries (the last scan, why the demo line runs in memory). */
 export const HEADER_NOTE_MAX = 1000;
+/** The longest serial number a tile, a history row or a label carries; the station refuses a unit that reports a longer one. */
+export const SERIAL_MAX = 128;
 const count = z.number().int().min(0);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -68,7 +70,7 @@ export const tileActionSchema = z.enum(['retry', 'replug', 'set-aside']);
 export type TileAction = z.infer<typeof tileActionSchema>;
 
 export const recentUnitSchema = z
-  .object({ unitId: count.optional(), serial: text(128).optional(), result: z.enum(['passed', 'failed', 'pending', 'cancelled']), at: z.number() })
+  .object({ unitId: count.optional(), serial: text(SERIAL_MAX).optional(), result: z.enum(['passed', 'failed', 'pending', 'cancelled']), at: z.number() })
   .strict();
 
 export const tileSchema = z
@@ -76,7 +78,7 @@ export const tileSchema = z
     port: text(512),
     /** The port's name on the fixture ("A3"; 1…N by default): tiles are ordered and titled by it. */
     slot: text(32).min(1),
-    serial: text(128).optional(),
+    serial: text(SERIAL_MAX).optional(),
     state: tileStateSchema,
     /** For a unit that did not pass: the one action that fits its failure. */
     action: tileActionSchema.optional(),
@@ -210,7 +212,7 @@ export const historyRowSchema = z
     unitId: count,
     /** 1 for the unit's first try at this station, 2 for the next… */
     attempt: z.number().int().min(1),
-    serial: text(128),
+    serial: text(SERIAL_MAX),
     port: text(512),
     slot: text(32).optional(),
     result: attemptResultSchema,
@@ -235,7 +237,7 @@ export type HistoryRow = z.infer<typeof historyRowSchema>;
 /** What History may ask for: part of a serial, a result, a port or slot, a date range (epoch ms, `to` excluded). */
 export const historyQuerySchema = z
   .object({
-    serial: text(128).optional(),
+    serial: text(SERIAL_MAX).optional(),
     result: attemptResultSchema.optional(),
     port: text(512).optional(),
     from: z.number().optional(),

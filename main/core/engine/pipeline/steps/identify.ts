@@ -1,4 +1,5 @@
-import { StationError } from '../../../errors.ts';
+import { SERIAL_MAX } from '../../../../../contract/station-contract.ts';
+import { ProtocolError, StationError } from '../../../errors.ts';
 import { takeHeldCredentials } from '../held-credentials.ts';
 import { attemptTrace, type StepModule } from '../pipeline-types.ts';
 
@@ -13,6 +14,12 @@ export const identifyStep: StepModule = {
       const trace = attemptTrace(deps);
       unit.driver = await deps.connect();
       const { serial } = await unit.driver.identify({ signal });
+      // Screens, History and labels carry serial numbers this long at most: a longer one (a profile pattern with no length, noise) is refused here.
+      if (serial.length > SERIAL_MAX) {
+        throw new ProtocolError(`the unit reported a serial number of ${serial.length} characters; the station takes at most ${SERIAL_MAX} ("${serial.slice(0, 32)}…")`, {
+          hint: 'Check the baud rate and the device profile; give its serialNumberPattern a length, e.g. ^[A-Z0-9]{1,64}$.',
+        });
+      }
       unit.serial = serial;
       deps.activeSerials.claim(serial, port);
       if (deps.retryOf !== undefined) {
