@@ -13,27 +13,31 @@ export interface StationState {
 /**
  * The live line: a snapshot, then tile and header updates. Updates are
  * applied once per animation frame, so 32 busy ports re-render the page at
- * most at the display's rate, not once per message.
+ * most at the display's rate, not once per message. Until that frame only
+ * the latest of each is kept: a page that is not drawn (a minimised window,
+ * a background tab) gets no frames for hours, and must not hold every
+ * update of them.
  */
 export function useStation(): StationState {
   const bridge = useMemo(connectStation, []);
   const [snapshot, setSnapshot] = useState<Snapshot | undefined>();
   const [connectionProblem, setConnectionProblem] = useState<string | undefined>();
-  const queue = useRef<Update[]>([]);
+  const pending = useRef<PendingUpdates>(noUpdates());
 
   useEffect(() => {
     let frame = 0;
     const flush = () => {
       frame = 0;
-      const updates = queue.current.splice(0);
-      setSnapshot((current) => updates.reduce(applyUpdate, current));
+      const updates = pending.current;
+      pending.current = noUpdates();
+      setSnapshot((current) => applyPending(current, updates));
     };
     const stop = bridge.onUpdate((update) => {
       if (update.type === 'connection') {
         setConnectionProblem(update.connected ? undefined : (update.problem ?? 'The connection to the station was lost. Reconnecting…'));
         return;
       }
-      queue.current.push(update);
+      keepLatest(pending.current, update);
       frame ||= requestAnimationFrame(flush);
     });
     // The first snapshot may have been sent before this page listened.
@@ -50,11 +54,37 @@ export function useStation(): StationState {
   return { bridge, header: snapshot?.header, tiles: snapshot?.tiles ?? [], connectionProblem };
 }
 
-function applyUpdate(current: Snapshot | undefined, update: Update): Snapshot | undefined {
-  if (update.type === 'snapshot') return update.snapshot;
-  if (!current || update.type === 'connection') return current;
-  if (update.type === 'header') return { ...current, header: update.header };
-  const index = current.tiles.findIndex((tile) => tile.port === update.tile.port);
-  const tiles = index < 0 ? [...current.tiles, update.tile] : current.tiles.map((tile, i) => (i === index ? update.tile : tile));
-  return { ...current, tiles };
+/** What arrived since the last frame, the latest of each: a whole snapshot, the header, each port's tile (in arrival order). */
+interface PendingUpdates {
+  snapshot?: Snapshot;
+  header?: Header;
+  tiles: Map<string, Tile>;
+}
+
+function noUpdates(): PendingUpdates {
+  return { tiles: new Map() };
+}
+
+/** Keeps `update` in place of what it supersedes: a snapshot replaces everything before it. */
+function keepLatest(pending: PendingUpdates, update: Update): void {
+  if (update.type === 'snapshot') {
+    pending.snapshot = update.snapshot;
+    pending.header = undefined;
+    pending.tiles.clear();
+  } else if (update.type === 'header') {
+    pending.header = update.header;
+  } else if (update.type === 'tile') {
+    // A Map keeps a port where it first came, as applying the updates in turn would place a new port's tile.
+    pending.tiles.set(update.tile.port, update.tile);
+  }
+}
+
+function applyPending(current: Snapshot | undefined, pending: PendingUpdates): Snapshot | undefined {
+  let next = pending.snapshot ?? current;
+  if (!next) return next;
+  if (pending.header) next = { ...next, header: pending.header };
+  if (pending.tiles.size === 0) return next;
+  const tiles = next.tiles.map((tile) => pending.tiles.get(tile.port) ?? tile);
+  for (const [port, tile] of pending.tiles) if (!next.tiles.some((known) => known.port === port)) tiles.push(tile);
+  return { ...next, tiles };
 }
