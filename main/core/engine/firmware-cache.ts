@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { CloudAdapter, ThingCredentials, VersionInfo, VersionRef } from '../cloud/cloud-adapter.ts';
+import type { CloudAdapter, DownloadedFirmware, ThingCredentials, VersionInfo, VersionRef } from '../cloud/cloud-adapter.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
 import { formatBytes } from '../format.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
@@ -242,14 +242,22 @@ export class FirmwareCache {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temporary = join(this.dir, `download-${randomBytes(6).toString('hex')}`);
     this.downloadCount++;
-    const result = await this.adapter.downloadFirmware!(request.credentials, request.version, {
-      destination: temporary,
-      onProgress: request.onProgress,
-      signal: request.signal,
-      maxBytes: this.maxFirmwareBytes,
-    });
+    let result: DownloadedFirmware;
+    try {
+      result = await this.adapter.downloadFirmware!(request.credentials, request.version, {
+        destination: temporary,
+        onProgress: request.onProgress,
+        signal: request.signal,
+        maxBytes: this.maxFirmwareBytes,
+      });
+      await rename(temporary, join(this.dir, `${result.sha256}.bin`));
+    } catch (error) {
+      // An adapter keeps its .part to resume within one download (Exosite); this one is over, and the next has a new name:
+      // left here, every failed download of a flaky shift would hold its bytes on disk until the station restarts.
+      await Promise.all([rm(temporary, { force: true }), rm(`${temporary}.part`, { force: true })]);
+      throw error;
+    }
     const path = join(this.dir, `${result.sha256}.bin`);
-    await rename(temporary, path);
     this.journal.cacheFirmware({ versionKey: this.keyOf(request.version), sha256: result.sha256, size: result.size, path });
     const image = await this.cached(request.version);
     if (!image) {

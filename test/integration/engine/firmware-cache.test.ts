@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
+import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
+import { startExositeEmulator } from '../../../main/core/cloud/exosite/emulator.ts';
+import { ExositeAdapter } from '../../../main/core/cloud/exosite/adapter.ts';
 import { FirmwareCache } from '../../../main/core/engine/firmware-cache.ts';
 import { rememberTarget } from '../../../main/core/engine/pipeline/last-target.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
@@ -81,5 +84,28 @@ describe('firmware cache', () => {
     expect(await cache.sweep()).toEqual({ partial: 0, superseded: 1, unnamed: 0 });
     expect(readdirSync(fw)).toEqual([`${'a'.repeat(64)}.bin`]);
     journal.close();
+  });
+});
+
+describe('firmware cache: a failed download', () => {
+  it('leaves no partial file in the cache folder (a flaky link must not fill the disk over a shift)', async () => {
+    const SN = 'THERM00000000000042';
+    const emulator = await startExositeEmulator({ models: [{ vendor: 'acme', model: 'therm', serialNumbers: [SN], content: [{ id: 'fw-1.bin', firmware: { size: 200_000 } }] }] });
+    const dir = mkdtempSync(join(tmpdir(), 'cache-'));
+    const journal = Journal.open(join(dir, 'j.sqlite'), new SecretBox(randomBytes(32)));
+    const adapter = new ExositeAdapter({ baseUrl: emulator.url, vendor: 'acme', model: 'therm', retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 50 } });
+    const cache = new FirmwareCache({ dir: join(dir, 'fw'), journal, adapter });
+    try {
+      const credentials = await adapter.activate(SN, { canDeliverCredentials: async () => true });
+      const version = await adapter.targetVersion(credentials);
+      // Every try is cut off halfway: Exosite keeps its .part to resume, but this download is over.
+      emulator.addFault({ step: 'download', kind: 'reset-mid-body', times: 10 });
+      const failed = await cache.get({ credentials, version }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(CloudError);
+      expect(readdirSync(join(dir, 'fw'))).toEqual([]);
+    } finally {
+      journal.close();
+      await emulator.stop();
+    }
   });
 });
