@@ -130,10 +130,10 @@ export class OutboxReplayer {
     // Claimed atomically: a call another replayer took meanwhile is not sent twice.
     if (!journal.claimOutbox(entry.id)) return 'taken';
     let outcome: Exclude<ReplayOutcome, 'taken'>;
+    let settled = false;
     try {
       await this.send(entry);
       outcome = 'done';
-      let settled = false;
       if (journal.unfinishedOutbox(entry.unitId) === 0) {
         const unit = journal.unit(entry.unitId);
         // The unit's cloud side is complete; it stays pending only while it is still owed its credentials.
@@ -142,7 +142,6 @@ export class OutboxReplayer {
           settled = true;
         }
       }
-      this.options.onProgress?.({ unitId: entry.unitId, settled });
     } catch (error) {
       const message = describeError(error);
       // One failed call is not an outage: the probe decides (and, offline, the loop waits for it to answer).
@@ -161,10 +160,20 @@ export class OutboxReplayer {
         journal.markFailed(entry.id, message);
         journal.finishUnit(entry.unitId, 'failed', { step: entry.call, error: `replay of ${entry.call} failed: ${message}` });
         outcome = 'failed';
-        this.options.onProgress?.({ unitId: entry.unitId, settled: true });
+        settled = true;
       }
     }
+    if (outcome === 'done' || outcome === 'failed') this.report({ unitId: entry.unitId, settled });
     return outcome;
+  }
+
+  /** Tells of a call that went through or was given up; what is told cannot change what was recorded (a call done stays done). */
+  private report(change: { unitId: number; settled: boolean }): void {
+    try {
+      this.options.onProgress?.(change);
+    } catch {
+      // The record is already right; a listener that cannot hear of it (or read it back) is no reason to undo it.
+    }
   }
 
   /** Makes the queued call; an activation's credentials are recorded with its completion. */

@@ -470,8 +470,18 @@ export class Station {
     return port;
   }
 
+  /**
+   * Every listener hears every notice, and none can undo what it announces: a notice is sent from inside a probe, a
+   * replayed call or a scan, where a listener's throw would read as the cloud gone or the call failed.
+   */
   private notify(notice: StationNotice): void {
-    for (const listener of this.noticeListeners) listener(notice);
+    for (const listener of this.noticeListeners) {
+      try {
+        listener(notice);
+      } catch {
+        // The listener's own failure (a screen's bug) is its own: the station's records and state stay as they are.
+      }
+    }
   }
 
   /** Closing twice is harmless (a window and a signal may both ask). */
