@@ -401,7 +401,7 @@ export class Station {
       config: this.config,
       activeSerials: this.activeSerials,
       connectivity: this.connectivity,
-      emit: onEvent,
+      emit: heardSafely(onEvent),
       signal,
       retryOf,
       prompts: this.prompts,
@@ -495,4 +495,19 @@ export class Station {
     this.journal.close();
     this.lock.release();
   }
+}
+
+/**
+ * A unit's events as its listener hears them, where a listener that throws (a screen's bug, a read of its own that
+ * fails) is not taken for the unit failing: events are sent from inside steps, transfers and timers, where a throw
+ * would fail a unit that is fine, stop the line, or end the process.
+ */
+function heardSafely(listener: (event: StationEvent) => void): (event: StationEvent) => void {
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // The listener's failure is its own; the unit's record says what happened to the unit.
+    }
+  };
 }

@@ -50,3 +50,31 @@ describe('a station notice listener that throws', () => {
     expect(station.journal.unit(offline!.unitId!)).toMatchObject({ result: 'pending', credentialsState: 'pending', error: undefined });
   });
 });
+
+describe('a unit event listener that throws', () => {
+  let emulator: GadgetKeeperEmulator | undefined;
+  let station: Station | undefined;
+  const sims: PtySimulator[] = [];
+  afterEach(async () => {
+    await station?.close();
+    station = undefined;
+    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
+    await emulator?.stop();
+  });
+
+  it('neither fails the unit nor stops the line: the record says what happened to the unit', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20 }));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url, timeoutMs: 2000 } });
+    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'events-')), probeIntervalMs: 100, autoReplay: false });
+    let heard = 0;
+    const [outcome] = await station.provisionOnce([sims[0]!.path], () => {
+      heard++;
+      throw new Error('a screen listener failed');
+    });
+    expect(heard).toBeGreaterThan(5);
+    expect(outcome).toMatchObject({ result: 'passed', serial: serial(1) });
+    expect(sims[0]!.simulator.version).toBe(outcome!.versionId);
+    expect(station.journal.latestUnit(serial(1))).toMatchObject({ result: 'passed', credentialsState: 'written' });
+  });
+});
