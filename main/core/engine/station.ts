@@ -265,17 +265,29 @@ export class Station {
     const units = new Limiter(this.config.concurrency.ports);
     const work = (port: string) => {
       if (workers.has(port)) return;
-      const loop = async () => {
-        let last: string | undefined;
-        // A unit started here before the line (a retry, a port started on its own) finishes first.
+      /**
+       * A unit started on this port outside the line (a retry, a port started on its own) finishes first; a unit the
+       * port finished and still holds is not done again: the line waits for the next one.
+       */
+      const afterOthers = async () => {
         await this.running.get(port)?.done.catch(() => undefined);
         if (signal.aborted) return;
-        // A line started again: a port whose unit is done and still plugged in waits for the next one.
         const done = this.finishedOnPort.get(port);
         if (done !== undefined && (await identifyOnce(() => this.connect(port)).catch(() => undefined)) === done) {
           await waitForNextUnit(port, done, { identify: () => identifyOnce(() => this.connect(port)), signal, pollMs: options.swapPollMs }).catch(() => undefined);
         }
+      };
+      const loop = async () => {
+        let last: string | undefined;
+        // Before the line: a unit at work here, or one done and still plugged in (a line started again).
+        await afterOthers();
         while (!signal.aborted) {
+          // A retry started while the line waited for this port's next unit (the unit plugged in again and Retry pressed)
+          // holds the port: the line lets it finish rather than open the port a second time, then goes on as before it.
+          if (this.running.has(port)) {
+            await afterOthers();
+            continue;
+          }
           const outcome = await this.runInTurn(units, port, onEvent, signal);
           if (!outcome) break;
           if (hasUnit(outcome)) outcomes.push(outcome);

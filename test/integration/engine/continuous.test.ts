@@ -83,3 +83,41 @@ describe('continuous line', () => {
     }
   });
 });
+
+describe('continuous line and a retry on the same port', () => {
+  it('a retry started as the unit is plugged in again is the only unit at work on its port', async () => {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['UNIT-A'], versions: [{ name: '1', firmware: { size: 4000 } }] }] });
+    const socket = mkdtempSync(join(tmpdir(), 'socket-'));
+    let sim = await startSimulatorOnPty({ serial: 'UNIT-A', bootDelayMs: 20 }, socket, 'line0');
+    const station = await Station.open({ config: lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url } }), dataDir: mkdtempSync(join(tmpdir(), 'retry-race-')) });
+    const starts: string[] = [];
+    const finished: UnitOutcome[] = [];
+    const onEvent = (e: Parameters<NonNullable<Parameters<Station['runLine']>[1]['onEvent']>>[0]) => (e.type === 'plan' ? starts.push(e.port) : e.type === 'unit' ? finished.push(e) : undefined);
+    // The cloud refuses the first activation: the unit fails, and the line waits for the next one on its port.
+    emulator.addFault({ step: 'activate', kind: 'status', status: 403 });
+    const controller = new AbortController();
+    const line = station.runLine([sim.path], { signal: controller.signal, swapPollMs: 50, onEvent });
+    try {
+      await until(() => finished.length === 1);
+      expect(finished[0]).toMatchObject({ serial: 'UNIT-A', result: 'failed', failedStep: 'activate' });
+      // The operator plugs the unit in again and presses Retry at once; the cloud is slow to answer the retry's activation.
+      emulator.addFault({ step: 'activate', kind: 'latency', ms: 2000 });
+      await sim.stop();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      sim = await startSimulatorOnPty({ serial: 'UNIT-A', bootDelayMs: 20 }, socket, 'line0');
+      const retried = await station.retry(finished[0]!.unitId!, onEvent);
+      expect(retried).toMatchObject({ serial: 'UNIT-A', result: 'passed' });
+      // Still plugged in and done: the line starts nothing more on the port.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(starts).toHaveLength(2);
+      expect(station.journal.units()).toHaveLength(1);
+      expect(station.journal.attempts().map((attempt) => attempt.result)).toEqual(['passed', 'failed']);
+    } finally {
+      controller.abort();
+      await line;
+      await station.close();
+      await sim.stop();
+      await emulator.stop();
+    }
+  });
+});
