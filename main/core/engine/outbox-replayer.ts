@@ -70,7 +70,10 @@ export class OutboxReplayer {
     void tick();
   }
 
-  /** Stops for good (the station is closing): a drain asked for later does nothing, so nothing touches a closed journal. */
+  /**
+   * Stops for good (the station is closing): resolves once the calls in flight are answered and recorded; the calls
+   * still waiting stay queued, and a drain asked for later does nothing, so nothing touches a closed journal.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.stopped = true;
@@ -106,7 +109,8 @@ export class OutboxReplayer {
     // hold this cloud's behind them), but never twice for the same call, so it ends.
     const parked = new Set<number>();
     for (;;) {
-      if (!this.options.connectivity.online) return completed;
+      // Stopped (the station is closing): the calls in flight end, the rest stay queued; a backlog is not sent out first.
+      if (this.stopped || !this.options.connectivity.online) return completed;
       const due = journal.dueOutbox(this.options.concurrency ?? 8);
       if (due.length === 0) return completed;
       // Every call is let finish before a failure ends the drain: none is still in flight when its claim is undone.
