@@ -688,9 +688,7 @@ export class Journal {
   }
 
   cacheFirmware(entry: { versionKey: string; sha256: string; size: number; path: string }): void {
-    this.db
-      .prepare('INSERT INTO firmware_cache (version_key, sha256, size, path, fetched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(version_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, path = excluded.path, fetched_at = excluded.fetched_at')
-      .run(entry.versionKey, entry.sha256, entry.size, entry.path, this.now());
+    this.sql('INSERT INTO firmware_cache (version_key, sha256, size, path, fetched_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(version_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, path = excluded.path, fetched_at = excluded.fetched_at').run(entry.versionKey, entry.sha256, entry.size, entry.path, this.now());
   }
 
   cachedFirmware(versionKey: string): { sha256: string; size: number; path: string } | undefined {

@@ -57,6 +57,19 @@ describe('journal failures a technician can act on', () => {
     expect(error.describe()).not.toContain('rollback');
   });
 
+  it('a full disk while a downloaded firmware is indexed: the same error, naming the folder', () => {
+    const disk = smallDisk('256k');
+    cleanup.push(() => disk.unmount());
+    const journal = Journal.open(join(disk.dir, 'journal.sqlite'), box());
+    cleanup.push(() => journal.close());
+    const path = 'p'.repeat(4000);
+    const error = failureOf(() => {
+      for (let i = 0; i < 10_000; i++) journal.cacheFirmware({ versionKey: `gadgetkeeper:http://cloud:${i}`, sha256: 'a'.repeat(64), size: 1000, path });
+    });
+    expect(error.code).toBe('JOURNAL_DISK_FULL');
+    expect(error.describe()).toContain(`the disk holding ${disk.dir} is full`);
+  });
+
   it('a read-only disk: the error names the journal and what to do', () => {
     const disk = smallDisk('1m');
     cleanup.push(() => disk.unmount());
