@@ -101,6 +101,22 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     await expect(driver.identify()).rejects.toThrow(/serial number that is not 1 to 64 printable characters \("THERM 42"\)/);
   });
 
+  it("reads an application log in ESP-IDF's colours (CONFIG_LOG_COLORS) as the text it shows", async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32s3', version: '1.0.0' });
+    const profile = profileFor('esp32s3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>\\S+)' } });
+    // ESP_LOGI with colours: green from the start of the line, reset at its end, just before the line ending.
+    const coloured = (text: string) => `\x1b[0;32mI (402) main: ${text}\x1b[0m`;
+    const { host, driver } = inMemory({ chip: 'esp32s3', flashContents: installed.parts, appLines: [coloured('serial number: THERM-0042')] }, profile);
+    expect(await driver.identify()).toEqual({ serial: 'THERM-0042' });
+    // The version from a line of ESP-IDF's own, coloured the same way.
+    const versionProfile = profileFor('esp32s3', { serialNumber: { source: 'mac', format: 'hex-upper', prefix: '' }, boot: { versionPattern: 'firmware: (?<version>\\S+)' } });
+    const { driver: second } = inMemory({ chip: 'esp32s3', appLines: [coloured('firmware: 1.1.0')] }, versionProfile);
+    await second.identify();
+    await second.flash(firmware('esp32s3', '1.1.0').image);
+    expect(await second.reboot()).toEqual({ serial: '240AC45E002A', version: '1.1.0' });
+    expect(host.simulator.bootedVersions).toEqual(['1.0.0']);
+  });
+
   it('formats a MAC serial as the profile asks', async () => {
     const { driver } = inMemory({ chip: 'esp32c3' }, profileFor('esp32c3', { serialNumber: { source: 'mac', format: 'hex-upper', prefix: 'ESP-' } }));
     expect(await driver.identify()).toEqual({ serial: 'ESP-240AC45E002A' });

@@ -8,6 +8,8 @@ import { SlipDecoder, slipEncode } from './slip.ts';
 const MAX_QUEUED_PACKETS = 256;
 /** Text kept from the line (boot log, application output). */
 const MAX_TEXT_BYTES = 64 * 1024;
+/** A terminal control sequence (ECMA-48 CSI: ESC [ parameters, intermediates, final byte), such as a colour. */
+const TERMINAL_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]/g;
 
 /**
  * esptool-js's Transport over a BytePort instead of Web Serial: SLIP packets
@@ -148,13 +150,16 @@ export class BytePortTransport extends Transport {
     return false;
   }
 
-  /** The next line of text from the unit (without its line ending), for application output. */
+  /**
+   * The next line of text from the unit (without its line ending), for application output: as a terminal shows it,
+   * without the escape sequences that colour it (ESP-IDF's CONFIG_LOG_COLORS wraps every log line in them).
+   */
   async readTextLine(options: { timeoutMs: number; maxLength: number; awaiting: string }): Promise<string> {
     const deadline = performance.now() + options.timeoutMs;
     for (;;) {
       const end = this.text.indexOf(0x0a);
       if (end >= 0) {
-        const line = this.text.subarray(0, end).toString('latin1').replace(/\r$/, '');
+        const line = this.text.subarray(0, end).toString('latin1').replace(TERMINAL_ESCAPE, '').replace(/\r$/, '');
         this.text = this.text.subarray(end + 1);
         return line.length > options.maxLength ? line.slice(0, options.maxLength) : line;
       }
