@@ -15,6 +15,7 @@ import type { Esp32SimulatorOptions } from '../../../main/core/simulator/esp32/e
 import { createHash } from 'node:crypto';
 import type { ChipRegisters } from '../../../main/core/simulator/esp32/chip-registers.ts';
 import { ROM_COMMAND } from '../../../main/core/devices/esp32/rom-protocol.ts';
+import { until } from '../../helpers/until.ts';
 
 const MAC = '24:0a:c4:5e:00:2a';
 const credentials = { thingId: '5f0c2a9be1d74c3a8e6b1d2f3a4c5b6d', apiKey: 'sk_live_9Qz2LmX7vB4nR8tK1wY6pJ3h' };
@@ -75,8 +76,8 @@ describe.each(ESP32_CHIPS)('the ESP32 driver on esptool-js, against the simulate
     expect(await driver.reboot()).toEqual({ serial: MAC, version: '4.2.0' });
     expect(host.simulator.bootedVersions).toEqual(['4.2.0']);
     expect(host.simulator.garbledBytes).toBe(0);
-    // esptool's classic reset, the rate raised for flashing and back to 115200 before the hard reset, then the hard reset.
-    expect(lines(host.port.controlCalls)).toEqual(['D0R1', 'D0R1', 'D1R1', 'D1R0', 'D0R0', 'baud 115200', 'baud 921600', 'baud 115200', 'D0R1', 'D0R0']);
+    // esptool's classic reset, the rate raised for flashing and back to 115200 before the hard reset, then the hard reset (IO0 released first).
+    expect(lines(host.port.controlCalls)).toEqual(['D0R1', 'D0R1', 'D1R1', 'D1R0', 'D0R0', 'baud 115200', 'baud 921600', 'baud 115200', 'D0R0', 'D0R1', 'D0R0']);
   });
 });
 
@@ -115,6 +116,19 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     await second.flash(firmware('esp32s3', '1.1.0').image);
     expect(await second.reboot()).toEqual({ serial: '240AC45E002A', version: '1.1.0' });
     expect(host.simulator.bootedVersions).toEqual(['1.0.0']);
+  });
+
+  it('resets a unit that booted long ago (the port opened with DTR asserted) to read its serial number from the boot log', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
+    const profile = profileFor('esp32c3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>\\S+)', timeoutMs: 3000 } });
+    const host = startEsp32InMemory('sim://esp32c3', { chip: 'esp32c3', mac: MAC, powerOn: 'application', flashContents: installed.parts, appLines: ['I (402) main: serial number: THERM-0042'] });
+    hosts.push(host);
+    // Its power-on log went by before the station opened the port: only a reset makes it print it again.
+    await until(() => host.simulator.bootedVersions.length === 1);
+    const driver = new Esp32Driver(host.port, profile);
+    drivers.push(driver);
+    expect(await driver.identify()).toEqual({ serial: 'THERM-0042' });
+    expect(host.simulator.bootedVersions).toEqual(['1.0.0', '1.0.0']);
   });
 
   it('formats a MAC serial as the profile asks', async () => {

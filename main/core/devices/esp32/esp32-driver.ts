@@ -14,7 +14,7 @@ import { esp32Capabilities, type Esp32Profile } from './esp32-profile.ts';
 import { buildNvsPartition } from './nvs-partition.ts';
 import { readAppDescriptor } from './app-image.ts';
 import { findBootApp, findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX_SIZE, PARTITION_TABLE_OFFSET, type Partition } from './partition-table.ts';
-import { resetSequence, runResetSequence } from './reset-sequences.ts';
+import { RESET_SEQUENCES, resetSequence, runResetSequence, type ResetStep } from './reset-sequences.ts';
 import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize, writeFlashCompressed } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
 import { redactKey } from '../key-redaction.ts';
@@ -326,7 +326,7 @@ export class Esp32Driver implements DeviceDriver {
       try {
         await this.setHostBaud(APP_CONSOLE_BAUD);
         this.transport.flushInput();
-        await runResetSequence(control, resetSequence(this.profile.reset.hardReset), this.transport.signal);
+        await runResetSequence(control, this.hardResetSteps(), this.transport.signal);
         reset = true;
       } catch (error) {
         if (!(error instanceof LineControlUnsupportedError)) throw error;
@@ -365,6 +365,17 @@ export class Esp32Driver implements DeviceDriver {
       }
     }
     return found;
+  }
+
+  /**
+   * esptool's hard reset pulses EN (RTS) and leaves IO0 (DTR) as it was: released, after esptool's own classic
+   * reset. A port just opened has both asserted, which the auto-reset circuit reads as neither: the pulse would not
+   * reach EN (a unit that booted before the port was opened prints nothing), or, once it did, IO0 held low would
+   * bring the chip up in its bootloader. So IO0 is released first. A profile's own sequence is run as written.
+   */
+  private hardResetSteps(): readonly ResetStep[] {
+    const hardReset = this.profile.reset.hardReset;
+    return hardReset === 'hard-reset' ? [{ dtr: false }, ...RESET_SEQUENCES['hard-reset']] : resetSequence(hardReset);
   }
 
   private nvsFromImage(parts: FlashPart[]): { offset: number; size: number } | undefined {
