@@ -74,19 +74,19 @@ export class DataFolderLock {
   }
 
   static acquire(folder: DataFolder): DataFolderLock {
-    ensureDataFolder(folder);
-    createPrivateFile(folder.lock);
-    const db = new DatabaseSync(folder.lock);
+    let db: DatabaseSync | undefined;
     try {
+      ensureDataFolder(folder);
+      createPrivateFile(folder.lock);
+      db = new DatabaseSync(folder.lock);
       db.exec('PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE');
-    } catch {
-      db.close();
-      const owner = readOwner(folder);
-      throw new StationError('DATA_FOLDER_IN_USE', `the data folder ${folder.dir} is in use by another station process${owner ? ` (pid ${owner})` : ''}`, {
-        hint: `Stop that process first${owner ? ` (kill ${owner})` : ''}, or give this one its own folder with --data-dir.`,
-      });
+      writeFileSync(folder.lockOwner, `${process.pid}\n`, { mode: 0o600 });
+    } catch (error) {
+      // Let go of whatever was taken: a lock left held would refuse this same process once the disk has room again.
+      if (db?.isTransaction) db.exec('ROLLBACK');
+      db?.close();
+      throw lockFailure(error, folder);
     }
-    writeFileSync(folder.lockOwner, `${process.pid}\n`, { mode: 0o600 });
     return new DataFolderLock(db, folder);
   }
 
@@ -97,6 +97,28 @@ export class DataFolderLock {
     this.db.close();
   }
 }
+
+/** Another station holds the folder (SQLite says busy), or the folder cannot be written: said apart, with what to do. */
+function lockFailure(error: unknown, folder: DataFolder): StationError {
+  const errcode = (error as { errcode?: unknown }).errcode;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof errcode === 'number' && (errcode & 0xff) === SQLITE_BUSY) {
+    const owner = readOwner(folder);
+    return new StationError('DATA_FOLDER_IN_USE', `the data folder ${folder.dir} is in use by another station process${owner ? ` (pid ${owner})` : ''}`, {
+      hint: `Stop that process first${owner ? ` (kill ${owner})` : ''}, or give this one its own folder with --data-dir.`,
+    });
+  }
+  const full = errcode === SQLITE_FULL || code === 'ENOSPC' || code === 'EDQUOT';
+  const reason = full ? 'no space left on the disk' : error instanceof Error ? error.message : String(error);
+  return new StationError('DATA_FOLDER_UNWRITABLE', `the data folder ${folder.dir} cannot be written (${reason})`, {
+    hint: full ? `Free space on the disk holding ${folder.dir}, then start the station again.` : `Check that this user may write to ${folder.dir} and the disk is healthy, or use another --data-dir.`,
+    cause: error,
+  });
+}
+
+/** SQLite's result codes for "locked by another connection" and "disk full" (https://sqlite.org/rescode.html). */
+const SQLITE_BUSY = 5;
+const SQLITE_FULL = 13;
 
 function readOwner(folder: DataFolder): string | undefined {
   try {

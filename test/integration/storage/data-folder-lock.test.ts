@@ -8,6 +8,8 @@ import { DataFolderLock, dataFolder } from '../../../main/core/storage/data-fold
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { loadOrCreateKeyFile, SecretBox } from '../../../main/core/storage/secret-box.ts';
 import { until } from '../../helpers/until.ts';
+import { smallDisk } from '../../helpers/small-disk.ts';
+import { StationError } from '../../../main/core/errors.ts';
 import { runStation as station } from '../../helpers/station-cli.ts';
 
 describe('one writer per data folder', () => {
@@ -34,6 +36,26 @@ describe('one writer per data folder', () => {
     expect(() => DataFolderLock.acquire(folder)).toThrow(`(pid ${holder.pid})`);
     holder.kill('SIGKILL');
     await new Promise((resolve) => holder.once('exit', resolve));
+    DataFolderLock.acquire(folder).release();
+  });
+
+  it('a full disk at the start says so, and leaves the folder free for a start once there is room', () => {
+    const disk = smallDisk();
+    cleanup.push(() => disk.unmount());
+    const folder = dataFolder(join(disk.dir, 'data'));
+    DataFolderLock.acquire(folder).release();
+    disk.fill();
+    cleanup.push(() => disk.free());
+    let error: unknown;
+    try {
+      DataFolderLock.acquire(folder).release();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StationError);
+    expect((error as StationError).describe()).toMatch(new RegExp(`${folder.dir}.*no space left.*Free space`));
+    disk.free();
+    // Room again: the same process (a station serve, the app) opens the folder, not refused as "in use" by itself.
     DataFolderLock.acquire(folder).release();
   });
 
