@@ -39,6 +39,10 @@ export const identifyStep: StepModule = {
       const previous = journal.unitToResume(serial);
       const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
       if (continues) journal.startAttempt(previous.id, port, trace);
+      // An attempt cut off mid-way (the station killed, its disk full) left its calls queued, never sent (the outbox holds
+      // a unit's calls while it is at work): this attempt makes them again, and replayed after it, an old activation would
+      // revoke the key the unit is given now.
+      if (continues && previous.result === 'in-progress') journal.cancelOutbox(previous.id, `superseded: unit ${serial} started over after its attempt was cut off`);
       unit.unitId = continues ? previous.id : journal.startUnit(serial, port, trace).id;
       if (previous) takeHeldCredentials(deps, unit, previous);
     },

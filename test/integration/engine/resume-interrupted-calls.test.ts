@@ -1,0 +1,56 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
+import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
+import { Station } from '../../../main/core/engine/station.ts';
+import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
+import { until } from '../../helpers/until.ts';
+
+const UNIT = 'THERM00000000000007';
+
+/**
+ * A unit whose calls went to the outbox (the cloud was out of reach) and
+ * whose attempt never ended (the station was killed, or its disk filled) is
+ * started over when it comes back. Its interrupted attempt's calls were never
+ * sent (the outbox holds a unit's calls while it is at work), and the new
+ * attempt makes them again.
+ */
+describe('a unit resumed after its attempt was cut off with calls in the outbox', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  it('is activated once: the interrupted attempt\'s activation is not replayed over the key the unit now holds', { timeout: 60_000 }, async () => {
+    const cloud = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [UNIT], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    cleanup.push(() => cloud.stop());
+    const sim = await startSimulatorOnPty({ serial: UNIT, bootDelayMs: 20 });
+    cleanup.push(() => sim.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'resume-calls-'));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: cloud.url } });
+
+    // What the station left behind: the unit at work, its activation queued while the cloud was out of reach, no end.
+    const before = await Station.open({ config, dataDir, autoReplay: false });
+    const cut = before.journal.startUnit(UNIT, sim.path);
+    before.journal.recordStep(cut.id, 'identify', 'done');
+    before.journal.recordStep(cut.id, 'activate', 'started');
+    before.journal.enqueue(cut.id, before.adapter.backend.id, 'activate', { serial: UNIT }, before.adapter.account);
+    before.journal.recordStep(cut.id, 'activate', 'skipped', { detail: 'queued for replay when the cloud is back' });
+    await before.close();
+
+    // Started again, the cloud answering: the unit comes back and goes through.
+    const station = await Station.open({ config, dataDir, probeIntervalMs: 50 });
+    cleanup.push(() => station.close());
+    const [outcome] = await station.provisionOnce([sim.path]);
+    expect(outcome, outcome?.error).toMatchObject({ serial: UNIT, result: 'passed', unitId: cut.id });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await until(() => station.outboxWaiting() === 0);
+
+    const thing = cloud.state.thingsBySerial.get(UNIT)!;
+    expect(thing.issuedKeys).toHaveLength(1);
+    expect(sim.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
+    expect(station.journal.unit(cut.id)).toMatchObject({ result: 'passed', credentialsState: 'written' });
+  });
+});
