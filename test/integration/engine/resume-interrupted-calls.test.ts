@@ -53,4 +53,37 @@ describe('a unit resumed after its attempt was cut off with calls in the outbox'
     expect(sim.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
     expect(station.journal.unit(cut.id)).toMatchObject({ result: 'passed', credentialsState: 'written' });
   });
+
+  it('plugged in again while its calls still wait for the cloud: activated once, with the key it holds', { timeout: 60_000 }, async () => {
+    const other = 'THERM00000000000008';
+    const cloud = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [UNIT, other], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    cleanup.push(() => cloud.stop());
+    const sims = [await startSimulatorOnPty({ serial: other, bootDelayMs: 20 }), await startSimulatorOnPty({ serial: UNIT, bootDelayMs: 20 })];
+    cleanup.push(() => Promise.all(sims.map((sim) => sim.stop())));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: cloud.url, timeoutMs: 2000 } });
+    const station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'replug-calls-')), autoReplay: false });
+    cleanup.push(() => station.close());
+    // The target and its firmware are known; then the internet drops and the unit passes with its calls queued.
+    expect((await station.provisionOnce([sims[0]!.path]))[0]).toMatchObject({ result: 'passed' });
+    cloud.setOffline(true);
+    const [offline] = await station.provisionOnce([sims[1]!.path]);
+    expect(offline).toMatchObject({ serial: UNIT, result: 'pending' });
+
+    // The cloud is back but busy: the queued activation is answered 503, and waits to be tried again.
+    cloud.addFault({ step: 'activate', kind: 'status', status: 503 });
+    cloud.setOffline(false);
+    await station.connectivity.confirm();
+    await until(() => station.journal.outboxEntries().some((entry) => entry.call === 'activate' && entry.state === 'pending' && entry.attempts === 1));
+    expect(cloud.calls.get('activate')).toBe(2);
+    // Meanwhile the unit is plugged in again, and goes through with the cloud.
+    const [again] = await station.provisionOnce([sims[1]!.path]);
+    expect(again, again?.error).toMatchObject({ serial: UNIT, result: 'passed' });
+    await station.replayOutboxNow();
+    expect(station.outboxWaiting()).toBe(0);
+
+    const thing = cloud.state.thingsBySerial.get(UNIT)!;
+    expect(thing.issuedKeys).toHaveLength(1);
+    expect(sims[1]!.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
+    expect(station.journal.latestUnit(UNIT)).toMatchObject({ result: 'passed', credentialsState: 'written' });
+  });
 });

@@ -35,14 +35,14 @@ export const identifyStep: StepModule = {
         takeHeldCredentials(deps, unit, failed);
         return;
       }
-      // A unit that comes back to finish (credentials owed, or a crash mid-way) continues its own record.
+      // A unit that comes back to finish (calls or credentials owed, or a crash mid-way) continues its own record.
       const previous = journal.unitToResume(serial);
-      const continues = previous && (previous.result === 'in-progress' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
+      const owed = previous && (previous.result === 'pending' || (previous.result !== 'failed' && previous.credentialsState === 'pending'));
+      const continues = previous && (previous.result === 'in-progress' || owed);
       if (continues) journal.startAttempt(previous.id, port, trace);
-      // An attempt cut off mid-way (the station killed, its disk full) left its calls queued, never sent (the outbox holds
-      // a unit's calls while it is at work): this attempt makes them again, and replayed after it, an old activation would
-      // revoke the key the unit is given now.
-      if (continues && previous.result === 'in-progress') journal.cancelOutbox(previous.id, `superseded: unit ${serial} started over after its attempt was cut off`);
+      // Calls its earlier attempt left waiting (the cloud was out of reach, or the station was stopped mid-way) were never
+      // answered: this attempt makes them again. Replayed after it, an old activation would revoke the key the unit is given now.
+      if (continues) journal.cancelOutbox(previous.id, `superseded: unit ${serial} was plugged in again and made its cloud calls anew`);
       unit.unitId = continues ? previous.id : journal.startUnit(serial, port, trace).id;
       if (previous) takeHeldCredentials(deps, unit, previous);
     },
