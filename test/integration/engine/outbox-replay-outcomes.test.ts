@@ -60,4 +60,19 @@ describe('what a replayed call does to its unit and its schedule (a real journal
     expect(journal.outboxEntry(callId)?.state).toBe('done');
     expect(journal.unit(unitId)).toMatchObject({ result: 'failed', failedStep: 'flash' });
   });
+
+  it('a call the cloud answers 429 with a long Retry-After is due again when the cloud said, not at the next backoff', async () => {
+    const { journal, replayer, puts, unitWithQueuedRename } = await setUp((_request, response) => response.writeHead(429, { 'Retry-After': '300' }).end());
+    const { unitId, callId } = unitWithQueuedRename('RATE-LIMITED', (id) => journal.finishUnit(id, 'pending'));
+    const before = Date.now();
+    expect(await replayer.replayNow()).toBe(0);
+    expect(puts).toHaveLength(1);
+    const entry = journal.outboxEntry(callId)!;
+    expect(entry.state).toBe('pending');
+    // 300 s from when it was answered (a generous lower bound on a busy machine), never the 10-20 ms backoff.
+    expect(entry.nextAttemptAt - before).toBeGreaterThanOrEqual(290_000);
+    expect(entry.nextAttemptAt - before).toBeLessThanOrEqual(310_000);
+    expect(journal.dueOutbox()).toEqual([]);
+    expect(journal.unit(unitId)?.result).toBe('pending');
+  });
 });
