@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { ENGINEER_IDLE_MS } from '../../../contract/station-contract.ts';
 import { jsonFileSettingsStore } from '../../../main/core/desk/desk-settings.ts';
+import { APP_WINDOW, dispatch } from '../../../main/core/desk/dispatch.ts';
 import { OperatorAccess, screenSession } from '../../../main/core/desk/operator-access.ts';
 import { StationDesk } from '../../../main/core/desk/station-desk.ts';
 import { clearEngineerPin, storeEngineerPin, storedPinHash } from '../../../main/core/operator/engineer-pin.ts';
@@ -247,6 +248,19 @@ describe('operator mode: the engineer PIN, enforced where calls are dispatched (
     expect((await b.call('unlockEngineer', { pin: '24681357' })).ok).toBe(true);
     a.ws.close();
     b.ws.close();
+  });
+
+  it('two screens setting the first PIN at once: the second is refused once the first holds, and the first PIN stands', async () => {
+    // Both calls pass the dispatcher's check while no PIN is set yet (as two screens' calls arriving together do);
+    // the PIN checks run one at a time, and the second must find the first PIN set and its screen not unlocked with it.
+    const first = screenSession(APP_WINDOW);
+    const second = screenSession(APP_WINDOW);
+    const [won, lost] = await Promise.all([dispatch(desk, 'setEngineerPin', [{ pin: PIN }], first), dispatch(desk, 'setEngineerPin', [{ pin: '24681357' }], second)]);
+    expect(won).toMatchObject({ ok: true, value: { engineer: true, engineerPinSet: true } });
+    expect(lost).toMatchObject({ ok: false, error: expect.stringMatching(/an engineer PIN is already set; only a screen unlocked with it may change it/) });
+    expect(second.engineer).toBe(false);
+    expect(await dispatch(desk, 'unlockEngineer', [{ pin: '24681357' }], screenSession(APP_WINDOW))).toMatchObject({ ok: false, error: expect.stringMatching(/not the engineer PIN/) });
+    expect(await dispatch(desk, 'unlockEngineer', [{ pin: PIN }], screenSession(APP_WINDOW))).toMatchObject({ ok: true });
   });
 
   it('an operator signs in by name or badge: every screen\'s header names them; a name with control characters is refused', async () => {
