@@ -62,6 +62,27 @@ describe('YMODEM / XMODEM-1K sender and receiver', () => {
     expect((await sent).resends).toBe(1);
   });
 
+  it('resends block 1 at once when a receiver that missed it asks again with C, without waiting for the block timeout', async () => {
+    const { host, device } = link();
+    const data = randomBytes(2000);
+    // A block timeout far longer than the test: only the receiver's second C can bring block 1 again in time.
+    const sent = sendFile(host, { protocol: 'xmodem1k', fileName: 'x', data, blockTimeoutMs: 60_000 });
+    await device.port.write(Uint8Array.of(CRC_REQUEST));
+    const first = await device.reader.readBytes(1029, { timeoutMs: 5000 });
+    expect(first[1]).toBe(1);
+    // The receiver did not see it start (it was still booting) and asks again.
+    await device.port.write(Uint8Array.of(CRC_REQUEST));
+    const again = await device.reader.readBytes(1029, { timeoutMs: 5000 });
+    expect(again.equals(first)).toBe(true);
+    await device.port.write(Uint8Array.of(ACK));
+    const second = await device.reader.readBytes(1029, { timeoutMs: 5000 });
+    expect(second[1]).toBe(2);
+    await device.port.write(Uint8Array.of(ACK));
+    await device.reader.readByte({ timeoutMs: 5000 }); // EOT
+    await device.port.write(Uint8Array.of(ACK));
+    expect((await sent).resends).toBe(1);
+  });
+
   it('stops when the receiver cancels with two CANs', async () => {
     const { host, device } = link();
     const sent = sendFile(host, { protocol: 'ymodem', fileName: 'x', data: randomBytes(5000) });
