@@ -25,8 +25,12 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
     pair = undefined;
   });
 
-  /** The station's end and a receiver that asks with W, then repeats `ack` every 20 ms once `from` bytes have arrived. */
-  async function stuckReceiver(ack: number, from: number) {
+  /**
+   * The station's end and a receiver that asks with W, then every 20 ms sends the ACK `ackFor` names for the
+   * bytes arrived so far (none while it names none); a number `ack` repeats that ACK once `from` bytes arrived.
+   */
+  async function stuckReceiver(ack: number | ((received: number) => number | undefined), from = 1) {
+    const ackFor = typeof ack === 'number' ? (received: number) => (received >= from ? ack : undefined) : ack;
     pair = await makePtyPair();
     const station = await openPort(pair.a);
     const unit = await openPort(pair.b);
@@ -36,7 +40,8 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
     void unit.write(Uint8Array.of(WINDOW_REQUEST));
     timers.push(
       setInterval(() => {
-        if (fromStation.length >= from && unit.isOpen) void unit.write(Uint8Array.of(ACK, ack, 0xff - ack)).catch(() => undefined);
+        const sequence = ackFor(fromStation.length);
+        if (sequence !== undefined && unit.isOpen) void unit.write(Uint8Array.of(ACK, sequence, 0xff - sequence)).catch(() => undefined);
       }, 20),
     );
     return { link: { port: station, reader: new PortReader(station) }, fromStation };
@@ -52,6 +57,16 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
     expect(performance.now() - started).toBeLessThan(8000);
     // The receiver is told to stop too.
     await expect.poll(() => Buffer.from(fromStation.slice(-ABORT_SEQUENCE.length)).equals(ABORT_SEQUENCE)).toBe(true);
+  }, 20_000);
+
+  it('gives up on the next block when the receiver, past block 1, only repeats the ACK of block 1', async () => {
+    // Header (a 128-byte block, 133 bytes framed) answered ACK 0; then once block 1 (1029 bytes framed) is in, ACK 1 over and over.
+    const header = 133;
+    const { link } = await stuckReceiver((received) => (received >= header + 1029 ? 1 : received >= header ? 0 : undefined));
+    const started = performance.now();
+    await expect(sendFile(link, bounded)).rejects.toThrow(/block 2 was not acknowledged after 3 tries/);
+    // An ACK of a block already acknowledged moves nothing: it neither restarts the block timeout nor resets the tries.
+    expect(performance.now() - started).toBeLessThan(8000);
   }, 20_000);
 
   it('gives up on the header when the receiver repeats the ACK of another block', async () => {
