@@ -27,9 +27,10 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
 
   /**
    * The station's end and a receiver that asks with W, then every 20 ms sends the ACK `ackFor` names for the
-   * bytes arrived so far (none while it names none); a number `ack` repeats that ACK once `from` bytes arrived.
+   * bytes arrived so far (none while it names none; [sequence, complement] for a damaged one); a number `ack`
+   * repeats that ACK once `from` bytes arrived.
    */
-  async function stuckReceiver(ack: number | ((received: number) => number | undefined), from = 1) {
+  async function stuckReceiver(ack: number | ((received: number) => number | [number, number] | undefined), from = 1) {
     const ackFor = typeof ack === 'number' ? (received: number) => (received >= from ? ack : undefined) : ack;
     pair = await makePtyPair();
     const station = await openPort(pair.a);
@@ -40,8 +41,9 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
     void unit.write(Uint8Array.of(WINDOW_REQUEST));
     timers.push(
       setInterval(() => {
-        const sequence = ackFor(fromStation.length);
-        if (sequence !== undefined && unit.isOpen) void unit.write(Uint8Array.of(ACK, sequence, 0xff - sequence)).catch(() => undefined);
+        const answer = ackFor(fromStation.length);
+        const [sequence, complement] = typeof answer === 'number' ? [answer, 0xff - answer] : (answer ?? []);
+        if (sequence !== undefined && complement !== undefined && unit.isOpen) void unit.write(Uint8Array.of(ACK, sequence, complement)).catch(() => undefined);
       }, 20),
     );
     return { link: { port: station, reader: new PortReader(station) }, fromStation };
@@ -67,6 +69,14 @@ describe('ymodem-window sender against a receiver that repeats a stale acknowled
     await expect(sendFile(link, bounded)).rejects.toThrow(/block 2 was not acknowledged after 3 tries/);
     // An ACK of a block already acknowledged moves nothing: it neither restarts the block timeout nor resets the tries.
     expect(performance.now() - started).toBeLessThan(8000);
+  }, 20_000);
+
+  it('drops an ACK whose complement does not match (damaged on the line): it acknowledges nothing', async () => {
+    // Header answered ACK 0; once the window (16 blocks) is out, only "ACK 16" with a wrong complement.
+    const header = 133;
+    const { link } = await stuckReceiver((received) => (received >= header + 16 * 1029 ? [16, 0x00] : received >= header ? 0 : undefined));
+    // Taken as the ACK of block 16, it would move the window past blocks the receiver never confirmed.
+    await expect(sendFile(link, bounded)).rejects.toThrow(/block 1 was not acknowledged after 3 tries/);
   }, 20_000);
 
   it('gives up on the header when the receiver repeats the ACK of another block', async () => {
