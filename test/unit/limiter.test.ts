@@ -51,4 +51,26 @@ describe('Limiter', () => {
     await expect(limiter.run(async () => void (ran = true), AbortSignal.abort())).rejects.toBeInstanceOf(CancelledError);
     expect(ran).toBe(false);
   });
+  it('a task stopped in the very tick its turn was handed to it never runs, and passes the turn on', async () => {
+    const limiter = new Limiter(1);
+    let finishFirst!: () => void;
+    const gate = new Promise<void>((resolve) => (finishFirst = resolve));
+    let firstTask: Promise<void> | undefined;
+    const first = limiter.run(() => (firstTask = gate.then(() => undefined)));
+    const stop = new AbortController();
+    let secondRan = false;
+    const second = limiter.run(async () => {
+      secondRan = true;
+    }, stop.signal);
+    while (!firstTask) await Promise.resolve();
+    // Registered after the limiter's own wait on the task: it runs right after the first task's place went to the
+    // second (its abort listener already removed), before the second's turn resumes.
+    void firstTask.then(() => stop.abort());
+    finishFirst();
+    await first;
+    await expect(second).rejects.toBeInstanceOf(CancelledError);
+    expect(secondRan).toBe(false);
+    // Its place went on: the next task runs.
+    expect(await limiter.run(async () => 'third')).toBe('third');
+  });
 });
