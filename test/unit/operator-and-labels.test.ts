@@ -94,6 +94,20 @@ describe('operator prompts', () => {
     expect(await a).toBe('SN-A');
   });
 
+  it('an answer to a prompt that has closed never answers the next prompt on the same port', async () => {
+    const prompts = new OperatorPrompts();
+    // The tile showed the first unit's prompt; it timed out, and the port now asks about the next unit.
+    const firstAsked = prompts.ask({ port: 'A', serial: 'SN-1', kind: 'scan', text: 'Scan the label of SN-1', timeoutMs: 20 });
+    const first = prompts.open()[0]!.id;
+    await expect(firstAsked).rejects.toMatchObject({ code: 'OPERATOR_TIMEOUT' });
+    const next = prompts.ask({ port: 'A', serial: 'SN-2', kind: 'scan', text: 'Scan the label of SN-2', timeoutMs: 10_000 });
+    const [open] = prompts.open();
+    expect(() => prompts.answer('A', 'SN-1', first)).toThrow('port A is not waiting for the operator');
+    expect(prompts.open()).toEqual([open]);
+    prompts.answer('A', 'SN-2', open!.id);
+    expect(await next).toBe('SN-2');
+  });
+
   it('gives up after its time with what to do, and on cancel', async () => {
     const prompts = new OperatorPrompts();
     await expect(prompts.ask({ port: 'A', serial: 'SN', kind: 'scan', text: 'Scan the label', timeoutMs: 30 })).rejects.toMatchObject({ code: 'OPERATOR_TIMEOUT', message: 'no answer to "Scan the label" within 30 ms' });
