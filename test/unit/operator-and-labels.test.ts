@@ -108,6 +108,15 @@ describe('operator prompts', () => {
     expect(await next).toBe('SN-2');
   });
 
+  it('a serial scanner bound to a port answers only a scan: a question to confirm waits for the operator', async () => {
+    const prompts = new OperatorPrompts();
+    const confirm = prompts.ask({ port: 'A', serial: 'SN-A', kind: 'confirm', text: 'Is the LED green?', timeoutMs: 10_000 });
+    expect(() => prompts.scanFor('A', 'SN-A')).toThrow('a label was scanned for port A, but no unit there waits for a scan');
+    expect(prompts.open().map((prompt) => prompt.kind)).toEqual(['confirm']);
+    prompts.answer('A', 'yes');
+    expect(await confirm).toBe('yes');
+  });
+
   it('gives up after its time with what to do, and on cancel', async () => {
     const prompts = new OperatorPrompts();
     await expect(prompts.ask({ port: 'A', serial: 'SN', kind: 'scan', text: 'Scan the label', timeoutMs: 30 })).rejects.toMatchObject({ code: 'OPERATOR_TIMEOUT', message: 'no answer to "Scan the label" within 30 ms' });
