@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CloudError } from '../../../main/core/cloud/cloud-error.ts';
 import { startFleetFreedomEmulator, type FleetFreedomEmulator } from '../../../main/core/cloud/fleetfreedom/emulator.ts';
@@ -130,6 +131,41 @@ describe('Fleet Freedom adapter against its emulator', () => {
     await a.register('SN-13');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(emulator.calls.get('noop') ?? 0).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a connection whose keep-alive goes unanswered (a dead link) is closed, and the next request opens a new one', async () => {
+    // A TCP relay in front of the emulator: it can freeze a connection (both ends open, nothing forwarded), as a
+    // link dropped by a NAT or a switch does, and it notes which connections the station closed.
+    const target = new URL(emulator.url);
+    const links: Array<{ station: net.Socket; cloud: net.Socket; frozen: boolean; closedByStation: boolean }> = [];
+    const relay = net.createServer((station) => {
+      const cloud = net.connect(Number(target.port), target.hostname);
+      const link = { station, cloud, frozen: false, closedByStation: false };
+      links.push(link);
+      station.on('data', (chunk) => void (link.frozen || cloud.write(chunk)));
+      cloud.on('data', (chunk) => void (link.frozen || station.write(chunk)));
+      station.on('close', () => {
+        link.closedByStation = !cloud.destroyed;
+        cloud.destroy();
+      });
+      cloud.on('close', () => station.destroy());
+      station.on('error', () => undefined);
+      cloud.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const a = adapter({ url: `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, keepAliveMs: 100, requestTimeoutMs: 300 });
+      await a.register('SN-20');
+      expect(links).toHaveLength(1);
+      links[0]!.frozen = true;
+      await until(() => links[0]!.closedByStation, 10_000);
+      await a.register('SN-21');
+      expect(emulator.providers.has('SN-21')).toBe(true);
+      expect(links).toHaveLength(2);
+    } finally {
+      for (const link of links) link.station.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it('declares registration only, and has no other step method', () => {
