@@ -60,6 +60,11 @@ export class FirmwareCache {
   /** Cloud downloads made, for tests and the cloud-economy benchmark. */
   downloadCount = 0;
 
+  /** Versions being downloaded or waiting for their turn (concurrency.downloads). */
+  get downloadsUnderWay(): number {
+    return this.downloads.size;
+  }
+
   constructor(options: FirmwareCacheOptions) {
     this.limiter = new Limiter(options.maxConcurrentDownloads ?? 2);
     this.dir = options.dir;
@@ -125,6 +130,8 @@ export class FirmwareCache {
   async get(request: FirmwareRequest): Promise<FirmwareImage> {
     const hit = await this.cached(request.version);
     if (hit) return hit;
+    // Cancelled while the cache was checked: no download for nobody.
+    if (request.signal?.aborted) throw new CancelledError('the firmware download was cancelled');
     const key = this.keyOf(request.version);
     let shared = this.downloads.get(key);
     if (!shared) {
@@ -132,7 +139,8 @@ export class FirmwareCache {
       const waiters = new Set<FirmwareRequest>();
       const controller = new AbortController();
       const onProgress = (progress: TransferProgress) => waiters.forEach((waiter) => waiter.onProgress?.(progress));
-      const download = this.limiter.run(() => this.download({ ...request, onProgress, signal: controller.signal }));
+      // Cancelled by every port while it waits for its turn, it leaves the queue and never starts.
+      const download = this.limiter.run(() => this.download({ ...request, onProgress, signal: controller.signal }), controller.signal);
       const entry: SharedDownload = { download, waiters, controller };
       void download.finally(() => this.forget(key, entry)).catch(() => undefined);
       this.downloads.set(key, entry);

@@ -18,11 +18,13 @@ const credentials = { thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32) };
 const version = { id: 'c'.repeat(32) };
 
 /** A cloud that sends the firmware in slices, the rest only when the test says: a download stays in flight as long as needed. */
-async function slowFirmwareCloud(): Promise<{ url: string; requests: () => number; finish: () => void; server: Server }> {
+async function slowFirmwareCloud(): Promise<{ url: string; requests: () => number; paths: string[]; finish: () => void; server: Server }> {
   let requests = 0;
+  const paths: string[] = [];
   const held: Array<() => void> = [];
   const server = createServer((request, response) => {
     requests++;
+    paths.push(request.url ?? '');
     response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': IMAGE.length });
     response.write(IMAGE.subarray(0, 1024));
     held.push(() => response.end(IMAGE.subarray(1024)));
@@ -32,6 +34,7 @@ async function slowFirmwareCloud(): Promise<{ url: string; requests: () => numbe
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests: () => requests,
+    paths,
     finish: () => held.splice(0).forEach((end) => end()),
     server,
   };
@@ -44,13 +47,13 @@ describe('one firmware download shared by several ports', () => {
   });
 
   /** A firmware cache with its own journal, downloading from a cloud that holds the firmware until told to finish. */
-  async function cacheOnSlowCloud() {
+  async function cacheOnSlowCloud(maxConcurrentDownloads = 2) {
     const cloud = await slowFirmwareCloud();
     cleanup.push(() => new Promise((resolve) => cloud.server.close(resolve)), () => cloud.server.closeAllConnections());
     const dir = mkdtempSync(join(tmpdir(), 'shared-download-'));
     const journal = Journal.open(join(dir, 'journal.sqlite'), new SecretBox(randomBytes(32)));
     cleanup.push(() => journal.close());
-    return { cloud, cache: new FirmwareCache({ dir: join(dir, 'firmware'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: cloud.url }) }) };
+    return { cloud, cache: new FirmwareCache({ dir: join(dir, 'firmware'), journal, adapter: new GadgetKeeperAdapter({ baseUrl: cloud.url }), maxConcurrentDownloads }) };
   }
 
   it('goes on for the other ports when the port that started it is cancelled, and tells each port its progress', async () => {
@@ -94,5 +97,30 @@ describe('one firmware download shared by several ports', () => {
     await until(() => cloud.requests() === 2);
     cloud.finish();
     expect((await again).data.length).toBe(IMAGE.length);
+  });
+
+  it('never starts a download every port cancelled while it waited for its turn', async () => {
+    const { cloud, cache } = await cacheOnSlowCloud(1);
+    const first = cache.get({ credentials, version });
+    await until(() => cloud.requests() === 1);
+    const outcome = (image: Promise<unknown>) => image.then(() => 'resolved', (error: unknown) => (error as StationError).code);
+    // Cancelled at once (while the cache is checked), and cancelled while queued behind the first.
+    const atOnce = new AbortController();
+    const early = outcome(cache.get({ credentials, version: { id: 'd'.repeat(32) }, signal: atOnce.signal }));
+    atOnce.abort();
+    const queued = new AbortController();
+    const waiting = outcome(cache.get({ credentials, version: { id: 'e'.repeat(32) }, signal: queued.signal }));
+    await until(() => cache.downloadsUnderWay === 2);
+    queued.abort();
+    expect([await early, await waiting]).toEqual(['CANCELLED', 'CANCELLED']);
+    // A last version queued behind them: once it is under way, their turns have passed.
+    const last = cache.get({ credentials, version: { id: 'f'.repeat(32) } });
+    cloud.finish();
+    await first;
+    await until(() => cloud.paths.some((path) => path.includes('f'.repeat(32))));
+    cloud.finish();
+    await last;
+    expect(cache.downloadCount).toBe(2);
+    expect(cloud.paths.filter((path) => path.includes('d'.repeat(32)) || path.includes('e'.repeat(32)))).toEqual([]);
   });
 });
