@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StationError } from '../../main/core/errors.ts';
+import { labelsConfigSchema } from '../../main/core/config/labels-config.ts';
 import { createLabelPrinter, parsePrinterAddress } from '../../main/core/labels/label-printer.ts';
 import { startPrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
 
@@ -74,6 +75,12 @@ describe('label printers', () => {
     expect(parsePrinterAddress('cups:zebra1')).toEqual({ kind: 'cups', queue: 'zebra1' });
     expect(parsePrinterAddress('cups:_line-2.a')).toEqual({ kind: 'cups', queue: '_line-2.a' });
     for (const text of ['cups:-h', 'cups:-hevil.example:631', 'cups:.hidden', 'cups:', 'cups:a b']) expect(parsePrinterAddress(text), text).toBeUndefined();
+    // The same rule in a labels configuration file, with a message that says what a queue name is.
+    const printer = (queue: string) => labelsConfigSchema.safeParse({ print: { printer: { kind: 'cups', queue } } });
+    expect(printer('_line-2.a').success).toBe(true);
+    for (const queue of ['-h', '-hevil.example:631', '.hidden', '']) {
+      expect(printer(queue).error?.issues[0]?.message, queue).toBe('must be a CUPS queue name (letters, digits, _ . -, starting with a letter, digit or _)');
+    }
   });
 
   it('a CUPS print cancelled (the unit was cancelled) says so, not that CUPS is missing', async () => {

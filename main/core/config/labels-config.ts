@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { patternWithGroup } from '../devices/profile/safe-pattern.ts';
+import { CUPS_QUEUE_NAME } from '../labels/label-printer.ts';
 import { DEFAULT_LABEL_TEMPLATE, labelTemplateProblems } from '../labels/label-template.ts';
 
 /** The serial number inside a scanned label. */
@@ -11,7 +12,7 @@ const template = z.string().min(1).max(16_384).superRefine((text, context) => {
 
 const printerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tcp'), host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535).default(9100) }).strict(),
-  z.object({ kind: z.literal('cups'), queue: z.string().regex(/^[A-Za-z0-9_.-]{1,127}$/, 'must be a CUPS queue name (letters, digits, _ . -)') }).strict(),
+  z.object({ kind: z.literal('cups'), queue: z.string().regex(CUPS_QUEUE_NAME, 'must be a CUPS queue name (letters, digits, _ . -, starting with a letter, digit or _)') }).strict(),
 ]);
 
 /**

@@ -8,14 +8,19 @@ import { parseTcpAddress } from '../ports/tcp-port.ts';
 export type PrinterTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'cups'; queue: string };
 
 /**
+ * A CUPS queue name: it starts with a letter, digit or underscore, as one
+ * starting with "-" would read as an option to an `lp` that parses its
+ * arguments with getopt.
+ */
+export const CUPS_QUEUE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,126}$/;
+
+/**
  * A printer as people write it: "tcp://10.0.0.9:9100" (a raw port) or
- * "cups:zebra1" (a CUPS queue); undefined when it is neither. A queue name
- * starts with a letter, digit or underscore: one starting with "-" would read
- * as an option to an `lp` that parses its arguments with getopt.
+ * "cups:zebra1" (a CUPS queue); undefined when it is neither.
  */
 export function parsePrinterAddress(text: string): PrinterTarget | undefined {
-  const cups = /^cups:([A-Za-z0-9_][A-Za-z0-9_.-]{0,126})$/i.exec(text.trim());
-  if (cups) return { kind: 'cups', queue: cups[1]! };
+  const cups = /^cups:(.*)$/i.exec(text.trim());
+  if (cups) return CUPS_QUEUE_NAME.test(cups[1]!) ? { kind: 'cups', queue: cups[1]! } : undefined;
   const address = parseTcpAddress(text.trim());
   return address ? { kind: 'tcp', ...address } : undefined;
 }
