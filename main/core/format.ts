@@ -1,8 +1,10 @@
 /** Durations and sizes as messages print them. */
 
-/** Whole milliseconds under 10 s, whole seconds above: "800 ms", "2500 ms", "15 s". */
+/** Whole milliseconds under 10 s, whole seconds under 3 min, whole minutes above: "800 ms", "15 s", "59 min". */
 export function formatDuration(ms: number): string {
-  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  // A person reads "59 min" where "3540 s" makes them reach for a calculator.
+  return ms < 180_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
 /** "512 bytes", "256 KiB", "1.5 MiB", "300 MiB". */

@@ -24,12 +24,15 @@ describe('Retry-After', () => {
 });
 
 describe('limits in messages', () => {
-  it('durations print whole milliseconds or whole seconds, never fractions', () => {
+  it('durations print whole milliseconds, seconds or minutes, never fractions', () => {
     expect(formatDuration(0.4)).toBe('0 ms');
     expect(formatDuration(1234.567)).toBe('1235 ms');
     expect(formatDuration(9999.4)).toBe('9999 ms');
     expect(formatDuration(15_000)).toBe('15 s');
-    expect(formatDuration(2_062_499.9)).toBe('2062 s');
+    expect(formatDuration(179_400)).toBe('179 s');
+    expect(formatDuration(180_000)).toBe('3 min');
+    expect(formatDuration(3_540_000)).toBe('59 min');
+    expect(formatDuration(2_062_499.9)).toBe('34 min');
   });
 
   it('sizes print in bytes, KiB, MiB or GiB', () => {
