@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../main/core/errors.ts';
 import { Journal, RECORDED_TEXT_MAX } from '../../../main/core/storage/journal.ts';
@@ -66,14 +67,22 @@ describe('Journal on SQLite', () => {
     reopened.close();
   });
 
-  it('keeps credentials and outbox payloads encrypted on disk', async () => {
+  it('keeps credentials, outbox payloads and secret settings (the line configuration with its cloud password) encrypted on disk', async () => {
     const { dir, journal } = await open();
     const unit = journal.startUnit('SN1', 'p');
     journal.storeCredentials(unit.id, { thingId: 't'.repeat(32), apiKey: API_KEY, account: 'gadgetkeeper https://api.gadgetkeeper.com' }, 'held');
     journal.enqueue(unit.id, 'gadgetkeeper', 'confirmVersion', { apiKey: API_KEY, versionId: 'v' });
+    const line = JSON.stringify({ cloud: { backend: 'fleetfreedom', password: API_KEY } });
+    journal.setSecretSetting('line-config', line);
     expect(journal.credentials(unit.id)).toEqual({ thingId: 't'.repeat(32), apiKey: API_KEY, account: 'gadgetkeeper https://api.gadgetkeeper.com' });
     expect(journal.unit(unit.id)?.credentialsState).toBe('held');
+    expect(journal.secretSetting('line-config')).toBe(line);
     journal.close();
+    // Stored as text (base64): decoded, it still holds no secret.
+    const db = new DatabaseSync(join(dir, 'journal.sqlite'));
+    const stored = (db.prepare('SELECT value FROM settings WHERE key = ?').get('sealed:line-config') as { value: string }).value;
+    db.close();
+    expect(Buffer.from(stored, 'base64').includes(Buffer.from(API_KEY))).toBe(false);
     for (const file of ['journal.sqlite', 'journal.sqlite-wal']) {
       const bytes = (() => {
         try {
