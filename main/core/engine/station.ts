@@ -90,6 +90,8 @@ export class Station {
   private readonly prompts: OperatorPrompts;
   /** Where labels go, when the line prints them. */
   private readonly printer: LabelPrinter | undefined;
+  /** Attempts whose label is being printed again (reprintLabel). */
+  private readonly reprinting = new Set<number>();
   /** The line's serial barcode scanners, read from when units first run. */
   private scanners: SerialScanners | undefined;
   /** Who is at the station (signed in, or `station run --operator`): in every unit record and label. */
@@ -441,11 +443,20 @@ export class Station {
     }
     const print = this.config.labels.print;
     if (!print || !this.printer) throw new ConfigError('this line prints no labels', { hint: 'Add "labels": {"print": {"printer": …}} to the line configuration.' });
+    // A double click, or two screens at once: one label, not two stuck on the same unit.
+    if (this.reprinting.has(attemptId)) {
+      throw new StationError('LABEL_PRINTING', `unit ${attempt.serial || `record ${attempt.unitId}`}, attempt ${attempt.number}: its label is being printed already`, {
+        hint: 'Wait for it; print again only if it does not come out.',
+      });
+    }
+    this.reprinting.add(attemptId);
     try {
       await this.printer.print(renderLabel(print.template, attempt.label), signal);
     } catch (error) {
       if (isStationError(error) && error.code === 'LABEL_NOT_PRINTED') this.journal.setLabelProblem(attemptId, error.describe());
       throw error;
+    } finally {
+      this.reprinting.delete(attemptId);
     }
     this.journal.setLabelProblem(attemptId, undefined);
   }

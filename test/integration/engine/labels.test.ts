@@ -119,6 +119,14 @@ describe('label check and label printing on the line', () => {
     await until(() => printer!.jobs.length > 0);
     expect(printer.jobs).toEqual([`^XA^FO10,10^FD${serial(1)} ${outcome!.thingId} Ada^FS^XZ`]);
     expect(station.journal.attempt(attempt.id)).toMatchObject({ labelProblem: undefined, label: attempt.label });
+    // Asked twice at once (a double click): one label, and the second ask says why not.
+    const both = await Promise.allSettled([station.reprintLabel(attempt.id), station.reprintLabel(attempt.id)]);
+    expect(both.map((settled) => settled.status)).toEqual(['fulfilled', 'rejected']);
+    expect(both[1]).toMatchObject({ reason: { code: 'LABEL_PRINTING', message: `unit ${serial(1)}, attempt 1: its label is being printed already` } });
+    await until(() => printer!.jobs.length === 2);
+    // Once it is out, the label may be printed again.
+    await station.reprintLabel(attempt.id);
+    await until(() => printer!.jobs.length === 3);
     await expect(station.reprintLabel(9999)).rejects.toMatchObject({ code: 'ATTEMPT_UNKNOWN' });
   });
 });
