@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,25 @@ describe('unplug detection on a real pty (socat killed = cable yanked)', () => {
     expect(error).toBeInstanceOf(PortDisconnectedError);
     // A later write fails at once instead of waiting.
     await expect(port.write(Buffer.from('PING\n'))).rejects.toBeInstanceOf(PortDisconnectedError);
+  });
+
+  it('a replug (the port\'s name now leads to another device) is noticed as the unit gone', async () => {
+    const first = (pair = await makePtyPair());
+    const second = await makePtyPair();
+    const dir = mkdtempSync(join(tmpdir(), 'replug-'));
+    const name = join(dir, 'ttyUSB0');
+    symlinkSync(realpathSync(first.a), name);
+    port = await openPort(name);
+    try {
+      // As udev does on a replug: the same name, now for another device (moved into place at once).
+      symlinkSync(realpathSync(second.a), join(dir, 'next'));
+      renameSync(join(dir, 'next'), name);
+      const hangUp = await measureUntilClosed(port, 3000);
+      expect(hangUp.value).toMatchObject({ kind: 'disconnected', error: { message: expect.stringContaining('another one took its place') } });
+    } finally {
+      await second.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a write that cannot finish times out instead of waiting forever', async () => {
