@@ -12,6 +12,7 @@ import type {
   FlashOptions,
   StepOptions,
 } from './driver.ts';
+import { printableExcerpt } from '../printable-text.ts';
 import { redactKey } from './key-redaction.ts';
 import { compileProfilePattern } from './profile/safe-pattern.ts';
 import type { TextProfile } from './profile/schema.ts';
@@ -64,7 +65,7 @@ export class ProfileDriver implements DeviceDriver {
     const groups = await this.exchange({ step: 'identify', ...spec, timeoutMs: this.timeout(spec), signal: options.signal });
     const serial = groups.serial!;
     if (!this.serialPattern.test(serial)) {
-      throw new ProtocolError(`the unit reported serial number "${serial}", which does not match ${this.profile.serialNumberPattern}`, {
+      throw new ProtocolError(`the unit reported serial number "${this.quoted(serial)}", which does not match ${this.profile.serialNumberPattern}`, {
         where: { port: this.port, step: 'identify' },
         hint: 'Check that this unit belongs to this line and that the device profile is the right one.',
         retryable: false,
@@ -104,7 +105,7 @@ export class ProfileDriver implements DeviceDriver {
     });
     const where = { port: this.port, step: 'verify-credentials' };
     if (groups.thingId !== credentials.thingId) {
-      throw new StationError('CREDENTIALS_MISMATCH', `the unit holds thing id ${groups.thingId === undefined ? '(none)' : this.redact(groups.thingId)}, not ${credentials.thingId}`, {
+      throw new StationError('CREDENTIALS_MISMATCH', `the unit holds thing id ${groups.thingId === undefined ? '(none)' : this.quoted(groups.thingId)}, not ${credentials.thingId}`, {
         where,
         hint: 'Write the credentials again; if it repeats, the unit\'s memory may be faulty.',
         retryable: true,
@@ -158,7 +159,7 @@ export class ProfileDriver implements DeviceDriver {
       signal: options.signal,
     });
     if (result.sha256?.toLowerCase() !== image.sha256) {
-      throw new TransferError(`the unit received an image with hash ${result.sha256}, not ${image.sha256}`, {
+      throw new TransferError(`the unit received an image with hash ${result.sha256 === undefined ? '(none)' : this.quoted(result.sha256)}, not ${image.sha256}`, {
         where: { port: this.port, step },
         hint: 'The image was damaged on the way; retry the flash.',
       });
@@ -198,9 +199,12 @@ export class ProfileDriver implements DeviceDriver {
     this.reader.withholdReceivedBytes('the unit was given the api key');
   }
 
-  /** Device text as the station may quote it: the api key written to this unit, or any piece of it, replaced by a marker. */
-  private redact(text: string): string {
-    return redactKey(text, this.writtenKey);
+  /**
+   * Device text as the station may quote it: the api key written to this unit, or any piece of it, replaced by a
+   * marker; printable (the reader passes tabs) and no longer than an error quotes, though a line may be 4096 bytes.
+   */
+  private quoted(text: string): string {
+    return printableExcerpt(redactKey(text, this.writtenKey));
   }
 
   private timeout(spec: { timeoutMs?: number }): number {
@@ -248,7 +252,7 @@ export class ProfileDriver implements DeviceDriver {
           if (deviceError) {
             const code = deviceError.groups?.code ?? 'ERROR';
             const text = deviceError.groups?.text === code ? '' : (deviceError.groups?.text ?? '');
-            throw new DeviceError(this.redact(code), this.redact(text), { where });
+            throw new DeviceError(this.quoted(code), this.quoted(text), { where });
           }
           // Anything else is an unsolicited line (banner, log output): ignored, as the protocol says.
         }

@@ -334,6 +334,47 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error.describe()).not.toContain(credentials.apiKey.slice(0, 4));
   });
 
+  /** Bytes an application may print that a terminal would obey: OSC retitling the window, CSI clearing it, RIS, C1 CSI, U+202E (as UTF-8). */
+  const TERMINAL_ATTACK = `\x1b]0;pwned\x07\x1b[2J\x1bc\x9b31m${Buffer.from('\u202e', 'utf8').toString('latin1')}evil`;
+  const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  it('quotes a boot log line with terminal escapes printable and short', async () => {
+    const profile = profileFor('esp32s3', { boot: { versionPattern: 'Firmware (?<version>\\S+)', timeoutMs: 800 } });
+    const installed = buildDemoFirmware({ chip: 'esp32s3', version: '1.0.0' });
+    const { driver } = inMemory({ chip: 'esp32s3', flashContents: installed.parts, appLines: [`E (500) main: ${TERMINAL_ATTACK} ${'x'.repeat(2000)}`] }, profile);
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'BOOT_FAILED', where: { step: 'reboot' } });
+    const described = error.describe();
+    // The ESP-IDF colour sequence (CSI) is dropped as before; everything else is shown, never sent to the terminal.
+    expect(described).toContain('(last line: "E (500) main: \\x1b]0;pwned\\x07\\x1bc\\x9b31m\u00e2\\x80\u00aeevil xxx');
+    expect(described).not.toMatch(CONTROL);
+    // A line of up to maxLineLength (512) is quoted as an excerpt.
+    const quoted = /last line: "([^"]*)"/.exec(described)![1]!;
+    expect(quoted.length).toBeLessThanOrEqual(200);
+    expect(quoted.endsWith('…')).toBe(true);
+  });
+
+  it('refuses a version from the boot log that holds terminal escapes, quoting it printable', async () => {
+    const profile = profileFor('esp32c3', { boot: { versionPattern: 'firmware: (?<version>.+)' } });
+    const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
+    const { driver } = inMemory({ chip: 'esp32c3', flashContents: installed.parts, appLines: [`I (402) main: firmware: 1.1.0${TERMINAL_ATTACK}`] }, profile);
+    const error = (await driver.reboot().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'PROTOCOL', where: { port: driver.port, step: 'reboot' } });
+    expect(error.describe()).toContain('the application printed a version that holds control characters ("1.1.0\\x1b]0;pwned\\x07\\x1bc\\x9b31m');
+    expect(error.describe()).toMatch(/boot\.versionPattern/);
+    expect(error.describe()).not.toMatch(CONTROL);
+  });
+
+  it('refuses a serial number from the boot log that holds terminal escapes, quoting it printable', async () => {
+    const profile = profileFor('esp32c3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>.+)' } });
+    const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
+    const { driver } = inMemory({ chip: 'esp32c3', flashContents: installed.parts, appLines: [`I (402) main: serial number: THERM-42${TERMINAL_ATTACK}`] }, profile);
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'PROTOCOL', where: { step: 'identify' } });
+    expect(error.describe()).toContain('serial number that is not 1 to 64 printable characters ("THERM-42\\x1b]0;pwned\\x07\\x1bc\\x9b31m\u00e2\\x80\u00aeevil")');
+    expect(error.describe()).not.toMatch(CONTROL);
+  });
+
   it('an image that does not boot: the reboot fails with the boot log line that says why', async () => {
     const { build } = firmware('esp32c3');
     // A broken build: the app's checksum byte is wrong, so the bootloader refuses it (the flash itself is faithful).

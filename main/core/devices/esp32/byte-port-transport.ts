@@ -174,7 +174,7 @@ export class BytePortTransport extends Transport {
     }
   }
 
-  /** Text received and not yet read (for error messages). */
+  /** Text received and not yet read, as the unit sent it: looked at, never quoted as is (printableExcerpt quotes device text). */
   pendingText(): string {
     return this.text.toString('latin1');
   }

@@ -18,10 +18,13 @@ import { RESET_SEQUENCES, resetSequence, runResetSequence, type ResetStep } from
 import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize, writeFlashCompressed } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
 import { redactKey } from '../key-redaction.ts';
+import { hasUnprintable, printableExcerpt } from '../../printable-text.ts';
 
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
 const ROM_FLASH_WRITE_SIZE = 0x400;
 const APP_CONSOLE_BAUD = 115200;
+/** A serial number from the boot log: one printable token, as screens, labels and the journal take it. */
+const SERIAL_TOKEN = /^[\x21-\x7e]{1,64}$/;
 
 export interface Esp32DriverOptions {
   /** esptool-js's progress lines ("Compressed 174432 bytes to 81796…"); never carry credentials. */
@@ -85,11 +88,6 @@ export class Esp32Driver implements DeviceDriver {
       const source = this.profile.serialNumber;
       if (source.source === 'boot-output') {
         const found = await this.bootApplication({ serial: compileProfilePattern(source.pattern) }, source.timeoutMs, 'identify');
-        if (!/^[\x21-\x7e]{1,64}$/.test(found.serial!)) {
-          throw new ProtocolError(`the application printed a serial number that is not 1 to 64 printable characters (${JSON.stringify(found.serial)})`, {
-            hint: 'Check serialNumber.pattern in the device profile: its (?<serial>…) group should take the serial number only.',
-          });
-        }
         this.serial = found.serial!;
       } else {
         await this.ensureBootloader();
@@ -351,20 +349,48 @@ export class Esp32Driver implements DeviceDriver {
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
         const missing = wanted.filter(([name]) => found[name] === undefined).map(([name]) => name).join(' and ');
-        throw new StationError('BOOT_FAILED', `the application did not report its ${missing} within ${timeoutMs} ms of the reset${lastLine ? ` (last line: "${lastLine}")` : ' (it printed nothing)'}`, {
+        throw new StationError('BOOT_FAILED', `the application did not report its ${missing} within ${timeoutMs} ms of the reset${lastLine ? ` (last line: "${this.quoted(lastLine)}")` : ' (it printed nothing)'}`, {
           where: { port: this.port, step },
           hint: 'The new image did not start. Retry the flash; if it repeats, check the image is built for this chip and board.',
           retryable: true,
         });
       }
-      // Quoted in errors: an application that prints its own key must not put it in the station's messages.
-      if (line.trim()) lastLine = redactKey(line.trim(), this.writtenKey);
+      if (line.trim()) lastLine = line.trim();
       for (const [name, pattern] of wanted) {
         const value = pattern.exec(line)?.groups?.[name];
         if (value !== undefined && found[name] === undefined) found[name] = value;
       }
     }
+    return this.checkedBootValues(found, step);
+  }
+
+  /**
+   * What the application printed, as the station takes it: a serial number is one printable token, a version holds
+   * no control characters (both are shown on screens and terminals, stored and quoted). Anything else is refused.
+   */
+  private checkedBootValues(found: { version?: string; serial?: string }, step: string): { version?: string; serial?: string } {
+    if (found.serial !== undefined && !SERIAL_TOKEN.test(found.serial)) {
+      const pattern = this.profile.serialNumber.source === 'boot-output' ? 'serialNumber.pattern' : 'boot.serialPattern';
+      throw new ProtocolError(`the application printed a serial number that is not 1 to 64 printable characters ("${this.quoted(found.serial)}")`, {
+        where: { port: this.port, step },
+        hint: `Check ${pattern} in the device profile: its (?<serial>…) group should take the serial number only.`,
+      });
+    }
+    if (found.version !== undefined && hasUnprintable(found.version)) {
+      throw new ProtocolError(`the application printed a version that holds control characters ("${this.quoted(found.version)}")`, {
+        where: { port: this.port, step },
+        hint: 'Check boot.versionPattern in the device profile: its (?<version>…) group should take the version only.',
+      });
+    }
     return found;
+  }
+
+  /**
+   * Application output as an error quotes it: an application that prints its own key must not put it in the
+   * station's messages, nor a terminal escape in a terminal; and a line of up to maxLineLength is cut short.
+   */
+  private quoted(text: string): string {
+    return printableExcerpt(redactKey(text, this.writtenKey));
   }
 
   /**
