@@ -60,6 +60,31 @@ describe('Fleet Freedom session against a hostile socket', () => {
     expect(performance.now() - started).toBeLessThan(2500);
   });
 
+  it('an answer under the request id but with another name is an invalid response naming both, never taken as the answer', async () => {
+    // Answers noop as it should; anything else with `wrongName` under the request's own reqId.
+    let wrongName = 'noopResponse';
+    const url = await hostile((socket, name, reqId) => socket.send(`${name === 'noop' ? 'noopResponse' : wrongName} ${JSON.stringify({ errorCode: 0, reqId, provider: { id: 'SN1', company: 7 } })}`));
+    const ff = session(url);
+    const started = performance.now();
+    const error = (await ff.request('mergeProvider', { provider: { kind: 'json', company: 7, id: 'SN1' } }, 'register').catch((e: unknown) => e)) as CloudError;
+    expect(error).toBeInstanceOf(CloudError);
+    // The server got the request: whether it added the provider is not known.
+    expect(error).toMatchObject({ failure: 'invalid-response', outcomeUnknown: true, where: { step: 'register' } });
+    expect(error.message).toBe('Fleet Freedom answered mergeProvider (request 1) with "noopResponse", not mergeProviderResponse');
+    // At once, not when the request's 5 s run out.
+    expect(performance.now() - started).toBeLessThan(2500);
+
+    // A name of the server's choosing is quoted printable and short.
+    wrongName = `\u001b]0;pwned\u0007\u202e${'x'.repeat(5000)}Response`;
+    const quoted = (await ff.request('mergeProvider', { provider: { kind: 'json', company: 7, id: 'SN2' } }, 'register').catch((e: unknown) => e)) as CloudError;
+    expect(quoted).toMatchObject({ failure: 'invalid-response' });
+    expect(quoted.message).toMatch(/^Fleet Freedom answered mergeProvider \(request 2\) with "\\x1b\]0;pwned\\x07\\u202ex+…", not mergeProviderResponse$/);
+    expect(quoted.message.length).toBeLessThan(200);
+
+    // The session stays usable: the next request gets its own answer.
+    expect(await ff.request('noop', {}, 'register')).toMatchObject({ errorCode: 0, reqId: 3 });
+  });
+
   it('quotes a long message of a refusal as a short printable excerpt, at the greeting and at login', async () => {
     const message = `${'x'.repeat(2500)}\u001b[2J${'y'.repeat(2500)}`;
     for (const [greeting, answer] of [

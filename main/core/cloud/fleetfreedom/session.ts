@@ -34,9 +34,12 @@ const frameSchema = z.object({ errorCode: z.number().int(), message: z.string().
 export type Frame = z.infer<typeof frameSchema>;
 
 const SESSION_LOST = new Set<number>([FF.sessionExpired, FF.userNotLoggedIn]);
+/** How much of a wrong answer's name an error quotes: the name is everything before the first space, of any length. */
+const ANSWER_NAME_CHARS = 64;
 
 interface Pending {
   name: string;
+  step: CloudStep;
   resolve: (frame: Frame) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -106,7 +109,7 @@ export class FleetFreedomSession {
         this.pending.delete(reqId);
         reject(this.failure(step, 'timeout', `Fleet Freedom did not answer ${name} within ${formatDuration(timeoutMs)}`));
       }, timeoutMs);
-      this.pending.set(reqId, { name, resolve, reject, timer });
+      this.pending.set(reqId, { name, step, resolve, reject, timer });
       socket.send(`${name} ${JSON.stringify({ ...body, reqId })}`);
     });
   }
@@ -197,11 +200,20 @@ export class FleetFreedomSession {
   private receive(text: string): void {
     const parsed = parseFrame(text);
     if (!parsed || parsed.frame.reqId === undefined) return; // unsolicited or malformed: nothing waits for it
-    const waiter = this.pending.get(parsed.frame.reqId);
-    if (!waiter || parsed.name !== `${waiter.name}Response`) return;
-    this.pending.delete(parsed.frame.reqId);
+    const reqId = parsed.frame.reqId;
+    const waiter = this.pending.get(reqId);
+    if (!waiter) return;
+    this.pending.delete(reqId);
     clearTimeout(waiter.timer);
-    waiter.resolve(parsed.frame);
+    if (parsed.name === `${waiter.name}Response`) {
+      waiter.resolve(parsed.frame);
+      return;
+    }
+    // The answer to X is XResponse: anything else under this reqId is not its answer, nor is another answer coming.
+    // The request did reach the server, so whether it acted is unknown.
+    waiter.reject(
+      this.failure(waiter.step, 'invalid-response', `Fleet Freedom answered ${waiter.name} (request ${reqId}) with "${cloudExcerpt(parsed.name, ANSWER_NAME_CHARS)}", not ${waiter.name}Response`, { outcomeUnknown: true }),
+    );
   }
 
   private startKeepAlive(socket: WebSocket): void {
@@ -241,7 +253,7 @@ export class FleetFreedomSession {
     }
   }
 
-  private failure(step: CloudStep, failure: 'network' | 'timeout' | 'refused' | 'invalid-response', message: string): CloudError {
+  private failure(step: CloudStep, failure: 'network' | 'timeout' | 'refused' | 'invalid-response', message: string, options: { outcomeUnknown?: boolean } = {}): CloudError {
     const hints = {
       network: "Check the station's internet connection; the registration can wait in the outbox.",
       timeout: "Check the station's internet connection; the registration can wait in the outbox.",
@@ -252,7 +264,7 @@ export class FleetFreedomSession {
       backend: FLEET_FREEDOM,
       cloudStep: step,
       failure,
-      outcomeUnknown: failure === 'network' || failure === 'timeout',
+      outcomeUnknown: options.outcomeUnknown ?? (failure === 'network' || failure === 'timeout'),
       retryable: failure !== 'refused',
       where: { step },
       hint: hints[failure],
