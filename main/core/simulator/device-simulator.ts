@@ -14,6 +14,8 @@ export interface SimulatorFaults {
   hangUpAfterBytes?: number;
   /** Answer every command with binary noise, or with a line far over the length limit. */
   garbage?: 'binary' | 'long-line';
+  /** The new image is received and verified, but does not start: the unit boots its old one again (A/B rollback). */
+  newImageFailsToBoot?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -214,8 +216,10 @@ export class DeviceSimulator {
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual !== sha256) return await this.say(`ERR CHECKSUM ${actual}`);
       // A/B: the new image becomes active only once it is whole and verified.
-      this.installedVersion = versionId;
-      this.installedImage = actual;
+      if (!this.options.faults?.newImageFailsToBoot) {
+        this.installedVersion = versionId;
+        this.installedImage = actual;
+      }
       this.flashCount++;
       return await this.say(`FLASHED ${actual}`);
     } catch (error) {
