@@ -96,6 +96,8 @@ export const tileSchema = z
     prompt: z.object({ id: text(64), kind: z.enum(['scan', 'confirm']), text: text(500), until: z.number() }).strict().optional(),
     /** The unit needs what only the cloud can give and waits for it, until `until` (epoch ms). */
     waitingForCloud: z.object({ reason: text(FAILURE_TEXT_MAX), until: z.number() }).strict().optional(),
+    /** The unit's pinned firmware file is being written: the unit waits for it to stand still, until `until` (epoch ms). */
+    waitingForFile: z.object({ reason: text(FAILURE_TEXT_MAX), until: z.number() }).strict().optional(),
     unitId: count.optional(),
     /** The unit passed but its label was not printed: why, and the attempt whose label Reprint prints. */
     labelNotPrinted: z.object({ attemptId: count, reason: text(FAILURE_TEXT_MAX) }).strict().optional(),

@@ -14,6 +14,8 @@ interface Row {
   error: string | undefined;
   /** Set while the unit waits for the cloud: until when (epoch ms). */
   cloudWaitUntil: number | undefined;
+  /** The pinned firmware file is being written: the unit waits for it until then. */
+  fileWaitUntil: number | undefined;
   /** Set while the unit waits for the operator: what to do. */
   prompt?: string;
 }
@@ -46,7 +48,7 @@ export class ProgressBoard {
 
   /** A port found by its USB ids joins the board, named by its device file. */
   private add(port: string, slot: string): Row {
-    const row: Row = { port, slot, serial: undefined, step: undefined, state: 'waiting', percent: undefined, bytesPerSecond: undefined, secondsLeft: undefined, error: undefined, cloudWaitUntil: undefined };
+    const row: Row = { port, slot, serial: undefined, step: undefined, state: 'waiting', percent: undefined, bytesPerSecond: undefined, secondsLeft: undefined, error: undefined, cloudWaitUntil: undefined, fileWaitUntil: undefined };
     this.rows.set(port, row);
     return row;
   }
@@ -54,7 +56,8 @@ export class ProgressBoard {
   apply(event: StationEvent): void {
     const row = this.rows.get(event.port) ?? this.add(event.port, event.port.split(/[\\/]/).filter(Boolean).pop() ?? event.port);
     row.serial = event.serial ?? row.serial;
-    row.cloudWaitUntil = event.type === 'waiting' ? event.until : undefined;
+    row.cloudWaitUntil = event.type === 'waiting' && event.for === 'cloud' ? event.until : undefined;
+    row.fileWaitUntil = event.type === 'waiting' && event.for === 'firmware-file' ? event.until : undefined;
     if (event.type === 'prompt') {
       row.prompt = event.prompt?.text;
       return;
@@ -157,13 +160,18 @@ function renderRow(row: Row, compact = false): string {
   if (row.state === 'waiting') return `${head} waiting`;
   const step = (row.step ?? '').padEnd(compact ? 6 : 18);
   if (row.prompt !== undefined) return `${head} ${step} ${row.prompt}`;
-  if (row.cloudWaitUntil !== undefined) return `${head} ${step} waiting for the cloud (up to ${Math.max(0, Math.ceil((row.cloudWaitUntil - Date.now()) / 1000))} s more)`;
+  if (row.cloudWaitUntil !== undefined) return `${head} ${step} waiting for the cloud (up to ${secondsUntil(row.cloudWaitUntil)} s more)`;
+  if (row.fileWaitUntil !== undefined) return `${head} ${step} waiting for the firmware file to stand still (up to ${secondsUntil(row.fileWaitUntil)} s more)`;
   if (row.percent === undefined) return `${head} ${step}`;
   const cells = compact ? 10 : 20;
   const filled = Math.round((row.percent / 100) * cells);
   const rate = row.bytesPerSecond ? ` ${formatRate(row.bytesPerSecond)}` : '';
   const left = row.secondsLeft !== undefined ? ` ${Math.ceil(row.secondsLeft)} s left` : '';
   return `${head} ${step} [${'#'.repeat(filled)}${'.'.repeat(cells - filled)}] ${row.percent.toFixed(0).padStart(3)}%${rate}${left}`;
+}
+
+function secondsUntil(until: number): number {
+  return Math.max(0, Math.ceil((until - Date.now()) / 1000));
 }
 
 /** A line cut to the terminal's width (by characters: the board's marks are one column each). */

@@ -127,7 +127,7 @@ describe('LineView: what the screens show of a line', () => {
     const view = new LineView();
     view.setPorts([at(PORT, '1')], 'waiting');
     view.apply({ type: 'plan', port: PORT, serial: undefined, steps: ['identify', 'flash'] });
-    view.apply({ type: 'waiting', port: PORT, serial: 'SN1', step: 'flash', reason: long('waiting'), until: 1 });
+    view.apply({ type: 'waiting', port: PORT, serial: 'SN1', step: 'flash', for: 'cloud', reason: long('waiting'), until: 1 });
     expect(tileSchema.safeParse(view.tile(PORT)).success).toBe(true);
     view.apply({ type: 'step', port: PORT, serial: 'SN1', step: 'flash', status: 'failed', error: long('step failed') });
     expect(tileSchema.safeParse(view.tile(PORT)).success).toBe(true);

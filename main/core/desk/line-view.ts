@@ -99,13 +99,14 @@ export class LineView {
     const tile = this.tiles.get(event.port) ?? this.adopt(event.port);
     if (event.serial !== undefined) tile.serial = event.serial;
     delete tile.waitingForCloud;
+    delete tile.waitingForFile;
     if (event.type === 'prompt') {
       if (event.prompt) tile.prompt = { id: event.prompt.id, kind: event.prompt.kind, text: event.prompt.text, until: event.prompt.until };
       else delete tile.prompt;
       return tile.port;
     }
     if (event.type === 'plan') this.beginUnit(tile, event.steps);
-    else if (event.type === 'waiting') tile.waitingForCloud = { reason: failureText(event.reason), until: event.until };
+    else if (event.type === 'waiting') tile[event.for === 'cloud' ? 'waitingForCloud' : 'waitingForFile'] = { reason: failureText(event.reason), until: event.until };
     else if (event.type === 'step') this.applyStep(tile, event.step, event.status, event.error);
     else if (event.type === 'progress') {
       tile.progress = {

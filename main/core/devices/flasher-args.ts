@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, isStationError } from '../errors.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 import { checkFlashParts, type FlashPart } from './firmware-image.ts';
 
@@ -35,8 +35,11 @@ export interface FlasherArgsImage {
   flashSettings: { flashMode?: string; flashSize?: string; flashFreq?: string };
 }
 
+/** How a part's file is read: at once by default; the firmware cache waits for a file being written to stand still. */
+export type PartReader = (path: string) => Promise<Buffer>;
+
 /** Reads flasher_args.json and the files it names (relative to its folder, and never outside it). */
-export async function readFlasherArgs(path: string): Promise<FlasherArgsImage> {
+export async function readFlasherArgs(path: string, readPart: PartReader = readFile): Promise<FlasherArgsImage> {
   const source = `flasher_args.json ${path}`;
   const text = await readText(path, source);
   const args = parseOrThrow(flasherArgsSchema, parseJson(text, source), source, 'Point the line at the flasher_args.json in an ESP-IDF build folder.');
@@ -58,7 +61,7 @@ export async function readFlasherArgs(path: string): Promise<FlasherArgsImage> {
     if (isAbsolute(file) || inside.startsWith('..') || isAbsolute(inside)) {
       throw new ConfigError(`${source}: ${file} is outside the build folder`, { hint: 'flasher_args.json names files relative to its own folder.' });
     }
-    const data = await readBytes(full, `${source}: ${file}`);
+    const data = await readBytes(full, `${source}: ${file}`, readPart);
     parts.push({ name: names.get(file) ?? file, offset: Number.parseInt(offset, 16), data });
   }
   const settings = args.flash_settings ?? {};
@@ -73,10 +76,12 @@ async function readText(path: string, source: string): Promise<string> {
   return (await readBytes(path, source)).toString('utf8');
 }
 
-async function readBytes(path: string, what: string): Promise<Buffer> {
+async function readBytes(path: string, what: string, read: PartReader = readFile): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await read(path);
   } catch (error) {
+    // The reader's own verdict (a part too large, or still being written) is already clear.
+    if (isStationError(error)) throw error;
     throw new ConfigError(`${what} could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'Check the path; the build folder must hold every file flasher_args.json names.',
     });

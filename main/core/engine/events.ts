@@ -51,6 +51,9 @@ export type StationEvent =
     }
   /** The unit waits for the operator (a label to scan…) on its tile; `prompt` undefined when it no longer does. */
   | { type: 'prompt'; port: string; serial: string | undefined; prompt: OperatorPrompt | undefined }
-  /** The unit needs what only the cloud can give (its first target, firmware not cached) and waits for it, until `until` (epoch ms). */
-  | { type: 'waiting'; port: string; serial: string | undefined; step: PipelineStep; reason: string; until: number }
+  /**
+   * The unit waits, until `until` (epoch ms): for the cloud, when it needs what only the cloud can give (its first target,
+   * firmware not cached); for the firmware file, when the pinned file is being written and must stand still first.
+   */
+  | { type: 'waiting'; port: string; serial: string | undefined; step: PipelineStep; for: 'cloud' | 'firmware-file'; reason: string; until: number }
   | UnitOutcome;

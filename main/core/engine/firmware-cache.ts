@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CloudAdapter, DownloadedFirmware, ThingCredentials, VersionInfo, VersionRef } from '../cloud/cloud-adapter.ts';
 import { DEFAULT_MAX_FIRMWARE_BYTES } from '../cloud/limits.ts';
@@ -8,11 +9,12 @@ import { formatBytes } from '../format.ts';
 import type { FirmwareImage } from '../devices/driver.ts';
 import { partedFirmwareImage } from '../devices/firmware-image.ts';
 import { readFlasherArgs } from '../devices/flasher-args.ts';
-import { CancelledError, StationError } from '../errors.ts';
+import { CancelledError, isStationError, StationError } from '../errors.ts';
 import type { Journal } from '../storage/journal.ts';
 import type { TransferProgress } from '../transfer/progress.ts';
 import { Limiter } from '../limiter.ts';
 import { lastTarget } from './pipeline/last-target.ts';
+import { fileIdentity, SettleWait, type SettleOptions } from './settled-file.ts';
 
 export interface FirmwareRequest {
   credentials: ThingCredentials;
@@ -35,7 +37,12 @@ export interface FirmwareCacheOptions {
   maxConcurrentDownloads?: number;
   /** The line's maxFirmwareBytes: the largest image downloaded, kept or pinned. */
   maxFirmwareBytes?: number;
+  /** How long a pinned file must stand unchanged before it is read, and how long to wait for that (settled-file.ts; tests shorten them). */
+  pinnedSettle?: Pick<SettleOptions, 'settleMs' | 'timeoutMs'>;
 }
+
+/** One use of a pinned file: its port's cancel, and who to tell that it waits for the file to stand still. */
+export type PinnedWait = Pick<SettleOptions, 'signal' | 'onWaiting'>;
 
 /**
  * Firmware images on disk, named by their SHA-256 and indexed in the journal
@@ -50,6 +57,7 @@ export class FirmwareCache {
   private readonly journal: Journal;
   private readonly adapter: CloudAdapter;
   private readonly maxFirmwareBytes: number;
+  private readonly settle: Pick<SettleOptions, 'settleMs' | 'timeoutMs'>;
   private readonly downloads = new Map<string, SharedDownload>();
   /** The image each port flashes, shared: held weakly, so it is freed once no port holds it. */
   private readonly images = new Map<string, WeakRef<FirmwareImage>>();
@@ -71,6 +79,7 @@ export class FirmwareCache {
     this.journal = options.journal;
     this.adapter = options.adapter;
     this.maxFirmwareBytes = options.maxFirmwareBytes ?? DEFAULT_MAX_FIRMWARE_BYTES;
+    this.settle = options.pinnedSettle ?? {};
   }
 
   /**
@@ -182,38 +191,58 @@ export class FirmwareCache {
    * A firmware file pinned in the line configuration (for clouds without
    * firmware); hashed on every use. Its size is checked before anything is
    * read: a file over maxFirmwareBytes, or one that is not a regular file
-   * (a device, a pipe), is refused without being read.
+   * (a device, a pipe), is refused without being read. A file being written
+   * (copied over in place) is waited for until it stands still, and read
+   * again if it changed under the read (settled-file.ts): a half-written
+   * image is never handed out.
    */
-  async pinned(path: string, versionId: string): Promise<FirmwareImage> {
+  async pinned(path: string, versionId: string, wait: PinnedWait = {}): Promise<FirmwareImage> {
     const missing = (what: string) => new StationError('FIRMWARE_MISSING', `the pinned firmware file ${path} ${what}`, { hint: 'Fix firmware.path in the line configuration.' });
-    const file = await stat(path).catch((error: unknown) => {
-      throw missing(`could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    });
-    if (!file.isFile()) throw missing('is not a regular file');
-    if (file.size === 0) throw missing('is empty');
     // An ESP-IDF build folder: flasher_args.json names the parts and their flash addresses.
-    if (basename(path) === 'flasher_args.json') return this.pinnedBuild(path, versionId);
-    if (file.size > this.maxFirmwareBytes) {
-      throw new StationError('FIRMWARE_TOO_LARGE', `the pinned firmware file ${path} is ${formatBytes(file.size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
-        hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
-      });
-    }
+    const build = basename(path) === 'flasher_args.json';
+    const settle = new SettleWait({ ...this.settle, ...wait });
+    const check = (file: Stats) => {
+      if (!file.isFile()) throw missing('is not a regular file');
+      if (!build) this.checkPinnedSize(`the pinned firmware file ${path}`, file.size);
+    };
     const key = `file:${versionId}:${path}`;
-    const image = await this.once(key, () => this.load(key, path, versionId, file.size));
-    if (!image) throw missing('changed while it was being read; try again');
-    return image;
+    try {
+      return await settle.read(path, check, async (file) => {
+        if (file.size === 0) throw missing('is empty');
+        if (build) return this.pinnedBuild(path, versionId, settle);
+        // Callers that saw the same file share one read; one that saw it changed reads it afresh.
+        return this.once(`${key}#${fileIdentity(file)}`, () => this.load(key, path, versionId, file.size));
+      });
+    } catch (error) {
+      if (isStationError(error)) throw error;
+      throw missing(`could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
   }
 
-  /** The parts an ESP-IDF build's flasher_args.json names, as one image (read afresh on every use, like a pinned file). */
-  private async pinnedBuild(path: string, versionId: string): Promise<FirmwareImage> {
-    const { parts } = await readFlasherArgs(path);
+  /** The parts an ESP-IDF build's flasher_args.json names, as one image (read afresh on every use, like a pinned file, each part once it stands still). */
+  private async pinnedBuild(path: string, versionId: string, settle: SettleWait): Promise<FirmwareImage> {
+    const check = (part: string) => (file: Stats) => {
+      if (!file.isFile()) throw new StationError('FIRMWARE_MISSING', `the build ${path}: ${part} is not a regular file`, { hint: 'Point the line at the flasher_args.json of a finished ESP-IDF build.' });
+      this.checkPinnedSize(`the build ${path}: ${part}`, file.size);
+    };
+    const { parts } = await readFlasherArgs(path, (part) =>
+      settle.read(part, check(part), async (file) => {
+        const data = await readFile(part);
+        // Shorter or longer than the stat said: it changed under the read, so read it again.
+        return data.length === file.size ? data : undefined;
+      }),
+    );
     const size = parts.reduce((sum, part) => sum + part.data.length, 0);
-    if (size > this.maxFirmwareBytes) {
-      throw new StationError('FIRMWARE_TOO_LARGE', `the build ${path} is ${formatBytes(size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
-        hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
-      });
-    }
+    this.checkPinnedSize(`the build ${path}`, size);
     return partedFirmwareImage(parts, versionId, path);
+  }
+
+  /** A pinned file (or build) over maxFirmwareBytes is refused, from its size alone. */
+  private checkPinnedSize(what: string, size: number): void {
+    if (size <= this.maxFirmwareBytes) return;
+    throw new StationError('FIRMWARE_TOO_LARGE', `${what} is ${formatBytes(size)}, more than the station accepts (maxFirmwareBytes: ${formatBytes(this.maxFirmwareBytes)})`, {
+      hint: 'Check firmware.path in the line configuration; if the image is right, raise maxFirmwareBytes.',
+    });
   }
 
   /** Runs one check per key at a time; callers arriving meanwhile share its result. */

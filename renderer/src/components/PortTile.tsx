@@ -84,6 +84,11 @@ export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, 
           <strong>Waiting for the cloud</strong> (up to {duration(Math.max(0, tile.waitingForCloud.until - now))} more){dense ? '' : `: ${withoutPlace(tile.waitingForCloud.reason)}`}
         </p>
       )}
+      {tile.waitingForFile && working && (
+        <p className="cloud-wait">
+          <strong>Waiting for the firmware file</strong> (up to {duration(Math.max(0, tile.waitingForFile.until - now))} more){dense ? '' : `: ${withoutPlace(tile.waitingForFile.reason)}`}
+        </p>
+      )}
       {tile.failure && (tile.state === 'failed' || tile.state === 'attention' || tile.state === 'cancelled') && (
         <p className="failure" title={tile.failure.message}>
           <strong>{tile.state === 'cancelled' ? 'Cancelled' : 'Failed'} at {tile.failure.step ? STEP_LABELS[tile.failure.step] : 'start'}</strong>

@@ -103,7 +103,7 @@ async function waitForCloud(deps: PipelineDeps, step: Step, unit: UnitState, nee
     return needs;
   };
   if (timeoutMs === 0) throw waited();
-  deps.emit({ type: 'waiting', port: deps.port, serial: unit.serial, step: step.name, reason: needs.message, until: Date.now() + timeoutMs });
+  deps.emit({ type: 'waiting', port: deps.port, serial: unit.serial, step: step.name, for: 'cloud', reason: needs.message, until: Date.now() + timeoutMs });
   await deps.connectivity.waitOnline({ timeoutMs, signal: deps.signal, onTimeout: waited });
   deps.emit({ type: 'step', port: deps.port, serial: unit.serial, step: step.name, status: 'started' });
 }

@@ -1,5 +1,6 @@
 import { notCached } from '../offline-errors.ts';
 import { progressOf, type PipelineDeps, type StepModule, type UnitState } from '../pipeline-types.ts';
+import type { PinnedWait } from '../../firmware-cache.ts';
 
 /** The target's image: a pinned file, the cache, or one download shared by every port that needs it. */
 export const downloadStep: StepModule = {
@@ -31,6 +32,11 @@ export const downloadStep: StepModule = {
 
 async function cachedImage(deps: PipelineDeps, unit: UnitState): Promise<void> {
   const { config, cache } = deps;
-  unit.image = config.firmware.source === 'file' ? await cache.pinned(config.firmware.path, config.firmware.versionId) : await cache.cached(unit.target!);
+  unit.image = config.firmware.source === 'file' ? await cache.pinned(config.firmware.path, config.firmware.versionId, { signal: deps.signal, onWaiting: waitingFor(deps, unit) }) : await cache.cached(unit.target!);
   if (!unit.image) throw notCached(unit.target!.id);
+}
+
+/** The tile and the JSON events say the unit waits for its pinned firmware file to stand still. */
+function waitingFor(deps: PipelineDeps, unit: UnitState): PinnedWait['onWaiting'] {
+  return (reason, until) => deps.emit({ type: 'waiting', port: deps.port, serial: unit.serial, step: 'download', for: 'firmware-file', reason, until });
 }
