@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFleetFreedomEmulator } from '../../../main/core/cloud/fleetfreedom/emulator.ts';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
+import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
+import { LineView } from '../../../main/core/desk/line-view.ts';
+import type { StationEvent } from '../../../main/core/engine/events.ts';
+import { Station } from '../../../main/core/engine/station.ts';
+import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
 import { FirmwareCache } from '../../../main/core/engine/firmware-cache.ts';
 import { StationError } from '../../../main/core/errors.ts';
 import { SettleWait } from '../../../main/core/engine/settled-file.ts';
@@ -21,7 +27,9 @@ import { SecretBox } from '../../../main/core/storage/secret-box.ts';
 const KiB = 1024;
 const dirs: string[] = [];
 const journals: Journal[] = [];
-afterEach(() => {
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
   for (const journal of journals.splice(0)) journal.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -206,5 +214,44 @@ describe('a pinned ESP-IDF build being written', () => {
     await rewritten;
     expect(rewritten).toBeDefined();
     expect(image.parts!.map((part) => part.offset)).toEqual([0x0, 0x20000]);
+  });
+});
+
+describe('a line with a pinned firmware file (firmware.source "file")', () => {
+  it('copied over in place while a unit is at work: the unit waits, its tile says so, and it is flashed the whole new image', async () => {
+    const cloud = await startFleetFreedomEmulator({ companies: [{ id: 7, name: 'F' }], users: [{ username: 'line', password: 'pw', companies: [7] }] }, { connectionDelayMs: 5 });
+    closers.push(() => cloud.stop());
+    const sim = await startSimulatorOnPty({ serial: 'THERM00000000000042', bootDelayMs: 20 });
+    closers.push(() => sim.stop());
+    const dir = folder();
+    const path = join(dir, 'fw.bin');
+    oldFile(path, randomBytes(20 * KiB));
+    const config = lineConfigSchema.parse({
+      cloud: { backend: 'fleetfreedom', url: cloud.url, username: 'line', password: 'pw', company: 7, providerKind: 'json' },
+      firmware: { source: 'file', path, versionId: 'fw-2' },
+      ports: [sim.path],
+    });
+    const station = await Station.open({ config, dataDir: join(dir, 'data') });
+    closers.push(() => station.close());
+    const view = new LineView();
+    view.setPorts([{ path: sim.path, slot: '1' }], 'waiting');
+    const shown: string[] = [];
+    const events: StationEvent[] = [];
+    const next = randomBytes(96 * KiB);
+    let run: Promise<unknown> | undefined;
+    // The technician copies the new image over the pinned one as the unit starts (the station's default settle time, 2 s).
+    await copyInPlace(path, next, 8 * KiB, 20, () => {
+      run = station.provisionOnce([sim.path], (event) => {
+        events.push(event);
+        view.apply(event);
+        const waiting = view.tile(sim.path)?.waitingForFile;
+        if (waiting) shown.push(waiting.reason);
+      });
+    });
+    const [outcome] = (await run) as Awaited<ReturnType<Station['provisionOnce']>>;
+    expect(outcome).toMatchObject({ result: 'passed', versionId: 'fw-2' });
+    expect(sim.simulator.installedSha256).toBe(createHash('sha256').update(next).digest('hex'));
+    expect(events.filter((event) => event.type === 'waiting')).toMatchObject([{ step: 'download', for: 'firmware-file' }]);
+    expect(shown).toEqual([`the pinned firmware file ${path} is being written; waiting for it to stand unchanged for 2 s`]);
   });
 });
