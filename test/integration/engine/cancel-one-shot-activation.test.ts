@@ -6,6 +6,7 @@ import { startExositeEmulator } from '../../../main/core/cloud/exosite/emulator.
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
+import { until } from '../../helpers/until.ts';
 
 const UNIT = 'THERM00000000000042';
 
@@ -32,13 +33,14 @@ describe('a cancel while a one-shot activation is in flight', () => {
     const sim = await startSimulatorOnPty({ serial: UNIT, bootDelayMs: 20 });
     cleanup.push(() => sim.stop());
 
-    // The cloud takes a while to answer the activation; the line is stopped while it does.
-    cloud.addFault({ step: 'activate', kind: 'latency', ms: 1000 });
+    // The cloud takes a while to answer the activation; the line is stopped once the cloud has it (not at a fixed
+    // time after the step starts: on a busy machine the unit's check before the call may take longer than that).
+    cloud.addFault({ step: 'activate', kind: 'latency', ms: 3000 });
     const stop = new AbortController();
     const [cancelled] = await station.provisionOnce(
       [sim.path],
       (event) => {
-        if (event.type === 'step' && event.step === 'activate' && event.status === 'started') setTimeout(() => stop.abort(), 300);
+        if (event.type === 'step' && event.step === 'activate' && event.status === 'started') void until(() => cloud.calls.get('activate') === 1).then(() => stop.abort());
       },
       stop.signal,
     );
