@@ -616,6 +616,11 @@ export class Journal {
     return (this.sql(`${OUTBOX_SELECT} WHERE o.state = 'in-flight' ORDER BY o.id`).all() as Row[]).map((row) => this.toOutbox(row));
   }
 
+  /** The calls of this unit the replayer is sending right now (claimed, not yet answered). */
+  callsInFlight(unitId: number): string[] {
+    return (this.sql("SELECT call FROM outbox WHERE unit_id = ? AND state = 'in-flight' ORDER BY seq").all(unitId) as Row[]).map((row) => String(row.call));
+  }
+
   outboxCounts(): Record<OutboxState, number> {
     const counts: Record<OutboxState, number> = { pending: 0, 'in-flight': 0, done: 0, failed: 0 };
     for (const row of this.sql('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as Row[]) counts[row.state as OutboxState] = Number(row.n);

@@ -86,4 +86,35 @@ describe('a unit resumed after its attempt was cut off with calls in the outbox'
     expect(sims[1]!.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
     expect(station.journal.latestUnit(UNIT)).toMatchObject({ result: 'passed', credentialsState: 'written' });
   });
+
+  it('plugged in again while its queued activation is being sent: waits for its answer and takes that key, no second activation', { timeout: 60_000 }, async () => {
+    const other = 'THERM00000000000008';
+    const cloud = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [UNIT, other], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    cleanup.push(() => cloud.stop());
+    const sims = [await startSimulatorOnPty({ serial: other, bootDelayMs: 20 }), await startSimulatorOnPty({ serial: UNIT, bootDelayMs: 20 })];
+    cleanup.push(() => Promise.all(sims.map((sim) => sim.stop())));
+    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: cloud.url, timeoutMs: 10_000 } });
+    const station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'replug-in-flight-')), autoReplay: false });
+    cleanup.push(() => station.close());
+    expect((await station.provisionOnce([sims[0]!.path]))[0]).toMatchObject({ result: 'passed' });
+    cloud.setOffline(true);
+    const [offline] = await station.provisionOnce([sims[1]!.path]);
+    expect(offline).toMatchObject({ serial: UNIT, result: 'pending' });
+
+    // The cloud is back and slow: the queued activation is at the cloud, its answer not yet back, when the unit is plugged in again.
+    cloud.setOffline(false);
+    await station.connectivity.confirm();
+    cloud.addFault({ step: 'activate', kind: 'latency', ms: 1500 });
+    const replayed = station.replayOutboxNow();
+    await until(() => cloud.calls.get('activate') === 2);
+    const [again] = await station.provisionOnce([sims[1]!.path]);
+    await replayed;
+    expect(again, again?.error).toMatchObject({ serial: UNIT, result: 'passed', unitId: offline!.unitId });
+
+    const thing = cloud.state.thingsBySerial.get(UNIT)!;
+    expect(thing.issuedKeys).toHaveLength(1);
+    expect(sims[1]!.simulator.storedCredentials).toEqual({ thingId: thing.thingId, apiKey: thing.apiKey });
+    expect(station.journal.unit(offline!.unitId!)).toMatchObject({ result: 'passed', credentialsState: 'written' });
+    expect(station.journal.credentials(offline!.unitId!)).toMatchObject({ thingId: thing.thingId, apiKey: thing.apiKey });
+  });
 });
