@@ -13,7 +13,7 @@ import type { PipelineDeps, UnitState } from './pipeline-types.ts';
  * never sent anywhere else, and the unit is activated where it is now.
  */
 export function takeHeldCredentials(deps: Pick<PipelineDeps, 'adapter' | 'journal'>, unit: UnitState, previous: UnitRecord): void {
-  const oneShot = deps.adapter.steps.activate?.retrySafe === false && deps.adapter.steps.activate.replaySafe === false;
+  const oneShot = activatesOnce(deps.adapter);
   const undelivered = previous.credentialsState === 'held' || previous.credentialsState === 'pending';
   if (!undelivered && !(oneShot && previous.credentialsState === 'written')) return;
   const held = readable(() => deps.journal.credentials(previous.id));
@@ -21,6 +21,12 @@ export function takeHeldCredentials(deps: Pick<PipelineDeps, 'adapter' | 'journa
   unit.credentials = { thingId: held.thingId, apiKey: held.apiKey };
   unit.credentialsFrom = previous.id;
   if (previous.id !== unit.unitId) deps.journal.storeCredentials(unit.unitId!, held, 'held');
+}
+
+/** Whether the cloud activates a serial number only once (Exosite): an activation neither repeated nor replayed. */
+export function activatesOnce(adapter: CloudAdapter): boolean {
+  const safety = adapter.steps.activate;
+  return safety?.retrySafe === false && safety.replaySafe === false;
 }
 
 /** Whether these credentials came from the cloud this adapter speaks to (credentials stored before the station recorded their cloud are taken as its). */

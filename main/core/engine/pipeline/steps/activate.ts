@@ -1,4 +1,5 @@
 import { CancelledError } from '../../../errors.ts';
+import { activatesOnce } from '../held-credentials.ts';
 import { driverOf, type StepModule } from '../pipeline-types.ts';
 
 /** Gets the unit's cloud credentials, unless the station already holds ones it never delivered. */
@@ -15,9 +16,7 @@ export const activateStep: StepModule = {
       const canDeliverCredentials = async () => (await driverOf(unit).identify({ signal: deps.signal })).serial === unit.serial;
       // Once sent, a one-shot activation is let answer (within the cloud's own deadline) even if the unit is cancelled
       // meanwhile: cut off, the cloud may still issue credentials the station never sees, and no second activation comes.
-      const safety = deps.adapter.steps.activate;
-      const oneShot = safety?.retrySafe === false && safety.replaySafe === false;
-      unit.credentials = await deps.adapter.activate!(unit.serial!, { signal: oneShot ? undefined : deps.signal, canDeliverCredentials });
+      unit.credentials = await deps.adapter.activate!(unit.serial!, { signal: activatesOnce(deps.adapter) ? undefined : deps.signal, canDeliverCredentials });
       unit.credentialsFrom = unit.unitId;
       deps.journal.storeCredentials(unit.unitId!, { ...unit.credentials, account: deps.adapter.account }, 'held');
       // Calls still waiting for the cloud the unit was queued under carry what that cloud issued: they are superseded.
