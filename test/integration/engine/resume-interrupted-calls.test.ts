@@ -104,7 +104,7 @@ describe('a unit resumed after its attempt was cut off with calls in the outbox'
     // The cloud is back and slow: the queued activation is at the cloud, its answer not yet back, when the unit is plugged in again.
     cloud.setOffline(false);
     await station.connectivity.confirm();
-    cloud.addFault({ step: 'activate', kind: 'latency', ms: 1500 });
+    cloud.addFault({ step: 'activate', kind: 'latency', ms: 3000 });
     const replayed = station.replayOutboxNow();
     await until(() => cloud.calls.get('activate') === 2);
     const [again] = await station.provisionOnce([sims[1]!.path]);
