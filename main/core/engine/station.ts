@@ -86,6 +86,8 @@ export class Station {
   private readonly lock: DataFolderLock;
   private readonly noticeListeners = new Set<(notice: StationNotice) => void>();
   private closed = false;
+  /** Aborted as the station closes: lines stop, and units still at work are cancelled and recorded so. */
+  private readonly closing = new AbortController();
   /** Where steps ask the operator, and where answers and scans come back. */
   private readonly prompts: OperatorPrompts;
   /** Where labels go, when the line prints them. */
@@ -233,7 +235,7 @@ export class Station {
    */
   async provisionOnce(ports: string[], onEvent: (event: StationEvent) => void = () => undefined, signal?: AbortSignal): Promise<UnitOutcome[]> {
     this.startScanners();
-    const stop = new LineStop(signal);
+    const stop = new LineStop(this.untilClosing(signal));
     const limiter = new Limiter(this.config.concurrency.ports);
     const outcomes = await Promise.all(
       ports.map((port) =>
@@ -260,7 +262,7 @@ export class Station {
     const onEvent = options.onEvent ?? (() => undefined);
     this.startScanners();
     // The line stops when it is told to, or when a port fails in a way no unit record can hold.
-    const stop = new LineStop(options.signal);
+    const stop = new LineStop(this.untilClosing(options.signal));
     const signal = stop.signal;
     const workers = new Map<string, Promise<void>>();
     // At most `concurrency.ports` units at once; a port holds a place while it works on a unit, not while it waits for the next.
@@ -387,8 +389,9 @@ export class Station {
   private async runOne(port: string, onEvent: (event: StationEvent) => void, signal?: AbortSignal, retryOf?: number): Promise<UnitOutcome> {
     const controller = new AbortController();
     const stop = () => controller.abort();
-    signal?.addEventListener('abort', stop, { once: true });
-    if (signal?.aborted) controller.abort();
+    const until = this.untilClosing(signal);
+    until.addEventListener('abort', stop, { once: true });
+    if (until.aborted) controller.abort();
     // Busy before the pipeline's first step runs; `done` is the pipeline once it has started.
     const entry: { controller: AbortController; done: Promise<unknown> } = { controller, done: Promise.resolve() };
     this.running.set(port, entry);
@@ -399,7 +402,7 @@ export class Station {
       if (outcome.errorCode !== 'CANCELLED' && outcome.serial !== undefined) this.finishedOnPort.set(port, outcome.serial);
       return outcome;
     } finally {
-      signal?.removeEventListener('abort', stop);
+      until.removeEventListener('abort', stop);
       if (this.running.get(port) === entry) this.running.delete(port);
     }
   }
@@ -507,10 +510,19 @@ export class Station {
     }
   }
 
+  /** `signal`, or the station closing, whichever comes first. */
+  private untilClosing(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
   /** Closing twice is harmless (a window and a signal may both ask). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Units still at work (a retry, a port started on its own, a line not stopped first) are cancelled, and their
+    // records finished, before the journal closes: a one-shot activation under way still stores what the cloud issued.
+    this.closing.abort();
+    await Promise.allSettled([...this.running.values()].map((unit) => unit.done));
     await this.scanners?.stop();
     this.noticeListeners.clear();
     await this.replayer.stop();
