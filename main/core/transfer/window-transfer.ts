@@ -4,6 +4,7 @@ import { framedBlocks } from './framed-image.ts';
 import { ProgressMeter } from './progress.ts';
 import type { ReceivedFile, SendOptions, SendResult, TransferLink } from './transfer-types.ts';
 import { ABORT_SEQUENCE, ACK, CAN, EOT, LARGE_BLOCK, NAK, headerFrame, parseHeader } from './xmodem-framing.ts';
+import { notAcknowledged } from './not-acknowledged.ts';
 
 /**
  * "ymodem-window": YMODEM-1K's blocks with a sliding window, in the manner of
@@ -75,6 +76,8 @@ class WindowSender {
     let base = 0;
     let next = 0;
     let attempts = 0;
+    /** Tries since the transfer last moved that met silence, not a NAK. */
+    let unanswered = 0;
     // Restarted only by an answer that moves the transfer (or by going back): a receiver repeating a stale ACK is silence.
     let deadline = 0;
     let restartDeadline = true;
@@ -88,7 +91,8 @@ class WindowSender {
       restartDeadline = false;
       const answer = await this.readAnswer(deadline);
       if (answer === 'timeout') {
-        if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${base + 1}`);
+        unanswered++;
+        if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${base + 1}`, unanswered);
         this.resends += next - base;
         next = base;
         restartDeadline = true;
@@ -99,10 +103,11 @@ class WindowSender {
       if (answer.type === 'ack' && index >= base && index < next) {
         base = index + 1;
         attempts = 0;
+        unanswered = 0;
         restartDeadline = true;
         meter.update(blocks.end(index));
       } else if (answer.type === 'nak' && index >= base) {
-        if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${index + 1}`);
+        if (++attempts >= this.maxAttempts) throw this.gaveUp(`block ${index + 1}`, unanswered);
         this.resends += next - index;
         base = index;
         next = index;
@@ -117,6 +122,7 @@ class WindowSender {
 
   /** Sends one thing and waits for the ACK of `sequence`, sending it again on NAK or silence. */
   private async stopAndWait(frame: Uint8Array, sequence: number, what: string): Promise<void> {
+    let unanswered = 0;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       this.throwIfCancelled();
       await this.link.port.write(frame);
@@ -124,12 +130,13 @@ class WindowSender {
       const deadline = performance.now() + this.timeoutMs;
       for (;;) {
         const answer = await this.readAnswer(deadline);
+        if (answer === 'timeout') unanswered++;
         if (answer === 'timeout' || answer.type === 'nak') break;
         if (answer.sequence === sequence) return;
       }
       this.resends++;
     }
-    throw this.gaveUp(what);
+    throw this.gaveUp(what, unanswered);
   }
 
   /** Which block, from the last acknowledged to the next unsent, the 8-bit sequence names: the window is under 121, so at most one. */
@@ -192,11 +199,8 @@ class WindowSender {
     if (this.options.signal?.aborted) throw new CancelledError('the transfer was cancelled', { where: { port: this.link.port.path } });
   }
 
-  private gaveUp(what: string): TransferError {
-    return new TransferError(`${what} was not acknowledged after ${this.maxAttempts} tries`, {
-      where: { port: this.link.port.path },
-      hint: 'The line is too noisy or the receiver rejects the data; check the cable and the baud rate.',
-    });
+  private gaveUp(what: string, unanswered: number): TransferError {
+    return notAcknowledged(this.link.port.path, what, this.maxAttempts, unanswered, this.timeoutMs);
   }
 }
 

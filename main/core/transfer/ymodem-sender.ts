@@ -1,5 +1,6 @@
 import { CancelledError, StationError, TimeoutError, TransferAbortedError, TransferError } from '../errors.ts';
 import { framedBlocks } from './framed-image.ts';
+import { notAcknowledged } from './not-acknowledged.ts';
 import { ProgressMeter } from './progress.ts';
 import type { SendOptions, SendResult, TransferLink } from './transfer-types.ts';
 import { ABORT_SEQUENCE, ACK, CAN, CRC_REQUEST, EOT, NAK, batchEndFrame, headerFrame } from './xmodem-framing.ts';
@@ -121,19 +122,8 @@ class BlockSender {
     throw this.notAcknowledged(`block ${sequence}`, unanswered);
   }
 
-  /** Says whether the receiver refused the data (NAKs: noise, a wrong baud rate) or went silent (no answer at all). */
   private notAcknowledged(what: string, unanswered: number): TransferError {
-    const refused = this.maxAttempts - unanswered;
-    const silent = refused === 0;
-    return new TransferError(
-      `${what} was not acknowledged after ${this.maxAttempts} tries (${refused} refused, ${unanswered} with no answer within ${this.blockTimeoutMs} ms)`,
-      {
-        where: { port: this.link.port.path },
-        hint: silent
-          ? 'The unit stopped answering during the transfer; check that it is still powered and connected, then retry.'
-          : 'The line is too noisy or the receiver rejects the data; check the cable and the baud rate.',
-      },
-    );
+    return notAcknowledged(this.link.port.path, what, this.maxAttempts, unanswered, this.blockTimeoutMs);
   }
 
   private async sendEndOfTransmission(): Promise<void> {
