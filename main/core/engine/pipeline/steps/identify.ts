@@ -1,5 +1,6 @@
 import { SERIAL_MAX } from '../../../../../contract/station-contract.ts';
 import { ProtocolError, StationError } from '../../../errors.ts';
+import { printableExcerpt } from '../../../printable-text.ts';
 import { sleep } from '../../../sleep.ts';
 import type { UnitRecord } from '../../../storage/journal.ts';
 import { takeHeldCredentials } from '../held-credentials.ts';
@@ -21,7 +22,7 @@ export const identifyStep: StepModule = {
       const { serial } = await unit.driver.identify({ signal });
       // Screens, History and labels carry serial numbers this long at most: a longer one (a profile pattern with no length, noise) is refused here.
       if (serial.length > SERIAL_MAX) {
-        throw new ProtocolError(`the unit reported a serial number of ${serial.length} characters; the station takes at most ${SERIAL_MAX} ("${serial.slice(0, 32)}…")`, {
+        throw new ProtocolError(`the unit reported a serial number of ${serial.length} characters; the station takes at most ${SERIAL_MAX} ("${printableExcerpt(serial, 33)}")`, {
           hint: 'Check the baud rate and the device profile; give its serialNumberPattern a length, e.g. ^[A-Z0-9]{1,64}$.',
         });
       }
