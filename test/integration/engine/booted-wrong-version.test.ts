@@ -1,19 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
+import { useCleanup } from '../../helpers/cleanup.ts';
 
 const SERIAL = 'ROLLBACK0001';
 
 describe('a unit whose new image does not start', () => {
-  const cleanup: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
+  const cleanup = useCleanup();
 
   async function lineWith(oldVersion: string) {
     const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [SERIAL], versions: [{ name: '2.0', firmware: { size: 8192 } }] }] });

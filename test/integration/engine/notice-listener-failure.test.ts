@@ -1,31 +1,37 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
+import { describe, expect, it } from 'vitest';
+import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import { Station } from '../../../main/core/engine/station.ts';
-import { startSimulatorOnPty, type PtySimulator } from '../../../main/core/simulator/simulator-hosts.ts';
+import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
+import { useCleanup } from '../../helpers/cleanup.ts';
 import { until } from '../../helpers/until.ts';
 
 const serial = (n: number) => `THERM${String(n).padStart(14, '0')}`;
 
-describe('a station notice listener that throws', () => {
-  let emulator: GadgetKeeperEmulator | undefined;
-  let station: Station | undefined;
-  const sims: PtySimulator[] = [];
-  afterEach(async () => {
-    await station?.close();
-    station = undefined;
-    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
-    await emulator?.stop();
-  });
+describe('a listener that throws (a screen\'s bug)', () => {
+  const cleanup = useCleanup();
 
-  it('changes no record: calls the cloud took are done, and the unit stays as they left it', async () => {
-    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1), serial(2)], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
-    for (const n of [1, 2]) sims.push(await startSimulatorOnPty({ serial: serial(n), bootDelayMs: 20 }));
+  /** A station on the GadgetKeeper emulator with `units` simulated units on ptys, replaying its outbox only when told. */
+  async function line(units: number) {
+    const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: Array.from({ length: units }, (_, i) => serial(i + 1)), versions: [{ name: '1', firmware: { size: 4096 } }] }] });
+    cleanup.push(() => emulator.stop());
+    const sims = [];
+    for (let n = 1; n <= units; n++) {
+      const sim = await startSimulatorOnPty({ serial: serial(n), bootDelayMs: 20 });
+      cleanup.push(() => sim.stop());
+      sims.push(sim);
+    }
     const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url, timeoutMs: 2000 } });
-    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'notice-')), probeIntervalMs: 100, autoReplay: false });
+    const station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'listener-')), probeIntervalMs: 100, autoReplay: false });
+    cleanup.push(() => station.close());
+    return { emulator, sims, station };
+  }
+
+  it('on station notices changes no record: calls the cloud took are done, and the unit stays as they left it', async () => {
+    const { emulator, sims, station } = await line(2);
     // The target and its firmware are known, then the internet drops: the unit passes with its calls in the outbox.
     const [online] = await station.provisionOnce([sims[0]!.path]);
     expect(online!.result).toBe('passed');
@@ -34,7 +40,6 @@ describe('a station notice listener that throws', () => {
     expect(offline).toMatchObject({ result: 'pending' });
     expect(station.outboxWaiting()).toBeGreaterThan(0);
 
-    // A screen's listener with a bug: it throws at every notice.
     let heard = 0;
     station.onNotice(() => {
       heard++;
@@ -44,29 +49,14 @@ describe('a station notice listener that throws', () => {
     // Neither the operator's "replay now" nor the cloud's state hears of the listener's failure.
     await station.replayOutboxNow();
     expect(station.cloudState).toBe('online');
-    await until(() => station!.outboxWaiting() === 0);
+    await until(() => station.outboxWaiting() === 0);
     expect(heard).toBeGreaterThan(0);
     expect(station.journal.outboxCounts()).toMatchObject({ failed: 0 });
     expect(station.journal.unit(offline!.unitId!)).toMatchObject({ result: 'pending', credentialsState: 'pending', error: undefined });
   });
-});
 
-describe('a unit event listener that throws', () => {
-  let emulator: GadgetKeeperEmulator | undefined;
-  let station: Station | undefined;
-  const sims: PtySimulator[] = [];
-  afterEach(async () => {
-    await station?.close();
-    station = undefined;
-    await Promise.all(sims.splice(0).map((sim) => sim.stop()));
-    await emulator?.stop();
-  });
-
-  it('neither fails the unit nor stops the line: the record says what happened to the unit', async () => {
-    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [serial(1)], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
-    sims.push(await startSimulatorOnPty({ serial: serial(1), bootDelayMs: 20 }));
-    const config = lineConfigSchema.parse({ cloud: { backend: 'gadgetkeeper', url: emulator.url, timeoutMs: 2000 } });
-    station = await Station.open({ config, dataDir: mkdtempSync(join(tmpdir(), 'events-')), probeIntervalMs: 100, autoReplay: false });
+  it('on unit events neither fails the unit nor stops the line: the record says what happened to the unit', async () => {
+    const { sims, station } = await line(1);
     let heard = 0;
     const [outcome] = await station.provisionOnce([sims[0]!.path], () => {
       heard++;

@@ -4,20 +4,18 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GadgetKeeperAdapter } from '../../../main/core/cloud/gadgetkeeper/adapter.ts';
 import { Connectivity } from '../../../main/core/engine/connectivity.ts';
 import { OutboxReplayer } from '../../../main/core/engine/outbox-replayer.ts';
 import { Journal } from '../../../main/core/storage/journal.ts';
 import { SecretBox } from '../../../main/core/storage/secret-box.ts';
+import { useCleanup } from '../../helpers/cleanup.ts';
 
 const credentials = { thingId: 'a'.repeat(32), apiKey: 'b'.repeat(32) };
 
 describe('what a replayed call does to its unit and its schedule (a real journal file, a real local cloud)', () => {
-  const cleanup: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
+  const cleanup = useCleanup();
 
   /** A cloud whose thing calls (PUT) are answered by `answer`; anything else (the probe) is answered 200. */
   async function setUp(answer: (request: IncomingMessage, response: ServerResponse) => void) {

@@ -1,21 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator } from '../../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { lineConfigSchema } from '../../../main/core/config/line-config.ts';
 import type { StationEvent } from '../../../main/core/engine/events.ts';
 import { Station } from '../../../main/core/engine/station.ts';
 import { startSimulatorOnPty } from '../../../main/core/simulator/simulator-hosts.ts';
 import { until } from '../../helpers/until.ts';
+import { useCleanup } from '../../helpers/cleanup.ts';
 
 const SERIAL = 'CLOSING00001';
 
 describe('closing the station while a unit is at work outside a line', () => {
-  const cleanup: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const step of cleanup.splice(0).reverse()) await step();
-  });
+  const cleanup = useCleanup();
 
   it('cancels the unit and finishes its record before the journal closes', { timeout: 60_000 }, async () => {
     const emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: [SERIAL], versions: [{ name: '1', firmware: { size: 4096 } }] }] });
