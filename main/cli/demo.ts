@@ -38,37 +38,49 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
+  // Ctrl-C or SIGTERM (a batch script's timeout) cancels the units at work; the simulated units, their socat ptys and
+  // the temporary data folder are then taken down as after a full run, never left behind.
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const workDir = mkdtempSync(join(tmpdir(), 'station-demo-'));
-  const units = await startDemoLine({ ports: count, kind: kind as DemoKind });
-  const station = await Station.open({ config: units.config, profile: units.profile, dataDir: join(workDir, 'data'), open: units.open });
-  const intro = `GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated ${kind === 'esp32' ? 'ESP32-S3 ' : ''}unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}`;
-  const live = !values.json && process.stdout.isTTY === true;
-  const board = new ProgressBoard(lineSlots(units.config.ports), live ? { title: intro } : {});
-  const print = (event: StationEvent) => {
-    board.apply(event);
-    if (values.json) console.log(JSON.stringify(event));
-    else if (!live && event.type === 'unit') console.log(board.line(event.port));
-  };
-  // Units in memory skip the serial code: never silently.
-  if (units.memoryFallbackReason) console.error(`station demo: the simulated units run in memory, not on ptys through the serial code (${units.memoryFallbackReason})`);
-  if (values.json) console.log(JSON.stringify({ type: 'demo-line', cloudUrl: units.cloudUrl, ports: units.paths, onPty: units.onPty, memoryFallbackReason: units.memoryFallbackReason ?? null }));
-  else if (!live) console.log(`${intro}\n`);
-  // On a terminal the board is drawn in place, fitted to it; otherwise a line per finished unit.
-  const screen = live ? drawLive(board, process.stdout) : undefined;
-  const started = performance.now();
+  let units: Awaited<ReturnType<typeof startDemoLine>> | undefined;
+  let station: Station | undefined;
+  let screen: ReturnType<typeof drawLive> | undefined;
   try {
-    const outcomes = await station.provisionOnce(units.paths, throttleProgress(print));
+    units = await startDemoLine({ ports: count, kind: kind as DemoKind });
+    station = await Station.open({ config: units.config, profile: units.profile, dataDir: join(workDir, 'data'), open: units.open });
+    const intro = `GadgetKeeper emulator on ${units.cloudUrl}; ${count} simulated ${kind === 'esp32' ? 'ESP32-S3 ' : ''}unit(s)${units.onPty ? ' on ptys' : ' in memory (install socat for ptys)'}`;
+    const live = !values.json && process.stdout.isTTY === true;
+    const board = new ProgressBoard(lineSlots(units.config.ports), live ? { title: intro } : {});
+    const print = (event: StationEvent) => {
+      board.apply(event);
+      if (values.json) console.log(JSON.stringify(event));
+      else if (!live && event.type === 'unit') console.log(board.line(event.port));
+    };
+    // Units in memory skip the serial code: never silently.
+    if (units.memoryFallbackReason) console.error(`station demo: the simulated units run in memory, not on ptys through the serial code (${units.memoryFallbackReason})`);
+    if (values.json) console.log(JSON.stringify({ type: 'demo-line', cloudUrl: units.cloudUrl, ports: units.paths, onPty: units.onPty, memoryFallbackReason: units.memoryFallbackReason ?? null }));
+    else if (!live) console.log(`${intro}\n`);
+    // On a terminal the board is drawn in place, fitted to it; otherwise a line per finished unit.
+    screen = live ? drawLive(board, process.stdout) : undefined;
+    const started = performance.now();
+    const outcomes = await station.provisionOnce(units.paths, throttleProgress(print), controller.signal);
     screen?.stop();
     const seconds = (performance.now() - started) / 1000;
     const passed = outcomes.filter((o) => o.result === 'passed').length;
     if (!values.json) {
       console.log(`${live ? '' : '\n'}${passed} passed, ${outcomes.length - passed} failed in ${seconds.toFixed(1)} s (${Math.round((outcomes.length / seconds) * 3600)} units per hour)`);
     }
-    return passed === outcomes.length ? 0 : 1;
+    // Every simulated unit passed; a demo stopped before some answered has fewer outcomes than units.
+    return passed === count ? 0 : 1;
   } finally {
     screen?.stop();
-    await station.close();
-    await units.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await station?.close();
+    await units?.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }

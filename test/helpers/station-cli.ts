@@ -37,9 +37,9 @@ export interface StartedStation {
   endsWithin(timeoutMs: number): Promise<StationExit>;
 }
 
-/** Starts `station <args>` with a standard input to write to; `onStdout` sees each line it prints, as it prints it. */
-export function startStation(args: string[], onStdout?: (line: string, write: (text: string) => void) => void): StartedStation {
-  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `station <args>` with a standard input to write to; `onStdout` sees each line it prints, as it prints it; `env` adds to the environment. */
+export function startStation(args: string[], onStdout?: (line: string, write: (text: string) => void) => void, env: NodeJS.ProcessEnv = {}): StartedStation {
+  const child = spawn(process.execPath, ['bin/station.js', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const write = (text: string) => void child.stdin.write(text);
   let stdout = '';
   let stderr = '';

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { referenceProfile } from '../../main/core/devices/profile/load-profile.ts';
 import { ProfileDriver } from '../../main/core/devices/profile-driver.ts';
 import { openPort } from '../../main/core/ports/open-port.ts';
+import { startStation } from '../helpers/station-cli.ts';
 
 /** Starts `station <args>` and resolves with what it prints after "listening on". */
 async function startListening(args: string[]) {
@@ -134,4 +135,39 @@ describe('station demo', () => {
     expect(first(inMemory.stdout)).toMatchObject({ type: 'demo-line', onPty: false, memoryFallbackReason: expect.stringMatching(/socat/) });
     expect(inMemory.stderr).toMatch(/the simulated units run in memory, not on ptys through the serial code \(.*socat/);
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} mid-run cancels the units at work and takes the simulated line down: no socat left running, no temporary folder left`, { timeout: 60_000 }, async () => {
+      // Its own temporary folder: the demo's data folder and every pty's links go in it, so what is left is seen.
+      const tmp = mkdtempSync(join(tmpdir(), 'demo-signal-'));
+      let signalled = false;
+      const demo = startStation(['demo', '--ports', '2', '--json'], (line, _write) => {
+        if (!signalled && (JSON.parse(line) as { type: string }).type === 'progress') {
+          signalled = true;
+          demo.child.kill(signal);
+        }
+      }, { TMPDIR: tmp });
+      try {
+        const result = await demo.endsWithin(30_000);
+        expect(signalled).toBe(true);
+        expect(result.code, result.stderr).toBe(1);
+        const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; errorCode?: string });
+        expect(events.filter((event) => event.type === 'unit').map((unit) => unit.errorCode)).toContain('CANCELLED');
+        expect(readdirSync(tmp)).toEqual([]);
+      } finally {
+        killSocatsUnder(tmp);
+      }
+    });
+  }
 });
+
+/** A socat the demo left behind (the failure this test looks for) is ended, found by the unique folder in its arguments. */
+function killSocatsUnder(folder: string): void {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(folder)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
