@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGadgetKeeperEmulator, type GadgetKeeperEmulator } from '../../main/core/cloud/gadgetkeeper/emulator.ts';
 import { startSimulatorOnPty, type PtySimulator } from '../../main/core/simulator/simulator-hosts.ts';
@@ -59,6 +59,19 @@ describe('station run', () => {
     const offline = await station(['run', '--config', config, '--once', '--port', sims[1]!.path, '--data-dir', dataDir]);
     expect(offline.stdout).toContain('0 passed, 0 failed, 1 passed with cloud calls waiting in the outbox');
     expect(offline.code).toBe(3);
+  });
+
+  it('reads a secret given as {"file": …} beside the configuration, not in the folder the station is started from', async () => {
+    emulator = await startGadgetKeeperEmulator({ products: [{ name: 'T', serialNumbers: ['THERM00000000000001'], versions: [{ name: '1', firmware: { size: 10_000 } }] }] });
+    sims.push(await startSimulatorOnPty({ serial: 'THERM00000000000001', bootDelayMs: 20 }));
+    const config = writeConfig({ cloud: { backend: 'gadgetkeeper', url: emulator.url, productKey: { file: 'product.key' } }, ports: [sims[0]!.path] });
+    writeFileSync(join(dirname(config), 'product.key'), 'PK-FROM-FILE-0123456789\n', { mode: 0o600 });
+    // This test's process (and the station's) runs in the repository, not in the configuration's folder.
+    expect(dirname(config)).not.toBe(process.cwd());
+    const result = await station(['run', '--config', config, '--once', '--data-dir', mkdtempSync(join(tmpdir(), 'data-'))]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('1 passed, 0 failed');
+    expect(`${result.stdout}${result.stderr}`).not.toContain('PK-FROM-FILE');
   });
 
   it('exits 2 and names the field for a bad configuration', async () => {

@@ -161,7 +161,7 @@ export const lineConfigSchema = z
 
 export type LineConfig = z.output<typeof lineConfigSchema>;
 
-/** Reads and validates a line configuration; relative paths in it are relative to the file. */
+/** Reads and validates a line configuration; relative paths in it (firmware, profile, a secret's file) are relative to the file. */
 export async function loadLineConfig(path: string): Promise<LineConfig> {
   let text: string;
   try {
@@ -173,5 +173,11 @@ export async function loadLineConfig(path: string): Promise<LineConfig> {
   const base = dirname(resolve(path));
   if (config.firmware.source === 'file') config.firmware.path = resolve(base, config.firmware.path);
   if (!Object.hasOwn(BUILT_IN_PROFILES, config.device.profile)) config.device.profile = resolve(base, config.device.profile);
+  // The cloud's secret as {"file": path} too: beside the configuration, whatever folder the station is started from.
+  const secretKey = findCloudBackend(config.cloud.backend)?.settings.secret?.configKey;
+  const secret: unknown = secretKey === undefined ? undefined : config.cloud[secretKey];
+  if (secretKey !== undefined && typeof secret === 'object' && secret !== null && 'file' in secret && typeof secret.file === 'string') {
+    config.cloud = { ...config.cloud, [secretKey]: { file: resolve(base, secret.file) } };
+  }
   return config;
 }
