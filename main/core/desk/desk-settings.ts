@@ -18,6 +18,8 @@ import { checkScreenPort, checkScreenPrinter, resolveFirmwareFile, type StationP
 export interface SettingsStore {
   read(): unknown;
   write(settings: StoredSettings): void;
+  /** Where they are kept, e.g. "settings file /path/settings.json": named when what is there cannot be used. */
+  source?: string;
 }
 
 /** The line as stored: the one secret only sealed. */
@@ -50,10 +52,12 @@ const FIRMWARE_FIELDS = ['firmwarePath', 'firmwareVersion'] as const;
 
 /** A settings file kept as JSON; written whole through a rename, so a crash never leaves half a file. */
 export function jsonFileSettingsStore(path: string): SettingsStore {
+  const source = `settings file ${path}`;
   return {
+    source,
     read: () => {
       try {
-        return parseJson(readFileSync(path, 'utf8'), `settings file ${path}`);
+        return parseJson(readFileSync(path, 'utf8'), source);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw error;
@@ -68,7 +72,10 @@ export function jsonFileSettingsStore(path: string): SettingsStore {
 
 export function readStoredSettings(store: SettingsStore): StoredSettings {
   const raw = store.read();
-  return raw === undefined ? {} : parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
+  if (raw === undefined) return {};
+  // Settings that cannot be read stop the station before any screen opens: a file to fix is named, not only the Settings page.
+  if (store.source === undefined) return parseOrThrow(storedSettingsSchema, raw, 'saved settings', 'Save the settings again from the Settings page.');
+  return parseOrThrow(storedSettingsSchema, raw, store.source, 'Correct the fields named above in that file, or move it aside (the station then starts without saved settings) and save the settings again from the Settings page.');
 }
 
 /**
