@@ -30,6 +30,8 @@ export async function outboxCommand(argv: string[]): Promise<number> {
   const print = (readPage: OutboxPageReader | undefined) => printOutbox(readPage, values.json === true);
   if (action === 'list') {
     const journal = await readJournal(dataDir);
+    // Said, as history says it: a mistyped --data-dir is not quietly an empty outbox.
+    if (!journal) console.error(`station outbox: no station has recorded anything in ${dataDir} yet`);
     try {
       print(journal && ((page) => journal.outboxEntries(page)));
       return 0;

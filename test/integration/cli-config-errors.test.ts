@@ -17,4 +17,14 @@ describe('station: files that cannot be used at start', () => {
     expect(result.stderr).toContain('move it aside');
     expect(result.stdout).not.toContain('#token=');
   });
+
+  it('outbox list on a folder where no station has run says so, rather than only that the outbox is empty', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'no-station-')), 'data-dri');
+    const result = await runStation(['outbox', 'list', '--data-dir', missing]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`no station has recorded anything in ${missing} yet`);
+    const json = await runStation(['outbox', 'list', '--json', '--data-dir', missing]);
+    expect(json.stdout).toBe('');
+    expect(json.stderr).toContain(missing);
+  });
 });
