@@ -47,6 +47,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.error(`station run: --config is required\n\n${HELP}`);
     return 2;
   }
+  if (values.port?.some((port) => port.trim() === '')) {
+    console.error(`station run: --port needs a port, e.g. --port /dev/ttyACM0 (an empty one was given)\n\n${HELP}`);
+    return 2;
+  }
   const config = await loadLineConfig(values.config);
   const ports = values.port ?? portPaths(config.ports);
   const detects = !values.port && usbPorts(config.ports).length > 0;

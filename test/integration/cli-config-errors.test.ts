@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runStation } from '../helpers/station-cli.ts';
 
-/** What an engineer at a terminal sees when a file the station reads at start cannot be used: the file, the field, what to do. */
-describe('station: files that cannot be used at start', () => {
+/** What an engineer at a terminal sees when a file or an option given at start cannot be used: which one, what is wrong, what to do. */
+describe('station: bad input at start', () => {
   it('serve with saved settings it cannot use names the settings file and says how to start again, before any screen exists', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bad-settings-'));
     const settings = join(dataDir, 'settings.json');
@@ -26,5 +26,14 @@ describe('station: files that cannot be used at start', () => {
     const json = await runStation(['outbox', 'list', '--json', '--data-dir', missing]);
     expect(json.stdout).toBe('');
     expect(json.stderr).toContain(missing);
+  });
+
+  it('run with an empty --port (an unset shell variable) is bad usage, not a failed unit', async () => {
+    const config = join(mkdtempSync(join(tmpdir(), 'empty-port-')), 'line.json');
+    writeFileSync(config, JSON.stringify({ cloud: { backend: 'gadgetkeeper', url: 'http://127.0.0.1:9' }, ports: ['/dev/ttyACM0'] }));
+    const result = await runStation(['run', '--config', config, '--port', '', '--once', '--json', '--data-dir', mkdtempSync(join(tmpdir(), 'data-'))]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--port needs a port');
+    expect(result.stdout).toBe('');
   });
 });
