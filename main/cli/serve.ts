@@ -135,7 +135,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     server = await startWebServer({ desk, staticDir: STATIC_DIR, host: values.host, port, token, allowSettings: values['allow-settings'] === true, allowedHosts: [...policy.allowedHosts, ...extraHosts] });
   } catch (error) {
     await desk.close(0);
-    throw error;
+    throw listenFailure(error, values.host ?? '127.0.0.1', port);
   }
   await desk.init();
   if (values.demo) {
@@ -154,6 +154,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await server.close();
   await desk.close();
   return 0;
+}
+
+/** Why the server could not listen, in the options' words: a port taken or a host not this machine's is bad usage (exit 2). */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new ConfigError(`--port ${port} is already in use on ${host} (another station serve, or another program)`, { hint: 'Stop that program, or pick another --port (0 picks a free one).' });
+  if (code === 'EACCES') return new ConfigError(`--port ${port} may not be used by this user (ports below 1024 need privileges)`, { hint: 'Pick a --port from 1024 up, e.g. the default 8787.' });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ConfigError(`--host ${host} is not an address of this machine (${code})`, { hint: 'Give one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every address).' });
+  }
+  return error;
 }
 
 /** STATION_TOKEN or --token-file (not both), at least MIN_TOKEN_LENGTH characters; the file must be readable by its owner only. */

@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runStation } from '../helpers/station-cli.ts';
@@ -35,5 +36,19 @@ describe('station: bad input at start', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--port needs a port');
     expect(result.stdout).toBe('');
+  });
+
+  it('serve on a port already taken says which option to change, and exits 2 (bad usage)', async () => {
+    const taken = createServer();
+    await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', listening));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const result = await runStation(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'serve-taken-')), '--port', String(port)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`--port ${port} is already in use`);
+      expect(result.stderr).toContain('pick another --port');
+    } finally {
+      await new Promise((closed) => taken.close(closed));
+    }
   });
 });
