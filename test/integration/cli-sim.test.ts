@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +156,7 @@ describe('station demo', () => {
         expect(readdirSync(tmp)).toEqual([]);
       } finally {
         killSocatsUnder(tmp);
+        rmSync(tmp, { recursive: true, force: true });
       }
     });
   }
