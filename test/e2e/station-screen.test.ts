@@ -48,6 +48,29 @@ async function openScreen(browser: Browser, url: string, viewport = { width: 128
       for (const bar of document.querySelectorAll('[role="progressbar"]')) seen.push(Number(bar.getAttribute('aria-valuenow')));
     }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
   });
+  // Each working tile's bar beside its percentage and step, as each changed, unit by unit.
+  await page.addInitScript(() => {
+    const runs: Record<string, Array<Array<{ bar: number; percent: number; doing: string }>>> = {};
+    (window as unknown as { barRuns: typeof runs }).barRuns = runs;
+    const inRun = new Set<string>();
+    new MutationObserver(() => {
+      for (const tile of document.querySelectorAll('article.tile')) {
+        const port = tile.getAttribute('data-port')!;
+        const bar = tile.querySelector('[role="progressbar"]');
+        if (!bar) {
+          inRun.delete(port);
+          continue;
+        }
+        const tileRuns = (runs[port] ??= []);
+        if (!inRun.has(port)) tileRuns.push([]);
+        inRun.add(port);
+        const run = tileRuns[tileRuns.length - 1]!;
+        const seen = { bar: Number(bar.getAttribute('aria-valuenow')), percent: parseInt(tile.querySelector('.percent')?.textContent ?? '', 10), doing: tile.querySelector('.state .word')?.textContent ?? '' };
+        const last = run[run.length - 1];
+        if (!last || last.bar !== seen.bar || last.percent !== seen.percent || last.doing !== seen.doing) run.push(seen);
+      }
+    }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+  });
   await page.goto(url);
   return { page, tileUpdates };
 }
@@ -241,6 +264,13 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       // Live flashing progress reached the page as a progress bar going up.
       const progress = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
       expect(progress.some((value) => value > 0 && value < 100)).toBe(true);
+
+      // Each unit's bar is its progress, as its percentage says, through download and flash alike: it never jumps back.
+      const barRuns = await page.evaluate(() => (window as unknown as { barRuns: Record<string, Array<Array<{ bar: number; percent: number; doing: string }>>> }).barRuns);
+      const seen = Object.values(barRuns).flat(2);
+      expect(seen.some((one) => one.doing === 'Flashing')).toBe(true);
+      for (const one of seen) expect(one.bar, `the bar while ${one.doing}`).toBe(one.percent);
+      for (const run of Object.values(barRuns).flat()) expect(run.map((one) => one.bar)).toEqual(run.map((one) => one.bar).sort((a, b) => a - b));
 
       // One action fits a failure a retry can fix: Retry, and nothing that contradicts it.
       expect(await failed.getByRole('button').allInnerTexts()).toEqual(['Retry']);

@@ -62,10 +62,11 @@ export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, 
           aria-label={`${progress?.step === 'flash' ? 'Flashing' : progress?.step === 'download' ? 'Downloading' : 'Progress'} on slot ${tile.slot}`}
           aria-valuemin={0}
           aria-valuemax={100}
-          aria-valuenow={transferPercent ?? unitDone}
-          aria-valuetext={`${transferPercent ?? unitDone} percent`}
+          aria-valuenow={unitDone}
+          aria-valuetext={`${unitDone} percent${transferPercent === undefined ? '' : `, ${progress?.step === 'flash' ? 'flash' : 'download'} ${transferPercent} percent`}`}
         >
-          <div className="fill" style={{ width: `${transferPercent ?? unitDone}%` }} />
+          {/* The unit's progress, as the percentage above: a bar that refilled for each transfer would jump back at every step. */}
+          <div className="fill" style={{ width: `${unitDone}%` }} />
         </div>
       )}
       <p className="serial">
