@@ -8,6 +8,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
+import { dataFolder } from '../../main/core/storage/data-folder.ts';
+import { Journal } from '../../main/core/storage/journal.ts';
+import { SecretBox } from '../../main/core/storage/secret-box.ts';
 import { startWebServer } from '../../main/core/serve/web-server.ts';
 import { startStationServe, type ServedStation } from '../helpers/station-serve.ts';
 
@@ -355,6 +358,30 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       expect(csv).not.toMatch(/apiKey|credentials":/i);
       await page.close();
     });
+  });
+
+  it('History says when a search found more attempts than it lists, and not when it found exactly as many', { timeout: 60_000 }, async () => {
+    // 500 earlier attempts in the demo line's journal; the demo's one unit makes 501.
+    const dataDir = mkdtempSync(join(tmpdir(), 'station-serve-'));
+    const journal = Journal.open(dataFolder(dataFolder(dataDir).demo).journal, new SecretBox(randomBytes(32)));
+    for (let n = 1; n <= 500; n++) journal.finishUnit(journal.startUnit(`SEED${String(n).padStart(6, '0')}`, '/dev/ttyACM0').id, 'passed');
+    journal.close();
+    const station = await startStationServe(['--demo', '--ports', '1'], { dataDir });
+    try {
+      const { page } = await openScreen(browser, station.url);
+      await page.locator('article.tile-passed, article.tile-failed').waitFor({ timeout: 40_000 });
+      await page.getByRole('tab', { name: 'History' }).click();
+      await expect.poll(() => page.locator('caption').innerText()).toMatch(/^The newest 500 attempts; there are more: narrow the search, or export them all/);
+      expect(await page.locator('tbody tr').count()).toBe(500);
+      expect(await page.locator('tbody tr').first().innerText()).toMatch(/THERM00000000000001/);
+      // Exactly as many as are listed: all of them, nothing more to say.
+      await page.getByLabel('Serial number').fill('SEED');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await expect.poll(() => page.locator('caption').innerText()).toMatch(/^500 attempt\(s\), newest first/);
+      await page.close();
+    } finally {
+      await station.stop();
+    }
   });
 
   it('settings: a bad profile file is refused with the field named; a built-in profile can be chosen', { timeout: 30_000 }, async () => {

@@ -10,6 +10,9 @@ const RESULTS: Record<HistoryRow['result'], { icon: string; words: string }> = {
   'in-progress': { icon: '▶', words: 'in progress' },
 };
 
+/** The most attempts History lists at once; the export has them all. */
+const SHOWN_MAX = 500;
+
 interface Filter {
   serial: string;
   result: '' | HistoryRow['result'];
@@ -43,13 +46,18 @@ function toQuery(filter: Filter): Omit<HistoryQuery, 'limit'> {
 export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
   const [filter, setFilter] = useState<Filter>({ serial: '', result: '', port: '', from: '', to: '' });
   const [rows, setRows] = useState<HistoryRow[]>([]);
+  /** The search found more attempts than are listed. */
+  const [more, setMore] = useState(false);
   const [problem, setProblem] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
 
   const search = useCallback(
     async (query: Omit<HistoryQuery, 'limit'>) => {
       try {
-        setRows(await bridge.history({ ...query, limit: 500 }));
+        // One more than is listed, to know whether there are more: the count shown is never a cut-off taken for the total.
+        const found = await bridge.history({ ...query, limit: SHOWN_MAX + 1 });
+        setRows(found.slice(0, SHOWN_MAX));
+        setMore(found.length > SHOWN_MAX);
         setProblem(undefined);
       } catch (error) {
         setProblem(errorText(error));
@@ -136,7 +144,9 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
         </p>
       )}
       <table>
-        <caption>{rows.length} attempt(s), newest first; a retried unit has one row per try</caption>
+        <caption>
+          {more ? `The newest ${rows.length} attempts; there are more: narrow the search, or export them all` : `${rows.length} attempt(s)`}, newest first; a retried unit has one row per try
+        </caption>
         <thead>
           <tr>
             <th scope="col">Result</th>
