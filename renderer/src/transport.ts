@@ -22,6 +22,16 @@ export function connectStation(): StationBridge {
 const TOKEN_KEY = 'station-access-token';
 const NO_TOKEN = 'This page was opened without its access token. Open the address station serve printed: it ends in #token=….';
 const REFUSED = 'The station cannot be reached or refused this page. Open the address station serve printed (it ends in #token=…). Retrying…';
+const REFUSED_AFTER_RESTART =
+  'The station is running but refuses this screen: a restarted station has a new access token (or too many screens are open). Open the address station serve printed when it started (it ends in #token=…). Retrying…';
+
+/** Whether the station that served this page answers it now: a socket refused while it does was refused, not left unanswered. */
+function stationAnswers(): Promise<boolean> {
+  return fetch(`${location.pathname}${location.search}`, { cache: 'no-store' }).then(
+    (response) => response.ok,
+    () => false,
+  );
+}
 
 function webSocketUrl(token: string | undefined): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -62,7 +72,9 @@ function webSocketBridge(url: string, neverConnected: string): StationBridge {
   const open = () => {
     const ws = new WebSocket(url);
     socket = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       retryMs = 500;
       connectedOnce = true;
       for (const listener of listeners) listener({ type: 'connection', connected: true });
@@ -89,6 +101,13 @@ function webSocketBridge(url: string, neverConnected: string): StationBridge {
         waiting.delete(id);
       }
       for (const listener of listeners) listener({ type: 'connection', connected: false, ...(connectedOnce ? {} : { problem: neverConnected }) });
+      // Reconnecting for ever to a station that answers but refuses: say why (its token changed when it restarted).
+      if (connectedOnce && !opened) {
+        void stationAnswers().then((answers) => {
+          if (!answers || socket?.readyState === WebSocket.OPEN) return;
+          for (const listener of listeners) listener({ type: 'connection', connected: false, problem: REFUSED_AFTER_RESTART });
+        });
+      }
       setTimeout(open, retryMs);
       retryMs = Math.min(retryMs * 2, 10_000);
     };

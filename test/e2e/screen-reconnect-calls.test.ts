@@ -75,4 +75,44 @@ describe('a screen whose station went away', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('says the station refuses it when the station came back with a new access token, not "reconnecting" for ever', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'screen-reconnect-'));
+    const desk = new StationDesk({ dataDir: dir, settings: jsonFileSettingsStore(join(dir, 'settings.json')), secretKey: randomBytes(32) });
+    await desk.init();
+    const serve = (token: string, port = 0) => startWebServer({ desk, staticDir: resolve('out/renderer'), token, port });
+    const token = randomBytes(16).toString('hex');
+    let server: RunningWebServer = await serve(token);
+    const port = Number(new URL(server.url).port);
+    const page = await browser.newPage();
+    const refused = page.getByRole('alert').filter({ hasText: /station is running but refuses this screen: a restarted station has a new access token/ });
+    const lost = page.getByRole('alert').filter({ hasText: /connection to the station was lost/i });
+    try {
+      await page.clock.install();
+      await page.goto(`${server.url}#token=${token}`);
+      await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
+      await server.close();
+      // Away, the station is being reconnected to, and that is all the screen can say.
+      for (let wait = 0; wait < 3; wait++) await page.clock.fastForward(10_000);
+      await lost.waitFor();
+      expect(await refused.count()).toBe(0);
+
+      // Back with another token (every start makes a new one): the screen says what to do.
+      server = await serve(randomBytes(16).toString('hex'), port);
+      await expect
+        .poll(
+          async () => {
+            await page.clock.fastForward(10_000);
+            return refused.count();
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(1);
+    } finally {
+      await page.close();
+      await server.close();
+      await desk.close(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
