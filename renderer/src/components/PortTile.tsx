@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { StationBridge, Tile } from '../../../contract/station-contract.ts';
 import { bytes, duration, firstSentence, shortPort, STATE_LOOK, STEP_DOING, STEP_LABELS, stateWord, unitPercent, withoutPlace } from '../format.ts';
 import { PromptInput } from './PromptInput.tsx';
@@ -32,6 +33,7 @@ export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, 
   const transferPercent = progress && progress.total > 0 ? Math.floor((progress.bytesDone / progress.total) * 100) : undefined;
   const unitDone = unitPercent(tile);
   const word = stateWord(tile);
+  const press = usePressOnce(tile, act);
   return (
     <article className={`tile tile-${tile.state}`} aria-labelledby={`${id}-slot`} aria-describedby={`${id}-state`} data-port={tile.port} data-state={tile.state}>
       <header className="tile-head">
@@ -98,12 +100,12 @@ export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, 
           {!dense && tile.state !== 'cancelled' && <>: {density === 'roomy' ? withoutPlace(tile.failure.message) : firstSentence(withoutPlace(tile.failure.message))}</>}
         </p>
       )}
-      <TileAction tile={tile} lineRunning={lineRunning} act={act} />
+      <TileAction tile={tile} lineRunning={lineRunning} press={press} />
       {tile.labelNotPrinted && !working && (
         <div className="label-not-printed" title={tile.labelNotPrinted.reason}>
           <strong>Label not printed</strong>
           {!dense && <>: {firstSentence(tile.labelNotPrinted.reason.replace(/^label not printed: /, ''))}</>}{' '}
-          <button type="button" onClick={() => act(`Reprint the label of ${tile.serial ?? `slot ${tile.slot}`}`, (b) => b.reprintLabel(tile.labelNotPrinted!.attemptId))}>
+          <button type="button" disabled={press.held} onClick={() => press.run(`Reprint the label of ${tile.serial ?? `slot ${tile.slot}`}`, (b) => b.reprintLabel(tile.labelNotPrinted!.attemptId))}>
             Reprint
           </button>
         </div>
@@ -122,12 +124,36 @@ export function PortTile({ bridge, tile, onlyPrompt, now, lineRunning, density, 
   );
 }
 
+type Press = ReturnType<typeof usePressOnce>;
+
+/**
+ * A tile's buttons act once per picture of the tile: pressed, they hold
+ * until the station's next update of the tile (or the call fails), so a
+ * double click is one retry or one label, not a second call that fails
+ * with "port busy" or prints the label twice.
+ */
+function usePressOnce(tile: Tile, act: Props['act']) {
+  const [pressedOn, setPressedOn] = useState<Tile | undefined>();
+  return {
+    held: pressedOn === tile,
+    run: (label: string, action: (bridge: StationBridge) => Promise<unknown>) => {
+      setPressedOn(tile);
+      act(label, (bridge) =>
+        action(bridge).catch((error: unknown) => {
+          setPressedOn(undefined);
+          throw error;
+        }),
+      );
+    },
+  };
+}
+
 /** The one action that fits: cancel while working, retry a failure a retry can fix, a person's task otherwise, start on an idle port. */
-function TileAction({ tile, lineRunning, act }: Pick<Props, 'tile' | 'lineRunning' | 'act'>) {
+function TileAction({ tile, lineRunning, press }: Pick<Props, 'tile' | 'lineRunning'> & { press: Press }) {
   if (tile.state === 'working') {
     return (
       <div className="actions">
-        <button type="button" className="quiet" onClick={() => act(`Cancel slot ${tile.slot}`, (bridge) => bridge.cancelPort(tile.port))}>
+        <button type="button" className="quiet" disabled={press.held} onClick={() => press.run(`Cancel slot ${tile.slot}`, (bridge) => bridge.cancelPort(tile.port))}>
           Cancel
         </button>
       </div>
@@ -136,7 +162,7 @@ function TileAction({ tile, lineRunning, act }: Pick<Props, 'tile' | 'lineRunnin
   if (tile.action === 'retry' && tile.unitId !== undefined) {
     return (
       <div className="actions">
-        <button type="button" className="primary" onClick={() => act(`Retry ${tile.serial ?? `slot ${tile.slot}`}`, (bridge) => bridge.retryUnit(tile.unitId!))}>
+        <button type="button" className="primary" disabled={press.held} onClick={() => press.run(`Retry ${tile.serial ?? `slot ${tile.slot}`}`, (bridge) => bridge.retryUnit(tile.unitId!))}>
           Retry
         </button>
       </div>
@@ -147,7 +173,7 @@ function TileAction({ tile, lineRunning, act }: Pick<Props, 'tile' | 'lineRunnin
   if (!lineRunning && (tile.state === 'idle' || tile.state === 'waiting' || tile.state === 'passed' || tile.state === 'pending')) {
     return (
       <div className="actions">
-        <button type="button" onClick={() => act(`Start slot ${tile.slot}`, (bridge) => bridge.startPort(tile.port))}>
+        <button type="button" disabled={press.held} onClick={() => press.run(`Start slot ${tile.slot}`, (bridge) => bridge.startPort(tile.port))}>
           Start
         </button>
       </div>
