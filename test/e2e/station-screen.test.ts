@@ -393,18 +393,25 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       const { page } = await openScreen(browser, station.url);
       await page.getByRole('tab', { name: 'Settings' }).click();
       await expect.poll(() => page.getByText('In use:').innerText()).toBe('In use: reference');
+      // A cloud half typed in, not saved yet: choosing the device profile meanwhile keeps it.
+      await page.getByLabel('Backend').selectOption('exosite');
+      await page.getByLabel('Address').fill('https://m2.exosite.com');
+      await page.getByLabel('Vendor').fill('acme');
       await page.getByLabel('Import a profile (JSON)').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ name: 'bad', serial: { baudRate: -1 } })) });
       await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/imported device profile is invalid: .*baudRate/);
       await page.getByRole('button', { name: 'reference-window' }).click();
       await expect.poll(() => page.getByText('In use:').innerText()).toBe('In use: reference-window');
+      expect([await page.getByLabel('Backend').inputValue(), await page.getByLabel('Address').inputValue()]).toEqual(['exosite', 'https://m2.exosite.com']);
+      expect(await page.getByLabel('Vendor').inputValue()).toBe('acme');
       // Saving a cloud without its required fields is refused on screen, with the field named.
-      await page.getByLabel('Backend').selectOption('exosite');
-      await page.getByLabel('Address').fill('https://m2.exosite.com');
+      await page.getByLabel('Vendor').fill('');
       await page.getByRole('button', { name: 'Save settings' }).click();
       // Each problem next to its field, in the field's own words; no configuration paths.
       await expect.poll(() => page.locator('#problem-vendor').innerText()).toBe('Vendor is required');
       expect(await page.locator('#problem-model').innerText()).toBe('Model is required');
       expect(await page.getByLabel('Vendor').getAttribute('aria-invalid')).toBe('true');
+      // The refused save kept what was typed.
+      expect(await page.getByLabel('Address').inputValue()).toBe('https://m2.exosite.com');
       expect(await page.locator('.settings').innerText()).not.toMatch(/cloud\.|Invalid input/);
       // Choices are lists and numbers are numbers.
       await page.getByLabel('Backend').selectOption('fleetfreedom');

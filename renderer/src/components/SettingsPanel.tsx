@@ -91,7 +91,8 @@ function SettingsForms({ bridge, session, pinSet }: { bridge: StationBridge; ses
   const importProfile = async (file: File | undefined) => {
     if (!file) return;
     try {
-      load(await bridge.importProfile(await file.text()));
+      // Only the profile changed: the cloud and ports being edited above stay as typed, unsaved.
+      setView(await bridge.importProfile(await file.text()));
       setMessage({ ok: true, text: `Device profile ${file.name} imported.` });
     } catch (error) {
       setMessage({ ok: false, text: errorText(error) });
@@ -111,7 +112,7 @@ function SettingsForms({ bridge, session, pinSet }: { bridge: StationBridge; ses
 
   const useBuiltIn = async (name: string) => {
     try {
-      load(await bridge.useBuiltInProfile(name));
+      setView(await bridge.useBuiltInProfile(name));
       setMessage({ ok: true, text: `Device profile ${name} in use.` });
     } catch (error) {
       setMessage({ ok: false, text: errorText(error) });
