@@ -227,6 +227,11 @@ describe('operator mode, label scan check and label printing, in Chromium agains
     await page.screenshot({ path: join(SCREENS, 'line-3-label-not-printed-1280x900.png') });
     let rows = await historyRows(page);
     expect(rows.find((row) => row.serial === serial(2) && row.attempt === '2')).toMatchObject({ result: 'passed', label: 'not printed' });
+    // On screen, History's "not printed" opens to why, from the keyboard too.
+    const notPrinted = page.locator('tbody tr').filter({ hasText: serial(2) }).getByText('not printed', { exact: true });
+    await notPrinted.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('tbody tr').filter({ hasText: serial(2) }).filter({ hasText: 'not printed' }).innerText()).toMatch(/the printer at 127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\)/);
 
     printer = await startPrinterEmulator({ port: printerPort });
     await page.getByRole('tab', { name: 'Line' }).click();

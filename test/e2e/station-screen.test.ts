@@ -343,6 +343,10 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       await page.getByLabel('Result').selectOption('failed');
       await page.getByRole('button', { name: 'Search' }).click();
       await expect.poll(() => page.locator('tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/✗ failed\s+THERM00000000000003\s+1/)]);
+      // Why it failed and what to do, opened from the keyboard: not only in a tooltip a mouse must find.
+      await page.getByText('Credentials', { exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('tbody tr').innerText()).toMatch(/non-volatile memory write failed\. The unit's memory failed: retry it once; if it fails again, set it aside for repair/);
       await page.getByLabel('Result').selectOption('');
       await page.getByLabel('Port or slot').fill('4');
       await page.getByRole('button', { name: 'Search' }).click();

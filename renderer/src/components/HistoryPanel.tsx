@@ -42,6 +42,17 @@ function toQuery(filter: Filter): Omit<HistoryQuery, 'limit'> {
   };
 }
 
+/** A short word in the table that opens to the whole reason behind it (why, and what to do), by mouse, keyboard or screen reader. */
+function Reason({ summary, reason }: { summary: string; reason: string | undefined }) {
+  if (!reason || !summary) return <>{summary}</>;
+  return (
+    <details className="reason">
+      <summary>{summary}</summary>
+      <p>{reason}</p>
+    </details>
+  );
+}
+
 /** Every try of every unit (a retry is the unit's next attempt), filtered by serial, result, port or slot and dates; exportable as CSV, never with credentials. */
 export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
   const [filter, setFilter] = useState<Filter>({ serial: '', result: '', port: '', from: '', to: '' });
@@ -175,7 +186,9 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
               <td className="num">{row.attempt}</td>
               <td>{row.slot ?? ''}</td>
               <td>{row.port}</td>
-              <td title={row.error}>{row.failedStep ? (STEP_LABELS[row.failedStep] ?? row.failedStep) : ''}</td>
+              <td>
+                <Reason summary={row.failedStep ? (STEP_LABELS[row.failedStep] ?? row.failedStep) : ''} reason={row.error} />
+              </td>
               <td className="num">{row.finishedAt === undefined ? '' : duration(row.finishedAt - row.startedAt)}</td>
               <td>{row.versionId ?? ''}</td>
               <td>{new Date(row.startedAt).toLocaleString()}</td>
@@ -185,8 +198,8 @@ export function HistoryPanel({ bridge }: { bridge: StationBridge }) {
                 {row.configHash && <> · cfg {row.configHash.slice(0, 8)}</>}
                 {row.firmwareSha256 && <> · fw {row.firmwareSha256.slice(0, 8)}</>}
               </td>
-              <td className={row.label === 'not printed' ? 'label-problem' : undefined} title={row.labelProblem}>
-                {row.label ?? ''}{' '}
+              <td className={row.label === 'not printed' ? 'label-problem' : undefined}>
+                <Reason summary={row.label ?? ''} reason={row.labelProblem} />{' '}
                 {row.label && (
                   <button type="button" className="quiet" onClick={() => void reprint(row)}>
                     Reprint
