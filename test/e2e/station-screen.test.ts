@@ -452,6 +452,15 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       // Slots are the titles, in order.
       expect(await page.locator('article.tile .slot').allTextContents()).toEqual(['Slot 1', 'Slot 2', 'Slot 3', 'Slot 4', 'Slot 5', 'Slot 6', 'Slot 7', 'Slot 8']);
       await page.screenshot({ path: join(SCREENS, 'line-8-done-1920x1080.png') });
+      // A 4K screen at 100 % scaling shows the same layout twice as large, not 1080p-sized words lost on it; still one screen.
+      const wordHeight = () => page.locator('article.tile .state .word').first().evaluate((word) => word.getBoundingClientRect().height);
+      const at1080 = await wordHeight();
+      await page.setViewportSize({ width: 3840, height: 2160 });
+      await expect.poll(async () => (await wordHeight()) / at1080).toBeCloseTo(2, 1);
+      expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight)).toBe(true);
+      const lastTile = await page.locator('article.tile').last().boundingBox();
+      expect(lastTile!.y + lastTile!.height).toBeLessThanOrEqual(2160);
+      await page.screenshot({ path: join(SCREENS, 'line-8-done-3840x2160.png') });
       await page.close();
     } finally {
       await station.stop();
