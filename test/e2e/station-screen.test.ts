@@ -510,6 +510,16 @@ describe('the station screen in Chromium, against station serve --demo', () => {
       const [tileBox, retryBox] = [await failed.boundingBox(), await failed.getByRole('button', { name: 'Retry' }).boundingBox()];
       expect(retryBox!.y + retryBox!.height).toBeLessThanOrEqual(tileBox!.y + tileBox!.height);
 
+      // On a 1280×720 window too: every state word whole, and the failed tile's Retry on the tile, not cut off by its reason.
+      await page.setViewportSize({ width: 1280, height: 720 });
+      await expect
+        .poll(() => page.locator('article.tile .state .word').evaluateAll((words) => words.filter((word) => word.scrollWidth > word.clientWidth + 1 || word.getBoundingClientRect().right > word.closest('article')!.getBoundingClientRect().right).length))
+        .toBe(0);
+      const [smallTile, smallRetry] = [await failed.boundingBox(), await failed.getByRole('button', { name: 'Retry' }).boundingBox()];
+      expect(smallRetry!.y + smallRetry!.height).toBeLessThanOrEqual(smallTile!.y + smallTile!.height);
+      await page.screenshot({ path: join(SCREENS, 'line-32-done-1280x720.png') });
+      await page.setViewportSize({ width: 1920, height: 1080 });
+
       // Passed and failed differ in more than colour: icon and pattern, seen in greyscale too.
       const look = (selector: string) =>
         page.locator(selector).first().evaluate((element) => ({ icon: element.querySelector('.state .icon')!.textContent, pattern: getComputedStyle(element).backgroundImage }));
