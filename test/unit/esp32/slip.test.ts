@@ -32,4 +32,14 @@ describe('SLIP framing', () => {
     expect(events.filter((event) => event.type === 'invalid').map((event) => event.reason)).toEqual(['an invalid escape 0xdb 0x99', 'a packet longer than 64 bytes']);
     expect(events.filter((event) => event.type === 'packet').map((event) => [...event.packet])).toContainEqual([7, 8, 9]);
   });
+
+  it('stays in phase after a stray END between packets: the next packet is still a packet, its body never text', () => {
+    const answer = Uint8Array.of(0x01, 0x0a, 0x04, 0x00, 0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0);
+    const wire = Buffer.concat([slipEncode(answer), Buffer.of(0xc0), slipEncode(answer), slipEncode(answer), Buffer.from('I (31) app: up\r\n')]);
+    for (const chunks of [[wire], [...wire].map((byte) => Uint8Array.of(byte))]) {
+      const events = decodeAll(chunks);
+      expect(events.filter((event) => event.type === 'packet').map((event) => [...event.packet])).toEqual([[...answer], [...answer], [...answer]]);
+      expect(events.filter((event) => event.type === 'text').map((event) => event.bytes.toString('latin1')).join('')).toBe('I (31) app: up\r\n');
+    }
+  });
 });

@@ -83,7 +83,10 @@ export class SlipDecoder {
         continue;
       }
       if (byte === SLIP_END) {
-        // Two ENDs in a row: an empty packet, which is how senders resynchronise; not a packet.
+        // Two ENDs in a row: an empty packet, not a packet. As RFC 1055 has it, the second END opens the next packet:
+        // after a stray END (line noise, a byte of log) the next packet's own END must not close the decoder, or
+        // every packet from then on would be read inside out, its body as text, until a reset.
+        if (this.length === 0 && !this.discarding && !this.escaping) continue;
         if (this.discarding) {
           // The broken packet's END.
         } else if (this.length > 0 && !this.overflow && !this.escaping) this.onEvent({ type: 'packet', packet: Buffer.from(this.packet.subarray(0, this.length)) });

@@ -24,6 +24,8 @@ export interface Esp32SimulatorFaults {
    * nothing (c0 00 00 00 00 00 00 00 00 c0) every everyMs.
    */
   straysInsteadOf?: { op: number; everyMs: number };
+  /** Line noise (or a byte the application still printed): these bytes reach the host just before each answer to this ROM command (its op). */
+  noiseBeforeAnswer?: { op: number; bytes: Uint8Array };
 }
 
 export interface Esp32SimulatorOptions {
@@ -224,6 +226,8 @@ export class Esp32Simulator {
         }
         const reply = await this.rom.handle(request);
         if (this.epoch !== epoch || this.currentMode !== 'download') continue;
+        const noise = this.options.faults?.noiseBeforeAnswer;
+        if (noise?.op === request.op) this.send(Buffer.from(noise.bytes));
         for (const response of reply.responses) this.send(slipEncode(response));
         if (reply.after) this.apply(reply.after);
       }
