@@ -95,6 +95,13 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     expect(host.simulator.bootedVersions).toEqual(['1.0.0', '1.1.0']);
   });
 
+  it('reads the boot log past a 0xC0 byte in it (noise, a Latin-1 character): the application speaks no SLIP', async () => {
+    const installed = buildDemoFirmware({ chip: 'esp32s3', version: '1.0.0' });
+    const profile = profileFor('esp32s3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>[A-Z0-9-]+)', timeoutMs: 3000 } });
+    const { driver } = inMemory({ chip: 'esp32s3', flashContents: installed.parts, appLines: ['I (400) sensor: raw \u00c0\u00c0 ok', 'I (402) main: serial number: THERM-0042'] }, profile);
+    expect(await driver.identify()).toEqual({ serial: 'THERM-0042' });
+  });
+
   it('refuses a serial number from the boot log that is not a plain token', async () => {
     const installed = buildDemoFirmware({ chip: 'esp32c3', version: '1.0.0' });
     const profile = profileFor('esp32c3', { serialNumber: { source: 'boot-output', pattern: 'serial number: (?<serial>.+)' } });

@@ -29,6 +29,8 @@ export class BytePortTransport extends Transport {
   private readonly unsubscribe: () => void;
   /** The step's cancellation; reads and writes stop when it aborts. */
   signal: AbortSignal | undefined;
+  /** The application is running: the line carries its log only, no SLIP (a 0xC0 in it must not hide the lines after it). */
+  private textOnly = false;
 
   private readonly log: (line: string) => void;
 
@@ -42,12 +44,12 @@ export class BytePortTransport extends Transport {
         this.packets.push(event.packet);
         if (this.packets.length > MAX_QUEUED_PACKETS) this.packets.shift();
       } else if (event.type === 'text') {
-        this.text = Buffer.concat([this.text, event.bytes]);
-        if (this.text.length > MAX_TEXT_BYTES) this.text = this.text.subarray(this.text.length - MAX_TEXT_BYTES);
+        this.keepText(event.bytes);
       }
     });
     this.unsubscribe = port.onData((chunk) => {
-      this.decoder.push(chunk);
+      if (this.textOnly) this.keepText(chunk);
+      else this.decoder.push(chunk);
       this.wake?.();
     });
     void port.closed.then((reason) => {
@@ -174,6 +176,12 @@ export class BytePortTransport extends Transport {
     }
   }
 
+  /** Reads what arrives from now on as the application's text (true) or as the ROM bootloader's SLIP packets with text between (false). */
+  readTextOnly(textOnly: boolean): void {
+    this.textOnly = textOnly;
+    this.decoder.reset();
+  }
+
   /** Text received and not yet read, as the unit sent it: looked at, never quoted as is (printableExcerpt quotes device text). */
   pendingText(): string {
     return this.text.toString('latin1');
@@ -182,6 +190,11 @@ export class BytePortTransport extends Transport {
   dispose(): void {
     this.unsubscribe();
     this.wake?.();
+  }
+
+  private keepText(bytes: Uint8Array): void {
+    this.text = Buffer.concat([this.text, bytes]);
+    if (this.text.length > MAX_TEXT_BYTES) this.text = this.text.subarray(this.text.length - MAX_TEXT_BYTES);
   }
 
   private received(): number {

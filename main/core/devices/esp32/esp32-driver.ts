@@ -194,6 +194,7 @@ export class Esp32Driver implements DeviceDriver {
   /** Resets the chip into its ROM bootloader (unless it is there already), syncs, and checks it is the profile's chip. */
   private async ensureBootloader(): Promise<void> {
     if (this.state === 'bootloader') return;
+    this.transport.readTextOnly(false);
     await this.setHostBaud(this.profile.romBaudRate);
     const sequence = this.profile.reset.enterBootloader;
     let canReset = sequence !== 'none' && this.bytePort.control !== undefined;
@@ -324,16 +325,19 @@ export class Esp32Driver implements DeviceDriver {
       try {
         await this.setHostBaud(APP_CONSOLE_BAUD);
         this.transport.flushInput();
+        this.transport.readTextOnly(true);
         await runResetSequence(control, this.hardResetSteps(), this.transport.signal);
         reset = true;
       } catch (error) {
         if (!(error instanceof LineControlUnsupportedError)) throw error;
+        this.transport.readTextOnly(false);
       }
     }
     if (!reset) {
       await this.ensureBootloader();
       await this.setHostBaud(this.bootloaderBaud);
       await runUserCode(this.loader, this.profile.chip);
+      this.transport.readTextOnly(true);
       await this.setHostBaud(APP_CONSOLE_BAUD);
     }
     this.state = 'application';
