@@ -24,4 +24,22 @@ describe("the ESP32 driver's compressed flash write", () => {
     expect(progress.at(-1)).toBe(data.length);
     expect(Buffer.from(host.simulator.flash.read(0x10000, data.length)).equals(Buffer.from(data))).toBe(true);
   });
+
+  // FLASH_DEFL_BEGIN erases the whole region before it answers: seconds for a large image, with nothing else to report.
+  it('keeps reporting progress while the ROM erases a large region', { timeout: 60_000 }, async () => {
+    host = startEsp32InMemory('sim://esp32s3', { chip: 'esp32s3', mac: '24:0a:c4:00:0c:0d', powerOn: 'download', flashTiming: { eraseMsPerKiB: 3, programMsPerKiB: 0 } });
+    driver = new Esp32Driver(host.port, parseEsp32Profile({ driver: 'esp32', name: 'erase', chip: 'esp32s3' }));
+    await driver.identify();
+    // 2 MiB: about 6 s of erasing here.
+    const data = new Uint8Array(2048 * 1024).fill(0xff);
+    const started = performance.now();
+    const events: Array<{ at: number; bytesDone: number }> = [];
+    await driver.flash(partedFirmwareImage([{ name: 'app', offset: 0x10000, data }], 'erased'), { onProgress: (p) => events.push({ at: performance.now(), bytesDone: p.bytesDone }) });
+    const gaps = events.map((event, index) => event.at - (index === 0 ? started : events[index - 1]!.at));
+    expect(performance.now() - started).toBeGreaterThan(5000);
+    // A heartbeat every half second; a busy machine gets four times that.
+    expect(Math.max(...gaps)).toBeLessThan(2000);
+    expect(events.map((event) => event.bytesDone)).toEqual([...events.map((event) => event.bytesDone)].sort((a, b) => a - b));
+    expect(events.at(-1)!.bytesDone).toBe(data.length);
+  });
 });

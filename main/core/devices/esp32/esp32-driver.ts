@@ -23,6 +23,8 @@ import { hasUnprintable, printableExcerpt } from '../../printable-text.ts';
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
 const ROM_FLASH_WRITE_SIZE = 0x400;
 const APP_CONSOLE_BAUD = 115200;
+/** The longest a flash step goes without a progress report. */
+const PROGRESS_HEARTBEAT_MS = 500;
 /** A serial number from the boot log: one printable token, as screens, labels and the journal take it. */
 const SERIAL_TOKEN = /^[\x21-\x7e]{1,64}$/;
 
@@ -115,8 +117,25 @@ export class Esp32Driver implements DeviceDriver {
       const total = parts.reduce((sum, part) => sum + part.data.length, 0);
       const meter = new ProgressMeter(total, options.onProgress);
       const before = parts.map((_, index) => parts.slice(0, index).reduce((sum, part) => sum + part.data.length, 0));
-      await this.writeParts(parts, (index, written, size) => meter.update(before[index]! + Math.round((parts[index]!.data.length * written) / size)));
-      for (const part of parts) await this.verifyPart(part, 'flash');
+      // The ROM answers an erase (a whole region), a block that inflates to a lot, or an MD5 only when done: seconds
+      // with nothing new to report. The last figure is repeated meanwhile, so the unit is seen to be at work.
+      let done = 0;
+      let reportedAt = performance.now();
+      const report = (bytes: number) => {
+        done = bytes;
+        reportedAt = performance.now();
+        meter.update(bytes);
+      };
+      const heartbeat = setInterval(() => {
+        if (performance.now() - reportedAt >= PROGRESS_HEARTBEAT_MS) report(done);
+      }, PROGRESS_HEARTBEAT_MS / 2);
+      try {
+        report(0);
+        await this.writeParts(parts, (index, written, size) => report(before[index]! + Math.round((parts[index]!.data.length * written) / size)));
+        for (const part of parts) await this.verifyPart(part, 'flash');
+      } finally {
+        clearInterval(heartbeat);
+      }
       meter.finish();
     });
   }
