@@ -303,6 +303,17 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(elapsed).toBeLessThan(25_000);
   }, 60_000);
 
+  it('an image that does not fit the unit\'s flash: refused before anything is erased, naming the part and both sizes', async () => {
+    const { host, driver } = inMemory({ chip: 'esp32s3', flashSize: 2 * 1024 * 1024 });
+    const build = buildDemoFirmware({ chip: 'esp32s3', version: '4.2.0' });
+    const big = [...build.parts.filter((part) => part.name !== 'app'), { name: 'app', offset: 0x10000, data: new Uint8Array(2 * 1024 * 1024).fill(0x5a) }];
+    const before = Buffer.from(host.simulator.flash.bytes);
+    const error = (await driver.flash(partedFirmwareImage(big, 'v-big')).catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'IMAGE_TOO_LARGE', retryable: false, where: { port: driver.port, step: 'flash' } });
+    expect(error.describe()).toContain("app at 0x10000 (2097152 bytes) ends past the end of this unit's 2 MB flash");
+    expect(Buffer.from(host.simulator.flash.bytes).equals(before)).toBe(true);
+  });
+
   it('flash write error (a bad sector): names the ROM error and says to set the unit aside if it repeats', async () => {
     const { driver } = inMemory({ chip: 'esp32', faults: { badSectorAt: 0x10000 } });
     const error = (await driver.flash(firmware('esp32').image).catch((e: unknown) => e)) as StationError;

@@ -65,6 +65,8 @@ export class Esp32Driver implements DeviceDriver {
   private writtenKey: string | undefined;
   /** Where credentials go, learned from the partition table of the image flashed in this session. */
   private imageNvs: { offset: number; size: number } | undefined;
+  /** The unit's flash size in bytes, from its flash chip's id; undefined when the id names no size. */
+  private flashSize: number | undefined;
 
   constructor(port: BytePort, profile: Esp32Profile, options: Esp32DriverOptions = {}) {
     this.bytePort = port;
@@ -113,6 +115,7 @@ export class Esp32Driver implements DeviceDriver {
       const parts = flashPartsOf(image, this.profile.singleImageOffset);
       this.imageNvs = this.nvsFromImage(parts);
       await this.ensureBootloader();
+      this.checkFits(parts);
       await this.raiseBaudRate();
       const total = parts.reduce((sum, part) => sum + part.data.length, 0);
       const meter = new ProgressMeter(total, options.onProgress);
@@ -146,7 +149,9 @@ export class Esp32Driver implements DeviceDriver {
       this.writtenKey = credentials.apiKey;
       const data = this.credentialsImage(credentials, nvs.size);
       await this.ensureBootloader();
-      await this.writeParts([{ name: 'nvs', offset: nvs.offset, data }]);
+      const part = { name: 'nvs', offset: nvs.offset, data };
+      this.checkFits([part]);
+      await this.writeParts([part]);
     });
   }
 
@@ -244,7 +249,22 @@ export class Esp32Driver implements DeviceDriver {
     this.loader.FLASH_WRITE_SIZE = ROM_FLASH_WRITE_SIZE;
     await attachFlash(this.loader, this.profile.chip);
     const size = await this.loader.detectFlashSize();
-    if (size) await setFlashSize(this.loader, this.loader.flashSizeBytes(size as FlashSizeValues));
+    this.flashSize = size ? this.loader.flashSizeBytes(size as FlashSizeValues) : undefined;
+    if (this.flashSize) await setFlashSize(this.loader, this.flashSize);
+  }
+
+  /** As esptool: a part past the end of the unit's flash is refused before anything is erased (the ROM's own answer names nothing). */
+  private checkFits(parts: readonly FlashPart[]): void {
+    const flashSize = this.flashSize;
+    if (!flashSize) return;
+    const over = parts.find((part) => part.offset + part.data.length > flashSize);
+    if (!over) return;
+    const mb = flashSize >= 1024 * 1024 ? `${flashSize / (1024 * 1024)} MB` : `${flashSize / 1024} KB`;
+    throw new StationError('IMAGE_TOO_LARGE', `${over.name} at 0x${over.offset.toString(16)} (${over.data.length} bytes) ends past the end of this unit's ${mb} flash`, {
+      where: { port: this.port },
+      hint: 'Check that the firmware is built for this board (its flash size and partition table), or that this unit belongs on this line.',
+      retryable: false,
+    });
   }
 
   private noSync(error: unknown, canReset: boolean, bootText: string): StationError {
