@@ -9,7 +9,8 @@ import { PortDisconnectedError, StationError } from '../../../main/core/errors.t
 import type { BytePort } from '../../../main/core/ports/byte-port.ts';
 import { LineControlUnsupportedError, type LineControlEvent } from '../../../main/core/ports/line-control.ts';
 import { openPort } from '../../../main/core/ports/open-port.ts';
-import { buildDemoFirmware, DEMO_LAYOUT, type DemoFirmware } from '../../../main/core/simulator/esp32/demo-firmware.ts';
+import { buildDemoFirmware, DEMO_LAYOUT, partitionTable, type DemoFirmware } from '../../../main/core/simulator/esp32/demo-firmware.ts';
+import { DATA_SUBTYPE, PARTITION_TYPE } from '../../../main/core/devices/esp32/partition-table.ts';
 import { startEsp32InMemory, startEsp32OnPty, type HostedEsp32 } from '../../../main/core/simulator/esp32/esp32-hosts.ts';
 import type { Esp32SimulatorOptions } from '../../../main/core/simulator/esp32/esp32-simulator.ts';
 import { createHash } from 'node:crypto';
@@ -177,6 +178,22 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     await driver.writeCredentials(credentials);
     await driver.verifyCredentials(credentials);
     expect(host.simulator.flash.read(0x9000, 4)).toEqual(Uint8Array.of(0xfe, 0xff, 0xff, 0xff));
+  });
+
+  it("refuses an image whose partition table puts NVS off a 4 KiB sector: the ROM cannot write there without erasing what comes before", async () => {
+    const { build } = firmware('esp32c3');
+    const table = partitionTable([
+      { label: 'nvs', type: PARTITION_TYPE.data, subtype: DATA_SUBTYPE.nvs, offset: 0x9800, size: 0x5000 },
+      { label: 'factory', type: PARTITION_TYPE.app, subtype: 0x00, ...DEMO_LAYOUT.factory },
+    ]);
+    const parts = build.parts.map((part) => (part.name === 'partition-table' ? { ...part, data: table } : part));
+    const { host, driver } = inMemory({ chip: 'esp32c3' });
+    await driver.flash(partedFirmwareImage(parts, 'v-odd-nvs'));
+    const before = Buffer.from(host.simulator.flash.bytes);
+    const error = (await driver.writeCredentials(credentials).catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'NVS_UNUSABLE', retryable: false, where: { port: driver.port, step: 'write-credentials' } });
+    expect(error.describe()).toContain('the NVS partition at 0x9800 does not start on a 4 KiB flash sector');
+    expect(Buffer.from(host.simulator.flash.bytes).equals(before)).toBe(true);
   });
 
   it('refuses credentials the unit does not hold, without ever naming the key', async () => {

@@ -44,6 +44,12 @@ describe('the ESP32 device profile', () => {
       }),
     ).toThrow(/chip: .*; reset\.enterBootloader.*; serialNumber\.pattern: needs a named group \(\?<serial>…\); credentials\.keys\.apiKey: must be 1 to 15/);
   });
+
+  it('refuses flash addresses off a 4 KiB sector: the ROM erases whole sectors, so it would erase what comes before', () => {
+    expect(() => parseEsp32Profile({ driver: 'esp32', name: 'odd', chip: 'esp32', singleImageOffset: '0x10800', credentials: { nvsPartition: { offset: '0x9800', size: 20000 } } })).toThrow(
+      /singleImageOffset: must be a multiple of 0x1000 \(a 4 KiB flash sector\); credentials\.nvsPartition\.offset: must be a multiple of 0x1000 \(a 4 KiB flash sector\); credentials\.nvsPartition\.size: must be a multiple of 0x1000/,
+    );
+  });
 });
 
 describe('reset sequences', () => {

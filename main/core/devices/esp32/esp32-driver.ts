@@ -6,7 +6,7 @@ import { LineControlUnsupportedError } from '../../ports/line-control.ts';
 import { ProgressMeter } from '../../transfer/progress.ts';
 import { compileProfilePattern } from '../profile/safe-pattern.ts';
 import type { BootReport, Credentials, DeviceDriver, DriverCapabilities, FirmwareImage, FlashOptions, StepOptions } from '../driver.ts';
-import { flashPartsOf, type FlashPart } from '../firmware-image.ts';
+import { FLASH_SECTOR, flashPartsOf, type FlashPart } from '../firmware-image.ts';
 import { BoundedEspLoader, RomUnansweredError } from './bounded-loader.ts';
 import { BytePortTransport } from './byte-port-transport.ts';
 import { CHIP_FACTS, chipByName } from './chips.ts';
@@ -468,6 +468,12 @@ export class Esp32Driver implements DeviceDriver {
     if (!nvs) {
       throw new StationError('NVS_UNKNOWN', 'the NVS partition for the credentials is unknown: no image with a partition table was flashed in this session', {
         hint: 'Set credentials.nvsPartition (offset and size) in the device profile, or flash an image that carries its partition table.',
+        retryable: false,
+      });
+    }
+    if (nvs.offset % FLASH_SECTOR !== 0) {
+      throw new StationError('NVS_UNUSABLE', `the NVS partition at 0x${nvs.offset.toString(16)} does not start on a 4 KiB flash sector: the ROM would erase the bytes before it`, {
+        hint: "Fix the image's partition table (ESP-IDF places partitions on 0x1000 boundaries), or set credentials.nvsPartition in the device profile.",
         retryable: false,
       });
     }

@@ -9,6 +9,8 @@ import { RESET_SEQUENCES, resetStepSchema } from './reset-sequences.ts';
 const patternWith = patternWithGroup;
 
 const hexAddress = z.union([z.number().int().min(0), z.string().regex(/^0x[0-9a-fA-F]{1,8}$/).transform((text) => Number.parseInt(text, 16))]);
+/** The ROM writes flash from 4 KiB sector boundaries only (it erases whole sectors), as ESP-IDF lays partitions out. */
+const sectorAddress = hexAddress.refine((address) => address % 0x1000 === 0, 'must be a multiple of 0x1000 (a 4 KiB flash sector)');
 const nvsKey = z.string().regex(/^[\x21-\x7e]{1,15}$/, 'must be 1 to 15 printable ASCII characters');
 const sequence = (name: keyof typeof RESET_SEQUENCES) => z.union([z.enum(Object.keys(RESET_SEQUENCES) as [keyof typeof RESET_SEQUENCES]), z.array(resetStepSchema).min(1).max(64)]).default(name);
 
@@ -60,7 +62,7 @@ export const esp32ProfileSchema = z
       ])
       .default({ source: 'mac', format: 'colon-lower', prefix: '' }),
     /** Where a firmware delivered as one file goes: 0 for a merged binary (esptool merge_bin), else e.g. the app partition. */
-    singleImageOffset: hexAddress.default(0),
+    singleImageOffset: sectorAddress.default(0),
     credentials: z
       .object({
         namespace: nvsKey.default('station'),
@@ -68,7 +70,7 @@ export const esp32ProfileSchema = z
         /** The NVS partition: by default the image's partition table says (the data/nvs entry, or the one with this label). */
         nvsLabel: z.string().min(1).max(16).optional(),
         /** Where the NVS partition is, when the image carries no partition table. */
-        nvsPartition: z.object({ offset: hexAddress, size: hexAddress }).strict().optional(),
+        nvsPartition: z.object({ offset: sectorAddress, size: sectorAddress }).strict().optional(),
       })
       .strict()
       .default({ namespace: 'station', keys: { thingId: 'thingId', apiKey: 'apiKey' } }),
