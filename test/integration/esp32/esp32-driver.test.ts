@@ -269,6 +269,15 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error.describe()).toContain('this unit\'s chip is not one the station knows (Unexpected CHIP magic value 0xdeadbeef), but the profile "line-esp32" is for ESP32');
   });
 
+  it('a register the ROM refuses to read (the MAC in eFuse) fails identify, never reads as zeros in the serial number', async () => {
+    // ESP32-S3 eFuse block 1, word 0: the low four bytes of the factory MAC.
+    const { driver } = inMemory({ chip: 'esp32s3', faults: { readRegFailsAt: 0x60007044 } });
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toBeInstanceOf(StationError);
+    expect(error).toMatchObject({ code: 'ROM_ERROR', where: { port: driver.port, step: 'identify' } });
+    expect(error.message).toBe("the chip's ROM could not read register 0x60007044: received message is invalid");
+  });
+
   it('a cancelled step stops waiting for a unit that never answers', async () => {
     const { driver } = inMemory({ chip: 'esp32', faults: { neverSyncs: true } });
     const abort = new AbortController();

@@ -58,3 +58,18 @@ describe.each(ESP32_CHIPS)('the simulated %s ROM bootloader, driven by esptool',
     expect(mismatch.stdout + mismatch.stderr).toMatch(/verify FAILED \(digest mismatch\)/);
   });
 });
+
+describe("the simulated ROM's faults, as esptool sees them", () => {
+  let sim: PtyEsp32 | undefined;
+  afterEach(async () => {
+    await sim?.stop();
+    sim = undefined;
+  });
+
+  it('a register the ROM refuses to read: esptool read_mac fails on its status, as the station does', async () => {
+    sim = await startEsp32OnPty({ chip: 'esp32s3', mac: '24:0a:c4:9e:01:7b', faults: { readRegFailsAt: 0x60007044 } });
+    const readMac = await esptool(sim.path, 'read_mac');
+    expect(readMac.code).not.toBe(0);
+    expect(readMac.stdout + readMac.stderr).toMatch(/Failed to read register address 60007044 \(result was 01050000/);
+  });
+});

@@ -1,4 +1,4 @@
-import { ESPLoader, TimeoutError as EspTimeoutError, UnsupportedCommandError } from 'esptool-js';
+import { ESPError, ESPLoader, TimeoutError as EspTimeoutError, UnsupportedCommandError } from 'esptool-js';
 import { ROM_COMMAND } from './rom-protocol.ts';
 
 /** esptool (Python and JS) looks at no more than this many packets for one answer. */
@@ -55,6 +55,18 @@ export class RomUnansweredError extends EspTimeoutError {
  * to three times) still take up to that many timeouts, each bounded.
  */
 export class BoundedEspLoader extends ESPLoader {
+  /**
+   * READ_REG with its status checked, as esptool.py does: esptool-js returns the value whatever the status, so a
+   * register the ROM refused to read (an eFuse in secure download mode) came back as 0, e.g. in the unit's MAC.
+   */
+  override async readReg(addr: number, timeout: number = this.DEFAULT_TIMEOUT): Promise<number> {
+    const [value, data] = await this.command(this.ESP_READ_REG, this._intToByteArray(addr), undefined, undefined, timeout);
+    const register = `register 0x${(addr >>> 0).toString(16).padStart(8, '0')}`;
+    if (data.length < 2) throw new ESPError(`Failed to read ${register}: the answer has no status bytes`);
+    if (data[0] !== 0) throw new ESPError(`Failed to read ${register} failed with status ${data[0]},${data[1]}`);
+    return value;
+  }
+
   override async readPacket(op: number | null = null, timeout: number = this.DEFAULT_TIMEOUT): Promise<[number, Uint8Array]> {
     const deadline = performance.now() + timeout;
     let strays = 0;

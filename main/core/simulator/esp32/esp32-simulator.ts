@@ -1,12 +1,12 @@
 import type { Esp32Chip } from '../../devices/esp32/chips.ts';
-import { parseRomRequest } from '../../devices/esp32/rom-protocol.ts';
+import { parseRomRequest, ROM_COMMAND, ROM_ERROR, romResponse, type RomRequest } from '../../devices/esp32/rom-protocol.ts';
 import { SlipDecoder, slipEncode } from '../../devices/esp32/slip.ts';
 import type { BytePort } from '../../ports/byte-port.ts';
 import type { LineControlEvent } from '../../ports/line-control.ts';
 import { bootFromFlash } from './application.ts';
 import { CHIP_MODELS, type ChipModel } from './chip-models.ts';
 import { ChipRegisters } from './chip-registers.ts';
-import { INSTANT_FLASH, RomLoader, type FlashTiming, type RomAfter } from './rom-loader.ts';
+import { INSTANT_FLASH, RomLoader, type FlashTiming, type RomAfter, type RomReply } from './rom-loader.ts';
 import { SpiFlash } from './spi-flash.ts';
 
 export interface Esp32SimulatorFaults {
@@ -24,6 +24,8 @@ export interface Esp32SimulatorFaults {
    * nothing (c0 00 00 00 00 00 00 00 00 c0) every everyMs.
    */
   straysInsteadOf?: { op: number; everyMs: number };
+  /** The ROM refuses to read this register (as in secure download mode): READ_REG of it answers with a failed status and value 0. */
+  readRegFailsAt?: number;
   /** Line noise (or a byte the application still printed): these bytes reach the host just before each answer to this ROM command (its op). */
   noiseBeforeAnswer?: { op: number; bytes: Uint8Array };
 }
@@ -224,7 +226,7 @@ export class Esp32Simulator {
           this.sendStrays(this.options.faults.straysInsteadOf.everyMs);
           continue;
         }
-        const reply = await this.rom.handle(request);
+        const reply = this.refusedRead(request) ?? (await this.rom.handle(request));
         if (this.epoch !== epoch || this.currentMode !== 'download') continue;
         const noise = this.options.faults?.noiseBeforeAnswer;
         if (noise?.op === request.op) this.send(Buffer.from(noise.bytes));
@@ -234,6 +236,13 @@ export class Esp32Simulator {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** The readRegFailsAt fault: the ROM's answer to a READ_REG it will not do. */
+  private refusedRead(request: RomRequest): RomReply | undefined {
+    const address = this.options.faults?.readRegFailsAt;
+    if (address === undefined || request.op !== ROM_COMMAND.READ_REG || request.data.length !== 4 || request.data.readUInt32LE(0) !== address) return undefined;
+    return { responses: [romResponse(request.op, { error: ROM_ERROR.INVALID_MESSAGE })] };
   }
 
   /** The straysInsteadOf fault: one stray packet every everyMs until a reset or stop clears the timers. */
