@@ -302,20 +302,14 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(elapsed).toBeLessThan(9000);
   }, 30_000);
 
-  it.each([
-    ['a lone 0xC0', [0xc0]],
-    ['0xC0 then garbage', [0xc0, 0x3f, 0x12, 0xff]],
-  ])('line noise holding a SLIP END (%s) before one answer costs that answer at most, not every answer after it', async (_, noise) => {
-    const profile = profileFor('esp32c3', { credentials: { nvsPartition: { offset: '0x9000', size: '0x6000' } } });
-    const { host, driver } = await onPty({ chip: 'esp32c3', faults: { noiseBeforeAnswer: { op: ROM_COMMAND.SPI_ATTACH, bytes: Uint8Array.from(noise) } } }, profile);
-    // SPI_ATTACH is sent once, while identify connects: its answer may be lost to the noise and the step retried.
-    await driver.identify().catch(() => driver.identify());
-    const nvs = buildNvsPartition([{ name: 'station', strings: [{ key: 'thingId', value: credentials.thingId }, { key: 'apiKey', value: credentials.apiKey }] }], 0x6000);
-    host.simulator.flash.bytes.set(nvs, 0x9000);
-    // Every later command is answered at once: no 3 s timeout each, and the MD5 matches.
+  it('a stray SLIP END (one 0xC0 of line noise) between answers: the answers after it are still read, the flash still verified', async () => {
+    // The noise comes once, just before the first answer to SPI_FLASH_MD5: the verify of the first of three parts.
+    const { driver } = await onPty({ chip: 'esp32c3', faults: { noiseBeforeAnswer: { op: ROM_COMMAND.SPI_FLASH_MD5, bytes: Uint8Array.of(0xc0) } } });
+    await driver.identify();
     const started = performance.now();
-    await driver.verifyCredentials(credentials);
-    expect(performance.now() - started).toBeLessThan(2000);
+    await driver.flash(firmware('esp32c3').image);
+    // No answer waited out its 3 s timeout.
+    expect(performance.now() - started).toBeLessThan(2500);
   }, 30_000);
 
   it("packets that answer nothing where GET_SECURITY_INFO's answer is expected: the chip is still told by its magic value, within two timeouts", async () => {

@@ -33,13 +33,19 @@ describe('SLIP framing', () => {
     expect(events.filter((event) => event.type === 'packet').map((event) => [...event.packet])).toContainEqual([7, 8, 9]);
   });
 
-  it('stays in phase after a stray END between packets: the next packet is still a packet, its body never text', () => {
+  it('stays in phase after a stray END between packets: the packets after it are still packets, their bodies never text', () => {
     const answer = Uint8Array.of(0x01, 0x0a, 0x04, 0x00, 0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0);
-    const wire = Buffer.concat([slipEncode(answer), Buffer.of(0xc0), slipEncode(answer), slipEncode(answer), Buffer.from('I (31) app: up\r\n')]);
-    for (const chunks of [[wire], [...wire].map((byte) => Uint8Array.of(byte))]) {
-      const events = decodeAll(chunks);
-      expect(events.filter((event) => event.type === 'packet').map((event) => [...event.packet])).toEqual([[...answer], [...answer], [...answer]]);
-      expect(events.filter((event) => event.type === 'text').map((event) => event.bytes.toString('latin1')).join('')).toBe('I (31) app: up\r\n');
+    const tail = Buffer.from('I (31) app: up\r\n');
+    const received = (noise: number[], chunks: 'whole' | 'bytes') => {
+      const wire = Buffer.concat([slipEncode(answer), Buffer.from(noise), slipEncode(answer), slipEncode(answer), slipEncode(answer), tail]);
+      const events = decodeAll(chunks === 'whole' ? [wire] : [...wire].map((byte) => Uint8Array.of(byte)));
+      return events.filter((event) => event.type === 'packet').map((event) => [...event.packet]);
+    };
+    for (const chunks of ['whole', 'bytes'] as const) {
+      // A lone END: nothing is lost.
+      expect(received([0xc0], chunks)).toEqual([[...answer], [...answer], [...answer], [...answer]]);
+      // An END then garbage: the garbage is a packet that answers nothing, the answer right after it is lost, the rest arrive.
+      expect(received([0xc0, 0x3f, 0x12], chunks).slice(-2)).toEqual([[...answer], [...answer]]);
     }
   });
 });

@@ -26,7 +26,7 @@ export interface Esp32SimulatorFaults {
   straysInsteadOf?: { op: number; everyMs: number };
   /** The ROM refuses to read this register (as in secure download mode): READ_REG of it answers with a failed status and value 0. */
   readRegFailsAt?: number;
-  /** Line noise (or a byte the application still printed): these bytes reach the host just before each answer to this ROM command (its op). */
+  /** Line noise (or a byte the application still printed): these bytes reach the host just before the first answer to this ROM command (its op). */
   noiseBeforeAnswer?: { op: number; bytes: Uint8Array };
 }
 
@@ -98,6 +98,7 @@ export class Esp32Simulator {
   private hostBaud: number | undefined;
   private unplugged = false;
   private sendingStrays = false;
+  private noiseSent = false;
   /** Every version the chip has booted, in order (tests check what a unit ended up running). */
   readonly bootedVersions: Array<string | undefined> = [];
   /** Bytes received while the two ends disagreed on the baud rate: noise on a real line. */
@@ -229,7 +230,10 @@ export class Esp32Simulator {
         const reply = this.refusedRead(request) ?? (await this.rom.handle(request));
         if (this.epoch !== epoch || this.currentMode !== 'download') continue;
         const noise = this.options.faults?.noiseBeforeAnswer;
-        if (noise?.op === request.op) this.send(Buffer.from(noise.bytes));
+        if (noise?.op === request.op && !this.noiseSent) {
+          this.noiseSent = true;
+          this.send(Buffer.from(noise.bytes));
+        }
         for (const response of reply.responses) this.send(slipEncode(response));
         if (reply.after) this.apply(reply.after);
       }
