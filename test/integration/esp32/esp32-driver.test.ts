@@ -321,6 +321,13 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     await driver.flash(firmware('esp32s3').image);
   }, 60_000);
 
+  it('a unit that never confirmed SPI_ATTACH is not taken as attached by the next step', async () => {
+    const { driver } = await onPty({ chip: 'esp32c3', faults: { straysInsteadOf: { op: ROM_COMMAND.SPI_ATTACH, everyMs: 1000 } } });
+    await expect(driver.identify()).rejects.toMatchObject({ code: 'ROM_NOT_ANSWERING', message: expect.stringMatching(/did not answer SPI_ATTACH/) });
+    // The retry connects and attaches again, and fails the same way: it does not read the MAC from a half-set-up ROM.
+    await expect(driver.identify()).rejects.toMatchObject({ code: 'ROM_NOT_ANSWERING', message: expect.stringMatching(/did not answer SPI_ATTACH/) });
+  }, 30_000);
+
   it('the same while flashing: a block esptool-js sends three times fails after three timeouts, not 300', async () => {
     const { driver } = await onPty({ chip: 'esp32', faults: { straysInsteadOf: { op: ROM_COMMAND.FLASH_DEFL_DATA, everyMs: 2900 } } });
     const started = performance.now();

@@ -244,13 +244,14 @@ export class Esp32Driver implements DeviceDriver {
       }
     }
     this.checkChip();
-    this.state = 'bootloader';
     this.bootloaderBaud = this.profile.romBaudRate;
     this.loader.FLASH_WRITE_SIZE = ROM_FLASH_WRITE_SIZE;
     await attachFlash(this.loader, this.profile.chip);
     const size = await this.loader.detectFlashSize();
     this.flashSize = size ? this.loader.flashSizeBytes(size as FlashSizeValues) : undefined;
     if (this.flashSize) await setFlashSize(this.loader, this.flashSize);
+    // Only now: a step that failed on the way (no answer to SPI_ATTACH) leaves the next one to connect and attach again.
+    this.state = 'bootloader';
   }
 
   /** As esptool: a part past the end of the unit's flash is refused before anything is erased (the ROM's own answer names nothing). */
