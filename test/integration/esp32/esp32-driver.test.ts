@@ -278,6 +278,13 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(error.message).toBe("the chip's ROM could not read register 0x60007044: received message is invalid");
   });
 
+  it.each(['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '25:0a:c4:5e:00:2a'])('a MAC no factory writes (%s) is refused as a serial number, not given to a unit', async (mac) => {
+    const { driver } = inMemory({ chip: 'esp32', mac });
+    const error = (await driver.identify().catch((e: unknown) => e)) as StationError;
+    expect(error).toMatchObject({ code: 'BAD_FACTORY_MAC', retryable: false, where: { port: driver.port, step: 'identify' } });
+    expect(error.message).toBe(`the unit's eFuse holds ${mac}, not a factory MAC address`);
+  });
+
   it('a cancelled step stops waiting for a unit that never answers', async () => {
     const { driver } = inMemory({ chip: 'esp32', faults: { neverSyncs: true } });
     const abort = new AbortController();

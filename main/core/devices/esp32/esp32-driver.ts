@@ -95,7 +95,7 @@ export class Esp32Driver implements DeviceDriver {
         this.serial = found.serial!;
       } else {
         await this.ensureBootloader();
-        const mac = await this.loader.chip.readMac(this.loader);
+        const mac = checkedFactoryMac(await this.loader.chip.readMac(this.loader));
         this.serial = source.prefix + (source.format === 'hex-upper' ? mac.replace(/:/g, '').toUpperCase() : mac.toLowerCase());
       }
       return { serial: this.serial };
@@ -485,6 +485,21 @@ export class Esp32Driver implements DeviceDriver {
     const { namespace, keys } = this.profile.credentials;
     return buildNvsPartition([{ name: namespace, strings: [{ key: keys.thingId, value: credentials.thingId }, { key: keys.apiKey, value: credentials.apiKey }] }], size);
   }
+}
+
+/**
+ * The MAC esptool-js assembled from eFuse words, as a serial number takes it: a factory MAC is a unicast address and
+ * never all zeros. Anything else (blank eFuse, a misread word) would give units a serial number that is not theirs.
+ */
+function checkedFactoryMac(mac: string): string {
+  const bytes = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) ? mac.split(':').map((byte) => Number.parseInt(byte, 16)) : undefined;
+  if (!bytes || bytes.every((byte) => byte === 0) || (bytes[0]! & 0x01) !== 0) {
+    throw new StationError('BAD_FACTORY_MAC', `the unit's eFuse holds ${printableExcerpt(mac)}, not a factory MAC address`, {
+      hint: 'This unit has no valid factory MAC: set it aside, or take serial numbers from the boot log (serialNumber.source "boot-output").',
+      retryable: false,
+    });
+  }
+  return mac;
 }
 
 /**
