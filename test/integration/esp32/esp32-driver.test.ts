@@ -387,7 +387,8 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     drivers.push(driver);
     const error = (await driver.flash(firmware('esp32').image).catch((e: unknown) => e)) as StationError;
     expect(error).toBeInstanceOf(PortDisconnectedError);
-    expect(error.where.step).toBe('flash');
+    expect(error.where).toMatchObject({ port: driver.port, step: 'flash' });
+    expect(error.describe()).toContain(driver.port);
     expect(performance.now() - unpluggedAt).toBeLessThan(1000);
   });
 
