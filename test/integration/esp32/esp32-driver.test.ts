@@ -196,6 +196,25 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     expect(Buffer.from(host.simulator.flash.bytes).equals(before)).toBe(true);
   });
 
+  it("refuses an NVS partition bigger than the unit's flash before building its image (the table's size is the image's word, not the unit's)", async () => {
+    const { build } = firmware('esp32c3');
+    const table = partitionTable([
+      { label: 'nvs', type: PARTITION_TYPE.data, subtype: DATA_SUBTYPE.nvs, offset: 0x9000, size: 0x10000000 },
+      { label: 'factory', type: PARTITION_TYPE.app, subtype: 0x00, ...DEMO_LAYOUT.factory },
+    ]);
+    const parts = build.parts.map((part) => (part.name === 'partition-table' ? { ...part, data: table } : part));
+    const { driver } = inMemory({ chip: 'esp32c3' });
+    await driver.flash(partedFirmwareImage(parts, 'v-huge-nvs'));
+    for (const step of [() => driver.writeCredentials(credentials), () => driver.verifyCredentials(credentials)]) {
+      const started = performance.now();
+      const error = (await step().catch((e: unknown) => e)) as StationError;
+      expect(error).toMatchObject({ code: 'IMAGE_TOO_LARGE', retryable: false });
+      expect(error.message).toBe("nvs at 0x9000 (268435456 bytes) ends past the end of this unit's 4 MB flash");
+      // Refused from the numbers: no 256 MiB image was built and hashed first.
+      expect(performance.now() - started).toBeLessThan(300);
+    }
+  });
+
   it('refuses credentials the unit does not hold, without ever naming the key', async () => {
     const { driver } = inMemory({ chip: 'esp32s3' });
     await driver.flash(firmware('esp32s3').image);

@@ -23,6 +23,8 @@ import { hasUnprintable, printableExcerpt } from '../../printable-text.ts';
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
 const ROM_FLASH_WRITE_SIZE = 0x400;
 const APP_CONSOLE_BAUD = 115200;
+/** esptool's largest --flash_size: the bound on what a part may claim when the flash chip does not say its size. */
+const LARGEST_FLASH = 128 * 1024 * 1024;
 /** The longest a flash step goes without a progress report. */
 const PROGRESS_HEARTBEAT_MS = 500;
 /** A serial number from the boot log: one printable token, as screens, labels and the journal take it. */
@@ -115,7 +117,7 @@ export class Esp32Driver implements DeviceDriver {
       const parts = flashPartsOf(image, this.profile.singleImageOffset);
       this.imageNvs = this.nvsFromImage(parts);
       await this.ensureBootloader();
-      this.checkFits(parts);
+      this.checkFits(parts.map((part) => ({ name: part.name, offset: part.offset, size: part.data.length })));
       await this.raiseBaudRate();
       const total = parts.reduce((sum, part) => sum + part.data.length, 0);
       const meter = new ProgressMeter(total, options.onProgress);
@@ -147,11 +149,10 @@ export class Esp32Driver implements DeviceDriver {
     return this.step('write-credentials', options, async () => {
       const nvs = this.nvsPartition();
       this.writtenKey = credentials.apiKey;
-      const data = this.credentialsImage(credentials, nvs.size);
       await this.ensureBootloader();
-      const part = { name: 'nvs', offset: nvs.offset, data };
-      this.checkFits([part]);
-      await this.writeParts([part]);
+      // Checked from the numbers before the image is built: the size is the partition table's word, not the unit's.
+      this.checkFits([{ name: 'nvs', offset: nvs.offset, size: nvs.size }]);
+      await this.writeParts([{ name: 'nvs', offset: nvs.offset, data: this.credentialsImage(credentials, nvs.size) }]);
     });
   }
 
@@ -160,8 +161,9 @@ export class Esp32Driver implements DeviceDriver {
     return this.step('verify-credentials', options, async () => {
       const nvs = this.nvsPartition();
       this.writtenKey = credentials.apiKey;
-      const expected = createHash('md5').update(this.credentialsImage(credentials, nvs.size)).digest('hex');
       await this.ensureBootloader();
+      this.checkFits([{ name: 'nvs', offset: nvs.offset, size: nvs.size }]);
+      const expected = createHash('md5').update(this.credentialsImage(credentials, nvs.size)).digest('hex');
       const actual = await flashMd5(this.loader, nvs.offset, nvs.size, this.port);
       if (actual !== expected) {
         throw new StationError('CREDENTIALS_MISMATCH', `the unit's NVS partition at 0x${nvs.offset.toString(16)} does not hold the credentials written`, {
@@ -255,13 +257,13 @@ export class Esp32Driver implements DeviceDriver {
   }
 
   /** As esptool: a part past the end of the unit's flash is refused before anything is erased (the ROM's own answer names nothing). */
-  private checkFits(parts: readonly FlashPart[]): void {
-    const flashSize = this.flashSize;
-    if (!flashSize) return;
-    const over = parts.find((part) => part.offset + part.data.length > flashSize);
+  private checkFits(regions: ReadonlyArray<{ name: string; offset: number; size: number }>): void {
+    const flashSize = this.flashSize ?? LARGEST_FLASH;
+    const over = regions.find((region) => region.offset + region.size > flashSize);
     if (!over) return;
     const mb = flashSize >= 1024 * 1024 ? `${flashSize / (1024 * 1024)} MB` : `${flashSize / 1024} KB`;
-    throw new StationError('IMAGE_TOO_LARGE', `${over.name} at 0x${over.offset.toString(16)} (${over.data.length} bytes) ends past the end of this unit's ${mb} flash`, {
+    const flash = this.flashSize ? `this unit's ${mb} flash` : `${mb}, the largest flash esptool writes (this unit's flash chip did not say its size)`;
+    throw new StationError('IMAGE_TOO_LARGE', `${over.name} at 0x${over.offset.toString(16)} (${over.size} bytes) ends past the end of ${flash}`, {
       where: { port: this.port },
       hint: 'Check that the firmware is built for this board (its flash size and partition table), or that this unit belongs on this line.',
       retryable: false,
