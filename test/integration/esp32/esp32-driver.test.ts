@@ -123,7 +123,8 @@ describe('the ESP32 driver: serial numbers, versions and where credentials go', 
     await second.identify();
     await second.flash(firmware('esp32s3', '1.1.0').image);
     expect(await second.reboot()).toEqual({ serial: '240AC45E002A', version: '1.1.0' });
-    expect(host.simulator.bootedVersions).toEqual(['1.0.0']);
+    // The first unit only ever ran 1.0.0: once for the reset, and once more if it finished its power-on boot first (a busy machine).
+    expect(new Set(host.simulator.bootedVersions)).toEqual(new Set(['1.0.0']));
   });
 
   it('resets a unit that booted long ago (the port opened with DTR asserted) to read its serial number from the boot log', async () => {
