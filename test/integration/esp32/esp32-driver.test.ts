@@ -314,6 +314,16 @@ describe('the ESP32 driver: each fault fails the unit with what to do', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('a reboot cancelled at its reset leaves the driver reading ROM answers: the next step reaches the bootloader again', async () => {
+    const { driver } = inMemory({ chip: 'esp32s3' });
+    expect(await driver.identify()).toEqual({ serial: MAC });
+    const abort = new AbortController();
+    abort.abort();
+    await expect(driver.reboot({ signal: abort.signal })).rejects.toMatchObject({ code: 'CANCELLED', where: { step: 'reboot' } });
+    // The line was switched to the application's text for the reset that never ran: the ROM's answers must still be packets.
+    expect(await driver.identify()).toEqual({ serial: MAC });
+  });
+
   it('a chip that sends packets that answer nothing fails the command within its timeout, not 100 timeouts later', async () => {
     // Every stray packet lands just before the 3 s MD5 timeout: read by read, each would restart the wait (esptool-js reads up to 100).
     const profile = profileFor('esp32c3', { credentials: { nvsPartition: { offset: '0x9000', size: '0x6000' } } });

@@ -371,13 +371,19 @@ export class Esp32Driver implements DeviceDriver {
         await runResetSequence(control, this.hardResetSteps(), this.transport.signal);
         reset = true;
       } catch (error) {
-        if (!(error instanceof LineControlUnsupportedError)) throw error;
         this.transport.readTextOnly(false);
+        if (!(error instanceof LineControlUnsupportedError)) {
+          // A reset cut short (cancelled, unplugged) may have left the chip anywhere: the next step finds the bootloader again.
+          this.state = 'unknown';
+          throw error;
+        }
       }
     }
     if (!reset) {
       await this.ensureBootloader();
       await this.setHostBaud(this.bootloaderBaud);
+      // From here the chip leaves the bootloader, whatever fails next.
+      this.state = 'unknown';
       await runUserCode(this.loader, this.profile.chip);
       this.transport.readTextOnly(true);
       await this.setHostBaud(APP_CONSOLE_BAUD);
