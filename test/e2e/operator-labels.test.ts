@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrinterEmulator, type PrinterEmulator } from '../../main/core/simulator/printer-emulator.ts';
 import { startStationServe, type ServedStation } from '../helpers/station-serve.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENS = resolve('test-results/screens');
 const PIN = '735911';
 const serial = (n: number) => `THERM0000000000000${n}`;
@@ -71,7 +71,7 @@ describe('operator mode, label scan check and label printing, in Chromium agains
     const dataDir = mkdtempSync(join(tmpdir(), 'station-operator-'));
     await setEngineerPin(dataDir, PIN);
     station = await startStationServe(['--ports', '3', '--label-check', '--label-printer', `tcp://127.0.0.1:${printerPort}`, '--allow-settings'], { dataDir });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
     await page.goto(station.url);

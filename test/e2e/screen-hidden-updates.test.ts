@@ -2,25 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tileSchema, type Update } from '../../contract/station-contract.ts';
 import { jsonFileSettingsStore } from '../../main/core/desk/desk-settings.ts';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
 import { startWebServer } from '../../main/core/serve/web-server.ts';
+import { useChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 const PORTS = 8;
 const UPDATES = 20_000;
 
 describe('a screen that is not drawn (a minimised window, a background tab)', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it('holds the latest of each tile while it waits to draw, not every update of a shift', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'screen-hidden-'));
@@ -35,7 +28,7 @@ describe('a screen that is not drawn (a minimised window, a background tab)', ()
     };
     const token = randomBytes(16).toString('hex');
     const server = await startWebServer({ desk, staticDir: resolve('out/renderer'), token });
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     try {
       // A page nobody sees gets no animation frames (browsers and Electron's background throttling hold them): hold them here too.
       await page.addInitScript(() => {

@@ -2,24 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SignedIn } from '../../contract/station-contract.ts';
 import { jsonFileSettingsStore } from '../../main/core/desk/desk-settings.ts';
 import type { ScreenSession } from '../../main/core/desk/dispatch.ts';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
 import { startWebServer, type RunningWebServer } from '../../main/core/serve/web-server.ts';
+import { useChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 
 describe('a screen whose station went away', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it('never sends a call it already told the user had failed (no answer in time) once the station is back', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'screen-reconnect-'));
@@ -36,7 +29,7 @@ describe('a screen whose station went away', () => {
     const serve = (port = 0) => startWebServer({ desk, staticDir: resolve('out/renderer'), token, port });
     let server: RunningWebServer = await serve();
     const port = Number(new URL(server.url).port);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     try {
       // The page's timers run on a clock the test moves: the call's 30 s timeout and the reconnect back-off.
       await page.clock.install();
@@ -84,7 +77,7 @@ describe('a screen whose station went away', () => {
     const token = randomBytes(16).toString('hex');
     let server: RunningWebServer = await serve(token);
     const port = Number(new URL(server.url).port);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     const refused = page.getByRole('alert').filter({ hasText: /station is running but refuses this screen: a restarted station has a new access token/ });
     const lost = page.getByRole('alert').filter({ hasText: /connection to the station was lost/i });
     try {

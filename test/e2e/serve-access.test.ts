@@ -1,26 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startStationServe } from '../helpers/station-serve.ts';
+import { useChromium } from '../helpers/chromium.ts';
 
-const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 
 describe('station serve in Chromium: the access token and settings from a browser', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it('the printed address connects, leaves the token out of the address bar, and still connects after a reload; without the token it does not', { timeout: 60_000 }, async () => {
     const station = await startStationServe([]);
     try {
       expect(station.token).toBeDefined();
-      const page = await browser.newPage();
+      const page = await browser().newPage();
       await page.goto(station.url);
       await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
       expect(page.url()).toBe(new URL(station.url).origin + '/');
@@ -28,7 +21,7 @@ describe('station serve in Chromium: the access token and settings from a browse
       await page.getByRole('heading', { name: 'No line is configured yet' }).waitFor();
       await page.close();
 
-      const stranger = await browser.newPage();
+      const stranger = await browser().newPage();
       await stranger.goto(new URL(station.url).origin + '/');
       await stranger.getByRole('alert').filter({ hasText: /opened without its access token\. Open the address station serve printed/ }).first().waitFor({ timeout: 20_000 });
       expect(await stranger.getByRole('heading', { name: 'No line is configured yet' }).count()).toBe(0);
@@ -41,7 +34,7 @@ describe('station serve in Chromium: the access token and settings from a browse
   it('without --allow-settings a save is refused on screen, saying how to allow it', { timeout: 60_000 }, async () => {
     const station = await startStationServe([]);
     try {
-      const page = await browser.newPage();
+      const page = await browser().newPage();
       await page.goto(station.url);
       await page.getByRole('tab', { name: 'Settings' }).click();
       // The form fills itself once the settings arrive; type after that.
@@ -59,7 +52,7 @@ describe('station serve in Chromium: the access token and settings from a browse
   it('with --allow-settings a firmware file uploads in chunks into the firmware folder and fills in its name', { timeout: 60_000 }, async () => {
     const station = await startStationServe(['--allow-settings']);
     try {
-      const page = await browser.newPage();
+      const page = await browser().newPage();
       await page.goto(station.url);
       await page.getByRole('tab', { name: 'Settings' }).click();
       // The form fills itself once the settings arrive; type after that.

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { StationDesk } from '../../main/core/desk/station-desk.ts';
@@ -13,9 +13,9 @@ import { Journal } from '../../main/core/storage/journal.ts';
 import { SecretBox } from '../../main/core/storage/secret-box.ts';
 import { startWebServer } from '../../main/core/serve/web-server.ts';
 import { startStationServe, type ServedStation } from '../helpers/station-serve.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 
 /** Debian's Chromium, never a downloaded browser. */
-const CHROMIUM = process.env.STATION_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENS = resolve('test-results/screens');
 
 async function openScreen(browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; tileUpdates: Array<{ port: string; at: number }> }> {
@@ -229,7 +229,7 @@ describe('the station screen in Chromium, against station serve --demo', () => {
   let browser: Browser;
   beforeAll(async () => {
     mkdirSync(SCREENS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
