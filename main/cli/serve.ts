@@ -87,8 +87,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error('station serve: --token is not accepted: every user of this machine can read a command line (ps). Put the token in STATION_TOKEN or in a file given with --token-file.');
     return 2;
   }
-  const demoPorts = Number(values.ports ?? 4);
-  const port = Number(values.port ?? 8787);
+  // Whole numbers as written: Number('') is 0, and an unset shell variable must not become a random port.
+  const wholeNumber = (text: string | undefined, fallback: number) => (text === undefined ? fallback : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN);
+  const demoPorts = wholeNumber(values.ports, 4);
+  const port = wholeNumber(values.port, 8787);
   if (!Number.isInteger(demoPorts) || demoPorts < 1 || demoPorts > 64 || !Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`station serve: --ports is 1 to 64 and --port 0 to 65535\n\n${HELP}`);
     return 2;

@@ -31,9 +31,9 @@ Run "station <command> --help" for a command's options; "station --version" for 
 Exit status: 0 done (every unit passed), 1 a unit failed, 2 bad usage or
 configuration, 3 none failed but some wait for the cloud (see "station run --help").`;
 
-const SIM_USAGE = `Usage: station sim <device|cloud> [options]
+const SIM_USAGE = `Usage: station sim <device|cloud|printer> [options]
 
-  sim device    run a simulated reference device on a pty or TCP port
+  sim device    run a simulated reference or ESP32 device on a pty or TCP port
   sim cloud     run a local GadgetKeeper, Exosite or Fleet Freedom emulator
   sim printer   run a label printer's raw port (9100) that keeps the labels it receives
 

@@ -38,6 +38,21 @@ describe('station: bad input at start', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('serve with an empty or odd --port (an unset shell variable, a typo) is bad usage, not a random port', async () => {
+    for (const port of ['', '80a', '1e3', ' 8080']) {
+      const result = await runStation(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'serve-odd-port-')), '--port', port]);
+      expect(result.code, `--port "${port}"`).toBe(2);
+      expect(result.stderr).toContain('--port 0 to 65535');
+      expect(result.stdout).not.toContain('#token=');
+    }
+  });
+
+  it('sim names all three things it simulates', async () => {
+    const result = await runStation(['sim', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: station sim <device|cloud|printer> [options]');
+  });
+
   it('serve on a port already taken says which option to change, and exits 2 (bad usage)', async () => {
     const taken = createServer();
     await new Promise<void>((listening) => taken.listen(0, '127.0.0.1', listening));
