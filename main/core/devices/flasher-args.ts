@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, isStationError } from '../errors.ts';
+import { formatBytes } from '../format.ts';
 import { parseJson, parseOrThrow } from '../validation.ts';
 import { checkFlashParts, type FlashPart } from './firmware-image.ts';
 
@@ -72,7 +73,16 @@ export async function readFlasherArgs(path: string, readPart: PartReader = readF
   };
 }
 
+/** An ESP-IDF build's flasher_args.json is a few KiB; anything far larger is not one, and is not read into memory. */
+export const FLASHER_ARGS_MAX_BYTES = 1024 * 1024;
+
 async function readText(path: string, source: string): Promise<string> {
+  const file = await stat(path).catch(() => undefined);
+  if (file && file.size > FLASHER_ARGS_MAX_BYTES) {
+    throw new ConfigError(`${source} is ${formatBytes(file.size)}, not a flasher_args.json (those are a few KiB; at most ${formatBytes(FLASHER_ARGS_MAX_BYTES)} is read)`, {
+      hint: 'Point the line at the flasher_args.json in an ESP-IDF build folder.',
+    });
+  }
   return (await readBytes(path, source)).toString('utf8');
 }
 

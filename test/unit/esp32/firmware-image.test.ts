@@ -1,7 +1,7 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFlasherArgs } from '../../../main/core/devices/flasher-args.ts';
+import { FLASHER_ARGS_MAX_BYTES, readFlasherArgs } from '../../../main/core/devices/flasher-args.ts';
 import { checkFlashParts, flashPartsOf, mergeFlashParts, partedFirmwareImage } from '../../../main/core/devices/firmware-image.ts';
 import { ConfigError } from '../../../main/core/errors.ts';
 import { buildDemoFirmware } from '../../../main/core/simulator/esp32/demo-firmware.ts';
@@ -32,7 +32,7 @@ describe('flasher_args.json as ESP-IDF writes it', () => {
     for (const part of image.parts) expect(Buffer.from(part.data).equals(Buffer.from(build.parts.find((p) => p.name === part.name)!.data))).toBe(true);
   });
 
-  it('refuses a file outside the build folder, a missing file, an encrypted part and a bad address, naming each', async () => {
+  it('refuses a file outside the build folder, a missing file, an encrypted part, a bad address and a file far too large, naming each', async () => {
     const outside = buildFolder((args) => ((args.flash_files as Record<string, string>)['0x200000'] = '../../etc/passwd'));
     await expect(readFlasherArgs(outside.path)).rejects.toThrow(/\.\.\/\.\.\/etc\/passwd is outside the build folder/);
 
@@ -49,6 +49,11 @@ describe('flasher_args.json as ESP-IDF writes it', () => {
     const notJson = buildFolder();
     writeFileSync(notJson.path, '{ not json');
     await expect(readFlasherArgs(notJson.path)).rejects.toBeInstanceOf(ConfigError);
+
+    // A path pointing at something huge (an image, a disk dump) is refused by its size, before it is read into memory.
+    const huge = buildFolder();
+    truncateSync(huge.path, FLASHER_ARGS_MAX_BYTES + 1);
+    await expect(readFlasherArgs(huge.path, () => Promise.reject(new Error('a part was read')))).rejects.toThrow(/is 1\.0 MiB, not a flasher_args\.json/);
   });
 });
 
