@@ -2,10 +2,11 @@ import { fitText } from './format.ts';
 
 /**
  * Text from outside the station quoted in an error, an event or a log line
- * (a cloud's message, a unit's boot log): its sender chooses every
- * character. Quoted through here, its control characters are shown as
- * escapes, so a terminal, a log viewer or a screen shows them instead of
- * obeying them (ESC ] 0;… BEL retitling a window, ESC [ 2 J clearing it, a
+ * (a cloud's message, an Exosite content line, a unit's boot log): its
+ * sender chooses every character and its length. Every cloud adapter and
+ * device driver quotes such text through here: its control characters are
+ * shown as escapes, so a terminal, a log viewer or a screen shows them instead
+ * of obeying them (ESC ] 0;… BEL retitling a window, ESC [ 2 J clearing it, a
  * bidi override reordering the rest of the line).
  */
 

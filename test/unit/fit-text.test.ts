@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cloudExcerpt } from '../../main/core/cloud/cloud-text.ts';
+import { printableExcerpt } from '../../main/core/printable-text.ts';
 import { fitText } from '../../main/core/format.ts';
 
-describe('fitText and cloudExcerpt: text fitted to a limit', () => {
+describe('fitText and printableExcerpt: text fitted to a limit', () => {
   it('keeps text within the limit, with its start and the end asked for, and never half a surrogate pair', () => {
     expect(fitText('short', 10)).toBe('short');
     expect(fitText('abcdefghijkl', 10)).toBe('abcdefghi…');
@@ -15,8 +15,8 @@ describe('fitText and cloudExcerpt: text fitted to a limit', () => {
   });
 
   it('quotes cloud text printable and short: control characters, C1 controls and bidi overrides as escapes', () => {
-    expect(cloudExcerpt('a\u001b[2Jb\u009bc\u202ed\n')).toBe('a\\x1b[2Jb\\x9bc\\u202ed\\x0a');
-    const long = cloudExcerpt('\u0007'.repeat(500));
+    expect(printableExcerpt('a\u001b[2Jb\u009bc\u202ed\n')).toBe('a\\x1b[2Jb\\x9bc\\u202ed\\x0a');
+    const long = printableExcerpt('\u0007'.repeat(500));
     expect(long.length).toBe(200);
     expect(long.endsWith('…')).toBe(true);
   });

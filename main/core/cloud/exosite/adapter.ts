@@ -18,7 +18,7 @@ import type {
 } from '../cloud-adapter.ts';
 import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
-import { cloudExcerpt } from '../cloud-text.ts';
+import { printableExcerpt } from '../../printable-text.ts';
 import { DownloadAttempt, firmwareTooLarge } from '../download-attempt.ts';
 import { FirmwareFileWriter } from '../firmware-file.ts';
 import { createHttpClient, probeByGet, invalidResponse, requestWithRetry, retryPolicyFor, statusError, withRetry, type ErrorContext, type HttpSettings } from '../http.ts';
@@ -271,7 +271,7 @@ export class ExositeAdapter implements CloudAdapter {
   private async contentInfo(credentials: ThingCredentials, id: string, options: CallOptions): Promise<ContentInfo> {
     const line = await this.contentInfoLine(credentials, id, options);
     const info = parseContentInfo(id, line);
-    if ('why' in info) throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${cloudExcerpt(id, 41)} has ${info.why}: "${info.shown}"`);
+    if ('why' in info) throw invalidResponse({ backend: this.backend, step: 'target-version' }, `content info of ${printableExcerpt(id, 41)} has ${info.why}: "${info.shown}"`);
     return info;
   }
 
@@ -288,7 +288,7 @@ export class ExositeAdapter implements CloudAdapter {
     const skipped: SkippedContent[] = [];
     const usableIds = ids.filter((id) => {
       const checked = contentIdSchema.safeParse(id);
-      if (!checked.success) skipped.push({ why: `content id ${checked.error.issues[0]?.message}`, shown: `"${cloudExcerpt(id, 41)}"` });
+      if (!checked.success) skipped.push({ why: `content id ${checked.error.issues[0]?.message}`, shown: `"${printableExcerpt(id, 41)}"` });
       return checked.success;
     });
     const infos = await mapBounded(usableIds, CONTENT_INFO_CONCURRENCY, async (id, stopped) =>
@@ -297,7 +297,7 @@ export class ExositeAdapter implements CloudAdapter {
     const usable: ContentInfo[] = [];
     infos.forEach((info, index) => {
       if (!('why' in info)) usable.push(info);
-      else skipped.push({ ...info, why: `content info with ${info.why}`, shown: `${cloudExcerpt(usableIds[index]!, 41)}: "${info.shown}"` });
+      else skipped.push({ ...info, why: `content info with ${info.why}`, shown: `${printableExcerpt(usableIds[index]!, 41)}: "${info.shown}"` });
     });
     if (usable.length === 0) throw this.noUsableContent(ids.length, skipped);
     const newest = usable.reduce((best, info) => (info.updated > best.updated ? info : best));
@@ -367,7 +367,7 @@ export class ExositeAdapter implements CloudAdapter {
   private usableContentId(id: string): string {
     const checked = contentIdSchema.safeParse(id);
     if (checked.success) return checked.data;
-    throw invalidResponse({ backend: this.backend, step: 'target-version' }, `a content id ${checked.error.issues[0]?.message}: "${cloudExcerpt(id, 41)}"`);
+    throw invalidResponse({ backend: this.backend, step: 'target-version' }, `a content id ${checked.error.issues[0]?.message}: "${printableExcerpt(id, 41)}"`);
   }
 
   private get(credentials: ThingCredentials, step: CloudStep, params: Record<string, string>, options: CallOptions): Promise<string> {
@@ -406,7 +406,7 @@ function parseContentInfo(id: string, line: string): ContentInfo | SkippedConten
   const [contentType, size = '', updated = '', ...description] = line.split(',');
   const info = contentInfoSchema.safeParse({ contentType, size, updated, description: description.join(',') });
   if (!info.success) {
-    return { why: info.error.issues[0]?.message ?? 'an unreadable line', shown: cloudExcerpt(line, 80), ...(/^\d{1,15}$/.test(updated) ? { updated: Number(updated) } : {}) };
+    return { why: info.error.issues[0]?.message ?? 'an unreadable line', shown: printableExcerpt(line, 80), ...(/^\d{1,15}$/.test(updated) ? { updated: Number(updated) } : {}) };
   }
   const version: VersionInfo = { id, size: info.data.size, name: info.data.description, description: info.data.description, revision: String(info.data.updated) };
   return { version, updated: info.data.updated };

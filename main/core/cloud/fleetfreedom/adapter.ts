@@ -1,7 +1,7 @@
 import type { CallOptions, CallSafety, CloudAdapter, CloudStep } from '../cloud-adapter.ts';
 import { cloudAccount, REPEATABLE } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
-import { cloudExcerpt } from '../cloud-text.ts';
+import { printableExcerpt } from '../../printable-text.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { FleetFreedomSession, type FleetFreedomSessionSettings } from './session.ts';
 import { withRetry, type RetryPolicy } from '../http.ts';
@@ -44,7 +44,7 @@ export class FleetFreedomAdapter implements CloudAdapter {
         if (answer.errorCode === FF.ok) return { alreadyRegistered: false };
         if (answer.errorCode === FF.invalidData && /exist/i.test(answer.message ?? '')) return { alreadyRegistered: true };
         // The cloud's own words, as short printable text: its message has no length limit.
-        const said = answer.message ? cloudExcerpt(answer.message) : undefined;
+        const said = answer.message ? printableExcerpt(answer.message) : undefined;
         const known: Record<number, [string, string]> = {
           [FF.companyNotFound]: [`company ${this.settings.company} does not exist in Fleet Freedom`, 'Fix the company id in the cloud settings.'],
           [FF.permissionDenied]: [`user ${this.settings.username} may not add providers to company ${this.settings.company}`, 'Ask the Fleet Freedom administrator for permission.'],

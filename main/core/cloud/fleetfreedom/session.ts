@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { CloudStep } from '../cloud-adapter.ts';
 import { CloudError } from '../cloud-error.ts';
-import { cloudExcerpt } from '../cloud-text.ts';
+import { printableExcerpt } from '../../printable-text.ts';
 import { FF, FLEET_FREEDOM } from './protocol.ts';
 import { checkBaseUrl } from '../http.ts';
 import { formatBytes, formatDuration } from '../../format.ts';
@@ -212,7 +212,7 @@ export class FleetFreedomSession {
     // The answer to X is XResponse: anything else under this reqId is not its answer, nor is another answer coming.
     // The request did reach the server, so whether it acted is unknown.
     waiter.reject(
-      this.failure(waiter.step, 'invalid-response', `Fleet Freedom answered ${waiter.name} (request ${reqId}) with "${cloudExcerpt(parsed.name, ANSWER_NAME_CHARS)}", not ${waiter.name}Response`, { outcomeUnknown: true }),
+      this.failure(waiter.step, 'invalid-response', `Fleet Freedom answered ${waiter.name} (request ${reqId}) with "${printableExcerpt(parsed.name, ANSWER_NAME_CHARS)}", not ${waiter.name}Response`, { outcomeUnknown: true }),
     );
   }
 
@@ -290,5 +290,5 @@ function isOversize(error: unknown): boolean {
 
 /** An error code with the cloud's own words, short and printable. */
 function describeCode(frame: Frame): string {
-  return `error ${frame.errorCode}${frame.message ? `: ${cloudExcerpt(frame.message)}` : ''}`;
+  return `error ${frame.errorCode}${frame.message ? `: ${printableExcerpt(frame.message)}` : ''}`;
 }
