@@ -1,3 +1,5 @@
+import { printableExcerpt } from '../printable-text.ts';
+
 const MARK = '[api key]';
 
 /** Characters in a row that a word must share with the key to count as carrying part of it. */
@@ -16,6 +18,15 @@ const TELLING_RUN = 4;
 export function redactKey(text: string, key: string | undefined): string {
   if (!key) return text;
   return text.replace(/\S+/g, (word) => (carriesPartOf(word, key) ? MARK : word));
+}
+
+/**
+ * Device text as an error quotes it once the unit was given `key`: no piece of
+ * the key (redactKey), no control character, and no longer than an excerpt
+ * (a device line may be 4096 bytes).
+ */
+export function quotedDeviceText(text: string, key: string | undefined): string {
+  return printableExcerpt(redactKey(text, key));
 }
 
 function carriesPartOf(word: string, key: string): boolean {

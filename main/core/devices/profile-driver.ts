@@ -12,8 +12,7 @@ import type {
   FlashOptions,
   StepOptions,
 } from './driver.ts';
-import { printableExcerpt } from '../printable-text.ts';
-import { redactKey } from './key-redaction.ts';
+import { quotedDeviceText } from './key-redaction.ts';
 import { compileProfilePattern } from './profile/safe-pattern.ts';
 import type { TextProfile } from './profile/schema.ts';
 
@@ -199,12 +198,9 @@ export class ProfileDriver implements DeviceDriver {
     this.reader.withholdReceivedBytes('the unit was given the api key');
   }
 
-  /**
-   * Device text as the station may quote it: the api key written to this unit, or any piece of it, replaced by a
-   * marker; printable (the reader passes tabs) and no longer than an error quotes, though a line may be 4096 bytes.
-   */
+  /** Device text as the station may quote it, without the api key written to this unit (the reader passes tabs). */
   private quoted(text: string): string {
-    return printableExcerpt(redactKey(text, this.writtenKey));
+    return quotedDeviceText(text, this.writtenKey);
   }
 
   private timeout(spec: { timeoutMs?: number }): number {

@@ -17,7 +17,7 @@ import { findBootApp, findNvsPartition, parsePartitionTable, PARTITION_TABLE_MAX
 import { RESET_SEQUENCES, resetSequence, runResetSequence, type ResetStep } from './reset-sequences.ts';
 import { attachFlash, changeRomBaudRate, flashMd5, runUserCode, setFlashSize, writeFlashCompressed } from './rom-commands.ts';
 import { describeRomError } from './rom-protocol.ts';
-import { redactKey } from '../key-redaction.ts';
+import { quotedDeviceText } from '../key-redaction.ts';
 import { hasUnprintable, printableExcerpt } from '../../printable-text.ts';
 
 /** The ROM bootloader is written in 1 KiB blocks, as esptool does without its stub. */
@@ -437,12 +437,9 @@ export class Esp32Driver implements DeviceDriver {
     return found;
   }
 
-  /**
-   * Application output as an error quotes it: an application that prints its own key must not put it in the
-   * station's messages, nor a terminal escape in a terminal; and a line of up to maxLineLength is cut short.
-   */
+  /** Application output as an error quotes it: an application that prints its own key must not put it in the station's messages. */
   private quoted(text: string): string {
-    return printableExcerpt(redactKey(text, this.writtenKey));
+    return quotedDeviceText(text, this.writtenKey);
   }
 
   /**
