@@ -92,14 +92,15 @@ export class FirmwareCache {
    * cloud's only copy for offline flashing.
    */
   async sweep(): Promise<SweepResult> {
-    const superseded = supersededRevisions(this.journal.cachedFirmwareEntries().map((entry) => entry.versionKey), this.protectedKey());
+    const entries = this.journal.cachedFirmwareEntries();
+    const superseded = new Set(supersededRevisions(entries.map((entry) => entry.versionKey), this.protectedKey()));
     for (const key of superseded) this.journal.forgetFirmware(key);
-    const named = new Set(this.journal.cachedFirmwareEntries().map((entry) => `${entry.sha256}.bin`));
+    const named = new Set(entries.filter((entry) => !superseded.has(entry.versionKey)).map((entry) => `${entry.sha256}.bin`));
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const partial = names.filter((name) => name.startsWith('download-'));
     const unnamed = names.filter((name) => IMAGE_FILE.test(name) && !named.has(name));
     await Promise.all([...partial, ...unnamed].map((name) => rm(join(this.dir, name), { force: true })));
-    return { partial: partial.length, superseded: superseded.length, unnamed: unnamed.length };
+    return { partial: partial.length, superseded: superseded.size, unnamed: unnamed.length };
   }
 
   /** The key of this cloud's last target: kept whatever its revision, as it is what an offline station flashes. */
@@ -280,6 +281,7 @@ export class FirmwareCache {
     const temporary = join(this.dir, `download-${randomBytes(6).toString('hex')}`);
     this.downloadCount++;
     let result: DownloadedFirmware;
+    let path: string;
     try {
       result = await this.adapter.downloadFirmware!(request.credentials, request.version, {
         destination: temporary,
@@ -287,14 +289,14 @@ export class FirmwareCache {
         signal: request.signal,
         maxBytes: this.maxFirmwareBytes,
       });
-      await rename(temporary, join(this.dir, `${result.sha256}.bin`));
+      path = join(this.dir, `${result.sha256}.bin`);
+      await rename(temporary, path);
     } catch (error) {
       // An adapter keeps its .part to resume within one download (Exosite); this one is over, and the next has a new name:
       // left here, every failed download of a flaky shift would hold its bytes on disk until the station restarts.
       await Promise.all([rm(temporary, { force: true }), rm(`${temporary}.part`, { force: true })]);
       throw error;
     }
-    const path = join(this.dir, `${result.sha256}.bin`);
     this.journal.cacheFirmware({ versionKey: this.keyOf(request.version), sha256: result.sha256, size: result.size, path });
     const image = await this.cached(request.version);
     if (!image) {

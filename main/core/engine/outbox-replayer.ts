@@ -1,6 +1,7 @@
 import type { CloudAdapter, OutboxCall } from '../cloud/cloud-adapter.ts';
 import { CloudError } from '../cloud/cloud-error.ts';
 import { StationError, describeError, isStationError } from '../errors.ts';
+import { heardSafely } from '../heard-safely.ts';
 import type { Journal, OutboxEntry } from '../storage/journal.ts';
 import { isConnectivityFailure, type Connectivity } from './connectivity.ts';
 import { issuedBy } from './pipeline/held-credentials.ts';
@@ -167,17 +168,9 @@ export class OutboxReplayer {
         settled = true;
       }
     }
-    if (outcome === 'done' || outcome === 'failed') this.report({ unitId: entry.unitId, settled });
+    // Told once recorded: a listener that cannot hear of it (or read it back) is no reason to undo it (a call done stays done).
+    if ((outcome === 'done' || outcome === 'failed') && this.options.onProgress) heardSafely(this.options.onProgress)({ unitId: entry.unitId, settled });
     return outcome;
-  }
-
-  /** Tells of a call that went through or was given up; what is told cannot change what was recorded (a call done stays done). */
-  private report(change: { unitId: number; settled: boolean }): void {
-    try {
-      this.options.onProgress?.(change);
-    } catch {
-      // The record is already right; a listener that cannot hear of it (or read it back) is no reason to undo it.
-    }
   }
 
   /** Makes the queued call; an activation's credentials are recorded with its completion. */

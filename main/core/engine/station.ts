@@ -15,6 +15,7 @@ import { Connectivity, type ConnectivityState } from './connectivity.ts';
 import { upgradeToCloudAccounts } from './cloud-account-upgrade.ts';
 import { hasUnit, type PipelineStep, type StationEvent, type UnitOutcome } from './events.ts';
 import { FirmwareCache } from './firmware-cache.ts';
+import { heardSafely } from '../heard-safely.ts';
 import { Limiter } from '../limiter.ts';
 import { LineStop } from './line-stop.ts';
 import { OutboxReplayer } from './outbox-replayer.ts';
@@ -501,13 +502,7 @@ export class Station {
    * replayed call or a scan, where a listener's throw would read as the cloud gone or the call failed.
    */
   private notify(notice: StationNotice): void {
-    for (const listener of this.noticeListeners) {
-      try {
-        listener(notice);
-      } catch {
-        // The listener's own failure (a screen's bug) is its own: the station's records and state stay as they are.
-      }
-    }
+    for (const listener of this.noticeListeners) heardSafely(listener)(notice);
   }
 
   /** `signal`, or the station closing, whichever comes first. */
@@ -530,19 +525,4 @@ export class Station {
     this.journal.close();
     this.lock.release();
   }
-}
-
-/**
- * A unit's events as its listener hears them, where a listener that throws (a screen's bug, a read of its own that
- * fails) is not taken for the unit failing: events are sent from inside steps, transfers and timers, where a throw
- * would fail a unit that is fine, stop the line, or end the process.
- */
-function heardSafely(listener: (event: StationEvent) => void): (event: StationEvent) => void {
-  return (event) => {
-    try {
-      listener(event);
-    } catch {
-      // The listener's failure is its own; the unit's record says what happened to the unit.
-    }
-  };
 }
